@@ -1,0 +1,195 @@
+/**
+ * Image bytes → model input tensors, reproducing the Hugging Face image processors of our
+ * checkpoints bit for bit: decode like `PIL.Image.open(...).convert('RGB')` after EXIF
+ * transpose (alpha dropped, not composited; grey replicated; embedded ICC profiles ignored, as
+ * Pillow ignores them), Pillow BILINEAR resize, center crop, then rescale / normalise in float32
+ * in the processor's order. Every parameter comes from the checkpoint's preprocessor_config.json.
+ */
+import sharp, { type OutputInfo } from 'sharp';
+import { ImageInputError } from './errors.js';
+import { sniffImageFormat } from './image-format.js';
+import {
+  outputSize,
+  type AlignPreprocessConfig,
+  type ImagePreprocessConfig,
+  type VitPreprocessConfig,
+} from './model-config.js';
+import { pillowBilinearResizeWindow, type ResizeWindow } from './pillow-resize.js';
+
+export { pillowBilinearResize, pillowBilinearResizeWindow } from './pillow-resize.js';
+
+/** Caller-set bounds on what an image may cost to decode. */
+export interface DecodeLimits {
+  /** Largest width × height accepted, checked from the header before any pixel is decoded. */
+  maxPixels: number;
+}
+
+/** Interleaved 8-bit RGB, row-major, `width * height * 3` bytes. */
+export interface RgbImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+const FORMATS_ACCEPTED = 'JPEG, PNG, WebP, GIF or AVIF';
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message.split('\n')[0] ?? err.message : String(err);
+}
+
+/**
+ * Decodes an untrusted image to 8-bit sRGB: first frame of animations, EXIF orientation applied,
+ * alpha dropped, grey replicated, CMYK converted. Refuses non-images from their magic bytes and
+ * pixel bombs from their header, so neither reaches the decoder.
+ *
+ * @throws ImageInputError `invalid_image` (empty, truncated or corrupt), `unsupported_media_type`
+ *   (not JPEG/PNG/WebP/GIF/AVIF), `image_too_large` (more than `limits.maxPixels` pixels).
+ */
+export async function decodeToRgb(bytes: Uint8Array, limits: DecodeLimits): Promise<RgbImage> {
+  const { maxPixels } = limits;
+  if (!Number.isSafeInteger(maxPixels) || maxPixels < 1) {
+    throw new RangeError(`limits.maxPixels must be a positive integer, got ${maxPixels}`);
+  }
+  if (bytes.length === 0) throw new ImageInputError('invalid_image', 'the image body is empty');
+  const sniffed = sniffImageFormat(bytes);
+  if (!sniffed.supported) {
+    const what =
+      sniffed.format === null ? 'not a recognised image format' : `${sniffed.format.toUpperCase()} is not supported`;
+    throw new ImageInputError('unsupported_media_type', `${what}; send ${FORMATS_ACCEPTED}`);
+  }
+  const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+  let width: number | undefined;
+  let height: number | undefined;
+  try {
+    ({ width, height } = await sharp(input, { failOn: 'error', limitInputPixels: false }).metadata());
+  } catch (err) {
+    throw new ImageInputError('invalid_image', `cannot read the ${sniffed.format} header: ${messageOf(err)}`, {
+      cause: err,
+    });
+  }
+  if (width === undefined || height === undefined || width < 1 || height < 1) {
+    throw new ImageInputError('invalid_image', `the ${sniffed.format} header has no valid dimensions`);
+  }
+  if (width * height > maxPixels) {
+    throw new ImageInputError(
+      'image_too_large',
+      `${width}×${height} = ${width * height} pixels exceeds the limit of ${maxPixels} pixels`,
+    );
+  }
+
+  let decoded: { data: Buffer; info: OutputInfo };
+  try {
+    decoded = await sharp(input, {
+      // 'error' refuses truncated and corrupt data but, like Pillow, tolerates libjpeg warnings
+      // such as extraneous bytes before a marker.
+      failOn: 'error',
+      limitInputPixels: maxPixels,
+      autoOrient: true,
+      ignoreIcc: true,
+      pages: 1,
+      page: 0,
+    })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    const message = messageOf(err);
+    if (/pixel limit/i.test(message)) {
+      throw new ImageInputError('image_too_large', `image exceeds the limit of ${maxPixels} pixels`, { cause: err });
+    }
+    throw new ImageInputError('invalid_image', `cannot decode the ${sniffed.format} image: ${message}`, { cause: err });
+  }
+  const { data, info } = decoded;
+  if (info.channels !== 3 || data.length !== info.width * info.height * 3) {
+    throw new Error(`bug: decoder returned ${info.channels} channels for ${info.width}×${info.height}`);
+  }
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+}
+
+const lutCache = new WeakMap<ImagePreprocessConfig, Float32Array>();
+
+/**
+ * The float32 value of each 8-bit level per channel ([3 × 256]), computed in the Hugging Face
+ * processor's order and precision: float32(x·factor) (−1 if offset), then
+ * (x − float32(mean)) / float32(std), then EfficientNet's include_top x / float32(std).
+ * Every step is per-pixel, so the whole chain is one table look-up.
+ */
+export function pixelLookupTable(cfg: ImagePreprocessConfig): Float32Array {
+  const cached = lutCache.get(cfg);
+  if (cached !== undefined) return cached;
+  const f32 = Math.fround;
+  const lut = new Float32Array(3 * 256);
+  for (let c = 0; c < 3; c++) {
+    for (let v = 0; v < 256; v++) {
+      let x = v;
+      if (cfg.rescale !== null) {
+        x = f32(v * cfg.rescale.factor);
+        if (cfg.rescale.offset) x = f32(x - 1);
+      }
+      if (cfg.normalize !== null) {
+        x = f32(f32(x - f32(cfg.normalize.mean[c] as number)) / f32(cfg.normalize.std[c] as number));
+      }
+      if (cfg.includeTopStd !== null) x = f32(x / f32(cfg.includeTopStd[c] as number));
+      lut[c * 256 + v] = x;
+    }
+  }
+  lutCache.set(cfg, lut);
+  return lut;
+}
+
+/** Where the center crop falls in the resized image (HF: offset (size − crop) // 2). */
+export function centerCropWindow(cfg: ImagePreprocessConfig): ResizeWindow | undefined {
+  const crop = cfg.centerCrop;
+  if (crop === null) return undefined;
+  return {
+    left: Math.floor((cfg.resize.width - crop.width) / 2),
+    top: Math.floor((cfg.resize.height - crop.height) / 2),
+    width: crop.width,
+    height: crop.height,
+  };
+}
+
+/**
+ * Decoded RGB → channels-first float32 tensor [3, H, W] (H, W = crop or resize size).
+ * Only the pixels that survive the crop are resized.
+ */
+export function rgbToTensor(image: RgbImage, cfg: ImagePreprocessConfig): Float32Array {
+  const { width: outW, height: outH } = outputSize(cfg);
+  const rgb = pillowBilinearResizeWindow(
+    image.data,
+    image.width,
+    image.height,
+    cfg.resize.width,
+    cfg.resize.height,
+    centerCropWindow(cfg),
+  );
+  const lut = pixelLookupTable(cfg);
+  const plane = outW * outH;
+  const out = new Float32Array(3 * plane);
+  for (let i = 0, p = 0; i < plane; i++, p += 3) {
+    out[i] = lut[rgb[p] as number] as number;
+    out[plane + i] = lut[256 + (rgb[p + 1] as number)] as number;
+    out[2 * plane + i] = lut[512 + (rgb[p + 2] as number)] as number;
+  }
+  return out;
+}
+
+/** Image bytes → ALIGN `pixel_values` for one image, [3, 289, 289] with the real config. */
+export async function preprocessAlign(
+  bytes: Uint8Array,
+  cfg: AlignPreprocessConfig,
+  limits: DecodeLimits,
+): Promise<Float32Array> {
+  return rgbToTensor(await decodeToRgb(bytes, limits), cfg);
+}
+
+/** Image bytes → ViT `pixel_values` for one image, [3, 384, 384] with the real config. */
+export async function preprocessVit(
+  bytes: Uint8Array,
+  cfg: VitPreprocessConfig,
+  limits: DecodeLimits,
+): Promise<Float32Array> {
+  return rgbToTensor(await decodeToRgb(bytes, limits), cfg);
+}
