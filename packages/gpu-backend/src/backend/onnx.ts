@@ -1,0 +1,224 @@
+/**
+ * The real backend: three onnxruntime sessions (ALIGN vision, ALIGN text, ViT), each owned by its own
+ * thread, and a pool of pre-processing threads. The event loop only moves buffers between them.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DeviceChoice, Precision } from '../config.js';
+import type { Logger } from '../metrics/logger.js';
+import { loadAlignConfig, loadVitConfig } from '../models/model-config.js';
+import { loadTokenizer, type BertTokenizer, type PaddedBatch } from '../models/tokenizer.js';
+import { PreprocessPool } from './preprocess-pool.js';
+import { SessionHost } from './session-host.js';
+import type { WireOutput, WireTensor } from './session-protocol.js';
+import {
+  ALIGN_IMAGE_SIZE,
+  ALIGN_MODEL_ID,
+  MAX_TEXT_TOKENS,
+  TOWERS,
+  VIT_IMAGE_SIZE,
+  VIT_MODEL_ID,
+  type Backend,
+  type Device,
+  type ImageModel,
+  type ModelsInfo,
+  type PreprocessOptions,
+  type Tower,
+} from './types.js';
+
+/** Each tower's ONNX file (without `.onnx`) and the output it answers with. */
+const SESSIONS: Record<Tower, { dir: string; file: string; output: string }> = {
+  'align-vision': { dir: ALIGN_MODEL_ID, file: 'vision_model', output: 'image_embeds' },
+  'align-text': { dir: ALIGN_MODEL_ID, file: 'text_model', output: 'text_embeds' },
+  vit: { dir: VIT_MODEL_ID, file: 'model', output: 'logits' },
+};
+
+/** Requests with at most this many characters in all are tokenised on the event loop (well under 1 ms). */
+export const INLINE_TOKENIZE_MAX_CHARS = 512;
+
+export interface OnnxBackendOptions {
+  modelsDir: string;
+  device: DeviceChoice;
+  precision: Precision;
+  /** 0 lets onnxruntime choose. */
+  intraOpThreads: number;
+  preprocessThreads: number;
+  maxImagePixels: number;
+  logger: Logger;
+}
+
+/** The fp32 ONNX files every models folder must hold. */
+export function requiredModelFiles(modelsDir: string): string[] {
+  return TOWERS.map((t) => join(modelsDir, SESSIONS[t].dir, 'onnx', `${SESSIONS[t].file}.onnx`));
+}
+
+/** Whether `modelsDir` holds all three models. */
+export function hasModels(modelsDir: string): boolean {
+  return requiredModelFiles(modelsDir).every((f) => existsSync(f));
+}
+
+/**
+ * The ONNX file for a tower: the `_fp16` variant when fp16 is asked for and present, else fp32 (and says
+ * so in the log).
+ */
+export function modelFile(modelsDir: string, tower: Tower, precision: Precision, logger: Logger): string {
+  const { dir, file } = SESSIONS[tower];
+  const fp32 = join(modelsDir, dir, 'onnx', `${file}.onnx`);
+  if (precision === 'fp16') {
+    const fp16 = join(modelsDir, dir, 'onnx', `${file}_fp16.onnx`);
+    if (existsSync(fp16)) return fp16;
+    logger.warn('COYO_PRECISION=fp16 but no fp16 variant exists; using fp32', { tower, missing: fp16 });
+  }
+  return fp32;
+}
+
+/** Reads the models' JSON files (cheap, main thread): what /healthz and /v1/models report. */
+export async function loadModelsInfo(modelsDir: string): Promise<ModelsInfo> {
+  const [align, vit] = await Promise.all([loadAlignConfig(join(modelsDir, ALIGN_MODEL_ID)), loadVitConfig(join(modelsDir, VIT_MODEL_ID))]);
+  const testModels = align.testModel || vit.testModel;
+  const warning = align.warning ?? vit.warning;
+  return {
+    testModels,
+    ...(warning !== undefined ? { warning } : testModels ? { warning: 'these are generated test models' } : {}),
+    alignTemperature: align.temperature,
+    vitLabels: vit.id2label,
+    embeddingDim: align.projectionDim,
+  };
+}
+
+function pixelsTensor(pixels: Float32Array, batch: number, size: number): WireTensor {
+  return { type: 'float32', data: pixels, dims: [batch, 3, size, size] };
+}
+
+function pick(outputs: Record<string, WireOutput>, name: string, tower: Tower): Float32Array {
+  const out = outputs[name] ?? (Object.keys(outputs).length === 1 ? Object.values(outputs)[0] : undefined);
+  if (!out) throw new Error(`${tower}: the model has no output named ${name}`);
+  return out.data;
+}
+
+export class OnnxBackend implements Backend {
+  readonly device: Device;
+  readonly models: ModelsInfo;
+  readonly #pool: PreprocessPool;
+  readonly #sessions: Record<Tower, SessionHost>;
+  readonly #tokenizer: BertTokenizer;
+
+  private constructor(models: ModelsInfo, pool: PreprocessPool, sessions: Record<Tower, SessionHost>, tokenizer: BertTokenizer) {
+    this.models = models;
+    this.#pool = pool;
+    this.#tokenizer = tokenizer;
+    this.#sessions = sessions;
+    this.device = TOWERS.every((t) => sessions[t].device === 'cuda') ? 'cuda' : 'cpu';
+  }
+
+  /**
+   * Starts the pre-processing pool and the three sessions, runs one warm-up batch per session, and
+   * resolves when all are ready. On failure, stops whatever started (after its runs end) and rethrows.
+   */
+  static async create(options: OnnxBackendOptions, models: ModelsInfo): Promise<OnnxBackend> {
+    const { logger } = options;
+    // Start everything in parallel, and wait for all of it even when one part fails: a session thread must
+    // not be left loading (or be terminated) behind our back.
+    const [poolResult, hostResults] = await Promise.all([
+      Promise.allSettled([
+        PreprocessPool.start({
+          threads: options.preprocessThreads,
+          init: { modelsDir: options.modelsDir, maxImagePixels: options.maxImagePixels, maxTextTokens: MAX_TEXT_TOKENS },
+          logger,
+        }),
+      ]).then(([r]) => r as PromiseSettledResult<PreprocessPool>),
+      Promise.allSettled(
+        TOWERS.map((tower) =>
+          SessionHost.start({
+            name: tower,
+            modelPath: modelFile(options.modelsDir, tower, options.precision, logger),
+            device: options.device,
+            intraOpThreads: options.intraOpThreads,
+          }),
+        ),
+      ),
+    ]);
+    const results = [poolResult, ...hostResults];
+    const closeStarted = () =>
+      Promise.allSettled(results.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure || poolResult.status !== 'fulfilled') {
+      await closeStarted();
+      throw failure?.reason ?? new Error('bug: pre-processing pool neither started nor failed');
+    }
+    const hosts = hostResults.map((r) => (r as PromiseFulfilledResult<SessionHost>).value);
+    const sessions = Object.fromEntries(TOWERS.map((tower, i) => [tower, hosts[i]])) as Record<Tower, SessionHost>;
+    for (const tower of TOWERS) {
+      const host = sessions[tower];
+      if (host.fallback) logger.warn('CUDA not used; running on the CPU', { tower, reason: host.fallback });
+      logger.info('session loaded', { tower, device: host.device, inputs: host.inputs, outputs: host.outputs });
+    }
+    const tokenizer = await loadTokenizer(join(options.modelsDir, ALIGN_MODEL_ID));
+    const backend = new OnnxBackend(models, poolResult.value, sessions, tokenizer);
+    try {
+      await backend.warmUp();
+    } catch (error) {
+      await backend.close();
+      throw error;
+    }
+    logger.info('backend ready', { device: backend.device, preprocess_threads: poolResult.value.threads });
+    return backend;
+  }
+
+  /** One batch of one item through every session, so the first real request does not pay for lazy set-up. */
+  async warmUp(): Promise<void> {
+    const [ids] = await this.tokenize(['a photo of a cat']);
+    await Promise.all([
+      this.embedImages(new Float32Array(3 * ALIGN_IMAGE_SIZE * ALIGN_IMAGE_SIZE), 1),
+      this.classifyImages(new Float32Array(3 * VIT_IMAGE_SIZE * VIT_IMAGE_SIZE), 1),
+      this.embedTexts({
+        inputIds: BigInt64Array.from(ids ?? [], (v) => BigInt(v)),
+        attentionMask: new BigInt64Array(ids?.length ?? 0).fill(1n),
+        tokenTypeIds: new BigInt64Array(ids?.length ?? 0),
+        batch: 1,
+        seqLen: ids?.length ?? 0,
+      }),
+    ]);
+  }
+
+  preprocessImage(model: ImageModel, bytes: Uint8Array, options?: PreprocessOptions): Promise<Float32Array> {
+    return this.#pool.preprocessImage(model, bytes, options);
+  }
+
+  tokenize(texts: readonly string[], options?: PreprocessOptions): Promise<number[][]> {
+    // Short requests (zero-shot labels) cost less to tokenise here than a trip to a thread.
+    let chars = 0;
+    for (const t of texts) chars += t.length;
+    if (chars <= INLINE_TOKENIZE_MAX_CHARS) return Promise.resolve(texts.map((t) => this.#tokenizer.encode(t, MAX_TEXT_TOKENS)));
+    return this.#pool.tokenize(texts, options);
+  }
+
+  async embedImages(pixels: Float32Array, batch: number): Promise<Float32Array> {
+    const outputs = await this.#sessions['align-vision'].run({ pixel_values: pixelsTensor(pixels, batch, ALIGN_IMAGE_SIZE) });
+    return pick(outputs, SESSIONS['align-vision'].output, 'align-vision');
+  }
+
+  async classifyImages(pixels: Float32Array, batch: number): Promise<Float32Array> {
+    const outputs = await this.#sessions.vit.run({ pixel_values: pixelsTensor(pixels, batch, VIT_IMAGE_SIZE) });
+    return pick(outputs, SESSIONS.vit.output, 'vit');
+  }
+
+  async embedTexts(input: PaddedBatch): Promise<Float32Array> {
+    const session = this.#sessions['align-text'];
+    const dims = [input.batch, input.seqLen];
+    const feeds: Record<string, WireTensor> = {
+      input_ids: { type: 'int64', data: input.inputIds, dims },
+      attention_mask: { type: 'int64', data: input.attentionMask, dims },
+      token_type_ids: { type: 'int64', data: input.tokenTypeIds, dims },
+    };
+    // Some exports drop token_type_ids (all zeros for one segment): feed only what the model declares.
+    const declared = new Set(session.inputs.map((i) => i.name));
+    const outputs = await session.run(Object.fromEntries(Object.entries(feeds).filter(([name]) => declared.has(name))));
+    return pick(outputs, SESSIONS['align-text'].output, 'align-text');
+  }
+
+  /** Finishes pre-processing and runs in flight, releases the sessions and stops every thread. */
+  async close(): Promise<void> {
+    await Promise.all([this.#pool.close(), ...TOWERS.map((t) => this.#sessions[t].close())]);
+  }
+}

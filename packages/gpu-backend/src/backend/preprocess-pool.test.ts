@@ -1,0 +1,82 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../metrics/logger.js';
+import { generateTestModels } from '../models/test-models.js';
+import { PreprocessPool } from './preprocess-pool.js';
+
+let dir: string;
+let png: Uint8Array;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'preprocess-pool-'));
+  await generateTestModels(dir);
+  png = new Uint8Array(
+    await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: 10, g: 20, b: 30 } } }).png().toBuffer(),
+  );
+}, 60_000);
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const start = () =>
+  PreprocessPool.start({ threads: 1, init: { modelsDir: dir, maxImagePixels: 1_000_000, maxTextTokens: 64 }, logger: silentLogger });
+
+describe('PreprocessPool', () => {
+  it('leaves the caller its image bytes', async () => {
+    const pool = await start();
+    try {
+      const bytes = png.slice();
+      await pool.preprocessImage('align', bytes);
+      expect(bytes.byteLength).toBe(png.byteLength);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('fails a task that cannot be sent without stalling the tasks behind it', async () => {
+    const pool = await start();
+    try {
+      const detached = png.slice();
+      structuredClone(detached.buffer, { transfer: [detached.buffer] });
+      await expect(pool.preprocessImage('align', detached)).rejects.toThrow();
+      expect((await pool.preprocessImage('vit', png)).length).toBe(3 * 384 * 384);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('skips a queued task whose caller went away', async () => {
+    const pool = await start();
+    try {
+      const controller = new AbortController();
+      const first = pool.preprocessImage('vit', png);
+      const second = pool.tokenize(['a cat'], { signal: controller.signal });
+      controller.abort();
+      await expect(second).rejects.toMatchObject({ reason: 'client_gone' });
+      expect((await first).length).toBe(3 * 384 * 384);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('finishes queued tasks before closing and refuses new ones after', async () => {
+    const pool = await start();
+    const tasks = Promise.all([pool.preprocessImage('align', png), pool.tokenize(['a dog']), pool.preprocessImage('vit', png)] as const);
+    await pool.close();
+    const [a, ids, v] = await tasks;
+    expect(a.length).toBe(3 * 289 * 289);
+    expect(ids[0]?.[0]).toBe(101);
+    expect(v.length).toBe(3 * 384 * 384);
+    await expect(pool.tokenize(['late'])).rejects.toMatchObject({ reason: 'not_ready' });
+  });
+
+  it('refuses to start when the models folder cannot be read, naming the file', async () => {
+    await expect(
+      PreprocessPool.start({ threads: 1, init: { modelsDir: join(dir, 'missing'), maxImagePixels: 1, maxTextTokens: 64 }, logger: silentLogger }),
+    ).rejects.toThrow(/missing/);
+  });
+});

@@ -1,0 +1,231 @@
+/**
+ * A pool of pre-processing threads (`preprocess-worker.ts`), one task per thread at a time, tasks served
+ * in arrival order. Tasks whose caller has gone are skipped before they start. A thread that dies is
+ * replaced, and only the task it was running fails.
+ */
+import type { Worker } from 'node:worker_threads';
+import { QueueRejection } from '../batching/errors.js';
+import { ImageInputError } from '../models/errors.js';
+import type { Logger } from '../metrics/logger.js';
+import type { FromPreprocess, PreprocessInit, PreprocessTask, ToPreprocess } from './preprocess-protocol.js';
+import { startThread } from './threads.js';
+import type { ImageModel, PreprocessOptions } from './types.js';
+
+const WORKER_URL = new URL('./preprocess-worker.ts', import.meta.url);
+
+type Answer = Extract<FromPreprocess, { kind: 'pixels' | 'tokens' }>;
+
+interface Task {
+  id: number;
+  task: PreprocessTask;
+  signal: AbortSignal | undefined;
+  resolve: (answer: Answer) => void;
+  reject: (error: Error) => void;
+  detach: () => void;
+}
+
+interface Slot {
+  worker: Worker;
+  current: Task | undefined;
+}
+
+export interface PreprocessPoolOptions {
+  threads: number;
+  init: PreprocessInit;
+  logger: Logger;
+}
+
+/** Starts one thread and resolves once it has loaded the model folders, or rejects with why it could not. */
+async function startWorker(init: PreprocessInit, index: number): Promise<Worker> {
+  const worker = startThread(WORKER_URL, init, `preprocess:${index}`);
+  const first = await new Promise<FromPreprocess>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`pre-processing thread exited with code ${code} while starting`)));
+  });
+  if (first.kind === 'ready') return worker;
+  await worker.terminate();
+  throw new Error(first.kind === 'failed' ? first.message : `bug: pre-processing thread sent ${first.kind} before ready`);
+}
+
+export class PreprocessPool {
+  readonly #init: PreprocessInit;
+  readonly #logger: Logger;
+  readonly #slots = new Set<Slot>();
+  #queue: Task[] = [];
+  #nextId = 0;
+  #started = 0;
+  #closing = false;
+  #drained: (() => void) | undefined;
+
+  private constructor(workers: Worker[], options: PreprocessPoolOptions) {
+    this.#init = options.init;
+    this.#logger = options.logger;
+    for (const worker of workers) this.#adopt(worker);
+    this.#started = workers.length;
+  }
+
+  /** Starts `threads` threads; rejects (after stopping those that started) if any cannot load the models. */
+  static async start(options: PreprocessPoolOptions): Promise<PreprocessPool> {
+    const results = await Promise.allSettled(Array.from({ length: options.threads }, (_, i) => startWorker(options.init, i)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await Promise.all(results.map((r) => (r.status === 'fulfilled' ? r.value.terminate() : undefined)));
+      throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
+    }
+    return new PreprocessPool(
+      results.map((r) => (r as PromiseFulfilledResult<Worker>).value),
+      options,
+    );
+  }
+
+  get threads(): number {
+    return this.#slots.size;
+  }
+
+  /** Tasks waiting for a thread. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** Decodes one image and pre-processes it for `model`. */
+  async preprocessImage(model: ImageModel, bytes: Uint8Array, options: PreprocessOptions = {}): Promise<Float32Array> {
+    // Copied to the thread, not transferred: the caller keeps its bytes (images are small next to tensors).
+    const answer = await this.#submit({ kind: 'image', model, bytes }, options.signal);
+    if (answer.kind !== 'pixels') throw new Error(`bug: image task answered ${answer.kind}`);
+    return answer.pixels;
+  }
+
+  /** Token ids per text. */
+  async tokenize(texts: readonly string[], options: PreprocessOptions = {}): Promise<number[][]> {
+    const answer = await this.#submit({ kind: 'tokenize', texts }, options.signal);
+    if (answer.kind !== 'tokens') throw new Error(`bug: tokenize task answered ${answer.kind}`);
+    return answer.ids;
+  }
+
+  /** Finishes queued and running tasks, then stops the threads. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    if (this.#queue.length > 0 || [...this.#slots].some((s) => s.current)) {
+      await new Promise<void>((resolve) => {
+        this.#drained = resolve;
+      });
+    }
+    const slots = [...this.#slots];
+    this.#slots.clear();
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+
+  #submit(task: PreprocessTask, signal: AbortSignal | undefined): Promise<Answer> {
+    if (this.#closing) return Promise.reject(new QueueRejection('not_ready', 'the server is shutting down'));
+    if (signal?.aborted) return Promise.reject(new QueueRejection('client_gone', 'the client closed the request'));
+    return new Promise<Answer>((resolve, reject) => {
+      const entry: Task = { id: this.#nextId++, task, signal, resolve, reject, detach: () => {} };
+      if (signal) {
+        const onAbort = () => {
+          const i = this.#queue.indexOf(entry);
+          if (i < 0) return; // already running: let it finish, nobody reads the answer
+          this.#queue.splice(i, 1);
+          entry.detach();
+          reject(new QueueRejection('client_gone', 'the client closed the request'));
+          this.#checkDrained();
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        entry.detach = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.#queue.push(entry);
+      this.#dispatch();
+    });
+  }
+
+  #dispatch(): void {
+    for (const slot of this.#slots) {
+      while (!slot.current) {
+        const next = this.#queue.shift();
+        if (!next) return;
+        const message: ToPreprocess = { id: next.id, task: next.task };
+        try {
+          slot.worker.postMessage(message);
+          slot.current = next;
+        } catch (error) {
+          // A task that cannot be sent (e.g. a detached buffer) fails alone; the thread stays free.
+          next.detach();
+          next.reject(error instanceof Error ? error : new Error(String(error)));
+        }
+      }
+    }
+  }
+
+  #adopt(worker: Worker): void {
+    const slot: Slot = { worker, current: undefined };
+    this.#slots.add(slot);
+    worker.on('message', (message: FromPreprocess) => this.#onMessage(slot, message));
+    worker.on('error', (error) => this.#logger.error('pre-processing thread failed', { error }));
+    worker.on('exit', (code) => this.#onExit(slot, code));
+  }
+
+  #onMessage(slot: Slot, message: FromPreprocess): void {
+    if (message.kind === 'ready' || message.kind === 'failed') return;
+    const task = slot.current;
+    if (!task || task.id !== message.id) throw new Error(`bug: pre-processing answer ${message.id} matches no running task`);
+    slot.current = undefined;
+    task.detach();
+    switch (message.kind) {
+      case 'pixels':
+      case 'tokens':
+        task.resolve(message);
+        break;
+      case 'image-error':
+        task.reject(new ImageInputError(message.type, message.message));
+        break;
+      case 'error':
+        task.reject(new Error(`pre-processing failed: ${message.message}`));
+        break;
+    }
+    this.#dispatch();
+    this.#checkDrained();
+  }
+
+  #onExit(slot: Slot, code: number): void {
+    if (!this.#slots.delete(slot)) return; // stopped by close()
+    const task = slot.current;
+    if (task) {
+      task.detach();
+      task.reject(new Error(`the pre-processing thread died (exit code ${code}) while working on this request`));
+    }
+    this.#logger.error('pre-processing thread exited; starting a replacement', { code });
+    if (this.#closing) {
+      this.#checkDrained();
+      return;
+    }
+    const index = this.#started++;
+    startWorker(this.#init, index).then(
+      (worker) => {
+        if (this.#closing) {
+          void worker.terminate();
+          return;
+        }
+        this.#adopt(worker);
+        this.#dispatch();
+      },
+      (error: unknown) => {
+        this.#logger.error('could not replace a pre-processing thread', { error });
+        if (this.#slots.size === 0) {
+          for (const t of this.#queue.splice(0)) {
+            t.detach();
+            t.reject(new Error('no pre-processing thread is running'));
+          }
+          this.#checkDrained();
+        }
+      },
+    );
+  }
+
+  #checkDrained(): void {
+    if (!this.#drained) return;
+    if (this.#queue.length > 0 || [...this.#slots].some((s) => s.current)) return;
+    const done = this.#drained;
+    this.#drained = undefined;
+    done();
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * Messages between the main thread and a pre-processing thread. Image bytes go in and tensors come back
+ * as transferred buffers.
+ */
+import type { ImageInputErrorType } from '../models/errors.js';
+import type { ImageModel } from './types.js';
+
+export interface PreprocessInit {
+  /** Folder holding `align-base/` and `vit-large-patch16-384/`. */
+  modelsDir: string;
+  maxImagePixels: number;
+  maxTextTokens: number;
+}
+
+export type PreprocessTask =
+  | { kind: 'image'; model: ImageModel; bytes: Uint8Array }
+  | { kind: 'tokenize'; texts: readonly string[] };
+
+export type ToPreprocess = { id: number; task: PreprocessTask };
+
+export type FromPreprocess =
+  | { kind: 'ready' }
+  | { kind: 'failed'; message: string }
+  | { kind: 'pixels'; id: number; pixels: Float32Array }
+  | { kind: 'tokens'; id: number; ids: number[][] }
+  /** A client-caused image failure: rebuilt as `ImageInputError` on the main thread. */
+  | { kind: 'image-error'; id: number; type: ImageInputErrorType; message: string }
+  | { kind: 'error'; id: number; message: string };

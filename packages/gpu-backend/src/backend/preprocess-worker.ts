@@ -1,0 +1,58 @@
+/**
+ * Pre-processing thread: decodes images and runs the exact (plain JavaScript) Pillow resize, and
+ * tokenises texts, so none of it runs on the event loop. Each thread loads the model folders' JSON files
+ * and the tokenizer once at start.
+ */
+import { join } from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import sharp from 'sharp';
+import { ImageInputError } from '../models/errors.js';
+import { loadAlignConfig, loadVitConfig } from '../models/model-config.js';
+import { preprocessAlign, preprocessVit } from '../models/preprocess.js';
+import { loadTokenizer } from '../models/tokenizer.js';
+import type { FromPreprocess, PreprocessInit, ToPreprocess } from './preprocess-protocol.js';
+import { ALIGN_MODEL_ID, VIT_MODEL_ID } from './types.js';
+
+// Every image is decoded once: libvips' operation cache would only hold memory.
+sharp.cache(false);
+
+const port = parentPort;
+if (port === null) throw new Error('bug: preprocess-worker.ts must run in a worker thread');
+const init = (workerData as { data: PreprocessInit }).data;
+
+function post(message: FromPreprocess, transfer: ArrayBuffer[] = []): void {
+  port?.postMessage(message, transfer);
+}
+
+async function main(): Promise<void> {
+  const alignDir = join(init.modelsDir, ALIGN_MODEL_ID);
+  let loaded;
+  try {
+    loaded = await Promise.all([loadAlignConfig(alignDir), loadVitConfig(join(init.modelsDir, VIT_MODEL_ID)), loadTokenizer(alignDir)]);
+  } catch (error) {
+    post({ kind: 'failed', message: error instanceof Error ? error.message : String(error) });
+    port?.close();
+    return;
+  }
+  const [align, vit, tokenizer] = loaded;
+  const limits = { maxPixels: init.maxImagePixels };
+
+  port?.on('message', async ({ id, task }: ToPreprocess) => {
+    try {
+      if (task.kind === 'tokenize') {
+        post({ kind: 'tokens', id, ids: task.texts.map((t) => tokenizer.encode(t, init.maxTextTokens)) });
+        return;
+      }
+      const pixels =
+        task.model === 'align' ? await preprocessAlign(task.bytes, align.preprocess, limits) : await preprocessVit(task.bytes, vit.preprocess, limits);
+      const own = pixels.byteOffset === 0 && pixels.byteLength === pixels.buffer.byteLength ? pixels : new Float32Array(pixels);
+      post({ kind: 'pixels', id, pixels: own }, own.buffer instanceof ArrayBuffer ? [own.buffer] : []);
+    } catch (error) {
+      if (error instanceof ImageInputError) post({ kind: 'image-error', id, type: error.type, message: error.message });
+      else post({ kind: 'error', id, message: error instanceof Error ? error.message : String(error) });
+    }
+  });
+  post({ kind: 'ready' });
+}
+
+void main();

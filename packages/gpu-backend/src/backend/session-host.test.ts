@@ -1,0 +1,113 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SessionHost } from './session-host.js';
+import { writeFloat16DoubleModel, writeMatMulChainModel } from './tiny-onnx.js';
+
+let dir: string;
+let chain: string;
+let fp16: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'session-host-'));
+  chain = join(dir, 'chain.onnx');
+  fp16 = join(dir, 'fp16.onnx');
+  writeMatMulChainModel(chain, 256, 24);
+  writeFloat16DoubleModel(fp16, 4);
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const start = (modelPath: string, device: 'cpu' | 'auto' = 'cpu') =>
+  SessionHost.start({ name: 'test', modelPath, device, intraOpThreads: 1 });
+
+function ones(batch: number, width: number) {
+  return { x: { type: 'float32' as const, data: new Float32Array(batch * width).fill(1), dims: [batch, width] } };
+}
+
+describe('SessionHost', () => {
+  it('runs the model in its thread and returns the outputs with their shape', async () => {
+    const host = await start(chain);
+    try {
+      expect(host.inputs).toEqual([{ name: 'x', type: 'float32' }]);
+      const { y } = await host.run(ones(2, 256));
+      expect(y?.dims).toEqual([2, 256]);
+      // Each row of W sums to 1, so a vector of ones stays ones through the chain.
+      expect(Array.from(y?.data ?? []).every((v) => Math.abs(v - 1) < 1e-4)).toBe(true);
+    } finally {
+      await host.close();
+    }
+  });
+
+  it('keeps the event loop free while a run is in flight', async () => {
+    const host = await start(chain);
+    try {
+      let ticks = 0;
+      const timer = setInterval(() => {
+        ticks += 1;
+      }, 1);
+      const running = host.run(ones(1024, 256));
+      let ticksBeforeAnswer = -1;
+      await running.then(() => {
+        ticksBeforeAnswer = ticks;
+      });
+      clearInterval(timer);
+      expect(ticksBeforeAnswer).toBeGreaterThan(0);
+    } finally {
+      await host.close();
+    }
+  });
+
+  it('finishes a run in flight before closing the session', async () => {
+    const host = await start(chain);
+    const running = host.run(ones(512, 256));
+    const closing = host.close();
+    const { y } = await running;
+    expect(y?.dims).toEqual([512, 256]);
+    await closing;
+    await expect(host.run(ones(1, 256))).rejects.toThrow('closing');
+  });
+
+  it('converts float32 feeds to a float16 input and float16 outputs back to float32', async () => {
+    const host = await start(fp16);
+    try {
+      expect(host.inputs).toEqual([{ name: 'x', type: 'float16' }]);
+      const { y } = await host.run({ x: { type: 'float32', data: Float32Array.of(0.5, -1.25, 3, 100), dims: [1, 4] } });
+      expect(Array.from(y?.data ?? [])).toEqual([1, -2.5, 6, 200]);
+    } finally {
+      await host.close();
+    }
+  });
+
+  it('rejects with an error naming the file when the model cannot be loaded', async () => {
+    const broken = join(dir, 'broken.onnx');
+    writeFileSync(broken, 'not an onnx model');
+    await expect(start(broken)).rejects.toThrow(broken);
+  });
+
+  it('answers a failed run with an error and keeps serving', async () => {
+    const host = await start(chain);
+    try {
+      await expect(host.run(ones(1, 3))).rejects.toThrow('test run failed');
+      const { y } = await host.run(ones(1, 256));
+      expect(y?.dims).toEqual([1, 256]);
+    } finally {
+      await host.close();
+    }
+  });
+
+  it('with device auto uses CUDA only when it starts, and says why it fell back otherwise', async () => {
+    const host = await start(chain, 'auto');
+    try {
+      if (host.device === 'cpu') expect(host.fallback).toMatch(/cuda/i);
+      else expect(host.fallback).toBeUndefined();
+      const { y } = await host.run(ones(1, 256));
+      expect(y?.dims).toEqual([1, 256]);
+    } finally {
+      await host.close();
+    }
+  });
+});

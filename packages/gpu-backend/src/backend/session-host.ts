@@ -1,0 +1,148 @@
+/**
+ * The main thread's handle on one session thread (`session-worker.ts`): sends runs, matches answers to
+ * callers, and shuts the thread down in the only safe order — wait for runs in flight, release the
+ * session, let the thread end. Terminating a thread during a run would abort the whole process.
+ */
+import type { Worker } from 'node:worker_threads';
+import type { DeviceChoice } from '../config.js';
+import { startThread } from './threads.js';
+import { transferList, type FromSession, type SessionInit, type ToSession, type ValueInfo, type WireOutput, type WireTensor } from './session-protocol.js';
+import type { Device } from './types.js';
+
+const WORKER_URL = new URL('./session-worker.ts', import.meta.url);
+
+export interface SessionHostOptions {
+  /** Names the thread and messages, e.g. `align-vision`. */
+  name: string;
+  modelPath: string;
+  device: DeviceChoice;
+  intraOpThreads: number;
+}
+
+interface Pending {
+  resolve: (outputs: Record<string, WireOutput>) => void;
+  reject: (error: Error) => void;
+}
+
+/** A tensor whose buffer it owns entirely, so transferring that buffer detaches nothing else. */
+function ownBuffer(tensor: WireTensor): WireTensor {
+  const { data } = tensor;
+  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) return tensor;
+  return tensor.type === 'float32'
+    ? { type: 'float32', data: new Float32Array(tensor.data), dims: tensor.dims }
+    : { type: 'int64', data: new BigInt64Array(tensor.data), dims: tensor.dims };
+}
+
+export class SessionHost {
+  readonly name: string;
+  readonly device: Device;
+  readonly inputs: readonly ValueInfo[];
+  readonly outputs: readonly ValueInfo[];
+  /** Why `auto` chose the CPU, when it did. */
+  readonly fallback: string | undefined;
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, Pending>();
+  readonly #exited: Promise<void>;
+  #nextId = 0;
+  #closing: Promise<void> | undefined;
+  #dead: Error | undefined;
+  #onClosed: (() => void) | undefined;
+
+  private constructor(worker: Worker, ready: Extract<FromSession, { kind: 'ready' }>, name: string, exited: Promise<void>) {
+    this.#worker = worker;
+    this.name = name;
+    this.device = ready.device;
+    this.inputs = ready.inputs;
+    this.outputs = ready.outputs;
+    this.fallback = ready.fallback;
+    this.#exited = exited;
+    worker.on('message', (message: FromSession) => this.#onMessage(message));
+    worker.on('error', (error) => this.#fail(new Error(`${name} session thread crashed: ${error.message}`)));
+    void exited.then(() => this.#fail(new Error(`${name} session thread exited`)));
+  }
+
+  /** Starts the thread and loads the model there; resolves once the session exists. */
+  static async start(options: SessionHostOptions): Promise<SessionHost> {
+    const init: SessionInit = {
+      name: options.name,
+      modelPath: options.modelPath,
+      device: options.device,
+      intraOpThreads: options.intraOpThreads,
+    };
+    const worker = startThread(WORKER_URL, init, `session:${options.name}`);
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    const first = await new Promise<FromSession>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      void exited.then(() => reject(new Error(`${options.name} session thread exited while loading ${options.modelPath}`)));
+    });
+    if (first.kind === 'failed') {
+      await exited;
+      throw new Error(`${options.name}: could not load ${options.modelPath}: ${first.message}`);
+    }
+    if (first.kind !== 'ready') throw new Error(`bug: ${options.name} session thread sent ${first.kind} before ready`);
+    return new SessionHost(worker, first, options.name, exited);
+  }
+
+  /** Runs the model once; resolves with its outputs as float32. */
+  run(feeds: Record<string, WireTensor>): Promise<Record<string, WireOutput>> {
+    if (this.#closing) return Promise.reject(new Error(`${this.name} session is closing or closed`));
+    if (this.#dead) return Promise.reject(this.#dead);
+    const id = this.#nextId++;
+    const owned = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, ownBuffer(t)]));
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      const message: ToSession = { kind: 'run', id, feeds: owned };
+      this.#worker.postMessage(message, transferList(Object.values(owned)));
+    });
+  }
+
+  /** Runs in flight. */
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  /** Waits for runs in flight, releases the session and waits for the thread to end. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    if (this.#dead) return this.#exited;
+    // The thread handles messages in order: `close` is only acted on after every run sent before it.
+    const closed = new Promise<void>((resolve) => {
+      this.#onClosed = resolve;
+    });
+    const message: ToSession = { kind: 'close' };
+    this.#worker.postMessage(message);
+    await Promise.race([closed, this.#exited]);
+    await this.#exited;
+  }
+
+  #onMessage(message: FromSession): void {
+    switch (message.kind) {
+      case 'result':
+      case 'error': {
+        const pending = this.#pending.get(message.id);
+        if (!pending) throw new Error(`bug: ${this.name} answered unknown run ${message.id}`);
+        this.#pending.delete(message.id);
+        if (message.kind === 'result') pending.resolve(message.outputs);
+        else pending.reject(new Error(`${this.name} run failed: ${message.message}`));
+        return;
+      }
+      case 'closed':
+        this.#onClosed?.();
+        return;
+      case 'ready':
+      case 'failed':
+        throw new Error(`bug: ${this.name} session thread sent ${message.kind} twice`);
+    }
+  }
+
+  #fail(error: Error): void {
+    this.#dead ??= error;
+    for (const pending of this.#pending.values()) pending.reject(error);
+    this.#pending.clear();
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Messages between the main thread and a session thread. Tensors travel as typed arrays whose buffers are
+ * transferred, never as JSON.
+ */
+import type { DeviceChoice } from '../config.js';
+import type { Device } from './types.js';
+
+export type WireTensor =
+  | { type: 'float32'; data: Float32Array; dims: number[] }
+  | { type: 'int64'; data: BigInt64Array; dims: number[] };
+
+/** Outputs always come back as float32 (float16 outputs are widened in the session thread). */
+export interface WireOutput {
+  data: Float32Array;
+  dims: number[];
+}
+
+export interface SessionInit {
+  name: string;
+  modelPath: string;
+  device: DeviceChoice;
+  /** 0 lets onnxruntime choose. */
+  intraOpThreads: number;
+}
+
+export interface ValueInfo {
+  name: string;
+  /** onnxruntime's element type name (`float32`, `float16`, `int64`, …). */
+  type: string;
+}
+
+export type ToSession = { kind: 'run'; id: number; feeds: Record<string, WireTensor> } | { kind: 'close' };
+
+export type FromSession =
+  | {
+      kind: 'ready';
+      device: Device;
+      inputs: ValueInfo[];
+      outputs: ValueInfo[];
+      /** Why `auto` fell back to the CPU, when it did. */
+      fallback?: string;
+    }
+  | { kind: 'failed'; message: string }
+  | { kind: 'result'; id: number; outputs: Record<string, WireOutput> }
+  | { kind: 'error'; id: number; message: string }
+  | { kind: 'closed' };
+
+/** The buffers to transfer with a message carrying these arrays. */
+export function transferList(arrays: Iterable<{ data: ArrayBufferView }>): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  for (const { data } of arrays) {
+    if (data.buffer instanceof ArrayBuffer) buffers.add(data.buffer);
+  }
+  return [...buffers];
+}

@@ -1,0 +1,129 @@
+/**
+ * Session thread: owns one onnxruntime InferenceSession for its whole life. `InferenceSession.create()`
+ * and `session.run()` block the thread that calls them, so they happen here and never on the event loop.
+ * Runs are served one at a time, in arrival order; `close` releases the session, answers `closed`, and
+ * lets the thread end on its own (terminating a thread during a run aborts the process).
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+import { float16ToFloat32, float32ToFloat16 } from './float16.js';
+import { transferList, type FromSession, type SessionInit, type ToSession, type ValueInfo, type WireOutput } from './session-protocol.js';
+import type { Device } from './types.js';
+
+const port = parentPort;
+if (port === null) throw new Error('bug: session-worker.ts must run in a worker thread');
+const init = (workerData as { data: SessionInit }).data;
+
+function post(message: FromSession, transfer: ArrayBuffer[] = []): void {
+  port?.postMessage(message, transfer);
+}
+
+function describe(metadata: readonly ort.InferenceSession.ValueMetadata[]): ValueInfo[] {
+  return metadata.map((m) => ({ name: m.name, type: m.isTensor ? m.type : 'non-tensor' }));
+}
+
+/**
+ * Why the CUDA execution provider cannot start here, or `undefined` when it may. Checking for the provider
+ * library first avoids onnxruntime's own error dump when it was never installed (ONNXRUNTIME_NODE_INSTALL=skip).
+ */
+function cudaUnavailable(): string | undefined {
+  if (!ort.listSupportedBackends().some((b) => b.name === 'cuda')) {
+    return 'this onnxruntime-node build has no CUDA execution provider';
+  }
+  const bin = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
+  const library = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+  if (!existsSync(join(bin, library))) {
+    return `${library} is not installed in ${bin} (install onnxruntime-node without ONNXRUNTIME_NODE_INSTALL=skip)`;
+  }
+  return undefined;
+}
+
+async function createSession(): Promise<{ session: ort.InferenceSession; device: Device; fallback?: string }> {
+  const options = (executionProviders: string[]): ort.InferenceSession.SessionOptions => ({
+    executionProviders,
+    graphOptimizationLevel: 'all',
+    ...(init.intraOpThreads > 0 ? { intraOpNumThreads: init.intraOpThreads } : {}),
+  });
+  if (init.device === 'cpu') return { session: await ort.InferenceSession.create(init.modelPath, options(['cpu'])), device: 'cpu' };
+  const unavailable = cudaUnavailable();
+  if (init.device === 'cuda') {
+    if (unavailable !== undefined) throw new Error(`COYO_DEVICE=cuda but ${unavailable}`);
+    return { session: await ort.InferenceSession.create(init.modelPath, options(['cuda'])), device: 'cuda' };
+  }
+  const onCpu = async (fallback: string) => ({
+    session: await ort.InferenceSession.create(init.modelPath, options(['cpu'])),
+    device: 'cpu' as const,
+    fallback,
+  });
+  if (unavailable !== undefined) return onCpu(unavailable);
+  try {
+    return { session: await ort.InferenceSession.create(init.modelPath, options(['cuda'])), device: 'cuda' };
+  } catch (error) {
+    return onCpu(`the CUDA execution provider failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function toOutput(value: ort.OnnxValue): WireOutput {
+  if (!(value instanceof ort.Tensor)) throw new Error('the model returned a non-tensor output');
+  const dims = [...value.dims];
+  if (value.type === 'float32') return { data: new Float32Array(value.data as Float32Array), dims };
+  if (value.type === 'float16') return { data: float16ToFloat32(value.data as Uint16Array), dims };
+  throw new Error(`unsupported output type ${value.type}`);
+}
+
+async function main(): Promise<void> {
+  let created: Awaited<ReturnType<typeof createSession>>;
+  try {
+    created = await createSession();
+  } catch (error) {
+    post({ kind: 'failed', message: error instanceof Error ? error.message : String(error) });
+    port?.close();
+    return;
+  }
+  const { session } = created;
+  const inputTypes = new Map(describe(session.inputMetadata).map((v) => [v.name, v.type]));
+  post({
+    kind: 'ready',
+    device: created.device,
+    inputs: describe(session.inputMetadata),
+    outputs: describe(session.outputMetadata),
+    ...(created.fallback !== undefined ? { fallback: created.fallback } : {}),
+  });
+
+  // Messages are handled strictly in order, so `close` waits for every run sent before it.
+  let chain = Promise.resolve();
+  port?.on('message', (message: ToSession) => {
+    chain = chain.then(() => handle(message));
+  });
+
+  async function handle(message: ToSession): Promise<void> {
+    if (message.kind === 'close') {
+      await session.release();
+      post({ kind: 'closed' });
+      port?.close();
+      return;
+    }
+    try {
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const [name, tensor] of Object.entries(message.feeds)) {
+        const wanted = inputTypes.get(name);
+        if (tensor.type === 'float32' && wanted === 'float16') {
+          feeds[name] = new ort.Tensor('float16', float32ToFloat16(tensor.data), tensor.dims);
+        } else {
+          feeds[name] = new ort.Tensor(tensor.type, tensor.data, tensor.dims);
+        }
+      }
+      const results = await session.run(feeds);
+      const outputs: Record<string, WireOutput> = {};
+      for (const [name, value] of Object.entries(results)) outputs[name] = toOutput(value);
+      post({ kind: 'result', id: message.id, outputs }, transferList(Object.values(outputs)));
+    } catch (error) {
+      post({ kind: 'error', id: message.id, message: error instanceof Error ? error.message : String(error) });
+    }
+  }
+}
+
+void main();

@@ -1,0 +1,65 @@
+/**
+ * What the serving layer needs from a model backend: off-thread pre-processing and one batched run per
+ * model tower. The ONNX backend (`onnx.ts`) implements it for real; `fake.ts` implements it for tests of
+ * the HTTP and batching layers.
+ */
+import type { PaddedBatch } from '../models/tokenizer.js';
+
+export type Device = 'cpu' | 'cuda';
+
+/** The three model towers, each with its own queue, batcher and session. */
+export type Tower = 'align-vision' | 'align-text' | 'vit';
+export const TOWERS: readonly Tower[] = ['align-vision', 'align-text', 'vit'];
+
+/** The image models, by the pre-processing they need. */
+export type ImageModel = 'align' | 'vit';
+
+export const ALIGN_MODEL_ID = 'align-base';
+export const VIT_MODEL_ID = 'vit-large-patch16-384';
+export const ALIGN_IMAGE_SIZE = 289;
+export const VIT_IMAGE_SIZE = 384;
+export const ALIGN_EMBEDDING_DIM = 640;
+export const MAX_TEXT_TOKENS = 64;
+
+/** Facts about the loaded models that callers report (`/v1/models`, `/healthz`). */
+export interface ModelsInfo {
+  /** True when the loaded models are generated test models, not real checkpoints. */
+  testModels: boolean;
+  /** Why the models should not be trusted, when they should not. */
+  warning?: string;
+  /** ALIGN's learned temperature (logits = cosine / temperature). */
+  alignTemperature: number;
+  /** ViT class names by index. */
+  vitLabels: readonly string[];
+  /** Embedding width of the ALIGN towers. */
+  embeddingDim: number;
+}
+
+
+export interface PreprocessOptions {
+  /** Aborted when the caller has gone: work not started yet is skipped. */
+  signal?: AbortSignal;
+}
+
+export interface Backend {
+  readonly device: Device;
+  readonly models: ModelsInfo;
+  /**
+   * Decodes and pre-processes one image for `model` into a channels-first float32 tensor. Rejects with
+   * `ImageInputError` for input the client got wrong.
+   */
+  preprocessImage(model: ImageModel, bytes: Uint8Array, options?: PreprocessOptions): Promise<Float32Array>;
+  /** Token ids per text, `[CLS] … [SEP]`, truncated to {@link MAX_TEXT_TOKENS}. */
+  tokenize(texts: readonly string[], options?: PreprocessOptions): Promise<number[][]>;
+  /**
+   * ALIGN image tower: pixels `[batch,3,289,289]` → embeddings `[batch,640]`. The tensor passed to a run
+   * method may be transferred to the session thread without a copy: the caller must not use it afterwards.
+   */
+  embedImages(pixels: Float32Array, batch: number): Promise<Float32Array>;
+  /** ALIGN text tower: ids padded to the batch's longest text → embeddings `[batch,640]`. */
+  embedTexts(input: PaddedBatch): Promise<Float32Array>;
+  /** ViT: pixels `[batch,3,384,384]` → logits `[batch,labels]`. */
+  classifyImages(pixels: Float32Array, batch: number): Promise<Float32Array>;
+  /** Waits for work in flight, then releases sessions and threads. */
+  close(): Promise<void>;
+}

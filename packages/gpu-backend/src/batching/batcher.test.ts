@@ -1,0 +1,267 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Batcher, type BatchStats, type RunBatch } from './batcher.js';
+import { QueueRejection } from './errors.js';
+
+/** A run function that records every batch and answers `input * 10`, optionally held until released. */
+function recorder() {
+  const batches: number[][] = [];
+  let gate: Promise<void> | undefined;
+  let open: (() => void) | undefined;
+  const run: RunBatch<number, number> = async (inputs) => {
+    batches.push([...inputs]);
+    if (gate) await gate;
+    return inputs.map((x) => x * 10);
+  };
+  return {
+    batches,
+    run,
+    hold() {
+      gate = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+    },
+    release() {
+      gate = undefined;
+      open?.();
+    },
+  };
+}
+
+function make(run: RunBatch<number, number>, knobs: Partial<{ maxBatchSize: number; maxQueueDelayMs: number; maxQueue: number }> = {}) {
+  const stats: BatchStats[] = [];
+  const rejected: Array<[string, number]> = [];
+  const batcher = new Batcher<number, number>({
+    name: 'test',
+    maxBatchSize: knobs.maxBatchSize ?? 4,
+    maxQueueDelayMs: knobs.maxQueueDelayMs ?? 10,
+    maxQueue: knobs.maxQueue ?? 100,
+    run,
+    now: () => Date.now(),
+    observer: { batch: (s) => stats.push(s), rejected: (reason, n) => rejected.push([reason, n]) },
+  });
+  /** Admits and submits in one step, as a request does. */
+  const submit = (inputs: number[], options: Parameters<typeof batcher.submit>[2] = {}) => {
+    const permit = batcher.admit(inputs.length);
+    if (!permit) throw new Error('test setup: not admitted');
+    return batcher.submit(permit, inputs, options);
+  };
+  return { batcher, submit, stats, rejected };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('Batcher', () => {
+  it('runs a full batch at once without waiting for the delay', async () => {
+    const r = recorder();
+    const { submit } = make(r.run, { maxBatchSize: 3, maxQueueDelayMs: 1000 });
+    const answer = submit([1, 2, 3]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.batches).toEqual([[1, 2, 3]]);
+    await expect(answer).resolves.toMatchObject({ outputs: [10, 20, 30] });
+  });
+
+  it('never puts more than maxBatchSize items in one batch', async () => {
+    const r = recorder();
+    const { submit } = make(r.run, { maxBatchSize: 2, maxQueueDelayMs: 5 });
+    const answer = submit([1, 2, 3, 4, 5]);
+    await vi.advanceTimersByTimeAsync(5);
+    expect(r.batches).toEqual([[1, 2], [3, 4], [5]]);
+    await expect(answer).resolves.toMatchObject({ outputs: [10, 20, 30, 40, 50] });
+  });
+
+  it('holds a partial batch until the oldest item has waited maxQueueDelayMs', async () => {
+    const r = recorder();
+    const { submit } = make(r.run, { maxBatchSize: 8, maxQueueDelayMs: 10 });
+    void submit([1]);
+    await vi.advanceTimersByTimeAsync(9);
+    expect(r.batches).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(r.batches).toEqual([[1]]);
+  });
+
+  it('adds requests that arrive during the delay to the same batch', async () => {
+    const r = recorder();
+    const { submit } = make(r.run, { maxBatchSize: 8, maxQueueDelayMs: 10 });
+    const a = submit([1]);
+    await vi.advanceTimersByTimeAsync(4);
+    const b = submit([2, 3]);
+    await vi.advanceTimersByTimeAsync(6);
+    expect(r.batches).toEqual([[1, 2, 3]]);
+    await expect(a).resolves.toMatchObject({ outputs: [10], queueMs: 10 });
+    await expect(b).resolves.toMatchObject({ outputs: [20, 30], queueMs: 6 });
+  });
+
+  it('gathers the next batch while one runs and starts it when the run ends', async () => {
+    const r = recorder();
+    const { submit } = make(r.run, { maxBatchSize: 4, maxQueueDelayMs: 0 });
+    r.hold();
+    const first = submit([1]);
+    await vi.advanceTimersByTimeAsync(0);
+    const second = submit([2]);
+    const third = submit([3]);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(r.batches).toEqual([[1]]);
+    r.release();
+    await expect(first).resolves.toMatchObject({ outputs: [10] });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.batches).toEqual([[1], [2, 3]]);
+    await expect(second).resolves.toMatchObject({ outputs: [20], queueMs: 50 });
+    await expect(third).resolves.toMatchObject({ outputs: [30] });
+  });
+
+  it('routes each output to its own caller in request order across batches', async () => {
+    const run: RunBatch<number, number> = async (inputs) => inputs.map((x) => -x);
+    const { submit } = make(run, { maxBatchSize: 3, maxQueueDelayMs: 1 });
+    const answers = [submit([1, 2]), submit([3, 4, 5]), submit([6]), submit([7, 8, 9, 10])];
+    await vi.advanceTimersByTimeAsync(10);
+    const results = await Promise.all(answers);
+    expect(results.map((x) => x.outputs)).toEqual([[-1, -2], [-3, -4, -5], [-6], [-7, -8, -9, -10]]);
+  });
+
+  it('refuses admission at once when the queue has no room', () => {
+    const { batcher, rejected } = make(recorder().run, { maxQueue: 5 });
+    const held = batcher.admit(4);
+    expect(held).toBeDefined();
+    expect(batcher.admit(2)).toBeUndefined();
+    expect(batcher.admit(1)).toBeDefined();
+    expect(rejected).toEqual([['overloaded', 2]]);
+  });
+
+  it('frees queue slots when items start running', async () => {
+    const r = recorder();
+    const { batcher, submit } = make(r.run, { maxBatchSize: 2, maxQueueDelayMs: 0, maxQueue: 2 });
+    r.hold();
+    void submit([1, 2]);
+    expect(batcher.admit(1)).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.batches).toEqual([[1, 2]]);
+    expect(batcher.admit(2)).toBeDefined();
+    r.release();
+  });
+
+  it('returns the slots a request reserved but never queued when its permit is released', () => {
+    const { batcher } = make(recorder().run, { maxQueue: 3 });
+    const permit = batcher.admit(3);
+    expect(batcher.admit(1)).toBeUndefined();
+    permit?.release();
+    expect(batcher.reserved).toBe(0);
+    expect(batcher.admit(3)).toBeDefined();
+  });
+
+  it('drops an item whose deadline passes before its batch starts', async () => {
+    const r = recorder();
+    const { submit, batcher, rejected } = make(r.run, { maxBatchSize: 8, maxQueueDelayMs: 20 });
+    const late = submit([1], { deadlineAt: Date.now() + 5 });
+    const onTime = submit([2]);
+    const lateSettled = expect(late).rejects.toMatchObject({ reason: 'deadline_exceeded' });
+    await vi.advanceTimersByTimeAsync(5);
+    await lateSettled;
+    expect(batcher.depth).toBe(1);
+    await vi.advanceTimersByTimeAsync(15);
+    expect(r.batches).toEqual([[2]]);
+    await expect(onTime).resolves.toMatchObject({ outputs: [20] });
+    expect(rejected).toContainEqual(['deadline_exceeded', 1]);
+    expect(batcher.reserved).toBe(0);
+  });
+
+  it('rejects work whose deadline has already passed when it is submitted', async () => {
+    const r = recorder();
+    const { submit } = make(r.run);
+    await expect(submit([1], { deadlineAt: Date.now() })).rejects.toBeInstanceOf(QueueRejection);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(r.batches).toEqual([]);
+  });
+
+  it('keeps running work whose deadline passes after its batch started', async () => {
+    const r = recorder();
+    const { submit } = make(r.run, { maxQueueDelayMs: 0 });
+    r.hold();
+    const answer = submit([1], { deadlineAt: Date.now() + 5 });
+    await vi.advanceTimersByTimeAsync(10);
+    r.release();
+    await expect(answer).resolves.toMatchObject({ outputs: [10] });
+  });
+
+  it('drops the queued items of a caller that went away', async () => {
+    const r = recorder();
+    const { submit, batcher } = make(r.run, { maxBatchSize: 8, maxQueueDelayMs: 10 });
+    const controller = new AbortController();
+    const gone = submit([1, 2], { signal: controller.signal });
+    const staying = submit([3]);
+    const goneSettled = expect(gone).rejects.toMatchObject({ reason: 'client_gone' });
+    controller.abort();
+    await goneSettled;
+    expect(batcher.depth).toBe(1);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(r.batches).toEqual([[3]]);
+    await expect(staying).resolves.toMatchObject({ outputs: [30] });
+  });
+
+  it('rejects a caller whose signal is already aborted without queueing', async () => {
+    const r = recorder();
+    const { submit, batcher } = make(r.run);
+    await expect(submit([1], { signal: AbortSignal.abort() })).rejects.toMatchObject({ reason: 'client_gone' });
+    expect(batcher.depth).toBe(0);
+  });
+
+  it('fails only the callers of a failed batch and goes on with the next', async () => {
+    let calls = 0;
+    const run: RunBatch<number, number> = async (inputs) => {
+      calls += 1;
+      if (calls === 1) throw new Error('model exploded');
+      return inputs.map((x) => x + 1);
+    };
+    const { submit, batcher } = make(run, { maxBatchSize: 2, maxQueueDelayMs: 0 });
+    const first = submit([1, 2]);
+    const second = submit([3]);
+    await expect(first).rejects.toThrow('model exploded');
+    await vi.advanceTimersByTimeAsync(0);
+    await expect(second).resolves.toMatchObject({ outputs: [4] });
+    expect(batcher.reserved).toBe(0);
+  });
+
+  it('drops the rest of a request whose earlier items were in a failed batch', async () => {
+    let calls = 0;
+    const seen: number[][] = [];
+    const run: RunBatch<number, number> = async (inputs) => {
+      seen.push(inputs);
+      calls += 1;
+      if (calls === 1) throw new Error('boom');
+      return inputs;
+    };
+    const { submit, batcher } = make(run, { maxBatchSize: 2, maxQueueDelayMs: 0 });
+    await expect(submit([1, 2, 3])).rejects.toThrow('boom');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(seen).toEqual([[1, 2]]);
+    expect(batcher.depth).toBe(0);
+    expect(batcher.reserved).toBe(0);
+  });
+
+  it('reports the size, queue times and run time of each batch', async () => {
+    const run: RunBatch<number, number> = async (inputs) => {
+      await new Promise((resolve) => setTimeout(resolve, 7));
+      return inputs;
+    };
+    const { submit, stats } = make(run, { maxBatchSize: 4, maxQueueDelayMs: 3 });
+    const answer = submit([1, 2]);
+    await vi.advanceTimersByTimeAsync(10);
+    await expect(answer).resolves.toMatchObject({ queueMs: 3, inferenceMs: 7 });
+    expect(stats).toEqual([{ size: 2, queueMs: [3, 3], inferenceMs: 7 }]);
+  });
+
+  it('adds the run time of every batch that served a request', async () => {
+    const run: RunBatch<number, number> = async (inputs) => {
+      await new Promise((resolve) => setTimeout(resolve, 4));
+      return inputs;
+    };
+    const { submit } = make(run, { maxBatchSize: 2, maxQueueDelayMs: 0 });
+    const answer = submit([1, 2, 3]);
+    await vi.advanceTimersByTimeAsync(20);
+    await expect(answer).resolves.toMatchObject({ outputs: [1, 2, 3], inferenceMs: 8 });
+  });
+});

@@ -1,0 +1,320 @@
+/**
+ * A dynamic batcher for one model tower, in the manner of Triton's: items wait in one queue until either
+ * `maxBatchSize` of them are there or the oldest has waited `maxQueueDelayMs`, then they run together.
+ * One batch runs at a time (each tower has one session, owned by one thread); the next batch gathers
+ * while it runs. Admission is a permit taken before any work is done for a request, so a full queue is
+ * answered at once instead of growing without bound. The queue is the single owner of pending work: it
+ * drops entries whose deadline passed or whose caller went away before they ran.
+ */
+import type { BatchingConfig } from '../config.js';
+import { QueueRejection, type RejectionReason } from './errors.js';
+
+/** Runs one batch; must answer one output per input, in input order. */
+export type RunBatch<I, O> = (inputs: I[]) => Promise<O[]>;
+
+/** What a batch looked like, for metrics. */
+export interface BatchStats {
+  size: number;
+  /** Per item: ms from being queued to its batch starting. */
+  queueMs: number[];
+  /** ms the run took. */
+  inferenceMs: number;
+}
+
+export interface BatchObserver {
+  batch?(stats: BatchStats): void;
+  rejected?(reason: RejectionReason, items: number): void;
+}
+
+export interface BatcherOptions<I, O> extends BatchingConfig {
+  /** Used in messages. */
+  name: string;
+  run: RunBatch<I, O>;
+  observer?: BatchObserver;
+  /** Monotonic clock in ms; injectable so tests can drive time. */
+  now?: () => number;
+}
+
+export interface SubmitOptions {
+  /** Absolute time on the batcher's clock after which unstarted work is dropped. */
+  deadlineAt?: number;
+  /** Aborts when the caller has gone; its unstarted work is dropped. */
+  signal?: AbortSignal;
+}
+
+export interface BatchResult<O> {
+  /** One output per submitted input, in submission order. */
+  outputs: O[];
+  /** Longest time any of the items waited for its batch, in ms. */
+  queueMs: number;
+  /** Time spent in the model runs that served these items, in ms. */
+  inferenceMs: number;
+}
+
+/**
+ * A reservation of queue slots for one request. Take it before pre-processing (so overload is refused at
+ * once), hand it to {@link Batcher.submit}, and `release()` it when the request ends: slots not yet freed
+ * by the batcher are then returned.
+ */
+export class Permit {
+  #remaining: number;
+  readonly #free: (n: number) => void;
+
+  /** @internal created by {@link Batcher.admit} only. */
+  constructor(count: number, free: (n: number) => void) {
+    this.#remaining = count;
+    this.#free = free;
+  }
+
+  get remaining(): number {
+    return this.#remaining;
+  }
+
+  /** Returns `n` slots (all remaining by default); releasing more than remain is a no-op. */
+  release(n = this.#remaining): void {
+    const k = Math.min(n, this.#remaining);
+    if (k <= 0) return;
+    this.#remaining -= k;
+    this.#free(k);
+  }
+}
+
+interface Group<O> {
+  outputs: (O | undefined)[];
+  /** Items not answered yet. */
+  remaining: number;
+  /** Items still waiting in the queue. */
+  queued: number;
+  queueMs: number;
+  inferenceMs: number;
+  lastBatch: number;
+  settled: boolean;
+  permit: Permit;
+  resolve: (result: BatchResult<O>) => void;
+  reject: (error: unknown) => void;
+  cleanup: () => void;
+}
+
+interface Entry<I, O> {
+  group: Group<O>;
+  index: number;
+  input: I;
+  enqueuedAt: number;
+  deadlineAt: number;
+}
+
+export class Batcher<I, O> {
+  readonly name: string;
+  readonly #maxBatchSize: number;
+  readonly #maxQueueDelayMs: number;
+  readonly #maxQueue: number;
+  readonly #run: RunBatch<I, O>;
+  readonly #observer: BatchObserver;
+  readonly #now: () => number;
+  #queue: Entry<I, O>[] = [];
+  /** Slots held by permits: queued items plus items of admitted requests still being prepared. */
+  #reserved = 0;
+  #running = false;
+  #pumpScheduled = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #batches = 0;
+
+  constructor(options: BatcherOptions<I, O>) {
+    this.name = options.name;
+    this.#maxBatchSize = options.maxBatchSize;
+    this.#maxQueueDelayMs = options.maxQueueDelayMs;
+    this.#maxQueue = options.maxQueue;
+    this.#run = options.run;
+    this.#observer = options.observer ?? {};
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  /** Items waiting in the queue (not yet in a batch). */
+  get depth(): number {
+    return this.#queue.length;
+  }
+
+  /** Queue slots held by admitted requests. */
+  get reserved(): number {
+    return this.#reserved;
+  }
+
+  /**
+   * Reserves `count` queue slots, or returns `undefined` when the queue cannot take them: the caller answers
+   * 503 at once.
+   */
+  admit(count: number): Permit | undefined {
+    if (!Number.isInteger(count) || count < 1) throw new RangeError(`admit(${count}): count must be a positive integer`);
+    if (this.#reserved + count > this.#maxQueue) {
+      this.#observer.rejected?.('overloaded', count);
+      return undefined;
+    }
+    this.#reserved += count;
+    return new Permit(count, (n) => {
+      this.#reserved -= n;
+    });
+  }
+
+  /**
+   * Throws an `overloaded` rejection when not even one more item would be admitted, so a request can be
+   * refused before its body is read.
+   */
+  refuseIfFull(): void {
+    if (this.#reserved < this.#maxQueue) return;
+    this.#observer.rejected?.('overloaded', 1);
+    throw new QueueRejection('overloaded', `the ${this.name} queue is full`);
+  }
+
+  /**
+   * Queues `inputs` under `permit` and resolves with their outputs in the same order. Rejects with a
+   * {@link QueueRejection} when the deadline passes or the signal aborts before all of them started, or with
+   * the run's error when their batch fails.
+   */
+  submit(permit: Permit, inputs: readonly I[], options: SubmitOptions = {}): Promise<BatchResult<O>> {
+    if (inputs.length === 0) return Promise.resolve({ outputs: [], queueMs: 0, inferenceMs: 0 });
+    if (inputs.length > permit.remaining) {
+      throw new Error(`bug: ${this.name} submit of ${inputs.length} items under a permit for ${permit.remaining}`);
+    }
+    const now = this.#now();
+    const deadlineAt = options.deadlineAt ?? Number.POSITIVE_INFINITY;
+    const { signal } = options;
+    if (signal?.aborted) {
+      this.#observer.rejected?.('client_gone', inputs.length);
+      return Promise.reject(new QueueRejection('client_gone', 'the client closed the request'));
+    }
+    if (deadlineAt <= now) {
+      this.#observer.rejected?.('deadline_exceeded', inputs.length);
+      return Promise.reject(new QueueRejection('deadline_exceeded', 'the deadline passed before the work was queued'));
+    }
+
+    return new Promise<BatchResult<O>>((resolve, reject) => {
+      const group: Group<O> = {
+        outputs: new Array<O | undefined>(inputs.length),
+        remaining: inputs.length,
+        queued: inputs.length,
+        queueMs: 0,
+        inferenceMs: 0,
+        lastBatch: -1,
+        settled: false,
+        permit,
+        resolve,
+        reject,
+        cleanup: () => {},
+      };
+      let deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+      if (Number.isFinite(deadlineAt)) {
+        deadlineTimer = setTimeout(() => {
+          if (group.queued > 0) this.#drop(group, 'deadline_exceeded', 'the deadline passed before the work ran');
+        }, deadlineAt - now);
+      }
+      const onAbort = () => this.#drop(group, 'client_gone', 'the client closed the request');
+      signal?.addEventListener('abort', onAbort, { once: true });
+      group.cleanup = () => {
+        if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      inputs.forEach((input, index) => this.#queue.push({ group, index, input, enqueuedAt: now, deadlineAt }));
+      this.#schedulePump();
+    });
+  }
+
+  /** Removes a group's unstarted items, frees their slots and rejects its caller. */
+  #drop(group: Group<O>, reason: RejectionReason, message: string): void {
+    if (group.settled) return;
+    const dropped = group.queued;
+    if (dropped > 0) this.#queue = this.#queue.filter((e) => e.group !== group);
+    group.permit.release(dropped);
+    group.queued = 0;
+    this.#settle(group, () => group.reject(new QueueRejection(reason, message)));
+    this.#observer.rejected?.(reason, dropped);
+  }
+
+  #settle(group: Group<O>, finish: () => void): void {
+    group.settled = true;
+    group.cleanup();
+    finish();
+  }
+
+  /** Coalesces submits of one tick, so that requests arriving together can share a batch. */
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    queueMicrotask(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    if (this.#running) return;
+    const now = this.#now();
+    for (const entry of this.#queue) {
+      if (entry.deadlineAt <= now) this.#drop(entry.group, 'deadline_exceeded', 'the deadline passed before the work ran');
+    }
+    const oldest = this.#queue[0];
+    if (oldest === undefined) return;
+    const waited = now - oldest.enqueuedAt;
+    if (this.#queue.length < this.#maxBatchSize && waited < this.#maxQueueDelayMs) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.#pump();
+      }, this.#maxQueueDelayMs - waited);
+      return;
+    }
+    void this.#dispatch(now);
+  }
+
+  async #dispatch(now: number): Promise<void> {
+    const batch = this.#queue.splice(0, this.#maxBatchSize);
+    const batchId = this.#batches++;
+    const queueMs: number[] = [];
+    for (const entry of batch) {
+      const waited = now - entry.enqueuedAt;
+      queueMs.push(waited);
+      const { group } = entry;
+      group.queued -= 1;
+      group.permit.release(1);
+      group.queueMs = Math.max(group.queueMs, waited);
+    }
+    this.#running = true;
+    const started = this.#now();
+    try {
+      const outputs = await this.#run(batch.map((e) => e.input));
+      if (outputs.length !== batch.length) {
+        throw new Error(`bug: ${this.name} batch of ${batch.length} answered ${outputs.length} outputs`);
+      }
+      const inferenceMs = this.#now() - started;
+      this.#observer.batch?.({ size: batch.length, queueMs, inferenceMs });
+      batch.forEach((entry, i) => {
+        const { group } = entry;
+        if (group.settled) return;
+        group.outputs[entry.index] = outputs[i];
+        group.remaining -= 1;
+        if (group.lastBatch !== batchId) {
+          group.lastBatch = batchId;
+          group.inferenceMs += inferenceMs;
+        }
+        if (group.remaining === 0) {
+          this.#settle(group, () =>
+            group.resolve({ outputs: group.outputs as O[], queueMs: group.queueMs, inferenceMs: group.inferenceMs }),
+          );
+        }
+      });
+    } catch (error) {
+      for (const { group } of batch) {
+        if (group.settled) continue;
+        if (group.queued > 0) this.#queue = this.#queue.filter((e) => e.group !== group);
+        group.permit.release(group.queued);
+        group.queued = 0;
+        this.#settle(group, () => group.reject(error));
+      }
+    } finally {
+      this.#running = false;
+      this.#pump();
+    }
+  }
+}

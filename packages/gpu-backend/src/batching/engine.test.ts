@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { FakeBackend } from '../backend/fake.js';
+import type { ImageModel, PreprocessOptions } from '../backend/types.js';
+import { ImageInputError } from '../models/errors.js';
+import { BackendMetrics } from '../metrics/metrics.js';
+import { Engine, stackTensors, unstackRows } from './engine.js';
+
+const PNG = [0x89, 0x50, 0x4e, 0x47];
+const image = (size: number) => Uint8Array.from({ length: size }, (_, i) => PNG[i] ?? 1);
+
+/** A fake whose pre-processing records the signal each image saw and can fail chosen images. */
+class WatchingBackend extends FakeBackend {
+  readonly seen: Array<{ size: number; aborted: boolean }> = [];
+  preprocessCalls = 0;
+
+  override async preprocessImage(model: ImageModel, bytes: Uint8Array, options: PreprocessOptions = {}): Promise<Float32Array> {
+    this.preprocessCalls += 1;
+    if (bytes.length === 17) throw new ImageInputError('invalid_image', 'broken');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    this.seen.push({ size: bytes.length, aborted: options.signal?.aborted ?? false });
+    return super.preprocessImage(model, bytes, options);
+  }
+}
+
+function engineWith(backend: FakeBackend, maxQueue = 16) {
+  const metrics = new BackendMetrics({ maxBatchSize: 8 });
+  return { engine: new Engine({ backend, metrics, batching: { maxBatchSize: 8, maxQueueDelayMs: 0, maxQueue } }), metrics };
+}
+
+describe('stackTensors and unstackRows', () => {
+  it('stacks equal tensors into one buffer and splits rows back in order', () => {
+    const stacked = stackTensors([Float32Array.of(1, 2), Float32Array.of(3, 4), Float32Array.of(5, 6)]);
+    expect(Array.from(stacked)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(unstackRows(stacked, 3).map((r) => Array.from(r))).toEqual([[1, 2], [3, 4], [5, 6]]);
+  });
+
+  it('refuses tensors of different sizes and outputs that do not split evenly', () => {
+    expect(() => stackTensors([Float32Array.of(1), Float32Array.of(1, 2)])).toThrow(/bug/);
+    expect(() => unstackRows(Float32Array.of(1, 2, 3), 2)).toThrow(/bug/);
+  });
+});
+
+describe('Engine', () => {
+  it('tells the siblings of a broken image to stop and frees its queue slots', async () => {
+    const backend = new WatchingBackend();
+    const { engine } = engineWith(backend);
+    await expect(engine.embedImages([image(20), image(17)])).rejects.toBeInstanceOf(ImageInputError);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(backend.seen).toEqual([{ size: 20, aborted: true }]);
+    expect(engine.alignVision.reserved).toBe(0);
+    expect(backend.runs).toEqual([]);
+  });
+
+  it('refuses an overloaded request before pre-processing any of its images', async () => {
+    const backend = new WatchingBackend();
+    const { engine, metrics } = engineWith(backend, 2);
+    await expect(engine.classify([image(20), image(21), image(22)], 5)).rejects.toMatchObject({ reason: 'overloaded' });
+    expect(backend.preprocessCalls).toBe(0);
+    expect(metrics.rejected.get({ tower: 'vit', reason: 'overloaded' })).toBe(3);
+  });
+
+  it('returns text embeddings with the tokens each text used', async () => {
+    const { engine } = engineWith(new FakeBackend());
+    const result = await engine.embedTexts(['a', 'a b c']);
+    expect(result.value.tokens).toEqual([3, 5]);
+    expect(result.value.embeddings.map((e) => e[0])).toEqual([3, 5]);
+  });
+
+  it('records batch sizes and queue times per tower', async () => {
+    const { engine, metrics } = engineWith(new FakeBackend());
+    await engine.embedImages([image(20), image(21)]);
+    const text = metrics.render();
+    expect(text).toContain('coyo_backend_batch_size_sum{tower="align-vision"} 2');
+    expect(text).toContain('coyo_backend_queue_time_seconds_count{tower="align-vision"} 2');
+    expect(text).toContain('coyo_backend_inference_time_seconds_count{tower="align-vision"} 1');
+  });
+});

@@ -1,0 +1,99 @@
+import { availableParallelism } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+const TOKEN = 'a-long-enough-secret';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig({ BACKEND_TOKEN: TOKEN });
+    expect(config).toMatchObject({
+      port: 8788,
+      host: '127.0.0.1',
+      token: TOKEN,
+      batching: { maxBatchSize: 32, maxQueueDelayMs: 2, maxQueue: 1024 },
+      limits: {
+        maxImageBytes: 20 * 1024 * 1024,
+        maxImagePixels: 40_000_000,
+        maxImagesPerRequest: 32,
+        maxTextsPerRequest: 256,
+        maxRequestBytes: 64 * 1024 * 1024,
+      },
+      preprocessThreads: availableParallelism(),
+      device: 'auto',
+      precision: 'fp32',
+      intraOpThreads: 0,
+      generateTestModels: false,
+    });
+    expect(config.modelsDir).toMatch(/models$/);
+  });
+
+  it('reads every knob from its variable', () => {
+    const config = loadConfig({
+      BACKEND_TOKEN: TOKEN,
+      PORT: '9000',
+      HOST: '0.0.0.0',
+      MODELS_DIR: '/srv/models',
+      MAX_BATCH_SIZE: '64',
+      MAX_QUEUE_DELAY_MS: '0.5',
+      MAX_QUEUE: '300',
+      MAX_IMAGE_PIXELS: '40e6',
+      PREPROCESS_THREADS: '3',
+      COYO_DEVICE: 'cuda',
+      COYO_PRECISION: 'fp16',
+      ORT_INTRA_OP_THREADS: '4',
+      COYO_GENERATE_TEST_MODELS: '1',
+    });
+    expect(config).toMatchObject({
+      port: 9000,
+      host: '0.0.0.0',
+      modelsDir: '/srv/models',
+      batching: { maxBatchSize: 64, maxQueueDelayMs: 0.5, maxQueue: 300 },
+      limits: { maxImagePixels: 40_000_000 },
+      preprocessThreads: 3,
+      device: 'cuda',
+      precision: 'fp16',
+      intraOpThreads: 4,
+      generateTestModels: true,
+    });
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ BACKEND_TOKEN: TOKEN, PORT: '' }).port).toBe(8788);
+  });
+
+  it('requires BACKEND_TOKEN unless ALLOW_NO_AUTH=1', () => {
+    expect(() => loadConfig({})).toThrow(/BACKEND_TOKEN: required/);
+    expect(loadConfig({ ALLOW_NO_AUTH: '1' }).token).toBeUndefined();
+  });
+
+  it('refuses ALLOW_NO_AUTH on a host that is not loopback', () => {
+    expect(() => loadConfig({ ALLOW_NO_AUTH: '1', HOST: '0.0.0.0' })).toThrow(/ALLOW_NO_AUTH: only allowed/);
+  });
+
+  it('refuses a short BACKEND_TOKEN', () => {
+    expect(() => loadConfig({ BACKEND_TOKEN: 'short' })).toThrow(/BACKEND_TOKEN: must be at least 16/);
+  });
+
+  it('names each variable that is out of range or malformed', () => {
+    let error: unknown;
+    try {
+      loadConfig({ BACKEND_TOKEN: TOKEN, MAX_BATCH_SIZE: 'lots', PORT: '70000', COYO_DEVICE: 'gpu', ALLOW_NO_AUTH: 'yes' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    for (const name of ['MAX_BATCH_SIZE', 'PORT', 'COYO_DEVICE', 'ALLOW_NO_AUTH']) expect(message).toContain(`${name}:`);
+  });
+
+  it('refuses a MAX_QUEUE smaller than the largest request', () => {
+    expect(() => loadConfig({ BACKEND_TOKEN: TOKEN, MAX_QUEUE: '100' })).toThrow(/MAX_QUEUE: must be at least/);
+  });
+
+  it('refuses a MAX_REQUEST_BYTES smaller than MAX_IMAGE_BYTES', () => {
+    expect(() => loadConfig({ BACKEND_TOKEN: TOKEN, MAX_IMAGE_BYTES: '2000', MAX_REQUEST_BYTES: '1000' })).toThrow(
+      /MAX_REQUEST_BYTES/,
+    );
+  });
+});

@@ -1,0 +1,161 @@
+/**
+ * Server configuration, read once from the environment at start-up. Every variable is documented with its
+ * default and unit in `packages/gpu-backend/README.md`; a bad value stops the process with a message that
+ * names the variable.
+ */
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+const MIB = 1024 * 1024;
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Environment value: absent and empty both mean "use the default". */
+const raw = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+/** A number variable in [min, max]; `whole` ones accept `40e6`-style notation as long as the value is whole. */
+function numeric(fallback: number, min: number, max: number, whole: boolean) {
+  const kind = whole ? 'a whole number' : 'a number';
+  return raw.pipe(
+    z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined) return fallback;
+        const n = Number(v);
+        if (!Number.isFinite(n) || (whole && !Number.isInteger(n)) || n < min || n > max) {
+          ctx.addIssue({ code: 'custom', message: `must be ${kind} from ${min} to ${max}, got "${v}"` });
+          return z.NEVER;
+        }
+        return n;
+      }),
+  );
+}
+
+const integer = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) => numeric(fallback, min, max, true);
+const decimal = (fallback: number, min: number, max: number) => numeric(fallback, min, max, false);
+
+/** A `0`/`1` switch. */
+function flag() {
+  return raw.pipe(z.enum(['0', '1']).optional()).transform((v) => v === '1');
+}
+
+function choice<const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) {
+  return raw.pipe(z.enum(values).optional()).transform((v) => v ?? fallback);
+}
+
+const EnvSchema = z.object({
+  PORT: integer(8788, 0, 65535),
+  HOST: raw.transform((v) => v ?? '127.0.0.1'),
+  MODELS_DIR: raw.transform((v) => v ?? fileURLToPath(new URL('../../../models', import.meta.url))),
+  BACKEND_TOKEN: raw.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  ALLOW_NO_AUTH: flag(),
+  MAX_BATCH_SIZE: integer(32, 1, 4096),
+  MAX_QUEUE_DELAY_MS: decimal(2, 0, 60_000),
+  MAX_QUEUE: integer(1024, 1, 1_000_000),
+  MAX_IMAGE_BYTES: integer(20 * MIB, 1, 2 ** 31 - 1),
+  MAX_IMAGE_PIXELS: integer(40_000_000, 1, 2 ** 31 - 1),
+  MAX_IMAGES_PER_REQUEST: integer(32, 1, 4096),
+  MAX_TEXTS_PER_REQUEST: integer(256, 1, 4096),
+  MAX_REQUEST_BYTES: integer(64 * MIB, 1, 2 ** 31 - 1),
+  PREPROCESS_THREADS: integer(availableParallelism(), 1, 256),
+  COYO_DEVICE: choice(['auto', 'cuda', 'cpu'], 'auto'),
+  COYO_PRECISION: choice(['fp32', 'fp16'], 'fp32'),
+  ORT_INTRA_OP_THREADS: integer(0, 0, 1024),
+  COYO_GENERATE_TEST_MODELS: flag(),
+});
+
+export type DeviceChoice = 'auto' | 'cuda' | 'cpu';
+export type Precision = 'fp32' | 'fp16';
+
+/** Dynamic-batching knobs, applied to each model tower on its own (Triton's vocabulary). */
+export interface BatchingConfig {
+  /** Most items in one model run. */
+  maxBatchSize: number;
+  /** How long the oldest queued item may wait for a fuller batch, in ms. */
+  maxQueueDelayMs: number;
+  /** Admission limit: items queued (or being pre-processed) per tower before new work is refused. */
+  maxQueue: number;
+}
+
+/** Input limits, checked by the HTTP layer and by image decoding. */
+export interface LimitsConfig {
+  maxImageBytes: number;
+  maxImagePixels: number;
+  maxImagesPerRequest: number;
+  maxTextsPerRequest: number;
+  maxRequestBytes: number;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  modelsDir: string;
+  /** `undefined` only when ALLOW_NO_AUTH=1 and no token is set. */
+  token: string | undefined;
+  batching: BatchingConfig;
+  limits: LimitsConfig;
+  preprocessThreads: number;
+  device: DeviceChoice;
+  precision: Precision;
+  /** 0 lets onnxruntime choose. */
+  intraOpThreads: number;
+  generateTestModels: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Parses the environment into a {@link Config}. Throws {@link ConfigError} naming each bad variable, so the
+ * process fails at start rather than on the first request.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  if (e.BACKEND_TOKEN === undefined && !e.ALLOW_NO_AUTH) {
+    problems.push('BACKEND_TOKEN: required (set ALLOW_NO_AUTH=1 to run without auth on a loopback HOST)');
+  }
+  if (e.BACKEND_TOKEN === undefined && e.ALLOW_NO_AUTH && !LOOPBACK_HOSTS.has(e.HOST)) {
+    problems.push(`ALLOW_NO_AUTH: only allowed when HOST is a loopback address, got HOST="${e.HOST}"`);
+  }
+  const largestRequest = Math.max(e.MAX_IMAGES_PER_REQUEST, e.MAX_TEXTS_PER_REQUEST);
+  if (e.MAX_QUEUE < largestRequest) {
+    problems.push(
+      `MAX_QUEUE: must be at least MAX_IMAGES_PER_REQUEST and MAX_TEXTS_PER_REQUEST (${largestRequest}), got ${e.MAX_QUEUE}`,
+    );
+  }
+  if (e.MAX_REQUEST_BYTES < e.MAX_IMAGE_BYTES) {
+    problems.push(`MAX_REQUEST_BYTES: must be at least MAX_IMAGE_BYTES (${e.MAX_IMAGE_BYTES}), got ${e.MAX_REQUEST_BYTES}`);
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    modelsDir: e.MODELS_DIR,
+    token: e.BACKEND_TOKEN,
+    batching: { maxBatchSize: e.MAX_BATCH_SIZE, maxQueueDelayMs: e.MAX_QUEUE_DELAY_MS, maxQueue: e.MAX_QUEUE },
+    limits: {
+      maxImageBytes: e.MAX_IMAGE_BYTES,
+      maxImagePixels: e.MAX_IMAGE_PIXELS,
+      maxImagesPerRequest: e.MAX_IMAGES_PER_REQUEST,
+      maxTextsPerRequest: e.MAX_TEXTS_PER_REQUEST,
+      maxRequestBytes: e.MAX_REQUEST_BYTES,
+    },
+    preprocessThreads: e.PREPROCESS_THREADS,
+    device: e.COYO_DEVICE,
+    precision: e.COYO_PRECISION,
+    intraOpThreads: e.ORT_INTRA_OP_THREADS,
+    generateTestModels: e.COYO_GENERATE_TEST_MODELS,
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * Request bodies, read with limits enforced twice: from `Content-Length` before reading (a liar is
+ * refused without reading) and while reading (a stream without a length, or one longer than it said, is
+ * cut off at the limit). Nothing here buffers more than the limit.
+ */
+import { z } from 'zod';
+import type { LimitsConfig } from '../config.js';
+import { HttpProblem } from './problem.js';
+
+/** Longest text accepted, in UTF-16 code units. */
+export const MAX_TEXT_LENGTH = 2048;
+
+/** `type/subtype` of a Content-Type header, lower-cased, without parameters. */
+export function mediaType(header: string | null | undefined): string | undefined {
+  const value = header?.split(';', 1)[0]?.trim().toLowerCase();
+  return value ? value : undefined;
+}
+
+function isImageMediaType(type: string): boolean {
+  return type === 'application/octet-stream' || /^image\/[a-z0-9.+-]+$/.test(type);
+}
+
+/** Reads a body of at most `limit` bytes, else throws `payload_too_large` (413). */
+export async function readLimited(request: Request, limit: number, what: string): Promise<Uint8Array> {
+  const declared = request.headers.get('content-length');
+  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > limit) {
+    throw new HttpProblem('payload_too_large', `${what} is ${declared} bytes; the limit is ${limit} bytes`);
+  }
+  if (request.body === null) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => {});
+      throw new HttpProblem('payload_too_large', `${what} is larger than the limit of ${limit} bytes`);
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1 && chunks[0]) return chunks[0];
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/**
+ * The images of an image route: one raw body (`image/*` or `application/octet-stream`) or the parts
+ * named `image` of a `multipart/form-data` body.
+ */
+export async function readImages(request: Request, limits: LimitsConfig): Promise<Uint8Array[]> {
+  const type = mediaType(request.headers.get('content-type'));
+  if (type === undefined) {
+    throw new HttpProblem('unsupported_media_type', 'send an image body with Content-Type image/* or multipart/form-data');
+  }
+  if (type === 'multipart/form-data') return readMultipartImages(request, limits);
+  if (!isImageMediaType(type)) {
+    throw new HttpProblem(
+      'unsupported_media_type',
+      `Content-Type ${type} is not accepted: send image/*, application/octet-stream or multipart/form-data`,
+    );
+  }
+  const bytes = await readLimited(request, limits.maxImageBytes, 'the image');
+  if (bytes.byteLength === 0) throw new HttpProblem('invalid_request', 'the request body is empty');
+  return [bytes];
+}
+
+async function readMultipartImages(request: Request, limits: LimitsConfig): Promise<Uint8Array[]> {
+  const body = await readLimited(request, limits.maxRequestBytes, 'the request body');
+  let form: FormData;
+  try {
+    // Parse from the bounded copy rather than the stream, so the size limit holds for the whole body.
+    const contentType = request.headers.get('content-type') ?? '';
+    form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
+  } catch {
+    throw new HttpProblem('invalid_request', 'the multipart/form-data body could not be parsed');
+  }
+  const parts = form.getAll('image');
+  if (parts.length === 0) throw new HttpProblem('invalid_request', 'the form has no part named "image"');
+  if (parts.length > limits.maxImagesPerRequest) {
+    throw new HttpProblem(
+      'invalid_request',
+      `the form has ${parts.length} images; at most ${limits.maxImagesPerRequest} are accepted per request`,
+    );
+  }
+  const images: Uint8Array[] = [];
+  for (const [i, part] of parts.entries()) {
+    if (typeof part === 'string') throw new HttpProblem('invalid_request', `image part ${i} is a text field, not a file`);
+    if (part.size > limits.maxImageBytes) {
+      throw new HttpProblem('payload_too_large', `image part ${i} is ${part.size} bytes; the limit is ${limits.maxImageBytes} bytes`);
+    }
+    const partType = mediaType(part.type);
+    if (partType !== undefined && !isImageMediaType(partType)) {
+      throw new HttpProblem('unsupported_media_type', `image part ${i} has Content-Type ${partType}, not an image`);
+    }
+    if (part.size === 0) throw new HttpProblem('invalid_request', `image part ${i} is empty`);
+    images.push(new Uint8Array(await part.arrayBuffer()));
+  }
+  return images;
+}
+
+function textsSchema(maxTexts: number) {
+  return z.object({
+    texts: z
+      .array(z.string().max(MAX_TEXT_LENGTH, `each text must be at most ${MAX_TEXT_LENGTH} characters`))
+      .min(1, 'texts must hold at least one text')
+      .max(maxTexts, `texts must hold at most ${maxTexts} texts`),
+  });
+}
+
+/** The texts of `POST /v1/embed/text`: JSON `{ texts: string[] }`. */
+export async function readTexts(request: Request, limits: LimitsConfig): Promise<string[]> {
+  const type = mediaType(request.headers.get('content-type'));
+  if (type !== 'application/json') {
+    throw new HttpProblem('unsupported_media_type', 'send a JSON body with Content-Type application/json');
+  }
+  // Room for every allowed text fully \u-escaped (6 bytes per UTF-16 unit) plus the JSON around it.
+  const limit = limits.maxTextsPerRequest * MAX_TEXT_LENGTH * 6 + 64 * 1024;
+  const bytes = await readLimited(request, limit, 'the request body');
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    throw new HttpProblem('invalid_request', 'the body is not valid UTF-8 JSON');
+  }
+  const parsed = textsSchema(limits.maxTextsPerRequest).safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    throw new HttpProblem('invalid_request', `${where}${issue?.message ?? 'invalid body'}`);
+  }
+  return parsed.data.texts;
+}

@@ -1,0 +1,102 @@
+/**
+ * Starts the GPU backend: read the configuration, make sure models are there, listen at once (so
+ * `/healthz` answers and `/readyz` says 503 while loading), load and warm up the sessions, then open
+ * `/v1/*`. On SIGTERM or SIGINT: stop admitting, let admitted work finish, release the sessions, exit 0.
+ */
+import { Engine } from './batching/engine.js';
+import { hasModels, loadModelsInfo, OnnxBackend, requiredModelFiles } from './backend/onnx.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createServer } from './http/server.js';
+import { ServerStatus } from './http/status.js';
+import { createLogger, type Logger } from './metrics/logger.js';
+import { BackendMetrics } from './metrics/metrics.js';
+
+async function ensureModels(config: Config, logger: Logger): Promise<void> {
+  if (hasModels(config.modelsDir)) return;
+  const missing = requiredModelFiles(config.modelsDir).join(', ');
+  if (!config.generateTestModels) {
+    throw new Error(
+      `MODELS_DIR=${config.modelsDir} has no models (looked for ${missing}). Export the real checkpoints there, ` +
+        'run `pnpm gen:models` for test models, or set COYO_GENERATE_TEST_MODELS=1.',
+    );
+  }
+  logger.warn('no models found; generating test models (COYO_GENERATE_TEST_MODELS=1)', { models_dir: config.modelsDir });
+  // Loaded only here: the generator pulls in the ONNX protobuf builder, which serving never needs.
+  const { generateTestModels } = await import('./models/test-models.js');
+  await generateTestModels(config.modelsDir);
+}
+
+async function main(): Promise<void> {
+  const logger = createLogger();
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+
+  await ensureModels(config, logger);
+  const models = await loadModelsInfo(config.modelsDir);
+  if (models.testModels) {
+    logger.warn('!!! SERVING GENERATED TEST MODELS: outputs are meaningless !!!', { warning: models.warning ?? null });
+  }
+  if (config.token === undefined) logger.warn('authentication is off (ALLOW_NO_AUTH=1)', { host: config.host });
+
+  const metrics = new BackendMetrics({ maxBatchSize: config.batching.maxBatchSize });
+  const status = new ServerStatus(models);
+  const server = await createServer(config, { config, status, metrics, logger });
+  logger.info('listening; loading models', { url: server.url, models_dir: config.modelsDir, device: config.device });
+
+  const loading = OnnxBackend.create(
+    {
+      modelsDir: config.modelsDir,
+      device: config.device,
+      precision: config.precision,
+      intraOpThreads: config.intraOpThreads,
+      preprocessThreads: config.preprocessThreads,
+      maxImagePixels: config.limits.maxImagePixels,
+      logger,
+    },
+    models,
+  );
+
+  let stopping = false;
+  const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
+    if (stopping) {
+      logger.warn('already shutting down', { signal });
+      return;
+    }
+    stopping = true;
+    logger.info('shutting down: draining', { signal, in_flight: status.inFlight });
+    status.beginDrain();
+    await status.idle();
+    await server.close();
+    logger.info('http server closed; releasing sessions');
+    // Sessions still loading must finish loading before they can be released.
+    const backend = await loading.catch(() => undefined);
+    await backend?.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', (s) => void shutdown(s));
+  process.on('SIGINT', (s) => void shutdown(s));
+
+  let backend: OnnxBackend;
+  try {
+    backend = await loading;
+  } catch (error) {
+    logger.error('could not load the models', { error });
+    await server.close();
+    process.exit(1);
+  }
+  if (stopping) return;
+  status.markReady(new Engine({ backend, batching: config.batching, metrics }));
+  logger.info('ready', { device: backend.device, test_models: models.testModels });
+}
+
+main().catch((error: unknown) => {
+  createLogger().error('start-up failed', { error });
+  process.exit(1);
+});
