@@ -1,0 +1,156 @@
+/**
+ * The two HTML pages in a real Chromium against the real local stack (worker in workerd from the
+ * root wrangler.toml + the GPU backend process): /docs must list what /openapi.json describes, and
+ * the playground must show the same scores, in the same order, as a direct API call.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import sharp from 'sharp';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from '../harness/stack.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
+const SHOT_DIR = mkdtempSync(join(tmpdir(), 'coyo-pages-'));
+
+interface LabelScore {
+  label: string;
+  score: number;
+}
+
+/** A small PNG with some structure (two colour blocks and a gradient band), generated per run. */
+async function makePng(): Promise<Buffer> {
+  const width = 96;
+  const height = 64;
+  const pixels = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3;
+      const left = x < width / 2;
+      pixels[i] = left ? 220 : Math.round((x / width) * 255);
+      pixels[i + 1] = left ? 120 : 90;
+      pixels[i + 2] = y > height * 0.7 ? Math.round((y / height) * 255) : 40;
+    }
+  }
+  return sharp(pixels, { raw: { width, height, channels: 3 } }).png().toBuffer();
+}
+
+describe('HTML pages in Chromium against the real stack', () => {
+  let stack: Stack;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let pageErrors: string[];
+
+  beforeAll(async () => {
+    stack = await startStack();
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+  beforeEach(async () => {
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    pageErrors = [];
+    page.on('pageerror', (error) => pageErrors.push(`pageerror: ${error.message}`));
+    page.on('console', (message) => {
+      // A refused API call logs "Failed to load resource" by design; anything else is a defect.
+      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) pageErrors.push(`console: ${message.text()}`);
+    });
+    // The pages must work offline: any request to another origin fails the test.
+    await context.route(
+      (url) => url.origin !== new URL(stack.workerUrl).origin && url.protocol !== 'data:' && url.protocol !== 'blob:',
+      async (route) => {
+        pageErrors.push(`external request: ${route.request().url()}`);
+        await route.abort();
+      },
+    );
+  });
+  afterEach(async () => {
+    await context?.close();
+  });
+
+  it('/docs lists every operation that /openapi.json describes', async () => {
+    const spec = (await (await fetch(`${stack.workerUrl}/openapi.json`)).json()) as { paths: Record<string, Partial<Record<string, unknown>>> };
+    const expected = Object.entries(spec.paths)
+      .flatMap(([path, item]) => METHODS.filter((m) => item[m] !== undefined).map((m) => `${m.toUpperCase()} ${path}`))
+      .sort();
+    expect(expected).toContain('POST /v1/zero-shot');
+
+    await page.goto(`${stack.workerUrl}/docs`);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+    const listed = await page.$$eval('#endpoint-list a.endpoint', (links) => links.map((a) => `${(a as HTMLElement).dataset.method} ${(a as HTMLElement).dataset.path}`));
+    const sections = await page.$$eval('#operations section.op', (els) => els.map((s) => `${(s as HTMLElement).dataset.method} ${(s as HTMLElement).dataset.path}`));
+    expect([...listed].sort()).toEqual(expected);
+    expect([...sections].sort()).toEqual(expected);
+    expect(await page.locator('#operations section.op[data-path="/v1/zero-shot"]').innerText()).toContain('labels');
+
+    await page.screenshot({ path: join(SHOT_DIR, 'docs.png') });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('/ shows bars whose labels and order match a direct zero-shot call, and remembers the key', async () => {
+    const png = await makePng();
+    const labels = ['a red square', 'a blue circle', 'a landscape', 'text'];
+    const direct = await fetch(`${stack.workerUrl}/v1/zero-shot`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ image: { base64: png.toString('base64') }, labels }),
+    });
+    expect(direct.status).toBe(200);
+    const expected = (await direct.json()) as LabelScore[];
+    expect(expected.map((s) => s.label).sort()).toEqual([...labels].sort());
+
+    await page.goto(`${stack.workerUrl}/`);
+    await page.fill('#api-key', stack.apiKey);
+    await page.setInputFiles('#file', { name: 'generated.png', mimeType: 'image/png', buffer: png });
+    await expect.poll(() => page.locator('#preview').isVisible()).toBe(true);
+    await page.fill('#labels', labels.join(', '));
+    await page.click('#classify');
+    await page.waitForSelector('#bars li.bar', { timeout: 30_000 });
+
+    const bars = await page.$$eval('#bars li.bar', (items) =>
+      items.map((li) => ({ label: (li as HTMLElement).dataset.label ?? '', score: Number((li as HTMLElement).dataset.score) })),
+    );
+    expect(bars.map((b) => b.label)).toEqual(expected.map((s) => s.label));
+    bars.forEach((bar, i) => expect(bar.score).toBeCloseTo(expected[i]?.score ?? Number.NaN, 6));
+    expect(await page.locator('#bars li.bar.top .bar-label').innerText()).toBe(expected[0]?.label);
+    expect(await page.locator('#error').isHidden()).toBe(true);
+
+    await page.waitForTimeout(700); // let the bars finish their width transition for the screenshot
+    await page.screenshot({ path: join(SHOT_DIR, 'playground.png'), fullPage: true });
+
+    await page.reload();
+    expect(await page.inputValue('#api-key')).toBe(stack.apiKey);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('/ shows the problem detail when the API refuses the key', async () => {
+    const unknownKey = `coyo_${'Z'.repeat(32)}`;
+    const direct = await fetch(`${stack.workerUrl}/v1/zero-shot`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${unknownKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ image: { base64: (await makePng()).toString('base64') }, labels: ['x'] }),
+    });
+    expect(direct.status).toBe(401);
+    const problem = (await direct.json()) as { detail: string; title: string };
+
+    await page.goto(`${stack.workerUrl}/`);
+    await page.fill('#api-key', unknownKey);
+    await page.setInputFiles('#file', { name: 'generated.png', mimeType: 'image/png', buffer: await makePng() });
+    await page.fill('#labels', 'x');
+    await page.click('#classify');
+    await page.waitForSelector('#error:not([hidden])', { timeout: 30_000 });
+    const shown = await page.locator('#error').innerText();
+    expect(shown).toContain(problem.title);
+    expect(shown).toContain(problem.detail);
+    expect(shown).toContain('HTTP 401');
+    expect(await page.locator('#bars li').count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+  });
+});
