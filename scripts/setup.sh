@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs everything coyo-edge needs on a fresh Debian machine with Node 20: pnpm, Chromium (for the
+# browser tests) and the workspace's packages. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v pnpm >/dev/null 2>&1; then
+  npm install -g pnpm@10 >/dev/null
+fi
+
+if ! command -v chromium >/dev/null 2>&1 && [ -z "${COYO_SKIP_CHROMIUM:-}" ]; then
+  if [ "$(id -u)" = 0 ]; then apt_get="apt-get"; else apt_get="sudo apt-get"; fi
+  $apt_get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $apt_get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+
+# onnxruntime-node's install script downloads CUDA libraries; its CPU build is bundled. On a GPU host
+# set ONNXRUNTIME_NODE_INSTALL=cuda12 before running this script.
+export ONNXRUNTIME_NODE_INSTALL="${ONNXRUNTIME_NODE_INSTALL:-skip}"
+pnpm install --frozen-lockfile --reporter=append-only >/dev/null
+echo "coyo-edge: dependencies installed (pnpm $(pnpm --version), node $(node --version))"
