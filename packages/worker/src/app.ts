@@ -1,0 +1,75 @@
+/**
+ * The edge API as a Hono app. Middleware order: request id → CORS → auth → rate limit → routes; one
+ * error path (`errors.ts`) renders every failure as problem+json.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import './context';
+import type { AppEnv } from './env';
+import { handleError, notFoundHandler, validationHook } from './errors';
+import { auth } from './middleware/auth';
+import { cors } from './middleware/cors';
+import { rateLimit } from './middleware/rate-limit';
+import { requestId } from './middleware/request-id';
+import { openApiDocument, registerSecurityScheme, type OpenApiDocument } from './openapi';
+import { registerCoyoRoutes } from './routes/coyo';
+import { registerInferenceRoutes } from './routes/inference';
+import { registerHealth } from './routes/meta/health';
+import { registerModels } from './routes/meta/models';
+import { registerPageRoutes } from './routes/pages';
+import { requestServices, runtimeFactory, type AppDeps, type RequestServices } from './runtime';
+
+export type { AppDeps } from './runtime';
+
+/** `ctx.waitUntil` when the runtime gave an execution context, else let the work run unawaited. */
+function deferOf(c: Context<AppEnv>): (work: Promise<unknown>) => void {
+  let ctx: { waitUntil(promise: Promise<unknown>): void } | undefined;
+  try {
+    ctx = c.executionCtx;
+  } catch {
+    ctx = undefined;
+  }
+  return (work) => {
+    if (ctx) ctx.waitUntil(work);
+    else void work;
+  };
+}
+
+/**
+ * Builds the app with its dependencies injected (fetch, clock, randomness), so tests run the real
+ * app against fakes without patching globals. One instance per isolate holds the circuit breaker,
+ * the embedding LRU and the model info.
+ */
+export function createApp(deps: AppDeps = {}): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  const runtimeOf = runtimeFactory(deps);
+  registerSecurityScheme(app);
+
+  app.onError(handleError);
+  app.notFound(notFoundHandler(() => app.routes));
+
+  app.use('*', requestId());
+  app.use('*', async function attachServices(c, next) {
+    let services: RequestServices | undefined;
+    c.set('services', () => (services ??= requestServices(runtimeOf(c.env), c.env, c.var.requestId, deferOf(c), deps)));
+    await next();
+  });
+  app.use('*', cors());
+  app.use('/v1/*', auth());
+  app.use('/v1/*', rateLimit());
+
+  registerHealth(app);
+  registerModels(app);
+  registerInferenceRoutes(app);
+  registerCoyoRoutes(app);
+
+  let spec: OpenApiDocument | undefined;
+  app.get('/openapi.json', (c) => {
+    spec ??= openApiDocument(app);
+    c.header('cache-control', 'public, max-age=300');
+    return c.json(spec);
+  });
+  registerPageRoutes(app);
+
+  return app;
+}

@@ -1,0 +1,59 @@
+import { SELF, env } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { problemOf, testApp } from '../test/helpers';
+import { fieldErrorsFromZod, formatPath, ProblemError } from './errors';
+
+describe('errors', () => {
+  it('answers unknown paths with a 404 problem', async () => {
+    const res = await SELF.fetch('https://api.test/nothing/here');
+    expect(res.status).toBe(404);
+    const problem = await problemOf(res);
+    expect(problem).toMatchObject({ type: 'https://coyo-edge.dev/problems/not_found', title: 'Not found', status: 404 });
+  });
+
+  it('answers a wrong method with 405 and an Allow header', async () => {
+    const res = await SELF.fetch('https://api.test/healthz', { method: 'DELETE' });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('GET, HEAD');
+    expect((await problemOf(res)).type).toBe('https://coyo-edge.dev/problems/method_not_allowed');
+  });
+
+  it('turns an unexpected exception into a 500 problem that leaks nothing', async () => {
+    const { app, request } = testApp(env);
+    app.get('/boom', () => {
+      throw new Error('secret internals');
+    });
+    const res = await request('/boom');
+    expect(res.status).toBe(500);
+    const problem = await problemOf(res);
+    expect(problem.type).toBe('https://coyo-edge.dev/problems/internal');
+    expect(JSON.stringify(problem)).not.toContain('secret');
+    expect(problem.request_id).toBe(res.headers.get('x-request-id'));
+  });
+
+  it('renders a thrown ProblemError with its status and headers', async () => {
+    const { app, request } = testApp(env);
+    app.get('/limited', () => {
+      throw new ProblemError('rate_limited', 'slow down', { headers: { 'retry-after': '3' } });
+    });
+    const res = await request('/limited');
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('3');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('answers a misconfigured deployment with a 500 problem', async () => {
+    const { request } = testApp(env, { env: { BACKEND_URL: 'not a url' } });
+    const res = await request('/healthz');
+    expect(res.status).toBe(500);
+    await problemOf(res);
+  });
+
+  it('formats field paths the way clients write them', () => {
+    expect(formatPath(['images', 2, 'url'])).toBe('images[2].url');
+    const result = z.object({ labels: z.array(z.string().min(1)) }).safeParse({ labels: ['a', ''] });
+    expect(result.success).toBe(false);
+    if (!result.success) expect(fieldErrorsFromZod(result.error, 'query')[0]).toMatchObject({ in: 'query', path: 'labels[1]' });
+  });
+});

@@ -1,0 +1,86 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { AppEnv } from '../../env';
+import { binaryImageBody } from '../../schemas/image';
+import { ClassifyQuerySchema, ClassifyRequestSchema, ScoresResponseSchema, TopKSchema } from '../../schemas/inference';
+import { acceptImageBytes, intakeFiles, readBodyCapped, readMultipart, type IntakeImage } from '../../services/image-intake';
+import { bearerSecurity, bodyKind, checkFileCount, inferenceProblemResponses, jsonImages, parseFields, requestBodyLimit } from './shared';
+
+/** Classes returned when the request does not say (the Hugging Face pipeline default). */
+export const DEFAULT_TOP_K = 5;
+
+const FieldsSchema = z.object({ top_k: TopKSchema.optional() });
+
+const MultipartSchema = {
+  type: 'object' as const,
+  required: ['image'],
+  properties: {
+    image: { type: 'string' as const, format: 'binary', description: 'Image file; repeat the part for several images.' },
+    top_k: { type: 'integer' as const, minimum: 1, maximum: 1000 },
+  },
+};
+
+export const classifyRoute = createRoute({
+  method: 'post',
+  path: '/v1/classify',
+  tags: ['inference'],
+  summary: 'ImageNet classification (ViT-L/16 @384)',
+  description:
+    'The `top_k` most likely of the 1,000 ImageNet classes, softmax scores, best first. The body is JSON, multipart (`image` parts, ' +
+    'optional `top_k` field) or the raw image (`top_k` in the query).',
+  security: bearerSecurity,
+  middleware: [requestBodyLimit()] as const,
+  request: {
+    query: ClassifyQuerySchema,
+    body: {
+      content: {
+        'application/json': { schema: ClassifyRequestSchema },
+        'multipart/form-data': { schema: MultipartSchema },
+        'image/*': binaryImageBody,
+        'application/octet-stream': binaryImageBody,
+      },
+    },
+  },
+  responses: {
+    200: {
+      description: 'Classes with scores, best first: one list, or one list per image for `images` / several parts.',
+      content: { 'application/json': { schema: ScoresResponseSchema } },
+    },
+    ...inferenceProblemResponses,
+  },
+});
+
+/** Registers `POST /v1/classify`. */
+export function registerClassify(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(classifyRoute, async (c) => {
+    const svc = c.var.services();
+    let images: IntakeImage[];
+    let batched: boolean;
+    let topK: number | undefined;
+    switch (bodyKind(c, true)) {
+      case 'json': {
+        const body = parseFields(ClassifyRequestSchema, await c.req.json<unknown>(), 'body');
+        ({ images, batched } = await jsonImages(svc, body));
+        topK = body.top_k;
+        break;
+      }
+      case 'multipart': {
+        const parts = await readMultipart(c.req.raw);
+        topK = parseFields(FieldsSchema, { top_k: parts.fields.get('top_k')?.[0] ?? c.req.query('top_k') }, 'body').top_k;
+        checkFileCount(parts.files.length);
+        images = await intakeFiles(parts.files, svc.config.maxImageBytes, svc.imageBudget());
+        batched = parts.files.length > 1;
+        break;
+      }
+      case 'binary': {
+        topK = parseFields(FieldsSchema, { top_k: c.req.query('top_k') }, 'query').top_k;
+        const bytes = await readBodyCapped(c.req.raw, svc.config.maxImageBytes);
+        images = [await acceptImageBytes(bytes, svc.config.maxImageBytes)];
+        batched = false;
+        break;
+      }
+    }
+    const result = await svc.inference.classify(images, topK ?? DEFAULT_TOP_K);
+    const lists = result.predictions.map((list) => list.map(({ label, score }) => ({ label, score })));
+    return c.json(batched ? lists : (lists[0] ?? []), 200);
+  });
+}

@@ -1,0 +1,48 @@
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import type { AppEnv } from '../../env';
+import { EmbeddingsRequestSchema, EmbeddingsResponseSchema, type EmbeddingsResponse } from '../../schemas/inference';
+import { bytesToBase64, float32ToBytes } from '../../services/encoding';
+import { intakeImageInputs } from '../../services/image-intake';
+import { bearerSecurity, bodyKind, inferenceProblemResponses, requestBodyLimit } from './shared';
+import { cacheHeader } from './zero-shot';
+
+export const embeddingsRoute = createRoute({
+  method: 'post',
+  path: '/v1/embeddings',
+  tags: ['inference'],
+  summary: 'ALIGN text and image embeddings',
+  description:
+    'Embeddings in ALIGN’s shared 640-dim space, L2-normalised unless `normalize: false`. `encoding_format: "base64"` returns ' +
+    'little-endian float32 bytes, base64-encoded (as OpenAI does).',
+  security: bearerSecurity,
+  middleware: [requestBodyLimit()] as const,
+  request: { body: { content: { 'application/json': { schema: EmbeddingsRequestSchema } }, required: true } },
+  responses: {
+    200: { description: 'Embeddings: texts first, then images.', headers: cacheHeader, content: { 'application/json': { schema: EmbeddingsResponseSchema } } },
+    ...inferenceProblemResponses,
+  },
+});
+
+/** Registers `POST /v1/embeddings`. */
+export function registerEmbeddings(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(embeddingsRoute, async (c) => {
+    bodyKind(c, false);
+    const svc = c.var.services();
+    const body = c.req.valid('json');
+    const texts = body.texts ?? [];
+    const images = body.images ? await intakeImageInputs(body.images, svc.intake, svc.imageBudget(), (i) => `images[${i}]`) : [];
+    const result = await svc.inference.embeddings(texts, images, body.normalize ?? true);
+    const encode = (v: Float32Array): number[] | string => (body.encoding_format === 'base64' ? bytesToBase64(float32ToBytes(v)) : Array.from(v));
+    const response: EmbeddingsResponse = {
+      model: result.model.id,
+      dim: result.model.dim,
+      data: [
+        ...result.texts.map((v, index) => ({ index, type: 'text' as const, embedding: encode(v) })),
+        ...result.images.map((v, index) => ({ index, type: 'image' as const, embedding: encode(v) })),
+      ],
+      usage: { text_tokens: result.textTokens, images: images.length },
+    };
+    c.header('x-cache', svc.inference.cacheStatus);
+    return c.json(response, 200);
+  });
+}

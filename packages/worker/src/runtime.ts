@@ -1,0 +1,118 @@
+/**
+ * Wires services together: what lives as long as the app (circuit breaker, LRU, model info) and what
+ * is made per request (deadline, request id, cache writes deferred past the response).
+ */
+import { loadConfig, type Config, type Env } from './env';
+import { BackendClient } from './services/backend-client';
+import { CircuitBreaker } from './services/circuit-breaker';
+import { EmbeddingCache, type CachedEmbedding } from './services/embedding-cache';
+import { ImageBudget, type IntakeOptions } from './services/image-intake';
+import { Inference } from './services/inference';
+import { Lru } from './services/lru';
+import { ModelInfoCache } from './services/model-info';
+
+/** What `createApp` takes, so tests pass fakes instead of patching globals. */
+export interface AppDeps {
+  /** Fetch for backend calls and image URLs (default: the global fetch). */
+  fetch?: typeof fetch;
+  /** Clock in ms (default `Date.now`). */
+  now?: () => number;
+  /** Randomness for retry jitter (default `Math.random`). */
+  random?: () => number;
+  /** Sleep between retries (default `setTimeout`). */
+  sleep?: (ms: number) => Promise<void>;
+  /** Embeddings held in the isolate's LRU (default 4096, about 10 MB at 640 dims). */
+  lruEntries?: number;
+}
+
+/** State shared by all requests of one app instance (one per isolate in production). */
+export interface Runtime {
+  config: Config;
+  backend: BackendClient;
+  breaker: CircuitBreaker;
+  lru: Lru<CachedEmbedding>;
+  modelInfo: ModelInfoCache;
+}
+
+/** Everything a handler needs for one request. */
+export interface RequestServices {
+  config: Config;
+  backend: BackendClient;
+  breaker: CircuitBreaker;
+  modelInfo: ModelInfoCache;
+  inference: Inference;
+  intake: IntakeOptions;
+  /** A fresh byte budget for the images of this request. */
+  imageBudget: () => ImageBudget;
+  requestId: string;
+  deadline: number;
+  defer: (work: Promise<unknown>) => void;
+}
+
+/** The global fetch, called unbound (workerd refuses `fetch` called with another `this`). */
+const globalFetch: typeof fetch = (input, init) => fetch(input, init);
+
+/**
+ * Returns a function from `env` to the app's runtime, built once per configuration, so an app fed a
+ * different `env` (another deployment, a test) gets its own breaker and caches.
+ */
+export function runtimeFactory(deps: AppDeps): (env: Env) => Runtime {
+  const runtimes = new WeakMap<Config, Runtime>();
+  const doFetch = deps.fetch ?? globalFetch;
+  return (env) => {
+    const config = loadConfig(env);
+    const existing = runtimes.get(config);
+    if (existing) return existing;
+    const breaker = new CircuitBreaker({ failureThreshold: config.breakerThreshold, cooldownMs: config.breakerCooldownMs, now: deps.now });
+    const backend = new BackendClient({
+      baseUrl: config.backendUrl,
+      token: config.backendToken,
+      fetch: doFetch,
+      breaker,
+      maxRetries: config.backendMaxRetries,
+      now: deps.now,
+      random: deps.random,
+      sleep: deps.sleep,
+    });
+    const runtime: Runtime = {
+      config,
+      backend,
+      breaker,
+      lru: new Lru<CachedEmbedding>(deps.lruEntries ?? 4096),
+      modelInfo: new ModelInfoCache({ ttlSeconds: config.modelInfoTtlSeconds, now: deps.now }),
+    };
+    runtimes.set(config, runtime);
+    return runtime;
+  };
+}
+
+/** Builds the services of one request. */
+export function requestServices(
+  runtime: Runtime,
+  env: Env,
+  requestId: string,
+  defer: (work: Promise<unknown>) => void,
+  deps: AppDeps,
+): RequestServices {
+  const { config, backend, breaker, lru, modelInfo } = runtime;
+  const now = deps.now ?? Date.now;
+  const deadline = now() + config.backendDeadlineMs;
+  const cache = new EmbeddingCache({ store: env.CACHE, lru, ttlSeconds: config.cacheTtlSeconds, defer });
+  const inference = new Inference({ backend, cache, modelInfo, modelInfoStore: env.CACHE, call: { requestId, deadline }, defer });
+  return {
+    config,
+    backend,
+    breaker,
+    modelInfo,
+    inference,
+    intake: {
+      maxImageBytes: config.maxImageBytes,
+      fetch: deps.fetch ?? globalFetch,
+      fetchTimeoutMs: config.imageFetchTimeoutMs,
+    },
+    imageBudget: () => new ImageBudget(config.maxRequestBytes),
+    requestId,
+    deadline,
+    defer,
+  };
+}

@@ -1,0 +1,156 @@
+import { z } from '@hono/zod-openapi';
+import { ImageInputSchema, ImageListSchema, MAX_IMAGES_PER_REQUEST } from './image';
+
+export const MAX_LABELS = 64;
+export const MAX_LABEL_CHARS = 200;
+export const DEFAULT_HYPOTHESIS_TEMPLATE = 'This is a photo of {}.';
+export const MAX_EMBEDDING_TEXTS = 256;
+export const MAX_TEXT_CHARS = 2048;
+
+/** Requires exactly one of `image` and `images`, reporting the error where the client must look. */
+function oneImageField(value: { image?: unknown; images?: unknown }, ctx: z.RefinementCtx): void {
+  if (value.image !== undefined && value.images !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['images'], message: 'give either image or images, not both' });
+  } else if (value.image === undefined && value.images === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['image'], message: 'an image is required (image: {url} | {base64}, or images: [...])' });
+  }
+}
+
+export const LabelSchema = z
+  .string()
+  .min(1, 'label must not be empty')
+  .max(MAX_LABEL_CHARS, `label must be at most ${MAX_LABEL_CHARS} characters`)
+  .refine((s) => s === '' || s.trim() !== '', { message: 'label must not be blank' });
+
+export const LabelsSchema = z
+  .array(LabelSchema)
+  .min(1, 'at least one label is required')
+  .max(MAX_LABELS, `at most ${MAX_LABELS} labels`)
+  .openapi({ example: ['cat', 'dog', 'bird'], description: 'Candidate labels, scored against each other.' });
+
+export const HypothesisTemplateSchema = z
+  .string()
+  .min(2)
+  .max(500)
+  .refine((s) => s.includes('{}'), { message: 'hypothesis_template must contain "{}", where each label goes' })
+  .openapi({ example: DEFAULT_HYPOTHESIS_TEMPLATE, description: `Every "{}" is replaced by the label. Default "${DEFAULT_HYPOTHESIS_TEMPLATE}".` });
+
+export const ZeroShotRequestSchema = z
+  .object({
+    image: ImageInputSchema.optional(),
+    images: ImageListSchema.optional().openapi({ description: `Up to ${MAX_IMAGES_PER_REQUEST} images; the answer has one list per image.` }),
+    labels: LabelsSchema,
+    hypothesis_template: HypothesisTemplateSchema.optional(),
+  })
+  .strict()
+  .superRefine(oneImageField)
+  .openapi('ZeroShotRequest');
+export type ZeroShotRequest = z.infer<typeof ZeroShotRequestSchema>;
+
+/** Query parameters of a zero-shot request whose body is the raw image. */
+export const ZeroShotQuerySchema = z.object({
+  labels: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .openapi({
+      description: 'For raw image bodies: comma-separated labels (`labels=cat,dog`), a JSON array, or the parameter repeated once per label.',
+      example: 'cat,dog',
+    }),
+  hypothesis_template: z.string().optional().openapi({ description: 'For raw image bodies: the hypothesis template.' }),
+});
+
+export const LabelScoreSchema = z
+  .object({ label: z.string(), score: z.number().openapi({ description: 'Softmax probability over the labels, 0..1.' }) })
+  .openapi('LabelScore');
+
+/** Labels with scores, best first. */
+export const LabelScoresSchema = z.array(LabelScoreSchema).openapi('LabelScores');
+
+/** One list for a single image, one list per image for `images: [...]` or several parts. */
+export const ScoresResponseSchema = z.union([LabelScoresSchema, z.array(LabelScoresSchema)]).openapi('ScoresResponse');
+
+export const TopKSchema = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(1000)
+  .openapi({ description: 'How many classes to return, best first (capped at the number of classes).', example: 5 });
+
+export const ClassifyRequestSchema = z
+  .object({
+    image: ImageInputSchema.optional(),
+    images: ImageListSchema.optional(),
+    top_k: z.int().min(1).max(1000).optional().openapi({ description: 'How many classes to return, default 5.', example: 5 }),
+  })
+  .strict()
+  .superRefine(oneImageField)
+  .openapi('ClassifyRequest');
+export type ClassifyRequest = z.infer<typeof ClassifyRequestSchema>;
+
+export const ClassifyQuerySchema = z.object({
+  top_k: z.string().optional().openapi({ description: 'For raw image and multipart bodies: how many classes to return (1–1000, default 5).', example: '5' }),
+});
+
+export const EmbeddingsRequestSchema = z
+  .object({
+    texts: z
+      .array(z.string().min(1, 'text must not be empty').max(MAX_TEXT_CHARS))
+      .min(1)
+      .max(MAX_EMBEDDING_TEXTS)
+      .optional()
+      .openapi({ example: ['a photo of a cat'] }),
+    images: ImageListSchema.optional(),
+    normalize: z.boolean().optional().openapi({ description: 'L2-normalise each embedding (default true).' }),
+    encoding_format: z
+      .enum(['float', 'base64'])
+      .optional()
+      .openapi({ description: '`float` (default): arrays of numbers; `base64`: little-endian float32 bytes, base64-encoded.' }),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    if (v.texts === undefined && v.images === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['texts'], message: 'give texts, images or both' });
+    }
+  })
+  .openapi('EmbeddingsRequest');
+export type EmbeddingsRequest = z.infer<typeof EmbeddingsRequestSchema>;
+
+export const EmbeddingSchema = z
+  .object({
+    index: z.int().openapi({ description: 'Position of the input in `texts` or in `images`.' }),
+    type: z.enum(['text', 'image']),
+    embedding: z.union([z.array(z.number()), z.string()]).openapi({ description: 'Numbers, or base64 float32 bytes.' }),
+  })
+  .openapi('Embedding');
+
+export const EmbeddingsResponseSchema = z
+  .object({
+    model: z.string().openapi({ example: 'align-base' }),
+    dim: z.int().openapi({ example: 640 }),
+    data: z.array(EmbeddingSchema).openapi({ description: 'Texts first, in request order, then images.' }),
+    usage: z.object({
+      text_tokens: z.int().openapi({ description: 'Tokens of the texts after truncation to the model limit.' }),
+      images: z.int(),
+    }),
+  })
+  .openapi('EmbeddingsResponse');
+export type EmbeddingsResponse = z.infer<typeof EmbeddingsResponseSchema>;
+
+export const SimilarityRequestSchema = z
+  .object({
+    images: ImageListSchema,
+    texts: z.array(z.string().min(1).max(MAX_TEXT_CHARS)).min(1).max(MAX_EMBEDDING_TEXTS),
+  })
+  .strict()
+  .openapi('SimilarityRequest');
+export type SimilarityRequest = z.infer<typeof SimilarityRequestSchema>;
+
+export const SimilarityResponseSchema = z
+  .object({
+    model: z.string().openapi({ example: 'align-base' }),
+    cosine: z.array(z.array(z.number())).openapi({ description: 'cosine[i][j]: image i against text j, in -1..1.' }),
+    logits: z.array(z.array(z.number())).openapi({ description: 'cosine / temperature, the model’s logits_per_image.' }),
+    temperature: z.number(),
+  })
+  .openapi('SimilarityResponse');
+export type SimilarityResponse = z.infer<typeof SimilarityResponseSchema>;

@@ -1,0 +1,41 @@
+import { z } from '@hono/zod-openapi';
+
+export const ModelSchema = z
+  .object({
+    id: z.string().openapi({ example: 'align-base' }),
+    task: z.string().openapi({ example: 'zero-shot-image-classification' }),
+    image_size: z.int().optional(),
+    embedding_dim: z.int().optional(),
+    max_text_tokens: z.int().optional(),
+    num_labels: z.int().optional(),
+    temperature: z.number().optional(),
+  })
+  .openapi('Model');
+
+export const ModelsResponseSchema = z
+  .object({
+    object: z.literal('list'),
+    data: z.array(ModelSchema),
+    backend: z.object({
+      device: z.string().openapi({ example: 'cuda' }),
+      test_models: z.boolean().openapi({ description: 'True when the backend serves small generated test models, not the real weights.' }),
+      warning: z.string().optional(),
+    }),
+  })
+  .openapi('ModelsResponse');
+export type ModelsResponse = z.infer<typeof ModelsResponseSchema>;
+
+export const HealthResponseSchema = z
+  .object({
+    status: z.enum(['ok', 'degraded']).openapi({ description: '`degraded` when the worker is up but the backend is not reachable.' }),
+    backend: z.object({
+      status: z.enum(['ok', 'unreachable', 'error']),
+      circuit: z.enum(['closed', 'open', 'half-open']).openapi({ description: 'State of the worker’s circuit breaker in front of the backend.' }),
+      latency_ms: z.number().optional(),
+      test_models: z.boolean().optional(),
+      warning: z.string().optional(),
+      detail: z.string().optional(),
+    }),
+  })
+  .openapi('HealthResponse');
+export type HealthResponse = z.infer<typeof HealthResponseSchema>;

@@ -1,0 +1,54 @@
+import { z } from '@hono/zod-openapi';
+import { PROBLEM_TYPE_BASE, type ProblemSlug } from '../errors';
+
+/** The RFC 9457 problem every error response carries (`application/problem+json`). */
+export const ProblemSchema = z
+  .object({
+    type: z.url().openapi({ example: `${PROBLEM_TYPE_BASE}validation_failed`, description: 'Stable URI naming the kind of problem.' }),
+    title: z.string().openapi({ example: 'Request validation failed' }),
+    status: z.int().openapi({ example: 400 }),
+    detail: z.string().openapi({ example: 'labels[0]: label must not be blank' }),
+    request_id: z.string().openapi({ example: '0f9c2a6e-3c1b-4d3f-9f5e-2b7f1c8a4d21', description: 'Echoed in the x-request-id header; quote it when reporting a problem.' }),
+    errors: z
+      .array(
+        z.object({
+          in: z.enum(['body', 'query', 'path', 'header']),
+          path: z.string().openapi({ example: 'labels[0]' }),
+          message: z.string(),
+        }),
+      )
+      .optional()
+      .openapi({ description: 'Every failing field, for validation problems.' }),
+  })
+  .openapi('Problem');
+
+const problemContent = { 'application/problem+json': { schema: ProblemSchema } } as const;
+
+/** A response entry for a problem status, listing the problem slugs it may carry. */
+export function problemResponse(description: string, slugs: readonly ProblemSlug[]) {
+  const types = slugs.map((s) => `\`${s}\``).join(', ');
+  return { description: `${description} (problem types: ${types}).`, content: problemContent };
+}
+
+/** Statuses every authenticated route can answer with, whatever it does. */
+export const commonProblemResponses = {
+  401: problemResponse('Missing, malformed or unknown API key', ['unauthorized']),
+  403: problemResponse('The key is disabled or lacks the scope of this route', ['forbidden']),
+  429: problemResponse('Rate limit exceeded', ['rate_limited']),
+  500: problemResponse('Unexpected error', ['internal']),
+} as const;
+
+/** Statuses of routes that call the GPU backend. */
+export const backendProblemResponses = {
+  502: problemResponse('The backend answered something unexpected', ['backend_error']),
+  503: problemResponse('The backend is down, overloaded or the circuit is open', ['backend_unavailable']),
+  504: problemResponse('The backend did not answer before the deadline', ['backend_timeout']),
+} as const;
+
+/** Statuses of routes that take images. */
+export const imageProblemResponses = {
+  400: problemResponse('Malformed request', ['invalid_request', 'validation_failed', 'image_url_not_allowed']),
+  413: problemResponse('Request body or one image is too large', ['payload_too_large', 'image_too_large']),
+  415: problemResponse('Not a supported image format or request media type', ['unsupported_media_type']),
+  422: problemResponse('An image URL could not be fetched or the image cannot be decoded', ['image_fetch_failed', 'invalid_image']),
+} as const;

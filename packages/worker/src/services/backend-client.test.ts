@@ -1,0 +1,188 @@
+import { describe, expect, it } from 'vitest';
+import { backendCalls, backendStats, backendUrl, uniquePng } from '../../test/helpers';
+import { FAKE_DIM, fakeImageEmbedding, fakeTextEmbedding } from '../../test/fake-embeddings';
+import { inject } from 'vitest';
+import { ProblemError } from '../errors';
+import { BackendClient, parseRetryAfter, type BackendClientOptions } from './backend-client';
+import { CircuitBreaker } from './circuit-breaker';
+
+const TOKEN = 'test-backend-token';
+
+function client(baseUrl: string, options: Partial<BackendClientOptions> = {}) {
+  const sleeps: number[] = [];
+  const breaker = options.breaker ?? new CircuitBreaker({ failureThreshold: 100 });
+  const c = new BackendClient({
+    baseUrl,
+    token: TOKEN,
+    fetch: (input, init) => fetch(input, init),
+    breaker,
+    random: () => 0.5,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+    ...options,
+  });
+  return { client: c, sleeps, breaker };
+}
+
+function ctx(deadlineMs = 5000) {
+  return { requestId: `req-${crypto.randomUUID()}`, deadline: Date.now() + deadlineMs };
+}
+
+async function problem(promise: Promise<unknown>): Promise<ProblemError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof ProblemError) return err;
+    throw err;
+  }
+  throw new Error('expected a problem');
+}
+
+describe('parseRetryAfter', () => {
+  it('reads delta-seconds and HTTP dates', () => {
+    expect(parseRetryAfter('2', 0)).toBe(2000);
+    expect(parseRetryAfter(new Date(10_000).toUTCString(), 4_000)).toBe(6000);
+    expect(parseRetryAfter('soon', 0)).toBeNull();
+    expect(parseRetryAfter(null, 0)).toBeNull();
+  });
+});
+
+describe('BackendClient', () => {
+  it('sends images as binary, with the token, request id and time left', async () => {
+    const tenant = crypto.randomUUID();
+    const { client: c } = client(backendUrl(tenant));
+    const png = uniquePng();
+    const call = ctx(4000);
+    const result = await c.embedImages([{ bytes: png, type: 'image/png' }], call);
+    expect(result.dim).toBe(FAKE_DIM);
+    expect(Array.from(result.vectors[0] ?? [])).toEqual(await fakeImageEmbedding(png));
+    const stats = await backendStats(tenant);
+    expect(stats.requestIds).toEqual([call.requestId]);
+    expect(stats.deadlines[0]).toBeGreaterThan(0);
+    expect(stats.deadlines[0]).toBeLessThanOrEqual(4000);
+  });
+
+  it('sends several images as multipart parts, answered in order', async () => {
+    const tenant = crypto.randomUUID();
+    const { client: c } = client(backendUrl(tenant));
+    const a = uniquePng();
+    const b = uniquePng();
+    const result = await c.embedImages(
+      [
+        { bytes: a, type: 'image/png' },
+        { bytes: b, type: 'image/png' },
+      ],
+      ctx(),
+    );
+    expect(Array.from(result.vectors[1] ?? [])).toEqual(await fakeImageEmbedding(b));
+    expect((await backendStats(tenant)).images).toBe(2);
+  });
+
+  it('embeds texts and returns token counts', async () => {
+    const { client: c } = client(backendUrl(crypto.randomUUID()));
+    const result = await c.embedTexts(['a photo of a cat', 'dog'], ctx());
+    expect(result.tokens).toEqual([7, 3]);
+    expect(Array.from(result.vectors[0] ?? [])).toEqual(await fakeTextEmbedding('a photo of a cat'));
+  });
+
+  it('retries a 503 and succeeds on the next attempt', async () => {
+    const tenant = crypto.randomUUID();
+    const { client: c, sleeps } = client(backendUrl(tenant, 'flaky'));
+    const info = await c.models(ctx());
+    expect(info.models.length).toBeGreaterThan(0);
+    expect(await backendCalls(tenant, '/v1/models')).toBe(2);
+    expect(sleeps).toHaveLength(1);
+  });
+
+  it('gives up after two retries of a backend that stays overloaded', async () => {
+    const tenant = crypto.randomUUID();
+    const { client: c, sleeps } = client(backendUrl(tenant, 'overloaded'));
+    const err = await problem(c.models(ctx()));
+    expect(err.slug).toBe('backend_unavailable');
+    expect(err.status).toBe(503);
+    expect(err.headers['retry-after']).toBe('1');
+    expect(await backendCalls(tenant, '/v1/models')).toBe(3);
+    // Full jitter: random() × min(cap, base × 2^attempt) with random = 0.5 and base 100 ms.
+    expect(sleeps).toEqual([50, 100]);
+  });
+
+  it('waits at least what Retry-After asks', async () => {
+    const tenant = crypto.randomUUID();
+    const { client: c, sleeps } = client(backendUrl(tenant, 'flaky'), { backoffBaseMs: 1 });
+    await c.models(ctx());
+    // The fake says Retry-After: 0, so the jittered back-off (0.5 ms) decides.
+    expect(sleeps).toEqual([0.5]);
+  });
+
+  it('retries connect errors, then answers backend_unavailable', async () => {
+    const { client: c, sleeps } = client(inject('deadOrigin'));
+    const err = await problem(c.models(ctx()));
+    expect(err.slug).toBe('backend_unavailable');
+    expect(err.message).toMatch(/cannot reach/);
+    expect(sleeps).toHaveLength(2);
+  });
+
+  it('does not retry a 500', async () => {
+    const tenant = crypto.randomUUID();
+    const { client: c } = client(backendUrl(tenant, 'error'));
+    const err = await problem(c.models(ctx()));
+    expect(err.status).toBe(503);
+    expect(await backendCalls(tenant, '/v1/models')).toBe(1);
+  });
+
+  it('answers backend_timeout when the backend is slower than the deadline', async () => {
+    const { client: c } = client(backendUrl(crypto.randomUUID(), 'slow'));
+    const started = Date.now();
+    const err = await problem(c.models(ctx(300)));
+    expect(err.slug).toBe('backend_timeout');
+    expect(err.status).toBe(504);
+    expect(Date.now() - started).toBeLessThan(2500);
+  });
+
+  it('answers backend_error when the backend breaks the protocol', async () => {
+    const { client: c } = client(backendUrl(crypto.randomUUID(), 'badjson'));
+    const err = await problem(c.embedTexts(['x'], ctx()));
+    expect(err.slug).toBe('backend_error');
+    expect(err.status).toBe(502);
+  });
+
+  it('answers backend_error when the backend refuses the token', async () => {
+    const { client: c } = client(backendUrl(crypto.randomUUID()), { token: 'wrong' });
+    const err = await problem(c.models(ctx()));
+    expect(err.slug).toBe('backend_error');
+  });
+
+  it('stops calling a failing backend once the circuit opens', async () => {
+    const tenant = crypto.randomUUID();
+    const breaker = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 60_000 });
+    const { client: c } = client(backendUrl(tenant, 'error'), { breaker });
+    await problem(c.models(ctx()));
+    await problem(c.models(ctx()));
+    const err = await problem(c.models(ctx()));
+    expect(err.slug).toBe('backend_unavailable');
+    expect(err.message).toMatch(/circuit open/);
+    expect(err.headers['retry-after']).toBe('60');
+    expect(await backendCalls(tenant, '/v1/models')).toBe(2);
+  });
+
+  it('closes the circuit when the half-open probe succeeds', async () => {
+    let now = 0;
+    const breaker = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 1000, now: () => now });
+    breaker.onFailure();
+    const { client: c } = client(backendUrl(crypto.randomUUID()), { breaker });
+    expect((await problem(c.models(ctx()))).message).toMatch(/circuit open/);
+    now = 1000;
+    await c.models(ctx());
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('reports health without retries, within its timeout', async () => {
+    const { client: up } = client(backendUrl(crypto.randomUUID()));
+    expect((await up.health('h', 1000)).status).toBe('ok');
+    const { client: slow } = client(backendUrl(crypto.randomUUID(), 'slow'));
+    const health = await slow.health('h', 200);
+    expect(health.status).toBe('unreachable');
+    expect(health.latencyMs).toBeLessThan(2000);
+  });
+});

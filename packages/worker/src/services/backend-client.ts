@@ -1,0 +1,383 @@
+/**
+ * The worker's client of the GPU backend (docs/backend-protocol.md): images travel as binary bodies,
+ * every call carries the shared secret, the request id and the time left (`x-deadline-ms`). Connect
+ * errors and 503s are retried with full jitter (honouring `Retry-After`), a circuit breaker stops
+ * calls to a backend that keeps failing, and every failure surfaces as a problem with a stable type.
+ */
+import { z } from 'zod';
+import { ProblemError, type ProblemSlug } from '../errors';
+import type { CircuitBreaker } from './circuit-breaker';
+import type { SupportedImageType } from './image-sniff';
+
+/** An image as the backend receives it. */
+export interface BackendImage {
+  bytes: Uint8Array<ArrayBuffer>;
+  type: SupportedImageType;
+}
+
+/** Per-request facts every call carries. */
+export interface CallContext {
+  requestId: string;
+  /** Absolute time (ms, same clock as `now`) by which all backend work of the request must end. */
+  deadline: number;
+}
+
+export interface BackendClientOptions {
+  /** Base URL of the backend; a path prefix is kept (`https://gpu.example/coyo` → `/coyo/v1/...`). */
+  baseUrl: string;
+  /** Shared secret, sent as `Authorization: Bearer`. */
+  token: string;
+  fetch: typeof fetch;
+  breaker: CircuitBreaker;
+  /** Retries after the first attempt, on connect errors and 503 only (default 2). */
+  maxRetries?: number;
+  /** Base and cap of the full-jitter back-off, in ms (defaults 100 and 2000). */
+  backoffBaseMs?: number;
+  backoffCapMs?: number;
+  now?: () => number;
+  random?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const EmbeddingsSchema = z.array(z.array(z.number()));
+
+const EmbedImageResponseSchema = z.object({ model: z.string(), dim: z.int().positive(), embeddings: EmbeddingsSchema });
+const EmbedTextResponseSchema = EmbedImageResponseSchema.extend({ tokens: z.array(z.int().nonnegative()) });
+const PredictionSchema = z.object({ label: z.string(), score: z.number(), index: z.int() });
+const ClassifyResponseSchema = z.object({ model: z.string(), predictions: z.array(z.array(PredictionSchema)) });
+
+const BackendModelSchema = z.object({
+  id: z.string(),
+  task: z.string(),
+  image_size: z.int().optional(),
+  embedding_dim: z.int().optional(),
+  max_text_tokens: z.int().optional(),
+  num_labels: z.int().optional(),
+  temperature: z.number().positive().optional(),
+});
+/** The backend's `GET /v1/models` answer (also how cached copies are checked). */
+export const BackendModelsSchema = z.object({
+  device: z.string(),
+  test_models: z.boolean(),
+  warning: z.string().optional(),
+  models: z.array(BackendModelSchema),
+});
+const BackendHealthSchema = z.object({ status: z.string(), test_models: z.boolean().optional(), warning: z.string().optional() });
+const BackendProblemSchema = z.object({ type: z.string().optional(), detail: z.string().optional(), title: z.string().optional() });
+
+export type BackendModel = z.infer<typeof BackendModelSchema>;
+export type BackendModels = z.infer<typeof BackendModelsSchema>;
+
+/** Embeddings as compact float32 vectors, one per input, in request order. */
+export interface Embeddings {
+  model: string;
+  dim: number;
+  vectors: Float32Array[];
+}
+
+export interface TextEmbeddings extends Embeddings {
+  tokens: number[];
+}
+
+export interface Classifications {
+  model: string;
+  predictions: { label: string; score: number; index: number }[][];
+}
+
+/** What `/healthz` of the backend said, or why it could not be asked. */
+export type BackendHealth =
+  | { status: 'ok'; latencyMs: number; testModels?: boolean; warning?: string }
+  | { status: 'unreachable' | 'error'; latencyMs: number; detail: string };
+
+/** Most texts one backend call may carry (protocol limit). */
+export const BACKEND_MAX_TEXTS = 256;
+
+/** Parses `Retry-After` (delta-seconds or an HTTP date) into ms, or null. */
+export function parseRetryAfter(value: string | null, now: number): number | null {
+  if (value === null || value.trim() === '') return null;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(0, date - now);
+}
+
+/** A failure of one attempt, kept apart from final problems so the retry loop can decide. */
+class AttemptError extends Error {
+  constructor(
+    readonly kind: 'connect' | 'timeout' | 'overloaded',
+    message: string,
+    readonly retryAfterMs: number | null = null,
+  ) {
+    super(message);
+  }
+}
+
+export class BackendClient {
+  readonly #base: string;
+  readonly #token: string;
+  readonly #fetch: typeof fetch;
+  readonly #breaker: CircuitBreaker;
+  readonly #maxRetries: number;
+  readonly #backoffBaseMs: number;
+  readonly #backoffCapMs: number;
+  readonly #now: () => number;
+  readonly #random: () => number;
+  readonly #sleep: (ms: number) => Promise<void>;
+
+  constructor(options: BackendClientOptions) {
+    this.#base = options.baseUrl.replace(/\/+$/, '');
+    this.#token = options.token;
+    this.#fetch = options.fetch;
+    this.#breaker = options.breaker;
+    this.#maxRetries = options.maxRetries ?? 2;
+    this.#backoffBaseMs = options.backoffBaseMs ?? 100;
+    this.#backoffCapMs = options.backoffCapMs ?? 2000;
+    this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? Math.random;
+    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  /** Image-tower embeddings (unnormalised), one per image, in order. */
+  async embedImages(images: readonly BackendImage[], ctx: CallContext): Promise<Embeddings> {
+    if (images.length === 0) throw new Error('bug: embedImages called with no images');
+    const json = await this.#call('POST', '/v1/embed/image', ctx, () => imageBody(images));
+    const parsed = this.#parse(EmbedImageResponseSchema, json, '/v1/embed/image');
+    return { model: parsed.model, dim: parsed.dim, vectors: this.#vectors(parsed.embeddings, images.length, parsed.dim, '/v1/embed/image') };
+  }
+
+  /** Text-tower embeddings (unnormalised) and token counts, in order; split into protocol-sized calls. */
+  async embedTexts(texts: readonly string[], ctx: CallContext): Promise<TextEmbeddings> {
+    if (texts.length === 0) throw new Error('bug: embedTexts called with no texts');
+    const chunks: string[][] = [];
+    for (let i = 0; i < texts.length; i += BACKEND_MAX_TEXTS) chunks.push(texts.slice(i, i + BACKEND_MAX_TEXTS));
+    const results = await Promise.all(
+      chunks.map(async (chunk) => {
+        const json = await this.#call('POST', '/v1/embed/text', ctx, () => ({
+          body: JSON.stringify({ texts: chunk }),
+          contentType: 'application/json',
+        }));
+        const parsed = this.#parse(EmbedTextResponseSchema, json, '/v1/embed/text');
+        if (parsed.tokens.length !== chunk.length) throw this.#contractError('/v1/embed/text', 'token counts do not match the texts');
+        return { parsed, vectors: this.#vectors(parsed.embeddings, chunk.length, parsed.dim, '/v1/embed/text') };
+      }),
+    );
+    const first = results[0];
+    if (!first) throw new Error('bug: no text chunks');
+    return {
+      model: first.parsed.model,
+      dim: first.parsed.dim,
+      vectors: results.flatMap((r) => r.vectors),
+      tokens: results.flatMap((r) => r.parsed.tokens),
+    };
+  }
+
+  /** ViT ImageNet classification: top `topK` classes per image, best first. */
+  async classify(images: readonly BackendImage[], topK: number, ctx: CallContext): Promise<Classifications> {
+    if (images.length === 0) throw new Error('bug: classify called with no images');
+    const json = await this.#call('POST', `/v1/classify?top_k=${topK}`, ctx, () => imageBody(images));
+    const parsed = this.#parse(ClassifyResponseSchema, json, '/v1/classify');
+    if (parsed.predictions.length !== images.length) throw this.#contractError('/v1/classify', `expected ${images.length} prediction lists, got ${parsed.predictions.length}`);
+    return parsed;
+  }
+
+  /** The models the backend serves, with ALIGN's learned temperature. */
+  async models(ctx: CallContext): Promise<BackendModels> {
+    const json = await this.#call('GET', '/v1/models', ctx, null);
+    return this.#parse(BackendModelsSchema, json, '/v1/models');
+  }
+
+  /**
+   * Asks the backend's `/healthz` once, within `timeoutMs`, bypassing retries and the breaker: a
+   * health check reports the backend's state, it must not change it or wait on it.
+   */
+  async health(requestId: string, timeoutMs: number): Promise<BackendHealth> {
+    const started = this.#now();
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    try {
+      const res = await this.#fetch(`${this.#base}/healthz`, { headers: { 'x-request-id': requestId }, signal: controller.signal });
+      const text = await res.text();
+      const latencyMs = this.#now() - started;
+      if (!res.ok) return { status: 'error', latencyMs, detail: `backend /healthz answered ${res.status}` };
+      const parsed = BackendHealthSchema.safeParse(safeJson(text));
+      if (!parsed.success) return { status: 'error', latencyMs, detail: 'backend /healthz answered malformed JSON' };
+      return { status: 'ok', latencyMs, testModels: parsed.data.test_models, warning: parsed.data.warning };
+    } catch (err) {
+      const latencyMs = this.#now() - started;
+      const detail = controller.signal.aborted ? `no answer within ${timeoutMs} ms` : `cannot connect: ${errorMessage(err)}`;
+      return { status: 'unreachable', latencyMs, detail };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** One logical call: breaker admission, attempts with retries, outcome reported to the breaker. */
+  async #call(method: 'GET' | 'POST', path: string, ctx: CallContext, body: (() => { body: BodyInit; contentType: string }) | null): Promise<unknown> {
+    const admission = this.#breaker.acquire();
+    if (!admission.allowed) {
+      const seconds = Math.max(1, Math.ceil(admission.retryAfterMs / 1000));
+      throw new ProblemError('backend_unavailable', 'the inference backend is failing; calls are paused (circuit open)', {
+        headers: { 'retry-after': String(seconds) },
+      });
+    }
+    let healthy = false;
+    try {
+      const result = await this.#attempts(method, path, ctx, body);
+      healthy = true;
+      return result;
+    } catch (err) {
+      // Client errors (a bad image) come from a healthy backend; everything else counts against it.
+      healthy = err instanceof ProblemError && err.status < 500 && err.slug !== 'rate_limited';
+      throw err;
+    } finally {
+      if (healthy) this.#breaker.onSuccess();
+      else this.#breaker.onFailure();
+    }
+  }
+
+  async #attempts(method: 'GET' | 'POST', path: string, ctx: CallContext, body: (() => { body: BodyInit; contentType: string }) | null): Promise<unknown> {
+    for (let attempt = 0; ; attempt++) {
+      const remaining = ctx.deadline - this.#now();
+      if (remaining <= 0) throw timeoutProblem(path);
+      try {
+        return await this.#attempt(method, path, ctx.requestId, Math.floor(remaining), body);
+      } catch (err) {
+        if (!(err instanceof AttemptError)) throw err;
+        if (err.kind === 'timeout') throw timeoutProblem(path);
+        const backoff = this.#random() * Math.min(this.#backoffCapMs, this.#backoffBaseMs * 2 ** attempt);
+        const wait = Math.max(backoff, err.retryAfterMs ?? 0);
+        const left = ctx.deadline - this.#now();
+        if (attempt >= this.#maxRetries || wait >= left) {
+          const headers: Record<string, string> = {};
+          if (err.retryAfterMs !== null) headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
+          const detail =
+            err.kind === 'connect'
+              ? `cannot reach the inference backend (${err.message})`
+              : `the inference backend is overloaded (${err.message})`;
+          throw new ProblemError('backend_unavailable', `${detail}; gave up after ${attempt + 1} attempt(s)`, { headers });
+        }
+        await this.#sleep(wait);
+      }
+    }
+  }
+
+  /** One HTTP attempt within `remainingMs`; retryable failures throw {@link AttemptError}. */
+  async #attempt(
+    method: 'GET' | 'POST',
+    path: string,
+    requestId: string,
+    remainingMs: number,
+    body: (() => { body: BodyInit; contentType: string }) | null,
+  ): Promise<unknown> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), remainingMs);
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.#token}`,
+      'x-request-id': requestId,
+      'x-deadline-ms': String(remainingMs),
+      accept: 'application/json',
+    };
+    const init: RequestInit = { method, headers, signal: controller.signal };
+    if (body) {
+      const b = body();
+      init.body = b.body;
+      // FormData sets its own multipart boundary.
+      if (!(b.body instanceof FormData)) headers['content-type'] = b.contentType;
+    }
+    try {
+      let res: Response;
+      try {
+        res = await this.#fetch(`${this.#base}${path}`, init);
+      } catch (err) {
+        if (controller.signal.aborted) throw new AttemptError('timeout', 'deadline passed');
+        throw new AttemptError('connect', errorMessage(err));
+      }
+      let text: string;
+      try {
+        text = await res.text();
+      } catch (err) {
+        if (controller.signal.aborted) throw new AttemptError('timeout', 'deadline passed while reading');
+        throw new AttemptError('connect', `connection lost while reading: ${errorMessage(err)}`);
+      }
+      if (res.ok) {
+        const json = safeJson(text);
+        if (json === undefined) throw this.#contractError(path, 'the answer is not JSON');
+        return json;
+      }
+      if (res.status === 503) {
+        throw new AttemptError('overloaded', backendDetail(text) ?? 'status 503', parseRetryAfter(res.headers.get('retry-after'), this.#now()));
+      }
+      throw this.#statusProblem(path, res.status, text);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Maps a non-2xx, non-503 backend answer to the problem the client sees. */
+  #statusProblem(path: string, status: number, text: string): ProblemError {
+    const detail = backendDetail(text) ?? `status ${status}`;
+    const map: Record<number, ProblemSlug> = {
+      413: 'image_too_large',
+      415: 'unsupported_media_type',
+      422: 'invalid_image',
+      504: 'backend_timeout',
+    };
+    const slug = map[status];
+    if (slug === 'backend_timeout') return timeoutProblem(path);
+    if (slug) return new ProblemError(slug, detail);
+    if (status >= 500 || status === 429) {
+      return new ProblemError('backend_unavailable', `the inference backend failed on ${path} (${status}: ${detail})`);
+    }
+    console.error(JSON.stringify({ level: 'error', message: 'backend refused a worker call', path, status, detail }));
+    return new ProblemError('backend_error', `the inference backend refused the call (${status})`);
+  }
+
+  #parse<T>(schema: z.ZodType<T>, json: unknown, path: string): T {
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) throw this.#contractError(path, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    return parsed.data;
+  }
+
+  #vectors(rows: number[][], expected: number, dim: number, path: string): Float32Array[] {
+    if (rows.length !== expected) throw this.#contractError(path, `expected ${expected} embeddings, got ${rows.length}`);
+    if (rows.some((r) => r.length !== dim)) throw this.#contractError(path, `an embedding does not have dim ${dim}`);
+    return rows.map((r) => Float32Array.from(r));
+  }
+
+  #contractError(path: string, detail: string): ProblemError {
+    console.error(JSON.stringify({ level: 'error', message: 'backend answer broke the protocol', path, detail }));
+    return new ProblemError('backend_error', `the inference backend answered ${path} with an unexpected body`);
+  }
+}
+
+function timeoutProblem(path: string): ProblemError {
+  return new ProblemError('backend_timeout', `the inference backend did not answer ${path} before the request deadline`);
+}
+
+/** One image as a raw body, several as multipart parts named `image`. */
+function imageBody(images: readonly BackendImage[]): { body: BodyInit; contentType: string } {
+  const [only] = images;
+  if (images.length === 1 && only) return { body: only.bytes, contentType: only.type };
+  const form = new FormData();
+  images.forEach((img, i) => form.append('image', new Blob([img.bytes], { type: img.type }), `image-${i}`));
+  return { body: form, contentType: 'multipart/form-data' };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `detail` of a backend problem body, if it sent one. */
+function backendDetail(text: string): string | undefined {
+  const parsed = BackendProblemSchema.safeParse(safeJson(text));
+  if (!parsed.success) return undefined;
+  return parsed.data.detail ?? parsed.data.title;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

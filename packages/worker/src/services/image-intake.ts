@@ -1,0 +1,235 @@
+/**
+ * Turns whatever form an image arrives in (JSON url / base64 / data URL, a raw body, multipart parts)
+ * into checked bytes: within the size caps, a format the backend decodes (recognised by magic bytes),
+ * and keyed by the SHA-256 of the bytes, which is what the embedding cache is keyed by.
+ */
+import { ProblemError, type FieldError } from '../errors';
+import type { ImageInput } from '../schemas/image';
+import { base64DecodedLength, base64ToBytes, sha256Hex } from './encoding';
+import { sniffImageType, type SupportedImageType } from './image-sniff';
+import { fetchImageUrl } from './ssrf-guard';
+
+/** An accepted image. */
+export interface IntakeImage {
+  bytes: Uint8Array<ArrayBuffer>;
+  /** The format recognised from the bytes; sent to the backend as the Content-Type. */
+  type: SupportedImageType;
+  /** Lower-case hex SHA-256 of `bytes`: the content key. */
+  sha256: string;
+}
+
+export interface IntakeOptions {
+  /** Largest single image, in bytes (413 `image_too_large` beyond). */
+  maxImageBytes: number;
+  /** Fetch used for image URLs, behind the SSRF guard. */
+  fetch: typeof fetch;
+  /** Time budget per image URL, in ms. */
+  fetchTimeoutMs: number;
+}
+
+/**
+ * The byte budget of all images of one request, so sixteen large images cannot exhaust the
+ * isolate's memory even when each one is within the per-image limit.
+ */
+export class ImageBudget {
+  #left: number;
+
+  constructor(readonly totalBytes: number) {
+    this.#left = totalBytes;
+  }
+
+  get left(): number {
+    return this.#left;
+  }
+
+  /** Charges `bytes` to the budget; throws 413 `payload_too_large` when it runs out. */
+  take(bytes: number): void {
+    if (bytes > this.#left) {
+      throw new ProblemError('payload_too_large', `the images of this request exceed ${this.totalBytes} bytes in total`);
+    }
+    this.#left -= bytes;
+  }
+}
+
+function fieldError(field: string | undefined, message: string): FieldError[] | undefined {
+  return field === undefined ? undefined : [{ in: 'body', path: field, message }];
+}
+
+/** Checks size and format of raw bytes and computes their content key. */
+export async function acceptImageBytes(bytes: Uint8Array<ArrayBuffer>, maxImageBytes: number, field?: string): Promise<IntakeImage> {
+  if (bytes.byteLength === 0) {
+    throw new ProblemError('validation_failed', `${field ?? 'image'}: the image is empty`, { errors: fieldError(field, 'the image is empty') });
+  }
+  if (bytes.byteLength > maxImageBytes) {
+    throw new ProblemError('image_too_large', `${field ?? 'image'} is ${bytes.byteLength} bytes; the limit is ${maxImageBytes}`);
+  }
+  const sniffed = sniffImageType(bytes);
+  if (!sniffed.supported) {
+    throw new ProblemError('unsupported_media_type', `${field ?? 'image'}: ${sniffed.reason}`, { errors: fieldError(field, sniffed.reason) });
+  }
+  return { bytes, type: sniffed.type, sha256: await sha256Hex(bytes) };
+}
+
+/** A parsed `data:` URL. */
+interface DataUrl {
+  mediaType: string;
+  base64: boolean;
+  data: string;
+}
+
+/** Parses `data:[<media type>][;base64],<data>`; returns null when the text is not a data URL. */
+export function parseDataUrl(text: string): DataUrl | null {
+  const match = /^data:([^,]*?),(.*)$/is.exec(text.trim());
+  if (!match) return null;
+  const meta = (match[1] ?? '').split(';').map((s) => s.trim());
+  const base64 = meta.slice(1).some((p) => p.toLowerCase() === 'base64');
+  return { mediaType: (meta[0] ?? '').toLowerCase(), base64, data: match[2] ?? '' };
+}
+
+/** Decodes inline base64 (or a base64 data URL) after checking its decoded size without decoding. */
+function decodeInline(text: string, maxImageBytes: number, field: string): Uint8Array<ArrayBuffer> {
+  let payload = text;
+  const dataUrl = parseDataUrl(text);
+  if (dataUrl) {
+    if (!dataUrl.base64) {
+      throw new ProblemError('validation_failed', `${field}: data URLs must be base64-encoded`, {
+        errors: fieldError(field, 'data URLs must be base64-encoded (data:image/png;base64,...)'),
+      });
+    }
+    if (dataUrl.mediaType !== '' && !dataUrl.mediaType.startsWith('image/') && dataUrl.mediaType !== 'application/octet-stream') {
+      throw new ProblemError('unsupported_media_type', `${field}: a data URL of ${dataUrl.mediaType} is not an image`);
+    }
+    payload = dataUrl.data;
+  }
+  const size = base64DecodedLength(payload);
+  if (size > maxImageBytes) throw new ProblemError('image_too_large', `${field} is about ${size} bytes; the limit is ${maxImageBytes}`);
+  const bytes = base64ToBytes(payload);
+  if (bytes === null) {
+    throw new ProblemError('validation_failed', `${field}: not valid base64`, { errors: fieldError(field, 'not valid base64') });
+  }
+  return bytes;
+}
+
+/**
+ * Accepts one JSON image (`{url}` or `{base64}`); `field` is its path in the body (`images[2]`),
+ * named in every error about it.
+ */
+export async function intakeImageInput(input: ImageInput, options: IntakeOptions, budget: ImageBudget, field: string): Promise<IntakeImage> {
+  const maxBytes = Math.min(options.maxImageBytes, budget.left);
+  let bytes: Uint8Array<ArrayBuffer>;
+  if ('base64' in input) {
+    bytes = decodeInline(input.base64, options.maxImageBytes, `${field}.base64`);
+  } else if (/^data:/i.test(input.url.trim())) {
+    bytes = decodeInline(input.url, options.maxImageBytes, `${field}.url`);
+  } else {
+    const fetched = await fetchImageUrl(input.url.trim(), {
+      fetch: options.fetch,
+      maxBytes: Math.max(maxBytes, 0),
+      timeoutMs: options.fetchTimeoutMs,
+      field: `${field}.url`,
+    });
+    bytes = fetched.bytes;
+  }
+  budget.take(bytes.byteLength);
+  return acceptImageBytes(bytes, options.maxImageBytes, field);
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight, keeping the order of results. */
+export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T, i);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+/** How many image URLs one request fetches at once (bounds memory and subrequests in flight). */
+const URL_FETCH_CONCURRENCY = 4;
+
+/** Accepts a list of JSON images; errors name `images[i]` (or `image` for a single one). */
+export function intakeImageInputs(
+  inputs: readonly ImageInput[],
+  options: IntakeOptions,
+  budget: ImageBudget,
+  fieldOf: (index: number) => string,
+): Promise<IntakeImage[]> {
+  return mapLimited(inputs, URL_FETCH_CONCURRENCY, (input, i) => intakeImageInput(input, options, budget, fieldOf(i)));
+}
+
+/** Reads a raw request body up to `maxBytes`, cutting the stream off beyond (413). */
+export async function readBodyCapped(request: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
+  const declared = request.headers.get('content-length');
+  if (declared !== null && Number(declared) > maxBytes) {
+    throw new ProblemError('image_too_large', `the image is ${declared} bytes; the limit is ${maxBytes}`);
+  }
+  if (request.body === null) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel();
+      throw new ProblemError('image_too_large', `the image is larger than the limit of ${maxBytes} bytes`);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/** A multipart body split into its image files and its text fields. */
+export interface MultipartParts {
+  files: File[];
+  fields: Map<string, string[]>;
+}
+
+/** Parses `multipart/form-data`; parts named `image` (or `images`) that are files are the images. */
+export async function readMultipart(request: Request): Promise<MultipartParts> {
+  let form: FormData;
+  try {
+    form = await request.formData();
+  } catch (err) {
+    throw new ProblemError('invalid_request', `malformed multipart body: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const files: File[] = [];
+  const fields = new Map<string, string[]>();
+  for (const [name, value] of form) {
+    if (typeof value === 'string') {
+      const list = fields.get(name) ?? [];
+      list.push(value);
+      fields.set(name, list);
+    } else if (name === 'image' || name === 'images' || name === 'images[]') {
+      files.push(value);
+    } else {
+      throw new ProblemError('validation_failed', `unexpected file part "${name}"; image files go in parts named "image"`, {
+        errors: [{ in: 'body', path: name, message: 'unexpected file part; name image parts "image"' }],
+      });
+    }
+  }
+  return { files, fields };
+}
+
+/** Accepts multipart image files, each within the caps; errors name `image[i]`. */
+export async function intakeFiles(files: readonly File[], maxImageBytes: number, budget: ImageBudget): Promise<IntakeImage[]> {
+  const out: IntakeImage[] = [];
+  for (const [i, file] of files.entries()) {
+    const field = files.length === 1 ? 'image' : `image[${i}]`;
+    if (file.size > maxImageBytes) throw new ProblemError('image_too_large', `${field} is ${file.size} bytes; the limit is ${maxImageBytes}`);
+    budget.take(file.size);
+    out.push(await acceptImageBytes(new Uint8Array(await file.arrayBuffer()), maxImageBytes, field));
+  }
+  return out;
+}

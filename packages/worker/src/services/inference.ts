@@ -1,0 +1,197 @@
+/**
+ * Composes the public inference answers from embeddings, asking the backend only for what no cache
+ * holds: a repeated label set costs one image-tower pass, a repeated image with cached labels costs
+ * nothing. Zero-shot follows ALIGN / the Hugging Face pipeline: L2-normalise, `cos / temperature`,
+ * softmax over the labels.
+ */
+import { ProblemError } from '../errors';
+import type { BackendClient, CallContext, Classifications } from './backend-client';
+import { embeddingKey, type CachedEmbedding, type EmbeddingCache } from './embedding-cache';
+import { sha256Hex } from './encoding';
+import type { IntakeImage } from './image-intake';
+import { alignModelOf, type AlignModel, type ModelInfoCache, type ModelInfoStore } from './model-info';
+import { cosineMatrix, l2Normalize, rankLabels } from './scoring';
+
+/** `x-cache` of a response: all embeddings cached, none, or some. */
+export type CacheStatus = 'hit' | 'miss' | 'partial';
+
+export interface InferenceOptions {
+  backend: BackendClient;
+  cache: EmbeddingCache;
+  modelInfo: ModelInfoCache;
+  modelInfoStore: ModelInfoStore;
+  call: CallContext;
+  defer: (work: Promise<unknown>) => void;
+}
+
+export interface TextVectors {
+  vectors: Float32Array[];
+  tokens: number[];
+}
+
+/** Replaces every `{}` of the template with the label (the pipeline's `hypothesis_template`). */
+export function hypothesis(template: string, label: string): string {
+  return template.split('{}').join(label);
+}
+
+/** One request's view of inference; counts cache hits and misses for `x-cache`. */
+export class Inference {
+  readonly #o: InferenceOptions;
+  #hits = 0;
+  #misses = 0;
+
+  constructor(options: InferenceOptions) {
+    this.#o = options;
+  }
+
+  /** `hit`, `miss` or `partial` over every embedding this request looked up. */
+  get cacheStatus(): CacheStatus {
+    if (this.#misses === 0) return 'hit';
+    return this.#hits === 0 ? 'miss' : 'partial';
+  }
+
+  /** The ALIGN model's id, dim and temperature (cached; the backend is asked only when cold). */
+  async alignModel(): Promise<AlignModel> {
+    const info = await this.#o.modelInfo.get(this.#o.modelInfoStore, () => this.#o.backend.models(this.#o.call), this.#o.defer);
+    return alignModelOf(info);
+  }
+
+  /** Unnormalised image embeddings in input order; identical images are embedded once. */
+  async imageEmbeddings(images: readonly IntakeImage[], model: AlignModel): Promise<Float32Array[]> {
+    const keys = images.map((img) => embeddingKey(model, 'img', img.sha256));
+    const found = await this.#lookup(keys, model.dim);
+    const missing = uniqueMissing(keys, found);
+    if (missing.length > 0) {
+      const toEmbed = missing.map((i) => images[i] as IntakeImage);
+      const result = await this.#o.backend.embedImages(toEmbed, this.#o.call);
+      this.#store(model, result.model, result.dim, missing.map((i, j) => [keys[i] as string, { vector: result.vectors[j] as Float32Array }]), found, keys);
+    }
+    return found.map((entry, i) => required(entry, keys[i]).vector);
+  }
+
+  /** Unnormalised text embeddings and token counts in input order; identical texts are embedded once. */
+  async textEmbeddings(texts: readonly string[], model: AlignModel): Promise<TextVectors> {
+    const keys = await Promise.all(texts.map(async (t) => embeddingKey(model, 'txt', await sha256Hex(t))));
+    const found = await this.#lookup(keys, model.dim);
+    const missing = uniqueMissing(keys, found);
+    if (missing.length > 0) {
+      const result = await this.#o.backend.embedTexts(
+        missing.map((i) => texts[i] as string),
+        this.#o.call,
+      );
+      this.#store(
+        model,
+        result.model,
+        result.dim,
+        missing.map((i, j) => [keys[i] as string, { vector: result.vectors[j] as Float32Array, tokens: result.tokens[j] ?? 0 }]),
+        found,
+        keys,
+      );
+    }
+    const entries = found.map((entry, i) => required(entry, keys[i]));
+    return { vectors: entries.map((e) => e.vector), tokens: entries.map((e) => e.tokens ?? 0) };
+  }
+
+  /** Zero-shot scores: one best-first `[{label, score}]` list per image. */
+  async zeroShot(images: readonly IntakeImage[], labels: readonly string[], template: string): Promise<{ label: string; score: number }[][]> {
+    const model = await this.alignModel();
+    const [imageVectors, text] = await Promise.all([
+      this.imageEmbeddings(images, model),
+      this.textEmbeddings(
+        labels.map((l) => hypothesis(template, l)),
+        model,
+      ),
+    ]);
+    const cosine = cosineMatrix(imageVectors, text.vectors);
+    return cosine.map((row) =>
+      rankLabels(
+        labels,
+        row.map((c) => c / model.temperature),
+      ),
+    );
+  }
+
+  /** Cosine and logit matrices of images against raw texts, as ALIGN's `logits_per_image`. */
+  async similarity(images: readonly IntakeImage[], texts: readonly string[]): Promise<{ model: string; cosine: number[][]; logits: number[][]; temperature: number }> {
+    const model = await this.alignModel();
+    const [imageVectors, text] = await Promise.all([this.imageEmbeddings(images, model), this.textEmbeddings(texts, model)]);
+    const cosine = cosineMatrix(imageVectors, text.vectors);
+    return { model: model.id, cosine, logits: cosine.map((row) => row.map((c) => c / model.temperature)), temperature: model.temperature };
+  }
+
+  /** Embeddings of texts then images, optionally L2-normalised. */
+  async embeddings(
+    texts: readonly string[],
+    images: readonly IntakeImage[],
+    normalize: boolean,
+  ): Promise<{ model: AlignModel; texts: Float32Array[]; images: Float32Array[]; textTokens: number }> {
+    const model = await this.alignModel();
+    const [text, imageVectors] = await Promise.all([
+      texts.length > 0 ? this.textEmbeddings(texts, model) : Promise.resolve<TextVectors>({ vectors: [], tokens: [] }),
+      images.length > 0 ? this.imageEmbeddings(images, model) : Promise.resolve<Float32Array[]>([]),
+    ]);
+    const finish = (v: Float32Array) => (normalize ? Float32Array.from(l2Normalize(v)) : v);
+    return {
+      model,
+      texts: text.vectors.map(finish),
+      images: imageVectors.map(finish),
+      textTokens: text.tokens.reduce((a, b) => a + b, 0),
+    };
+  }
+
+  /** ViT classification; not cached (the answer depends on `top_k`, and the backend batches it). */
+  classify(images: readonly IntakeImage[], topK: number): Promise<Classifications> {
+    return this.#o.backend.classify(images, topK, this.#o.call);
+  }
+
+  async #lookup(keys: readonly string[], dim: number): Promise<(CachedEmbedding | undefined)[]> {
+    const found = await this.#o.cache.getMany(keys, dim);
+    for (const entry of found) {
+      if (entry) this.#hits++;
+      else this.#misses++;
+    }
+    return found;
+  }
+
+  /** Fills `found` with fresh embeddings (and duplicates of them) and caches them. */
+  #store(
+    model: AlignModel,
+    answeredModel: string,
+    answeredDim: number,
+    fresh: [string, CachedEmbedding][],
+    found: (CachedEmbedding | undefined)[],
+    keys: readonly string[],
+  ): void {
+    if (answeredDim !== model.dim) {
+      throw new ProblemError('backend_error', `the inference backend answered embeddings of dim ${answeredDim}; its model info says ${model.dim}`);
+    }
+    const byKey = new Map(fresh);
+    // A backend that now serves another model must not poison the cache under the old model's key.
+    const cacheable = answeredModel === model.id;
+    if (!cacheable) {
+      console.warn(JSON.stringify({ level: 'warn', message: 'backend model differs from cached model info', cached: model.id, answered: answeredModel }));
+    }
+    for (const [key, entry] of fresh) if (cacheable) this.#o.cache.set(key, entry);
+    keys.forEach((key, i) => {
+      if (found[i] === undefined) found[i] = byKey.get(key);
+    });
+  }
+}
+
+/** Indices of the first occurrence of each key that the cache did not hold. */
+function uniqueMissing(keys: readonly string[], found: readonly (CachedEmbedding | undefined)[]): number[] {
+  const seen = new Set<string>();
+  const out: number[] = [];
+  keys.forEach((key, i) => {
+    if (found[i] === undefined && !seen.has(key)) {
+      seen.add(key);
+      out.push(i);
+    }
+  });
+  return out;
+}
+
+function required(entry: CachedEmbedding | undefined, key: string | undefined): CachedEmbedding {
+  if (!entry) throw new Error(`bug: no embedding for ${key ?? '?'} after the backend call`);
+  return entry;
+}

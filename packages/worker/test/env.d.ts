@@ -1,0 +1,17 @@
+import type { Env as WorkerEnv } from '../src/env';
+
+declare global {
+  namespace Cloudflare {
+    // The bindings the tests see through `cloudflare:test`'s `env`.
+    interface Env extends WorkerEnv {}
+  }
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Origin of the fake backend / image host (test/fake-backend.ts). */
+    fakeOrigin: string;
+    /** An origin where nothing listens: a backend that is down. */
+    deadOrigin: string;
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * A real HTTP server (Node) standing in for the GPU backend and for public image hosts, started once
+ * by the vitest global setup. Behaviour is chosen by the URL, so tests running in parallel never
+ * share state:
+ *
+ *   /t/<tenant>/<mode>/…   the backend protocol; <mode> is normal | slow | error | flaky | overloaded
+ *                          | badjson; calls are counted per tenant
+ *   /__stats/<tenant>      what that tenant's backend saw (calls per route, request ids, deadlines)
+ *   /img/…                 image host: png/<seed>, redirect?to=, chain/<n>, status/<code>, text,
+ *                          big?bytes=&declare=1, hang
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import {
+  FAKE_ALIGN_ID,
+  FAKE_DIM,
+  FAKE_NUM_CLASSES,
+  FAKE_TEMPERATURE,
+  FAKE_VIT_ID,
+  fakeClassify,
+  fakeImageEmbedding,
+  fakeTextEmbedding,
+  fakeTokens,
+} from './fake-embeddings';
+
+export const FAKE_BACKEND_TOKEN = 'test-backend-token';
+/** How long `slow` mode waits before answering, in ms. */
+export const SLOW_MS = 3000;
+
+export interface TenantStats {
+  calls: Record<string, number>;
+  images: number;
+  texts: number;
+  requestIds: string[];
+  deadlines: number[];
+}
+
+const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** Bytes that sniff as PNG, distinct per seed. */
+export function fakePngBytes(seed: string, size = 256): Uint8Array {
+  const out = new Uint8Array(size);
+  out.set(PNG_MAGIC);
+  let h = 2166136261;
+  for (const ch of seed) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
+  for (let i = PNG_MAGIC.length; i < size; i++) {
+    h = Math.imul(h ^ i, 16777619);
+    out[i] = h & 255;
+  }
+  return out;
+}
+
+function problem(res: ServerResponse, status: number, type: string, detail: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/problem+json', ...headers });
+  res.end(JSON.stringify({ type, title: type, status, detail, request_id: 'fake' }));
+}
+
+function json(res: ServerResponse, body: unknown): void {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+function toWebRequest(req: IncomingMessage, origin: string): Request {
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
+  const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+  return new Request(`${origin}${req.url ?? '/'}`, {
+    method: req.method,
+    headers,
+    body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
+    // Node's fetch requires this for streamed request bodies.
+    duplex: 'half',
+  } as RequestInit);
+}
+
+async function imagesOf(request: Request): Promise<Uint8Array[]> {
+  const type = request.headers.get('content-type') ?? '';
+  if (type.startsWith('multipart/form-data')) {
+    const form = await request.formData();
+    const parts = form.getAll('image').filter((p): p is File => typeof p !== 'string');
+    return Promise.all(parts.map(async (p) => new Uint8Array(await p.arrayBuffer())));
+  }
+  return [new Uint8Array(await request.arrayBuffer())];
+}
+
+export class FakeServer {
+  readonly #server: Server;
+  readonly #stats = new Map<string, TenantStats>();
+  readonly #flaky = new Set<string>();
+  origin = '';
+
+  constructor() {
+    this.#server = createServer((req, res) => {
+      this.#handle(req, res).catch((err: unknown) => {
+        if (!res.headersSent) problem(res, 500, 'internal', String(err));
+        else res.destroy();
+      });
+    });
+  }
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    const { port } = this.#server.address() as AddressInfo;
+    this.origin = `http://127.0.0.1:${port}`;
+    return this.origin;
+  }
+
+  async close(): Promise<void> {
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #tenant(id: string): TenantStats {
+    let stats = this.#stats.get(id);
+    if (!stats) {
+      stats = { calls: {}, images: 0, texts: 0, requestIds: [], deadlines: [] };
+      this.#stats.set(id, stats);
+    }
+    return stats;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.origin);
+    const stats = /^\/__stats\/([^/]+)$/.exec(url.pathname);
+    if (stats) return json(res, this.#tenant(stats[1] ?? ''));
+    if (url.pathname.startsWith('/img/')) return this.#image(url, req, res);
+    const backend = /^\/t\/([^/]+)\/([^/]+)(\/.*)$/.exec(url.pathname);
+    if (backend) return this.#backend(backend[1] ?? '', backend[2] ?? '', backend[3] ?? '', url, req, res);
+    problem(res, 404, 'not_found', url.pathname);
+  }
+
+  async #image(url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = url.pathname.slice('/img/'.length);
+    const seed = /^png\/(.+)$/.exec(path);
+    if (seed) {
+      res.writeHead(200, { 'content-type': 'image/png' });
+      return void res.end(fakePngBytes(seed[1] ?? ''));
+    }
+    if (path === 'redirect') {
+      res.writeHead(302, { location: url.searchParams.get('to') ?? '/' });
+      return void res.end();
+    }
+    const chain = /^chain\/(\d+)$/.exec(path);
+    if (chain) {
+      const n = Number(chain[1]);
+      if (n === 0) {
+        res.writeHead(200, { 'content-type': 'image/png' });
+        return void res.end(fakePngBytes('chain'));
+      }
+      res.writeHead(301, { location: `./${n - 1}` });
+      return void res.end();
+    }
+    const status = /^status\/(\d+)$/.exec(path);
+    if (status) {
+      res.writeHead(Number(status[1]), { 'content-type': 'text/plain' });
+      return void res.end('nope');
+    }
+    if (path === 'text') {
+      res.writeHead(200, { 'content-type': 'image/png' });
+      return void res.end('this is not an image at all');
+    }
+    if (path === 'big') {
+      const total = Number(url.searchParams.get('bytes') ?? '0');
+      const headers: Record<string, string> = { 'content-type': 'image/png' };
+      if (url.searchParams.get('declare') === '1') headers['content-length'] = String(total);
+      res.writeHead(200, headers);
+      const chunk = new Uint8Array(64 * 1024);
+      chunk.set(PNG_MAGIC);
+      let sent = 0;
+      while (sent < total && !res.destroyed) {
+        const piece = chunk.subarray(0, Math.min(chunk.length, total - sent));
+        sent += piece.length;
+        if (!res.write(piece)) await new Promise((resolve) => res.once('drain', resolve));
+      }
+      return void res.end();
+    }
+    if (path === 'hang') {
+      res.writeHead(200, { 'content-type': 'image/png' });
+      res.write(new Uint8Array(PNG_MAGIC));
+      await new Promise((resolve) => req.socket.once('close', resolve));
+      return;
+    }
+    problem(res, 404, 'not_found', path);
+  }
+
+  async #backend(tenant: string, mode: string, route: string, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const stats = this.#tenant(tenant);
+    stats.calls[route] = (stats.calls[route] ?? 0) + 1;
+    const requestId = req.headers['x-request-id'];
+    if (typeof requestId === 'string') stats.requestIds.push(requestId);
+    const deadline = req.headers['x-deadline-ms'];
+    if (typeof deadline === 'string') stats.deadlines.push(Number(deadline));
+
+    if (route !== '/healthz' && req.headers.authorization !== `Bearer ${FAKE_BACKEND_TOKEN}`) {
+      return problem(res, 401, 'unauthorized', 'bad backend token');
+    }
+    if (mode === 'slow') {
+      const closed = new Promise((resolve) => res.once('close', resolve));
+      await Promise.race([new Promise((resolve) => setTimeout(resolve, SLOW_MS)), closed]);
+      if (res.destroyed || res.writableEnded) return;
+    }
+    if (mode === 'error') return problem(res, 500, 'internal', 'the fake backend failed on purpose');
+    if (mode === 'overloaded') return problem(res, 503, 'overloaded', 'queue full', { 'retry-after': '0' });
+    if (mode === 'flaky' && !this.#flaky.has(`${tenant}${route}`)) {
+      this.#flaky.add(`${tenant}${route}`);
+      return problem(res, 503, 'overloaded', 'queue full', { 'retry-after': '0' });
+    }
+    if (mode === 'badjson') return json(res, { model: FAKE_ALIGN_ID });
+
+    const request = toWebRequest(req, this.origin);
+    switch (route) {
+      case '/healthz':
+        return json(res, { status: 'ok', test_models: true, warning: 'fake backend' });
+      case '/v1/models':
+        return json(res, {
+          device: 'cpu',
+          test_models: true,
+          warning: 'serving fake test models',
+          models: [
+            { id: FAKE_ALIGN_ID, task: 'zero-shot-image-classification', image_size: 289, embedding_dim: FAKE_DIM, max_text_tokens: 64, temperature: FAKE_TEMPERATURE },
+            { id: FAKE_VIT_ID, task: 'image-classification', image_size: 384, num_labels: FAKE_NUM_CLASSES },
+          ],
+          batching: { max_batch_size: 32, max_queue_delay_ms: 5, max_queue: 256 },
+        });
+      case '/v1/embed/image': {
+        const images = await imagesOf(request);
+        stats.images += images.length;
+        return json(res, { model: FAKE_ALIGN_ID, dim: FAKE_DIM, embeddings: await Promise.all(images.map(fakeImageEmbedding)) });
+      }
+      case '/v1/embed/text': {
+        const body = (await request.json()) as { texts: string[] };
+        stats.texts += body.texts.length;
+        return json(res, {
+          model: FAKE_ALIGN_ID,
+          dim: FAKE_DIM,
+          embeddings: await Promise.all(body.texts.map(fakeTextEmbedding)),
+          tokens: body.texts.map(fakeTokens),
+        });
+      }
+      case '/v1/classify': {
+        const images = await imagesOf(request);
+        stats.images += images.length;
+        const topK = Number(url.searchParams.get('top_k') ?? '5');
+        return json(res, { model: FAKE_VIT_ID, predictions: await Promise.all(images.map((img) => fakeClassify(img, topK))) });
+      }
+      default:
+        return problem(res, 404, 'not_found', route);
+    }
+  }
+}
