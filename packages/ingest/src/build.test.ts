@@ -1,0 +1,126 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../test/helpers.js';
+import { buildShards, sha256File } from './build.js';
+import { Duck } from './duck.js';
+import { DuplicateIdsError, IngestError } from './errors.js';
+import { ManifestSchema } from './manifest.js';
+import { writeSample } from './sample.js';
+import { STORAGE_ORDER } from './schema.js';
+
+async function sample(rows: number, seed = 11): Promise<string> {
+  const dir = await tempDir();
+  await writeSample({ rows, outDir: dir, seed, files: 3 });
+  return dir;
+}
+
+describe('buildShards', () => {
+  it('cuts rows sorted by id into shards with disjoint, ordered id ranges', async () => {
+    const input = await sample(7000);
+    const work = await tempDir();
+    const { manifest, shardFiles } = await buildShards({ inputs: [input], workDir: work, rowGroupSize: 2048, shardRows: 2048 });
+    expect(manifest.total_rows).toBe(7000);
+    expect(manifest.shards.map((s) => s.rows)).toEqual([2048, 2048, 2048, 856]);
+    for (const [i, shard] of manifest.shards.entries()) {
+      const next = manifest.shards[i + 1];
+      if (next) expect(next.min_id).toBeGreaterThan(shard.max_id);
+      expect(shard.key).toBe(`v/${manifest.dataset_version}/shard-${String(i).padStart(5, '0')}.parquet`);
+    }
+    const duck = await Duck.open();
+    try {
+      for (const [i, file] of shardFiles.entries()) {
+        const shard = manifest.shards[i]!;
+        const ids = (await duck.all(`SELECT id FROM read_parquet('${file}')`)).map((r) => Number(r['id']));
+        expect(ids).toEqual([...ids].sort((a, b) => a - b));
+        expect(ids[0]).toBe(shard.min_id);
+        expect(ids.at(-1)).toBe(shard.max_id);
+        expect(await sha256File(file)).toBe(shard.sha256);
+        const bytes = await readFile(file);
+        expect(bytes.byteLength).toBe(shard.bytes);
+        expect(bytes.readUInt32LE(bytes.byteLength - 8) + 8).toBe(shard.footer_bytes);
+        const columns = await duck.all(`DESCRIBE SELECT * FROM read_parquet('${file}')`);
+        expect(columns.map((c) => c['column_name'])).toEqual(STORAGE_ORDER);
+        const stats = await duck.all(
+          `SELECT count(*) AS n FROM parquet_metadata('${file}') WHERE stats_min IS NULL OR stats_max IS NULL`,
+        );
+        expect(Number(stats[0]?.['n'])).toBe(0);
+        const [range] = await duck.all(
+          `SELECT min(aesthetic_score_laion_v2) AS lo, max(aesthetic_score_laion_v2) AS hi FROM read_parquet('${file}')`,
+        );
+        expect(shard.columns['aesthetic_score_laion_v2']).toEqual({ min: range?.['lo'], max: range?.['hi'] });
+      }
+    } finally {
+      duck.close();
+    }
+    expect(ManifestSchema.parse(JSON.parse(await readFile(join(work, 'manifest.json'), 'utf8')))).toEqual(manifest);
+  });
+
+  it('names the same data the same version, whatever the work folder', async () => {
+    const input = await sample(2500);
+    const a = await buildShards({ inputs: [input], workDir: await tempDir(), rowGroupSize: 2048, shardRows: 2048 });
+    const b = await buildShards({ inputs: [join(input, '*.parquet')], workDir: await tempDir(), rowGroupSize: 2048, shardRows: 2048 });
+    expect(b.manifest.dataset_version).toBe(a.manifest.dataset_version);
+    expect(b.manifest.shards.map((s) => s.sha256)).toEqual(a.manifest.shards.map((s) => s.sha256));
+  });
+
+  it('reuses the previous build of the same inputs and options', async () => {
+    const input = await sample(2100);
+    const work = await tempDir();
+    const first = await buildShards({ inputs: [input], workDir: work, rowGroupSize: 2048, shardRows: 2048 });
+    const again = await buildShards({ inputs: [input], workDir: work, rowGroupSize: 2048, shardRows: 2048 });
+    expect(first.reused).toBe(false);
+    expect(again.reused).toBe(true);
+    expect(again.manifest).toEqual(first.manifest);
+    const other = await buildShards({ inputs: [input], workDir: work, rowGroupSize: 2048, shardRows: 4096 });
+    expect(other.reused).toBe(false);
+    expect(other.manifest.shards).toHaveLength(1);
+  });
+
+  it('refuses duplicate ids and reports how many and which', async () => {
+    const input = await sample(600);
+    const copy = await tempDir();
+    const duck = await Duck.open();
+    try {
+      // The same rows twice, plus one extra copy of three of them.
+      await duck.run(`COPY (SELECT * FROM read_parquet('${input}/*.parquet')) TO '${copy}/a.parquet' (FORMAT parquet)`);
+      await duck.run(
+        `COPY (SELECT * FROM read_parquet('${input}/*.parquet') ORDER BY id LIMIT 3) TO '${copy}/b.parquet' (FORMAT parquet)`,
+      );
+    } finally {
+      duck.close();
+    }
+    const error = await buildShards({ inputs: [input, copy], workDir: await tempDir() }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DuplicateIdsError);
+    const dup = error as DuplicateIdsError;
+    expect(dup.duplicateIds).toBe(600);
+    expect(dup.examples).toHaveLength(10);
+    expect(dup.examples.slice(0, 3).map((e) => e.count)).toEqual([3, 3, 3]);
+    expect(dup.examples[3]?.count).toBe(2);
+  });
+
+  it('names the file and the column when a schema does not match', async () => {
+    const input = await sample(300);
+    const bad = await tempDir();
+    const duck = await Duck.open();
+    try {
+      await duck.run(
+        `COPY (SELECT * EXCLUDE (num_faces) REPLACE (CAST(width AS VARCHAR) AS width) FROM read_parquet('${input}/*.parquet'))
+         TO '${bad}/bad.parquet' (FORMAT parquet)`,
+      );
+    } finally {
+      duck.close();
+    }
+    const error = await buildShards({ inputs: [input, `${bad}/bad.parquet`], workDir: await tempDir() }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IngestError);
+    const message = (error as Error).message;
+    expect(message).toContain(`${bad}/bad.parquet: column "width" has type VARCHAR, expected INTEGER`);
+    expect(message).toContain(`${bad}/bad.parquet: column "num_faces" is missing`);
+    expect(message).not.toContain(`${input}/part-00000.parquet`);
+  });
+
+  it('refuses an input that matches no file', async () => {
+    const dir = await tempDir();
+    await expect(buildShards({ inputs: [join(dir, '*.parquet')], workDir: await tempDir() })).rejects.toThrow(/no parquet files match/);
+  });
+});

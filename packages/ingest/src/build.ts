@@ -1,0 +1,350 @@
+/**
+ * Builds a dataset version on local disk: validates the inputs, refuses duplicate ids, sorts every row
+ * by id once, and cuts the sorted rows into shards with disjoint, ordered id ranges, small row groups
+ * and min/max statistics. The result (shards + manifest) is cached in the work folder, so a re-run
+ * after a failed upload does not sort again.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { z } from 'zod';
+import { Duck, toSafeNumber } from './duck.js';
+import { DuplicateIdsError, IngestError } from './errors.js';
+import { expandInputs } from './inputs.js';
+import {
+  DatasetVersionSchema,
+  MANIFEST_FORMAT_VERSION,
+  ManifestSchema,
+  shardKey,
+  type ColumnRange,
+  type Manifest,
+  type Shard,
+} from './manifest.js';
+import type { Progress } from './progress.js';
+import {
+  MAX_SAFE_ID,
+  NUMERIC_COLUMNS,
+  STORAGE_ORDER,
+  checkSchema,
+  columnType,
+  describeSchemaProblem,
+  quoteIdent,
+  quoteLiteral,
+} from './schema.js';
+
+export interface BuildOptions {
+  /** Parquet files, folders or globs. */
+  readonly inputs: readonly string[];
+  /** Where the sorted stage, the shards and the manifest are written. */
+  readonly workDir: string;
+  /** Rows per parquet row group: the unit a look-up reads (default 2048). */
+  readonly rowGroupSize?: number;
+  /** Rows per shard object (default 262,144 = 128 row groups of 2048). */
+  readonly shardRows?: number;
+  /** Version name; default: derived from the shards' checksums, so the same data gets the same name. */
+  readonly datasetVersion?: string;
+  readonly threads?: number;
+  readonly memoryLimit?: string;
+  readonly progress?: Progress;
+}
+
+export interface BuildResult {
+  readonly manifest: Manifest;
+  /** Local path of each shard, in manifest order. */
+  readonly shardFiles: readonly string[];
+  /** True when an earlier build of the same inputs and options was reused. */
+  readonly reused: boolean;
+}
+
+export const DEFAULT_ROW_GROUP_SIZE = 2048;
+export const DEFAULT_SHARD_ROWS = 262_144;
+const DUPLICATE_EXAMPLES = 10;
+
+const BuildRecordSchema = z.object({
+  fingerprint: z.string(),
+  manifest: ManifestSchema,
+  shard_files: z.array(z.string()),
+});
+
+/** sha256 of a file, streamed. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Length of a parquet file's footer: the thrift metadata plus its 4-byte length and the `PAR1` magic. */
+export async function parquetFooterBytes(path: string): Promise<number> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const tail = Buffer.alloc(8);
+    await handle.read(tail, 0, 8, size - 8);
+    if (tail.toString('latin1', 4) !== 'PAR1') throw new IngestError(`${path} is not a parquet file`);
+    return tail.readUInt32LE(0) + 8;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function fingerprint(files: readonly string[], rowGroupSize: number, shardRows: number, version?: string): Promise<string> {
+  const parts: unknown[] = [MANIFEST_FORMAT_VERSION, rowGroupSize, shardRows, version ?? null];
+  for (const file of files) {
+    const info = await stat(file);
+    parts.push([file, info.size, Math.floor(info.mtimeMs)]);
+  }
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+}
+
+async function reusableBuild(workDir: string, print: string): Promise<BuildResult | undefined> {
+  const text = await readFile(join(workDir, 'build.json'), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  const parsed = BuildRecordSchema.safeParse(JSON.parse(text));
+  if (!parsed.success || parsed.data.fingerprint !== print) return undefined;
+  const { manifest, shard_files: shardFiles } = parsed.data;
+  for (const [i, file] of shardFiles.entries()) {
+    const info = await stat(file).catch(() => undefined);
+    if (info === undefined || info.size !== manifest.shards[i]?.bytes) return undefined;
+  }
+  return { manifest, shardFiles, reused: true };
+}
+
+/** Checks every input's schema; all problems of all files in one error. */
+async function validateSchemas(duck: Duck, files: readonly string[]): Promise<void> {
+  const problems: string[] = [];
+  for (const file of files) {
+    let columns: { name: string; type: string }[];
+    try {
+      const rows = await duck.all(`DESCRIBE SELECT * FROM read_parquet(${quoteLiteral(file)})`);
+      columns = rows.map((r) => ({ name: String(r['column_name']), type: String(r['column_type']) }));
+    } catch (err) {
+      throw new IngestError(`${file}: cannot be read as parquet (${(err as Error).message})`);
+    }
+    problems.push(...checkSchema(file, columns).map(describeSchemaProblem));
+  }
+  if (problems.length > 0) throw new IngestError(`input schema does not match COYO-700M:\n  ${problems.join('\n  ')}`);
+}
+
+/** Refuses null ids, ids that do not fit a JSON number, and duplicate ids (with a count and examples). */
+async function checkIds(duck: Duck, source: string): Promise<number> {
+  const [summary] = await duck.all(
+    `SELECT count(*) AS total, count(id) AS with_id, min(id) AS min_id, max(id) AS max_id FROM ${source}`,
+  );
+  if (summary === undefined) throw new Error('bug: an aggregate returned no row');
+  const total = toSafeNumber(summary['total'], 'row count');
+  if (total === 0) throw new IngestError('the inputs hold no rows');
+  const nulls = total - toSafeNumber(summary['with_id'], 'id count');
+  if (nulls > 0) throw new IngestError(`${nulls} row(s) have no id`);
+  const minId = summary['min_id'] as bigint;
+  const maxId = summary['max_id'] as bigint;
+  if (minId < 0n || maxId > BigInt(MAX_SAFE_ID))
+    throw new IngestError(`ids must lie in [0, ${MAX_SAFE_ID}] to be served as JSON numbers; found ${minId}..${maxId}`);
+  const dupes = await duck.all(
+    `WITH d AS (SELECT id, count(*) AS n FROM ${source} GROUP BY id HAVING count(*) > 1)
+     SELECT (SELECT count(*) FROM d) AS total, id, n FROM d ORDER BY id LIMIT ${DUPLICATE_EXAMPLES}`,
+  );
+  if (dupes.length > 0) {
+    throw new DuplicateIdsError(
+      toSafeNumber(dupes[0]?.['total'], 'duplicate count'),
+      dupes.map((d) => ({ id: String(d['id']), count: toSafeNumber(d['n'], 'duplicate count') })),
+    );
+  }
+  return total;
+}
+
+async function shardStats(duck: Duck, file: string): Promise<{ rows: number; rowGroups: number; columns: Record<string, ColumnRange> }> {
+  const selects = NUMERIC_COLUMNS.flatMap((c) => [
+    `min(${quoteIdent(c)}) AS ${quoteIdent(`min_${c}`)}`,
+    `max(${quoteIdent(c)}) AS ${quoteIdent(`max_${c}`)}`,
+  ]);
+  const [row] = await duck.all(`SELECT count(*) AS rows, ${selects.join(', ')} FROM read_parquet(${quoteLiteral(file)})`);
+  const [meta] = await duck.all(`SELECT count(DISTINCT row_group_id) AS n FROM parquet_metadata(${quoteLiteral(file)})`);
+  if (row === undefined || meta === undefined) throw new Error('bug: an aggregate returned no row');
+  const columns: Record<string, ColumnRange> = {};
+  for (const c of NUMERIC_COLUMNS) {
+    const min = row[`min_${c}`];
+    const max = row[`max_${c}`];
+    columns[c] = {
+      min: typeof min === 'bigint' ? Number(min) : Number(min),
+      max: typeof max === 'bigint' ? Number(max) : Number(max),
+    };
+  }
+  return { rows: toSafeNumber(row['rows'], 'row count'), rowGroups: toSafeNumber(meta['n'], 'row groups'), columns };
+}
+
+/** Describes one written shard for the manifest: size, checksum, footer length, row groups, ranges. */
+export async function describeShard(duck: Duck, file: string, key: string): Promise<Shard> {
+  const stats = await shardStats(duck, file);
+  const idRange = stats.columns['id'];
+  if (idRange === undefined) throw new Error('bug: no id statistics');
+  return {
+    key,
+    rows: stats.rows,
+    bytes: (await stat(file)).size,
+    sha256: await sha256File(file),
+    footer_bytes: await parquetFooterBytes(file),
+    row_groups: stats.rowGroups,
+    min_id: idRange.min,
+    max_id: idRange.max,
+    columns: stats.columns,
+  };
+}
+
+/** The manifest of a version whose shards are listed in id order. */
+export function assembleManifest(version: string, shards: readonly Shard[], rowGroupSize: number): Manifest {
+  const manifest: Manifest = {
+    format_version: MANIFEST_FORMAT_VERSION,
+    dataset: 'coyo-700m',
+    dataset_version: version,
+    created_at: new Date().toISOString(),
+    schema: STORAGE_ORDER.map((name) => ({ name, type: columnType(name) })),
+    total_rows: shards.reduce((n, s) => n + s.rows, 0),
+    row_group_size: rowGroupSize,
+    columns: mergeRanges(shards),
+    shards: [...shards],
+  };
+  for (const [i, shard] of shards.entries()) {
+    const next = shards[i + 1];
+    if (next !== undefined && next.min_id <= shard.max_id) throw new Error(`bug: shards ${i} and ${i + 1} overlap in id`);
+  }
+  return ManifestSchema.parse(manifest);
+}
+
+function mergeRanges(shards: readonly Shard[]): Record<string, ColumnRange> {
+  const out: Record<string, ColumnRange> = {};
+  for (const shard of shards) {
+    for (const [name, range] of Object.entries(shard.columns)) {
+      const seen = out[name];
+      out[name] = seen ? { min: Math.min(seen.min, range.min), max: Math.max(seen.max, range.max) } : { ...range };
+    }
+  }
+  return out;
+}
+
+/** Runs a long statement while reporting DuckDB's own progress for it. */
+async function runWithProgress(duck: Duck, sql: string, progress: Progress | undefined, totalRows: number): Promise<void> {
+  const timer =
+    progress === undefined
+      ? undefined
+      : setInterval(() => {
+          const p = duck.connection.progress;
+          if (p.percentage >= 0) progress.update(Math.floor((p.percentage / 100) * totalRows));
+        }, 500);
+  try {
+    await duck.run(sql);
+  } finally {
+    if (timer !== undefined) clearInterval(timer);
+  }
+  progress?.update(totalRows);
+}
+
+/**
+ * Builds (or reuses) the shards and manifest for the inputs. Throws IngestError on bad input,
+ * DuplicateIdsError when ids repeat.
+ */
+export async function buildShards(options: BuildOptions): Promise<BuildResult> {
+  const rowGroupSize = options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE;
+  const shardRows = options.shardRows ?? DEFAULT_SHARD_ROWS;
+  if (!Number.isSafeInteger(rowGroupSize) || rowGroupSize < 1) throw new IngestError('row group size must be a positive integer');
+  if (!Number.isSafeInteger(shardRows) || shardRows < rowGroupSize)
+    throw new IngestError('shard rows must be an integer of at least one row group');
+  if (options.datasetVersion !== undefined && !DatasetVersionSchema.safeParse(options.datasetVersion).success)
+    throw new IngestError(`invalid dataset version "${options.datasetVersion}": letters, digits, ".", "_" and "-" only`);
+
+  await mkdir(options.workDir, { recursive: true });
+  const progress = options.progress;
+  const stagePath = join(options.workDir, 'stage.duckdb');
+  const duckOptions = {
+    ...(options.threads !== undefined ? { threads: options.threads } : {}),
+    ...(options.memoryLimit !== undefined ? { memoryLimit: options.memoryLimit } : {}),
+    tempDirectory: join(options.workDir, 'tmp'),
+  };
+  let duck = await Duck.open(':memory:', duckOptions);
+  let files: string[];
+  let print: string;
+  try {
+    files = await expandInputs(duck, options.inputs);
+    print = await fingerprint(files, rowGroupSize, shardRows, options.datasetVersion);
+  } finally {
+    duck.close();
+  }
+  const previous = await reusableBuild(options.workDir, print);
+  if (previous !== undefined) {
+    progress?.event('build-reused', { shards: previous.shardFiles.length }, `reusing the shards built earlier in ${options.workDir}`);
+    return { ...previous, reused: true };
+  }
+
+  await rm(stagePath, { force: true });
+  await rm(`${stagePath}.wal`, { force: true });
+  duck = await Duck.open(stagePath, duckOptions);
+  try {
+    await duck.run('SET enable_progress_bar = true');
+    await duck.run('SET enable_progress_bar_print = false');
+    await validateSchemas(duck, files);
+    const source = `read_parquet([${files.map(quoteLiteral).join(', ')}])`;
+    const totalRows = await checkIds(duck, source);
+
+    progress?.phase('sort', totalRows);
+    const columns = STORAGE_ORDER.map(quoteIdent).join(', ');
+    await runWithProgress(duck, `CREATE TABLE staged AS SELECT ${columns} FROM ${source} ORDER BY id`, progress, totalRows);
+
+    // Shard boundaries: the id at every shardRows-th position of the sorted order.
+    const bounds = (
+      await duck.all(
+        `SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS rn FROM staged) WHERE rn % ${shardRows} = 0 ORDER BY id`,
+      )
+    ).map((r) => r['id'] as bigint);
+
+    const shardDir = join(options.workDir, 'shards');
+    await rm(shardDir, { recursive: true, force: true });
+    await mkdir(shardDir, { recursive: true });
+    progress?.phase('shard', totalRows);
+    const built: Omit<Shard, 'key'>[] = [];
+    const shardFiles: string[] = [];
+    let done = 0;
+    for (const [i, lo] of bounds.entries()) {
+      const hi = bounds[i + 1];
+      const file = join(shardDir, `shard-${String(i).padStart(5, '0')}.parquet`);
+      const where = hi === undefined ? `id >= ${lo}` : `id >= ${lo} AND id < ${hi}`;
+      await duck.run(
+        `COPY (SELECT * FROM staged WHERE ${where} ORDER BY id) TO ${quoteLiteral(`${file}.partial`)} ` +
+          `(FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ${rowGroupSize})`,
+      );
+      await rename(`${file}.partial`, file);
+      // Keys name the version, which is known only once every shard's checksum is.
+      const { key: _placeholder, ...rest } = await describeShard(duck, file, '');
+      built.push(rest);
+      shardFiles.push(file);
+      done += rest.rows;
+      progress?.update(done);
+    }
+    if (done !== totalRows) throw new Error(`bug: shards hold ${done} rows, the inputs ${totalRows}`);
+
+    const version =
+      options.datasetVersion ??
+      createHash('sha256')
+        .update(built.map((s) => s.sha256).join('\n'))
+        .digest('hex')
+        .slice(0, 16);
+    const shards: Shard[] = built.map((s, i) => ({ key: shardKey(version, i), ...s }));
+    const manifest = assembleManifest(version, shards, rowGroupSize);
+    ManifestSchema.parse(manifest);
+    await writeFile(join(options.workDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    const record = { fingerprint: print, manifest, shard_files: shardFiles };
+    await writeFile(join(options.workDir, 'build.json.partial'), JSON.stringify(record));
+    await rename(join(options.workDir, 'build.json.partial'), join(options.workDir, 'build.json'));
+    progress?.end();
+    progress?.event(
+      'built',
+      { version, shards: shards.length, rows: totalRows },
+      `built ${shards.length} shard(s), ${totalRows} rows, version ${version} (${basename(options.workDir)})`,
+    );
+    return { manifest, shardFiles, reused: false };
+  } finally {
+    duck.close();
+    await rm(stagePath, { force: true });
+    await rm(`${stagePath}.wal`, { force: true });
+    await rm(join(options.workDir, 'tmp'), { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,87 @@
+import { copyFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../test/helpers.js';
+import { main, type CliIo } from './cli.js';
+import { PointerSchema } from './manifest.js';
+import { writeSample } from './sample.js';
+
+const WRANGLER_CONFIG = resolve(import.meta.dirname, '../../../wrangler.toml');
+
+function capture(env: NodeJS.ProcessEnv = {}): CliIo & { out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return {
+    stdout: { write: (s: string) => (out += s) },
+    stderr: { write: (s: string) => (err += s) },
+    env,
+    out: () => out,
+    err: () => err,
+  };
+}
+
+describe('coyo-ingest', () => {
+  it('prints the usage for --help', async () => {
+    const io = capture();
+    expect(await main(['--help'], io)).toBe(0);
+    expect(io.out()).toContain('coyo-ingest sample');
+  });
+
+  it('exits 2 and names the option when an argument is invalid', async () => {
+    const io = capture();
+    expect(await main(['sample', '--rows', 'many'], io)).toBe(2);
+    expect(io.err()).toContain('--rows must be a number');
+  });
+
+  it('exits 2 for an unknown option', async () => {
+    const io = capture();
+    expect(await main(['ingest', '--colour', 'red'], io)).toBe(2);
+    expect(io.err()).toMatch(/colour/);
+  });
+
+  it('exits 2 and reports the duplicate ids when inputs repeat rows', async () => {
+    const input = await tempDir();
+    await writeSample({ rows: 300, outDir: input, seed: 5, files: 1 });
+    const copy = await tempDir();
+    await copyFile(join(input, 'part-00000.parquet'), join(copy, 'again.parquet'));
+    const io = capture();
+    const status = await main(['ingest', input, copy, '--target', 'dir', '--dir', await tempDir(), '--work-dir', await tempDir()], io);
+    expect(status).toBe(2);
+    expect(io.err()).toContain('refused: 300 duplicate id(s)');
+    expect(io.err()).toMatch(/id \d+: 2 rows/);
+  });
+
+  it('exits 2 when the r2 target lacks credentials, naming the variable', async () => {
+    const input = await tempDir();
+    await writeSample({ rows: 100, outDir: input, seed: 6, files: 1 });
+    const io = capture({ R2_ACCOUNT_ID: 'a', R2_ACCESS_KEY_ID: 'k', R2_SECRET_ACCESS_KEY: 's' });
+    expect(await main(['ingest', input, '--target', 'r2', '--work-dir', await tempDir(), '--progress', 'none'], io)).toBe(2);
+    expect(io.err()).toContain('R2_BUCKET');
+  });
+
+  it('publishes into the local R2 persist folder that wrangler dev reads', async () => {
+    const input = await tempDir();
+    await writeSample({ rows: 2500, outDir: input, seed: 7, files: 2 });
+    const persist = await tempDir();
+    const io = capture();
+    const args = ['ingest', input, '--target', 'local', '--config', WRANGLER_CONFIG, '--persist', persist, '--work-dir', await tempDir()];
+    expect(await main([...args, '--row-group-size', '2048', '--shard-rows', '2048', '--progress', 'json'], io)).toBe(0);
+    const summary = JSON.parse(io.out()) as { version: string; shards: number; uploaded: number };
+    expect(summary).toMatchObject({ shards: 2, uploaded: 2 });
+    const events = io.err().trim().split('\n').map((l) => JSON.parse(l) as { event: string });
+    expect(events.filter((e) => e.event === 'shard-uploaded')).toHaveLength(2);
+
+    const { getPlatformProxy } = await import('wrangler');
+    const proxy = await getPlatformProxy<{ COYO_BUCKET: { get(k: string): Promise<{ text(): Promise<string> } | null> } }>({
+      configPath: WRANGLER_CONFIG,
+      persist: { path: persist },
+    });
+    try {
+      const pointer = PointerSchema.parse(JSON.parse(await (await proxy.env.COYO_BUCKET.get('current.json'))!.text()));
+      expect(pointer.version).toBe(summary.version);
+      expect(await proxy.env.COYO_BUCKET.get(pointer.manifest_key)).not.toBeNull();
+    } finally {
+      await proxy.dispose();
+    }
+  });
+});

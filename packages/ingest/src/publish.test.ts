@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { memoryStore, tempDir } from '../test/helpers.js';
+import { buildShards } from './build.js';
+import { POINTER_KEY, PointerSchema, manifestKey } from './manifest.js';
+import { publish, readPointer } from './publish.js';
+import { writeSample } from './sample.js';
+
+async function built(rows: number, seed: number) {
+  const input = await tempDir();
+  await writeSample({ rows, outDir: input, seed, files: 2 });
+  return buildShards({ inputs: [input], workDir: await tempDir(), rowGroupSize: 2048, shardRows: 2048 });
+}
+
+describe('publish', () => {
+  it('uploads every shard, then the manifest, and writes the pointer last', async () => {
+    const { manifest, shardFiles } = await built(5000, 1);
+    const store = memoryStore();
+    const result = await publish({ manifest, shardFiles, store });
+    const puts = store.log.filter((l) => l.startsWith('put '));
+    expect(puts).toEqual([...manifest.shards.map((s) => `put ${s.key}`), `put ${manifestKey(manifest.dataset_version)}`, `put ${POINTER_KEY}`]);
+    expect(result).toMatchObject({ version: manifest.dataset_version, uploaded: 3, skipped: 0, previousVersion: undefined });
+    const pointer = PointerSchema.parse(JSON.parse(new TextDecoder().decode(store.objects.get(POINTER_KEY)!.body)));
+    expect(pointer.manifest_key).toBe(manifestKey(manifest.dataset_version));
+  });
+
+  it('skips shards already stored with the same checksum and replaces those that differ', async () => {
+    const { manifest, shardFiles } = await built(5000, 2);
+    const store = memoryStore();
+    const first = manifest.shards[0]!;
+    const second = manifest.shards[1]!;
+    await publish({ manifest, shardFiles, store });
+    // A shard left half-written by a crash: same key, other bytes.
+    store.objects.set(second.key, { body: new Uint8Array([1, 2, 3]), sha256: 'f'.repeat(64) });
+    store.log.length = 0;
+    const again = await publish({ manifest, shardFiles, store });
+    expect(again).toMatchObject({ uploaded: 1, skipped: 2, previousVersion: manifest.dataset_version });
+    expect(store.log).not.toContain(`put ${first.key}`);
+    expect(store.log).toContain(`put ${second.key}`);
+    expect(store.objects.get(second.key)!.sha256).toBe(second.sha256);
+  });
+
+  it('leaves the previous pointer in place when an upload fails midway', async () => {
+    const old = await built(2100, 3);
+    const next = await built(5000, 4);
+    const store = memoryStore();
+    await publish({ manifest: old.manifest, shardFiles: old.shardFiles, store });
+    store.failPutAt(2);
+    await expect(publish({ manifest: next.manifest, shardFiles: next.shardFiles, store })).rejects.toThrow(/injected failure/);
+    expect((await readPointer(store))?.version).toBe(old.manifest.dataset_version);
+    expect(store.objects.has(manifestKey(next.manifest.dataset_version))).toBe(false);
+    // The re-run uploads only what is missing and then switches the pointer.
+    store.failPutAt(Infinity);
+    const resumed = await publish({ manifest: next.manifest, shardFiles: next.shardFiles, store });
+    expect(resumed).toMatchObject({ uploaded: 2, skipped: 1, previousVersion: old.manifest.dataset_version });
+    expect((await readPointer(store))?.version).toBe(next.manifest.dataset_version);
+  });
+});

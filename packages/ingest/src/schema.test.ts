@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { COYO_COLUMNS, STORAGE_ORDER, checkSchema, describeSchemaProblem } from './schema.js';
+
+const good = COYO_COLUMNS.map((c) => ({ name: c.name, type: c.type as string }));
+
+describe('checkSchema', () => {
+  it('accepts the 17 COYO columns', () => {
+    expect(checkSchema('a.parquet', good)).toEqual([]);
+  });
+
+  it('names the file and the missing column', () => {
+    const [problem, ...rest] = checkSchema('part-1.parquet', good.filter((c) => c.name !== 'watermark_score'));
+    expect(rest).toEqual([]);
+    expect(describeSchemaProblem(problem!)).toBe('part-1.parquet: column "watermark_score" is missing (expected FLOAT)');
+  });
+
+  it('names the file and a column of the wrong type', () => {
+    const columns = good.map((c) => (c.name === 'width' ? { name: 'width', type: 'VARCHAR' } : c));
+    const messages = checkSchema('x.parquet', columns).map(describeSchemaProblem);
+    expect(messages).toEqual(['x.parquet: column "width" has type VARCHAR, expected INTEGER']);
+  });
+
+  it('reports columns that are not part of the schema', () => {
+    const messages = checkSchema('y.parquet', [...good, { name: 'labels', type: 'VARCHAR[]' }]).map(describeSchemaProblem);
+    expect(messages).toEqual(['y.parquet: column "labels" (VARCHAR[]) is not part of the COYO schema']);
+  });
+});
+
+describe('STORAGE_ORDER', () => {
+  it('stores every column once, id first and the strings last', () => {
+    expect([...STORAGE_ORDER].sort()).toEqual(COYO_COLUMNS.map((c) => c.name).sort());
+    expect(STORAGE_ORDER[0]).toBe('id');
+    expect(STORAGE_ORDER.slice(-3)).toEqual(['image_phash', 'url', 'text']);
+  });
+});

@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+// DuckDB uses native threads; two cores are shared with other suites, so run files one at a time.
+export default defineConfig({
+  test: {
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'bench/**/*.test.ts', 'scripts/**/*.test.ts'],
+    fileParallelism: false,
+    testTimeout: 60_000,
+  },
+});

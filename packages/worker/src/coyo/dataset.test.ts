@@ -1,0 +1,257 @@
+import { env } from 'cloudflare:test';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CountingBucket, type RangeReadBucket } from './bucket';
+import { CoyoDataset, CoyoMemory, DatasetUnavailableError, type CoyoIo } from './dataset';
+import { cacheApiEdgeCache } from './edge-cache';
+import { CursorError, encodeCursor, type Predicate } from './filter';
+import { POINTER_KEY } from './manifest';
+import { COYO_COLUMNS, NUMERIC_COLUMNS, type CoyoRecord } from './schema';
+import { FIXTURE_VERSION, fixtureManifest, fixtureRows, seedFixture } from './test-fixture';
+
+const bucket = (env as unknown as { COYO_BUCKET: R2Bucket }).COYO_BUCKET;
+let oracle: CoyoRecord[];
+
+beforeAll(async () => {
+  await seedFixture(bucket);
+  oracle = await fixtureRows();
+});
+
+function io(overrides: Partial<CoyoIo> & { inner?: RangeReadBucket } = {}): CoyoIo & { bucket: CountingBucket } {
+  const { inner, ...rest } = overrides;
+  return { bucket: new CountingBucket(inner ?? bucket), memory: new CoyoMemory(), ...rest };
+}
+
+/** A seeded generator for reproducible random predicates. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('CoyoDataset.lookup', () => {
+  it('finds every row by id with values identical to the shard contents', async () => {
+    const dataset = await CoyoDataset.open(io());
+    expect(dataset.version).toBe(FIXTURE_VERSION);
+    for (let i = 0; i < oracle.length; i += 100) {
+      const page = oracle.slice(i, i + 100);
+      expect(await dataset.lookup(page.map((r) => r.id))).toEqual(page);
+    }
+  });
+
+  it('includes the dataset card row with its float32 scores exactly', async () => {
+    const [row] = await (await CoyoDataset.open(io())).lookup([2680060225205]);
+    expect(row).toMatchObject({
+      url: expect.stringContaining('TVN_Huile-olive'),
+      clip_similarity_vitb32: 0.19921875,
+      clip_similarity_vitl14: 0.147216796875,
+      nsfw_score_gantman: 0.018961310386657715,
+      aesthetic_score_laion_v2: 4.871710777282715,
+    });
+  });
+
+  it('answers null for ids before, between and after the stored ones, in request order', async () => {
+    const manifest = fixtureManifest();
+    const first = manifest.shards[0]!;
+    const second = manifest.shards[1]!;
+    const ids = [0, first.max_id + 1, second.min_id - 1, oracle[5]!.id + 1, Number.MAX_SAFE_INTEGER, oracle[5]!.id];
+    const rows = await (await CoyoDataset.open(io())).lookup(ids);
+    expect(rows.slice(0, 5)).toEqual([null, null, null, null, null]);
+    expect(rows[5]).toEqual(oracle[5]);
+  });
+
+  it('returns only the requested columns, in the dataset order', async () => {
+    const [row] = await (await CoyoDataset.open(io())).lookup([oracle[10]!.id], ['text', 'id', 'watermark_score']);
+    expect(Object.keys(row!)).toEqual(['id', 'text', 'watermark_score']);
+    expect(row).toEqual({ id: oracle[10]!.id, text: oracle[10]!.text, watermark_score: oracle[10]!.watermark_score });
+  });
+
+  it('makes at most two range reads cold and one warm', async () => {
+    const memory = new CoyoMemory();
+    const cold = io({ memory });
+    const dataset = await CoyoDataset.open(cold);
+    expect(cold.bucket.stats).toMatchObject({ reads: 2, rangeReads: 0 }); // pointer + manifest
+    await dataset.lookup([oracle[3]!.id]);
+    expect(cold.bucket.stats.rangeReads).toBe(2); // footer + row group
+
+    const warm = io({ memory });
+    const again = await CoyoDataset.open(warm);
+    await again.lookup([oracle[200]!.id]);
+    expect(warm.bucket.stats).toMatchObject({ reads: 1, rangeReads: 1 });
+  });
+
+  it('reads footers from the Cache API when the isolate is cold', async () => {
+    const edgeCache = cacheApiEdgeCache(await caches.open('coyo-test-footers'));
+    const pending: Promise<unknown>[] = [];
+    const first = io({ edgeCache, waitUntil: (p) => pending.push(p) });
+    await (await CoyoDataset.open(first)).lookup([oracle[0]!.id]);
+    await Promise.all(pending);
+    const second = io({ edgeCache }); // a new isolate: empty memory, same data centre cache
+    await (await CoyoDataset.open(second)).lookup([oracle[1]!.id]);
+    expect(second.bucket.stats).toMatchObject({ reads: 2, rangeReads: 1 }); // pointer + row group
+  });
+
+  it('reads each row group once for ids that share it', async () => {
+    const dataset = await CoyoDataset.open(io());
+    const before = { ...(dataset as unknown as { io: CoyoIo }).io.bucket.stats };
+    await dataset.lookup(oracle.slice(0, 40).map((r) => r.id)); // 40 ids in the first 50-row group
+    const after = (dataset as unknown as { io: CoyoIo }).io.bucket.stats;
+    expect(after.rangeReads - before.rangeReads).toBe(2);
+  });
+});
+
+describe('CoyoDataset.open', () => {
+  it('fails with DatasetUnavailableError when no pointer exists', async () => {
+    const empty: RangeReadBucket = { get: async () => null };
+    await expect(CoyoDataset.open(io({ inner: empty }))).rejects.toBeInstanceOf(DatasetUnavailableError);
+  });
+
+  it('keeps serving the version it read until the pointer lifetime passes', async () => {
+    let now = 1_000;
+    const memory = new CoyoMemory();
+    const pointerTtlMs = 30_000;
+    const first = await CoyoDataset.open(io({ memory, now: () => now, pointerTtlMs }));
+    expect(first.version).toBe(FIXTURE_VERSION);
+    const original = await bucket.get(POINTER_KEY);
+    const text = await original!.text();
+    await bucket.put(POINTER_KEY, text.replace(FIXTURE_VERSION, 'fixture-2'));
+    try {
+      now += 10_000;
+      const cached = io({ memory, now: () => now, pointerTtlMs });
+      expect((await CoyoDataset.open(cached)).version).toBe(FIXTURE_VERSION);
+      expect(cached.bucket.stats.reads).toBe(0);
+      now += 30_000;
+      // The new pointer names a manifest of another version: the reader refuses the mismatch.
+      await expect(CoyoDataset.open(io({ memory, now: () => now, pointerTtlMs }))).rejects.toThrow(/pointer says fixture-2/);
+    } finally {
+      await bucket.put(POINTER_KEY, text);
+    }
+  });
+});
+
+describe('CoyoDataset.rows', () => {
+  it('pages through rows in global id order across row groups and shards', async () => {
+    const dataset = await CoyoDataset.open(io());
+    const boundary = fixtureManifest().shards[0]!.rows;
+    const page = await dataset.rows(boundary - 30, 100);
+    expect(page.map((r) => r.row_idx)).toEqual(Array.from({ length: 100 }, (_, i) => boundary - 30 + i));
+    expect(page.map((r) => r.row)).toEqual(oracle.slice(boundary - 30, boundary + 70));
+  });
+
+  it('stops at the end of the data', async () => {
+    const dataset = await CoyoDataset.open(io());
+    const tail = await dataset.rows(oracle.length - 3, 100, ['id']);
+    expect(tail.map((r) => r.row)).toEqual(oracle.slice(-3).map((r) => ({ id: r.id })));
+    expect(await dataset.rows(oracle.length + 5, 10)).toEqual([]);
+  });
+});
+
+describe('CoyoDataset.filter', () => {
+  function bruteForce(predicates: readonly Predicate[]): CoyoRecord[] {
+    return oracle.filter((row) =>
+      predicates.every((p) => (p.min === undefined || row[p.column] >= p.min) && (p.max === undefined || row[p.column] <= p.max)),
+    );
+  }
+
+  function randomPredicates(next: () => number): Predicate[] {
+    const count = 1 + Math.floor(next() * 3);
+    const out: Predicate[] = [];
+    for (let k = 0; k < count; k++) {
+      const column = NUMERIC_COLUMNS[Math.floor(next() * NUMERIC_COLUMNS.length)]!;
+      if (out.some((p) => p.column === column)) continue;
+      const values = oracle.map((r) => r[column]).sort((a, b) => a - b);
+      const a = values[Math.floor(next() * values.length)]!;
+      const b = values[Math.floor(next() * values.length)]!;
+      const kind = next();
+      out.push(kind < 0.33 ? { column, min: Math.min(a, b) } : kind < 0.66 ? { column, max: Math.max(a, b) } : { column, min: Math.min(a, b), max: Math.max(a, b) });
+    }
+    return out;
+  }
+
+  async function allPages(predicates: Predicate[], limit: number, maxRowsScanned: number, maxReads: number) {
+    const dataset = await CoyoDataset.open(io());
+    const rows: CoyoRecord[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await dataset.filter({ predicates, columns: COYO_COLUMNS, limit, maxRowsScanned, maxReads, ...(cursor ? { cursor } : {}) });
+      expect(page.rows.length).toBeLessThanOrEqual(limit);
+      rows.push(...(page.rows as CoyoRecord[]));
+      cursor = page.next_cursor ?? undefined;
+      pages += 1;
+      expect(pages).toBeLessThan(500);
+    } while (cursor !== undefined);
+    return { rows, pages };
+  }
+
+  it('returns the same rows as a brute-force filter, for random predicates', async () => {
+    const next = rng(7);
+    for (let trial = 0; trial < 12; trial++) {
+      const predicates = randomPredicates(next);
+      const { rows } = await allPages(predicates, 100, 1_000_000, 1000);
+      expect(rows, JSON.stringify(predicates)).toEqual(bruteForce(predicates));
+    }
+  });
+
+  it('returns every match exactly once when paging with small limits and budgets', async () => {
+    const next = rng(11);
+    for (let trial = 0; trial < 6; trial++) {
+      const predicates = randomPredicates(next);
+      const limit = 1 + Math.floor(next() * 15);
+      const { rows, pages } = await allPages(predicates, limit, 60, 3);
+      const ids = rows.map((r) => r.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(rows, JSON.stringify({ predicates, limit })).toEqual(bruteForce(predicates));
+      expect(pages).toBeGreaterThan(1);
+    }
+  });
+
+  it('skips row groups whose statistics rule the predicates out', async () => {
+    const dataset = await CoyoDataset.open(io());
+    const target = oracle[520]!;
+    const page = await dataset.filter({
+      predicates: [{ column: 'id', min: target.id, max: target.id }],
+      columns: ['id'],
+      limit: 10,
+      maxRowsScanned: 1_000_000,
+      maxReads: 1000,
+    });
+    expect(page.rows).toEqual([{ id: target.id }]);
+    expect(page.row_groups_read).toBe(1);
+    expect(page.scanned_rows).toBeLessThanOrEqual(50);
+    expect(page.next_cursor).toBeNull();
+  });
+
+  it('stops at the row budget and hands back a cursor', async () => {
+    const dataset = await CoyoDataset.open(io());
+    const page = await dataset.filter({ predicates: [{ column: 'width', min: 0 }], columns: ['id'], limit: 100, maxRowsScanned: 60, maxReads: 1000 });
+    expect(page.row_groups_read).toBe(1);
+    expect(page.rows).toHaveLength(50);
+    expect(page.next_cursor).not.toBeNull();
+  });
+
+  it('refuses a malformed cursor and a cursor of another filter', async () => {
+    const dataset = await CoyoDataset.open(io());
+    const base = { columns: COYO_COLUMNS, limit: 5, maxRowsScanned: 100, maxReads: 10 };
+    await expect(dataset.filter({ ...base, predicates: [], cursor: 'not-a-cursor' })).rejects.toBeInstanceOf(CursorError);
+    const other = encodeCursor({ v: 1, after: 5, f: '00000000' });
+    await expect(dataset.filter({ ...base, predicates: [{ column: 'width', min: 300 }], cursor: other })).rejects.toThrow(/different filter/);
+  });
+});
+
+describe('CoyoDataset.stats', () => {
+  it('reports the version, row count and column ranges of the manifest', async () => {
+    const stats = (await CoyoDataset.open(io())).stats();
+    expect(stats).toMatchObject({ version: FIXTURE_VERSION, rows: oracle.length, shards: 3 });
+    expect(stats.columns['aesthetic_score_laion_v2']).toEqual({
+      type: 'FLOAT',
+      min: Math.min(...oracle.map((r) => r.aesthetic_score_laion_v2)),
+      max: Math.max(...oracle.map((r) => r.aesthetic_score_laion_v2)),
+    });
+    expect(stats.columns['url']).toEqual({ type: 'VARCHAR' });
+  });
+});

@@ -1,0 +1,465 @@
+/**
+ * Reads the COYO-700M metadata straight from the parquet shards in R2: the pointer names the live
+ * version, its manifest maps id ranges to shards, a shard's footer maps id ranges to row groups, and
+ * one range read fetches the row group a row lives in. Footers and manifests are cached in isolate
+ * memory and in the Cache API, keyed by version, so a warm look-up costs one R2 read.
+ */
+import { parquetRead, type AsyncBuffer } from 'hyparquet';
+import { CountingBucket, MissingObjectError, readRange } from './bucket';
+import type { EdgeCache } from './edge-cache';
+import {
+  decodeCursor,
+  encodeCursor,
+  matchesPredicate,
+  predicateFingerprint,
+  rangeMayMatch,
+  type Predicate,
+} from './filter';
+import { WeightedLru } from './lru';
+import { ManifestSchema, POINTER_KEY, PointerSchema, type Manifest, type Pointer, type Shard } from './manifest';
+import { findGroup, groupOfRow, groupSpan, indexShard, type ShardIndex } from './shard-index';
+import { COYO_COLUMNS, MAX_ID, NUMERIC_COLUMNS, canonicalColumns, type CoyoColumn, type PartialRecord } from './schema';
+
+const MiB = 1024 * 1024;
+
+/** How long an isolate trusts the pointer it read before reading it again (a new version shows up within it). */
+export const DEFAULT_POINTER_TTL_MS = 30_000;
+/** Parallel R2 reads per request (Workers allow six open connections). */
+const READ_CONCURRENCY = 6;
+
+/** Caches that outlive a request: one per isolate. */
+export class CoyoMemory {
+  pointer: { value: Pointer; until: number } | undefined;
+  pointerLoad: Promise<Pointer> | undefined;
+  readonly manifests: WeightedLru<Promise<Manifest>>;
+  readonly footers: WeightedLru<Promise<ShardIndex>>;
+
+  constructor({ manifestBytes = 16 * MiB, footerBytes = 32 * MiB }: { manifestBytes?: number; footerBytes?: number } = {}) {
+    this.manifests = new WeightedLru(manifestBytes);
+    this.footers = new WeightedLru(footerBytes);
+  }
+
+  clear(): void {
+    this.pointer = undefined;
+    this.pointerLoad = undefined;
+    this.manifests.clear();
+    this.footers.clear();
+  }
+}
+
+/** The caches of this isolate. */
+export const isolateMemory = new CoyoMemory();
+
+export interface CoyoIo {
+  /** The request's view of the bucket; its counters are the request's R2 cost. */
+  readonly bucket: CountingBucket;
+  readonly memory: CoyoMemory;
+  readonly edgeCache?: EdgeCache;
+  /** Lets cache writes finish after the response (ctx.waitUntil). */
+  readonly waitUntil?: (promise: Promise<unknown>) => void;
+  readonly now?: () => number;
+  readonly pointerTtlMs?: number;
+}
+
+/** No version has been published yet. */
+export class DatasetUnavailableError extends Error {
+  override readonly name = 'DatasetUnavailableError';
+}
+
+/** A row with its global position in id order. */
+export interface PositionedRow {
+  row_idx: number;
+  row: PartialRecord;
+}
+
+export interface FilterRequest {
+  readonly predicates: readonly Predicate[];
+  readonly columns: readonly CoyoColumn[];
+  readonly limit: number;
+  readonly cursor?: string;
+  /** Rows whose values the scan may examine in this request. */
+  readonly maxRowsScanned: number;
+  /** R2 reads (footers and row groups) this request may make. */
+  readonly maxReads: number;
+}
+
+export interface FilterResult {
+  rows: PartialRecord[];
+  next_cursor: string | null;
+  scanned_rows: number;
+  row_groups_read: number;
+  row_groups_skipped: number;
+}
+
+interface GroupData {
+  readonly rows: number;
+  readonly columns: Partial<Record<CoyoColumn, unknown[]>>;
+}
+
+function background(io: CoyoIo, promise: Promise<unknown>): void {
+  const safe = promise.catch(() => undefined);
+  if (io.waitUntil) io.waitUntil(safe);
+}
+
+async function loadPointer(io: CoyoIo): Promise<Pointer> {
+  const now = (io.now ?? Date.now)();
+  const memory = io.memory;
+  if (memory.pointer !== undefined && now < memory.pointer.until) return memory.pointer.value;
+  memory.pointerLoad ??= (async () => {
+    try {
+      const object = await io.bucket.get(POINTER_KEY);
+      if (object === null) throw new DatasetUnavailableError('no COYO dataset version has been published');
+      const value = PointerSchema.parse(JSON.parse(new TextDecoder().decode(await object.arrayBuffer())));
+      memory.pointer = { value, until: (io.now ?? Date.now)() + (io.pointerTtlMs ?? DEFAULT_POINTER_TTL_MS) };
+      return value;
+    } finally {
+      memory.pointerLoad = undefined;
+    }
+  })();
+  return memory.pointerLoad;
+}
+
+async function loadManifest(io: CoyoIo, pointer: Pointer): Promise<Manifest> {
+  const cached = io.memory.manifests.get(pointer.version);
+  if (cached !== undefined) return cached;
+  const load = (async () => {
+    const cacheKey = `v1/${pointer.version}/manifest`;
+    let bytes = await io.edgeCache?.match(cacheKey);
+    if (bytes === undefined) {
+      const object = await io.bucket.get(pointer.manifest_key);
+      if (object === null) throw new MissingObjectError(pointer.manifest_key);
+      bytes = await object.arrayBuffer();
+      if (io.edgeCache) background(io, io.edgeCache.put(cacheKey, bytes));
+    }
+    const manifest = ManifestSchema.parse(JSON.parse(new TextDecoder().decode(bytes)));
+    if (manifest.dataset_version !== pointer.version) {
+      throw new Error(`manifest ${pointer.manifest_key} is version ${manifest.dataset_version}, the pointer says ${pointer.version}`);
+    }
+    return manifest;
+  })();
+  io.memory.manifests.set(pointer.version, load, 4096 + 2048 * 4);
+  load.then(
+    (m) => io.memory.manifests.set(pointer.version, load, m.shards.length * 2048 + 4096),
+    () => io.memory.manifests.delete(pointer.version),
+  );
+  return load;
+}
+
+async function loadShardIndex(io: CoyoIo, version: string, shard: Shard): Promise<ShardIndex> {
+  const key = `${version}/${shard.key}`;
+  const cached = io.memory.footers.get(key);
+  if (cached !== undefined) return cached;
+  const load = (async () => {
+    const cacheKey = `v1/${version}/footer/${shard.key}`;
+    let footer = await io.edgeCache?.match(cacheKey);
+    if (footer === undefined) {
+      footer = await readRange(io.bucket, shard.key, shard.bytes - shard.footer_bytes, shard.footer_bytes);
+      if (io.edgeCache) background(io, io.edgeCache.put(cacheKey, footer));
+    }
+    return indexShard(shard.key, footer);
+  })();
+  // A parsed footer takes several times its encoded size in objects.
+  io.memory.footers.set(key, load, shard.footer_bytes * 8);
+  load.catch(() => io.memory.footers.delete(key));
+  return load;
+}
+
+/** Runs `fn` over items with at most `limit` in flight, keeping the order of results. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+
+/** Reads the given columns of one row group with a single R2 range read. */
+async function readGroup(io: CoyoIo, shard: Shard, index: ShardIndex, g: number, columns: readonly CoyoColumn[]): Promise<GroupData> {
+  const [start, end] = groupSpan(index, g, columns);
+  const span = await readRange(io.bucket, shard.key, start, end - start);
+  const file: AsyncBuffer = {
+    byteLength: shard.bytes,
+    slice(s: number, e: number = shard.bytes) {
+      // Everything hyparquet asks for lies in the span; anything else costs a (counted) read of its own.
+      if (s >= start && e <= end) return span.slice(s - start, e - start);
+      return readRange(io.bucket, shard.key, s, e - s);
+    },
+  };
+  const rowStart = index.groupStarts[g] as number;
+  const rowEnd = index.groupStarts[g + 1] as number;
+  const rows = rowEnd - rowStart;
+  const data: Partial<Record<CoyoColumn, unknown[]>> = {};
+  for (const column of columns) data[column] = new Array<unknown>(rows);
+  await parquetRead({
+    file,
+    metadata: index.metadata,
+    columns: [...columns],
+    rowStart,
+    rowEnd,
+    onChunk({ columnName, columnData, rowStart: chunkStart }) {
+      const target = data[columnName as CoyoColumn];
+      if (target === undefined) return;
+      for (let i = 0; i < columnData.length; i++) {
+        const at = chunkStart - rowStart + i;
+        if (at >= 0 && at < rows) target[at] = columnData[i];
+      }
+    },
+  });
+  return { rows, columns: data };
+}
+
+function jsonValue(column: CoyoColumn, value: unknown): number | string {
+  if (typeof value === 'bigint') {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n)) throw new Error(`${column} value ${value} does not fit a JSON number`);
+    return n;
+  }
+  if (typeof value === 'number' || typeof value === 'string') return value;
+  throw new Error(`${column}: unexpected ${value === null ? 'null' : typeof value} in a shard`);
+}
+
+function recordAt(group: GroupData, i: number, columns: readonly CoyoColumn[]): PartialRecord {
+  const out: Record<string, number | string> = {};
+  for (const column of columns) out[column] = jsonValue(column, group.columns[column]?.[i]);
+  return out as PartialRecord;
+}
+
+function idAt(group: GroupData, i: number): number {
+  const value = group.columns.id?.[i];
+  return typeof value === 'bigint' ? Number(value) : (value as number);
+}
+
+/** Position of `id` in a row group's id column (sorted), or -1. */
+function searchId(group: GroupData, id: number): number {
+  let lo = 0;
+  let hi = group.rows - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const value = idAt(group, mid);
+    if (value < id) lo = mid + 1;
+    else if (value > id) hi = mid - 1;
+    else return mid;
+  }
+  return -1;
+}
+
+/** One version of the dataset, as seen by one request. */
+export class CoyoDataset {
+  private readonly shardStarts: number[];
+
+  private constructor(
+    private readonly io: CoyoIo,
+    readonly pointer: Pointer,
+    readonly manifest: Manifest,
+  ) {
+    this.shardStarts = [0];
+    for (const shard of manifest.shards) this.shardStarts.push((this.shardStarts.at(-1) as number) + shard.rows);
+  }
+
+  /** Resolves the live version (pointer, then manifest). Throws DatasetUnavailableError when none is published. */
+  static async open(io: CoyoIo): Promise<CoyoDataset> {
+    const pointer = await loadPointer(io);
+    return new CoyoDataset(io, pointer, await loadManifest(io, pointer));
+  }
+
+  get version(): string {
+    return this.pointer.version;
+  }
+
+  /** Index of the shard whose id range holds `id`, or -1. */
+  private findShard(id: number): number {
+    const shards = this.manifest.shards;
+    let lo = 0;
+    let hi = shards.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const shard = shards[mid] as Shard;
+      if (id < shard.min_id) hi = mid - 1;
+      else if (id > shard.max_id) lo = mid + 1;
+      else return mid;
+    }
+    return -1;
+  }
+
+  private shardIndex(s: number): Promise<ShardIndex> {
+    return loadShardIndex(this.io, this.version, this.manifest.shards[s] as Shard);
+  }
+
+  /**
+   * Looks ids up, answering in request order with null for ids that are absent. Ids in the same row
+   * group share one read.
+   */
+  async lookup(ids: readonly number[], columns: readonly CoyoColumn[] = COYO_COLUMNS): Promise<(PartialRecord | null)[]> {
+    const out: (PartialRecord | null)[] = ids.map(() => null);
+    const output = canonicalColumns(columns);
+    const read = canonicalColumns([...output, 'id']);
+    const byShard = new Map<number, number[]>();
+    ids.forEach((id, position) => {
+      const s = this.findShard(id);
+      if (s >= 0) byShard.set(s, [...(byShard.get(s) ?? []), position]);
+    });
+    const shardList = [...byShard.keys()];
+    const indexes = await mapLimit(shardList, READ_CONCURRENCY, (s) => this.shardIndex(s));
+    const groups = new Map<string, { s: number; g: number; index: ShardIndex; positions: number[] }>();
+    shardList.forEach((s, k) => {
+      const index = indexes[k] as ShardIndex;
+      for (const position of byShard.get(s) ?? []) {
+        const g = findGroup(index, ids[position] as number);
+        if (g < 0) continue;
+        const key = `${s}:${g}`;
+        const entry = groups.get(key) ?? { s, g, index, positions: [] };
+        entry.positions.push(position);
+        groups.set(key, entry);
+      }
+    });
+    await mapLimit([...groups.values()], READ_CONCURRENCY, async ({ s, g, index, positions }) => {
+      const group = await readGroup(this.io, this.manifest.shards[s] as Shard, index, g, read);
+      for (const position of positions) {
+        const i = searchId(group, ids[position] as number);
+        if (i >= 0) out[position] = recordAt(group, i, output);
+      }
+    });
+    return out;
+  }
+
+  /** Rows `offset` … `offset + length − 1` in global id order (fewer at the end of the data). */
+  async rows(offset: number, length: number, columns: readonly CoyoColumn[] = COYO_COLUMNS): Promise<PositionedRow[]> {
+    const output = canonicalColumns(columns);
+    const end = Math.min(offset + length, this.manifest.total_rows);
+    const out: PositionedRow[] = [];
+    let row = offset;
+    while (row < end) {
+      let s = 0;
+      while ((this.shardStarts[s + 1] as number) <= row) s++;
+      const shard = this.manifest.shards[s] as Shard;
+      const index = await this.shardIndex(s);
+      const local = row - (this.shardStarts[s] as number);
+      const g = groupOfRow(index, local);
+      const group = await readGroup(this.io, shard, index, g, output);
+      const groupStart = index.groupStarts[g] as number;
+      const stop = Math.min(group.rows, end - (this.shardStarts[s] as number) - groupStart);
+      for (let i = local - groupStart; i < stop; i++) {
+        out.push({ row_idx: row, row: recordAt(group, i, output) });
+        row++;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Scans rows in id order from the cursor, skipping shards and row groups whose statistics rule the
+   * predicates out, until `limit` matches, the end of the data, or the request's budget.
+   */
+  async filter(request: FilterRequest): Promise<FilterResult> {
+    const fingerprint = predicateFingerprint(request.predicates);
+    const after = request.cursor === undefined ? -1 : decodeCursor(request.cursor, fingerprint).after;
+    const output = canonicalColumns(request.columns);
+    const scanColumns = canonicalColumns(['id', ...request.predicates.map((p) => p.column)]);
+    const outputInScan = output.every((c) => scanColumns.includes(c));
+    const stats = this.io.bucket.stats;
+    const readsAtStart = stats.reads;
+    const result: FilterResult = { rows: [], next_cursor: null, scanned_rows: 0, row_groups_read: 0, row_groups_skipped: 0 };
+    let position = after; // every id ≤ position has been dealt with
+    const cursorAt = (id: number): string => encodeCursor({ v: 1, after: id, f: fingerprint });
+    const overBudget = (nextRows: number, nextReads: number): boolean =>
+      position > after &&
+      (result.scanned_rows + nextRows > request.maxRowsScanned || stats.reads - readsAtStart + nextReads > request.maxReads);
+
+    for (const [s, shard] of this.manifest.shards.entries()) {
+      if (shard.max_id <= position) continue;
+      const shardMayMatch = request.predicates.every((p) => {
+        const range = shard.columns[p.column];
+        return range === undefined || rangeMayMatch(p, range.min, range.max);
+      });
+      if (!shardMayMatch) {
+        position = shard.max_id;
+        continue;
+      }
+      const footerCached = this.io.memory.footers.get(`${this.version}/${shard.key}`) !== undefined;
+      if (!footerCached && overBudget(0, 1)) return { ...result, next_cursor: cursorAt(position) };
+      const index = await this.shardIndex(s);
+      for (let g = 0; g + 1 < index.groupStarts.length; g++) {
+        const groupMaxId = index.groupMax.id[g] as number;
+        if (groupMaxId <= position) continue;
+        const mayMatch = request.predicates.every((p) =>
+          rangeMayMatch(p, index.groupMin[p.column][g] as number, index.groupMax[p.column][g] as number),
+        );
+        if (!mayMatch) {
+          result.row_groups_skipped += 1;
+          position = groupMaxId;
+          continue;
+        }
+        const groupRows = (index.groupStarts[g + 1] as number) - (index.groupStarts[g] as number);
+        if (overBudget(groupRows, outputInScan ? 1 : 2)) return { ...result, next_cursor: cursorAt(position) };
+        const scan = await readGroup(this.io, shard, index, g, scanColumns);
+        result.row_groups_read += 1;
+        result.scanned_rows += groupRows;
+        const matches: number[] = [];
+        let stopAt = -1;
+        for (let i = 0; i < scan.rows; i++) {
+          const id = idAt(scan, i);
+          if (id <= position) continue;
+          let ok = true;
+          for (const p of request.predicates) {
+            if (!matchesPredicate(p, Number(scan.columns[p.column]?.[i]))) {
+              ok = false;
+              break;
+            }
+          }
+          if (ok) {
+            matches.push(i);
+            if (result.rows.length + matches.length === request.limit) {
+              stopAt = i;
+              break;
+            }
+          }
+        }
+        if (matches.length > 0) {
+          const source = outputInScan ? scan : await readGroup(this.io, shard, index, g, output);
+          for (const i of matches) result.rows.push(recordAt(source, i, output));
+        }
+        if (stopAt >= 0) {
+          const lastId = idAt(scan, stopAt);
+          const exhausted = lastId >= this.manifest.shards.at(-1)!.max_id;
+          return { ...result, next_cursor: exhausted ? null : cursorAt(lastId) };
+        }
+        position = groupMaxId;
+      }
+      position = Math.max(position, shard.max_id);
+    }
+    return result;
+  }
+
+  /** The version's size and per-column ranges, from the manifest alone. */
+  stats() {
+    const m = this.manifest;
+    const types = new Map(m.schema.map((c) => [c.name, c.type]));
+    return {
+      version: m.dataset_version,
+      published_at: this.pointer.published_at,
+      created_at: m.created_at,
+      rows: m.total_rows,
+      shards: m.shards.length,
+      row_group_size: m.row_group_size,
+      bytes: m.shards.reduce((n, s) => n + s.bytes, 0),
+      columns: Object.fromEntries(
+        COYO_COLUMNS.map((c) => {
+          const range = m.columns[c];
+          const entry: { type: string; min?: number; max?: number } = { type: types.get(c) ?? 'unknown' };
+          if (range !== undefined && NUMERIC_COLUMNS.includes(c as (typeof NUMERIC_COLUMNS)[number])) {
+            entry.min = range.min;
+            entry.max = range.max;
+          }
+          return [c, entry];
+        }),
+      ),
+    };
+  }
+}
+
+export { MAX_ID };

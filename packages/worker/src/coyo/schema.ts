@@ -1,0 +1,114 @@
+/**
+ * The COYO-700M columns as the API serves them. The shards store the same 17 columns in another
+ * order (see `docs/coyo-storage.md`); responses always use this, the dataset's own, order.
+ */
+
+export const COYO_COLUMNS = [
+  'id',
+  'url',
+  'text',
+  'width',
+  'height',
+  'image_phash',
+  'text_length',
+  'word_count',
+  'num_tokens_bert',
+  'num_tokens_gpt',
+  'num_faces',
+  'clip_similarity_vitb32',
+  'clip_similarity_vitl14',
+  'nsfw_score_opennsfw2',
+  'nsfw_score_gantman',
+  'watermark_score',
+  'aesthetic_score_laion_v2',
+] as const;
+
+export type CoyoColumn = (typeof COYO_COLUMNS)[number];
+
+/** Integer columns (id is int64, the rest int32). */
+export const INTEGER_COLUMNS = [
+  'id',
+  'width',
+  'height',
+  'text_length',
+  'word_count',
+  'num_tokens_bert',
+  'num_tokens_gpt',
+  'num_faces',
+] as const satisfies readonly CoyoColumn[];
+
+/** float32 columns. */
+export const FLOAT_COLUMNS = [
+  'clip_similarity_vitb32',
+  'clip_similarity_vitl14',
+  'nsfw_score_opennsfw2',
+  'nsfw_score_gantman',
+  'watermark_score',
+  'aesthetic_score_laion_v2',
+] as const satisfies readonly CoyoColumn[];
+
+/** Every column a filter can put a min/max predicate on. */
+export const NUMERIC_COLUMNS: readonly NumericColumn[] = [...INTEGER_COLUMNS, ...FLOAT_COLUMNS];
+export type NumericColumn = (typeof INTEGER_COLUMNS)[number] | (typeof FLOAT_COLUMNS)[number];
+
+/** The parquet type each column must have in a shard. */
+export const PARQUET_TYPES: Readonly<Record<CoyoColumn, 'INT64' | 'INT32' | 'FLOAT' | 'BYTE_ARRAY'>> = {
+  id: 'INT64',
+  url: 'BYTE_ARRAY',
+  text: 'BYTE_ARRAY',
+  width: 'INT32',
+  height: 'INT32',
+  image_phash: 'BYTE_ARRAY',
+  text_length: 'INT32',
+  word_count: 'INT32',
+  num_tokens_bert: 'INT32',
+  num_tokens_gpt: 'INT32',
+  num_faces: 'INT32',
+  clip_similarity_vitb32: 'FLOAT',
+  clip_similarity_vitl14: 'FLOAT',
+  nsfw_score_opennsfw2: 'FLOAT',
+  nsfw_score_gantman: 'FLOAT',
+  watermark_score: 'FLOAT',
+  aesthetic_score_laion_v2: 'FLOAT',
+};
+
+/**
+ * Ids travel as JSON numbers. int64 ids above 2^53 − 1 would lose precision, so the ingest refuses
+ * them and the API rejects larger ids with 400; every COYO id (about 10^12..10^13) fits.
+ */
+export const MAX_ID = Number.MAX_SAFE_INTEGER;
+
+/** One COYO row as the API returns it; a `columns` projection leaves out the rest. */
+export interface CoyoRecord {
+  id: number;
+  url: string;
+  text: string;
+  width: number;
+  height: number;
+  image_phash: string;
+  text_length: number;
+  word_count: number;
+  num_tokens_bert: number;
+  num_tokens_gpt: number;
+  num_faces: number;
+  clip_similarity_vitb32: number;
+  clip_similarity_vitl14: number;
+  nsfw_score_opennsfw2: number;
+  nsfw_score_gantman: number;
+  watermark_score: number;
+  aesthetic_score_laion_v2: number;
+}
+
+export type PartialRecord = Partial<CoyoRecord>;
+
+const COLUMN_SET: ReadonlySet<string> = new Set(COYO_COLUMNS);
+
+export function isCoyoColumn(name: string): name is CoyoColumn {
+  return COLUMN_SET.has(name);
+}
+
+/** Puts a column list in the dataset's order, without duplicates. */
+export function canonicalColumns(columns: Iterable<CoyoColumn>): CoyoColumn[] {
+  const wanted = new Set(columns);
+  return COYO_COLUMNS.filter((c) => wanted.has(c));
+}

@@ -1,0 +1,181 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CoyoMemory } from '../../coyo/dataset';
+import { encodeCursor } from '../../coyo/filter';
+import type { CoyoRecord } from '../../coyo/schema';
+import { FIXTURE_VERSION, fixtureRows, seedFixture } from '../../coyo/test-fixture';
+import type { AppEnv, Env } from '../../env';
+import { handleError, validationHook } from '../../errors';
+import { registerCoyoRoutes } from './index';
+
+const testEnv = env as unknown as Env;
+let rows: CoyoRecord[];
+
+beforeAll(async () => {
+  await seedFixture(testEnv.COYO_BUCKET);
+  rows = await fixtureRows();
+});
+
+function app(options: Parameters<typeof registerCoyoRoutes>[1] = {}) {
+  const a = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  a.onError(handleError);
+  registerCoyoRoutes(a, { memory: new CoyoMemory(), edgeCache: null, ...options });
+  return a;
+}
+
+async function call(path: string, init: RequestInit = {}, a = app()) {
+  const ctx = createExecutionContext();
+  const response = await a.request(path, init, testEnv, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
+async function problem(response: Response) {
+  expect(response.headers.get('content-type')).toBe('application/problem+json');
+  return (await response.json()) as { type: string; status: number; detail: string };
+}
+
+describe('GET /v1/coyo/{id}', () => {
+  it('returns the row with the version as ETag and a cacheable Cache-Control', async () => {
+    const target = rows[42]!;
+    const response = await call(`/v1/coyo/${target.id}`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ version: FIXTURE_VERSION, row: target });
+    expect(response.headers.get('etag')).toBe(`"${FIXTURE_VERSION}"`);
+    expect(response.headers.get('cache-control')).toMatch(/max-age=\d+/);
+  });
+
+  it('answers 304 without reading a shard when If-None-Match names the version', async () => {
+    const a = app();
+    await call(`/v1/coyo/${rows[1]!.id}`, {}, a); // pointer and manifest now cached
+    const response = await call(`/v1/coyo/${rows[2]!.id}`, { headers: { 'if-none-match': `"${FIXTURE_VERSION}"` } }, a);
+    expect(response.status).toBe(304);
+    expect(response.headers.get('x-coyo-r2-reads')).toBe('0');
+  });
+
+  it('projects the requested columns', async () => {
+    const target = rows[7]!;
+    const response = await call(`/v1/coyo/${target.id}?columns=url,id`);
+    expect(await response.json()).toEqual({ version: FIXTURE_VERSION, row: { id: target.id, url: target.url } });
+  });
+
+  it('answers 404 problem for an absent id', async () => {
+    const response = await call(`/v1/coyo/${rows[0]!.id + 1}`);
+    expect(response.status).toBe(404);
+    expect((await problem(response)).type).toMatch(/not_found$/);
+  });
+
+  it.each([['abc'], ['-5'], ['1.5'], ['9007199254740992'], ['12345678901234567890']])('answers 400 problem for id %s', async (id) => {
+    const response = await call(`/v1/coyo/${id}`);
+    expect(response.status).toBe(400);
+    expect((await problem(response)).detail).toMatch(/id must be an integer from 0 to 9007199254740991/);
+  });
+
+  it('answers 400 problem naming an unknown column', async () => {
+    const response = await call(`/v1/coyo/${rows[0]!.id}?columns=id,labels`);
+    expect(response.status).toBe(400);
+    expect((await problem(response)).detail).toMatch(/unknown column\(s\): labels/);
+  });
+});
+
+describe('POST /v1/coyo/batch', () => {
+  const post = (body: unknown) => call('/v1/coyo/batch', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  it('keeps the request order and answers null for absent ids', async () => {
+    const ids = [rows[900]!.id, 1, rows[3]!.id, rows[3]!.id];
+    const response = await post({ ids, columns: ['id', 'text'] });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { rows: unknown[] };
+    expect(body.rows).toEqual([
+      { id: rows[900]!.id, text: rows[900]!.text },
+      null,
+      { id: rows[3]!.id, text: rows[3]!.text },
+      { id: rows[3]!.id, text: rows[3]!.text },
+    ]);
+  });
+
+  it('answers 400 problem for 101 ids', async () => {
+    const response = await post({ ids: Array.from({ length: 101 }, (_, i) => i) });
+    expect(response.status).toBe(400);
+    expect((await problem(response)).detail).toMatch(/at most 100 ids/);
+  });
+
+  it('answers 400 problem for ids that are not safe integers', async () => {
+    for (const ids of [['12'], [1.5], [2 ** 53]]) {
+      const response = await post({ ids });
+      expect(response.status, JSON.stringify(ids)).toBe(400);
+    }
+  });
+});
+
+describe('GET /v1/coyo/rows', () => {
+  it('returns a page in global id order with row indexes', async () => {
+    const response = await call('/v1/coyo/rows?offset=395&length=10&columns=id');
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { num_rows_total: number; rows: { row_idx: number; row: unknown }[] };
+    expect(body.num_rows_total).toBe(rows.length);
+    expect(body.rows).toEqual(rows.slice(395, 405).map((r, i) => ({ row_idx: 395 + i, row: { id: r.id } })));
+  });
+
+  it('answers 400 problem for length above 100', async () => {
+    const response = await call('/v1/coyo/rows?offset=0&length=101');
+    expect(response.status).toBe(400);
+    expect((await problem(response)).detail).toMatch(/length must be an integer from 1 to 100/);
+  });
+});
+
+describe('GET /v1/coyo/filter', () => {
+  it('pages through matches with next_cursor until it is null', async () => {
+    const a = app({ filterMaxRowsScanned: 100 });
+    const expected = rows.filter((r) => r.aesthetic_score_laion_v2 >= 5.5 && r.nsfw_score_opennsfw2 <= 0.01).map((r) => r.id);
+    const seen: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const query = `min_aesthetic_score_laion_v2=5.5&max_nsfw_score_opennsfw2=0.01&columns=id&limit=7${cursor ? `&cursor=${cursor}` : ''}`;
+      const response = await call(`/v1/coyo/filter?${query}`, {}, a);
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { rows: { id: number }[]; next_cursor: string | null };
+      seen.push(...body.rows.map((r) => r.id));
+      cursor = body.next_cursor;
+    } while (cursor !== null);
+    expect(seen).toEqual(expected);
+  });
+
+  it.each([
+    ['an unknown parameter', 'min_colour=3', /min_colour/],
+    ['a non-numeric bound', 'min_width=wide', /min_width must be a number/],
+    ['an unknown column', 'columns=id,colour', /unknown column/],
+    ['a limit above 100', 'limit=101', /limit must be an integer from 1 to 100/],
+    ['a malformed cursor', 'cursor=%%%', /cursor is malformed/],
+  ])('answers 400 problem for %s', async (_name, query, message) => {
+    const response = await call(`/v1/coyo/filter?${query}`);
+    expect(response.status).toBe(400);
+    expect(JSON.stringify(await problem(response))).toMatch(message);
+  });
+
+  it('answers 400 problem for a cursor issued for other predicates', async () => {
+    const cursor = encodeCursor({ v: 1, after: rows[10]!.id, f: 'abcdef01' });
+    const response = await call(`/v1/coyo/filter?min_width=300&cursor=${cursor}`);
+    expect(response.status).toBe(400);
+    expect((await problem(response)).detail).toMatch(/different filter/);
+  });
+});
+
+describe('GET /v1/coyo/stats', () => {
+  it('reports the version, rows, shards and column ranges', async () => {
+    const response = await call('/v1/coyo/stats');
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { version: string; rows: number; shards: number; columns: Record<string, { min?: number }> };
+    expect(body).toMatchObject({ version: FIXTURE_VERSION, rows: rows.length, shards: 3 });
+    expect(body.columns['width']?.min).toBe(Math.min(...rows.map((r) => r.width)));
+  });
+
+  it('answers 503 problem while no version is published', async () => {
+    const empty = { ...testEnv, COYO_BUCKET: { get: async () => null } as unknown as R2Bucket };
+    const a = app();
+    const response = await a.request('/v1/coyo/stats', {}, empty, createExecutionContext());
+    expect(response.status).toBe(503);
+    expect((await problem(response)).detail).toMatch(/no COYO dataset version/);
+  });
+});

@@ -1,0 +1,270 @@
+/**
+ * `/v1/coyo/*`: COYO-700M metadata read from the parquet shards in R2 (see `src/coyo/`). Every
+ * answer names the dataset version in its ETag, so clients revalidate with If-None-Match and get
+ * 304 without any shard being read.
+ */
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { CountingBucket, MissingObjectError } from '../../coyo/bucket';
+import { CoyoDataset, CoyoMemory, DatasetUnavailableError, isolateMemory, type CoyoIo } from '../../coyo/dataset';
+import { cacheApiEdgeCache, type EdgeCache } from '../../coyo/edge-cache';
+import { CursorError, type Predicate } from '../../coyo/filter';
+import { COYO_COLUMNS, NUMERIC_COLUMNS, type CoyoColumn } from '../../coyo/schema';
+import type { AppEnv } from '../../env';
+import { ProblemError } from '../../errors';
+import { commonProblemResponses, problemResponse } from '../../schemas/problem';
+import {
+  BatchRequestSchema,
+  BatchResponseSchema,
+  FilterQuerySchema,
+  FilterResponseSchema,
+  IdParamSchema,
+  LookupQuerySchema,
+  LookupResponseSchema,
+  RowsQuerySchema,
+  RowsResponseSchema,
+  StatsResponseSchema,
+} from './schemas';
+
+export interface CoyoRouteOptions {
+  /** Isolate caches (default: this isolate's). */
+  memory?: CoyoMemory;
+  /** Second cache tier (default: the Cache API's `caches.default`; null to disable). */
+  edgeCache?: EdgeCache | null;
+  /** Rows one filter request may examine (default 65,536). */
+  filterMaxRowsScanned?: number;
+  /** R2 reads one filter request may make, footers included (default 32). */
+  filterMaxReads?: number;
+  /** How long an isolate trusts the version pointer, in ms (default 30,000). */
+  pointerTtlMs?: number;
+}
+
+const security = [{ bearerAuth: [] }];
+/** By-id answers may be reused for five minutes, then revalidated by ETag (a 304 reads only the pointer). */
+const LOOKUP_CACHE_CONTROL = 'private, max-age=300';
+const LIST_CACHE_CONTROL = 'private, max-age=60';
+
+const jsonContent = <T>(schema: T) => ({ 'application/json': { schema } });
+const notModified = { description: 'Not modified: the dataset version equals If-None-Match.' };
+const unavailable = problemResponse('No dataset version is published yet', ['backend_unavailable']);
+const badRequest = problemResponse('Malformed id, column, cursor or parameter', ['validation_failed', 'invalid_request']);
+
+export const lookupRoute = createRoute({
+  method: 'get',
+  path: '/v1/coyo/{id}',
+  tags: ['coyo'],
+  summary: 'One COYO-700M row by id',
+  description: 'One R2 range read when the shard footer is cached, two when cold.',
+  security,
+  request: { params: IdParamSchema, query: LookupQuerySchema },
+  responses: {
+    200: { description: 'The row.', content: jsonContent(LookupResponseSchema) },
+    304: notModified,
+    400: badRequest,
+    404: problemResponse('No row has this id', ['not_found']),
+    ...commonProblemResponses,
+    503: unavailable,
+  },
+});
+
+export const batchRoute = createRoute({
+  method: 'post',
+  path: '/v1/coyo/batch',
+  tags: ['coyo'],
+  summary: 'Up to 100 COYO-700M rows by id',
+  description: 'Answers in request order, null for absent ids. Ids in the same row group share one read.',
+  security,
+  request: { body: { content: jsonContent(BatchRequestSchema), required: true } },
+  responses: {
+    200: { description: 'The rows.', content: jsonContent(BatchResponseSchema) },
+    400: badRequest,
+    ...commonProblemResponses,
+    503: unavailable,
+  },
+});
+
+export const rowsRoute = createRoute({
+  method: 'get',
+  path: '/v1/coyo/rows',
+  tags: ['coyo'],
+  summary: 'A page of rows in id order',
+  description: 'Like the dataset viewer’s /rows: `offset` counts rows in global id order, `length` ≤ 100.',
+  security,
+  request: { query: RowsQuerySchema },
+  responses: {
+    200: { description: 'The rows.', content: jsonContent(RowsResponseSchema) },
+    304: notModified,
+    400: badRequest,
+    ...commonProblemResponses,
+    503: unavailable,
+  },
+});
+
+export const filterRoute = createRoute({
+  method: 'get',
+  path: '/v1/coyo/filter',
+  tags: ['coyo'],
+  summary: 'Rows whose numeric columns lie in ranges',
+  description:
+    'Inclusive `min_<column>` / `max_<column>` on every numeric column. Scans in id order, skipping row groups whose ' +
+    'statistics cannot match, and stops at `limit` matches or a per-request budget of rows scanned and R2 reads; ' +
+    'continue with `next_cursor` until it is null. A page may hold fewer than `limit` rows while `next_cursor` is set.',
+  security,
+  request: { query: FilterQuerySchema },
+  responses: {
+    200: { description: 'One page of matches.', content: jsonContent(FilterResponseSchema) },
+    304: notModified,
+    400: badRequest,
+    ...commonProblemResponses,
+    503: unavailable,
+  },
+});
+
+export const statsRoute = createRoute({
+  method: 'get',
+  path: '/v1/coyo/stats',
+  tags: ['coyo'],
+  summary: 'The live dataset version, its size and per-column ranges',
+  security,
+  responses: {
+    200: { description: 'Statistics from the manifest.', content: jsonContent(StatsResponseSchema) },
+    304: notModified,
+    ...commonProblemResponses,
+    503: unavailable,
+  },
+});
+
+function waitUntilOf(c: Context<AppEnv>): ((p: Promise<unknown>) => void) | undefined {
+  try {
+    const ctx = c.executionCtx;
+    return (p) => ctx.waitUntil(p);
+  } catch {
+    return undefined;
+  }
+}
+
+function etagOf(version: string): string {
+  return `"${version}"`;
+}
+
+/** True when If-None-Match names this version (or is `*`). */
+function notModifiedFor(c: Context<AppEnv>, version: string): boolean {
+  const header = c.req.header('if-none-match');
+  if (header === undefined) return false;
+  const tags = header.split(',').map((t) => t.trim().replace(/^W\//, ''));
+  return tags.includes('*') || tags.includes(etagOf(version));
+}
+
+/** Maps reader failures to problems; anything else goes to the app's error handler as a 500. */
+function toProblem(err: unknown): unknown {
+  if (err instanceof DatasetUnavailableError) return new ProblemError('backend_unavailable', err.message, { headers: { 'retry-after': '60' } });
+  if (err instanceof CursorError) {
+    return new ProblemError('invalid_request', err.message, { errors: [{ in: 'query', path: 'cursor', message: err.message }] });
+  }
+  if (err instanceof MissingObjectError) return new Error(`dataset storage is inconsistent: ${err.message}`);
+  return err;
+}
+
+function predicatesOf(query: Record<string, unknown>): Predicate[] {
+  const out: Predicate[] = [];
+  for (const column of NUMERIC_COLUMNS) {
+    const min = query[`min_${column}`];
+    const max = query[`max_${column}`];
+    if (typeof min !== 'number' && typeof max !== 'number') continue;
+    out.push({ column, ...(typeof min === 'number' ? { min } : {}), ...(typeof max === 'number' ? { max } : {}) });
+  }
+  return out;
+}
+
+/**
+ * Registers the COYO routes on the app. The auth middleware of `/v1/*` applies (scope `coyo`).
+ */
+export function registerCoyoRoutes(app: OpenAPIHono<AppEnv>, options: CoyoRouteOptions = {}): void {
+  const memory = options.memory ?? isolateMemory;
+  const maxRowsScanned = options.filterMaxRowsScanned ?? 65_536;
+  const maxReads = options.filterMaxReads ?? 32;
+
+  /** Opens the live version for one request and reports its R2 cost in response headers. */
+  async function withDataset<R extends Response>(c: Context<AppEnv>, fn: (dataset: CoyoDataset) => Promise<R>): Promise<R> {
+    const bucket = new CountingBucket(c.env.COYO_BUCKET);
+    const edgeCache = options.edgeCache === undefined ? cacheApiEdgeCache(caches.default) : (options.edgeCache ?? undefined);
+    const waitUntil = waitUntilOf(c);
+    const io: CoyoIo = {
+      bucket,
+      memory,
+      ...(edgeCache ? { edgeCache } : {}),
+      ...(waitUntil ? { waitUntil } : {}),
+      ...(options.pointerTtlMs !== undefined ? { pointerTtlMs: options.pointerTtlMs } : {}),
+    };
+    try {
+      const dataset = await CoyoDataset.open(io);
+      c.header('etag', etagOf(dataset.version));
+      const response = await fn(dataset);
+      response.headers.set('x-coyo-r2-reads', String(bucket.stats.reads));
+      response.headers.set('x-coyo-r2-bytes', String(bucket.stats.bytes));
+      return response;
+    } catch (err) {
+      throw toProblem(err);
+    }
+  }
+
+  // Registered before /v1/coyo/{id} so that "batch", "rows", "filter" and "stats" are not taken for ids.
+  app.openapi(statsRoute, (c) =>
+    withDataset(c, async (dataset) => {
+      if (notModifiedFor(c, dataset.version)) return c.body(null, 304);
+      c.header('cache-control', LIST_CACHE_CONTROL);
+      return c.json(dataset.stats(), 200);
+    }),
+  );
+
+  app.openapi(rowsRoute, (c) =>
+    withDataset(c, async (dataset) => {
+      const { offset, length, columns } = c.req.valid('query');
+      if (notModifiedFor(c, dataset.version)) return c.body(null, 304);
+      const rows = await dataset.rows(offset, length, columns ?? COYO_COLUMNS);
+      c.header('cache-control', LIST_CACHE_CONTROL);
+      return c.json({ version: dataset.version, offset, length, num_rows_total: dataset.manifest.total_rows, rows }, 200);
+    }),
+  );
+
+  app.openapi(filterRoute, (c) =>
+    withDataset(c, async (dataset) => {
+      const query = c.req.valid('query');
+      if (notModifiedFor(c, dataset.version)) return c.body(null, 304);
+      const result = await dataset.filter({
+        predicates: predicatesOf(query),
+        columns: (query.columns as CoyoColumn[] | undefined) ?? COYO_COLUMNS,
+        limit: query.limit as number,
+        ...(typeof query.cursor === 'string' ? { cursor: query.cursor } : {}),
+        maxRowsScanned,
+        maxReads,
+      });
+      c.header('cache-control', LIST_CACHE_CONTROL);
+      return c.json({ version: dataset.version, ...result }, 200);
+    }),
+  );
+
+  app.openapi(batchRoute, (c) =>
+    withDataset(c, async (dataset) => {
+      const { ids, columns } = c.req.valid('json');
+      const rows = await dataset.lookup(ids, (columns as CoyoColumn[] | undefined) ?? COYO_COLUMNS);
+      c.header('cache-control', 'no-store');
+      return c.json({ version: dataset.version, rows }, 200);
+    }),
+  );
+
+  app.openapi(lookupRoute, (c) =>
+    withDataset(c, async (dataset) => {
+      const { id } = c.req.valid('param');
+      const { columns } = c.req.valid('query');
+      if (notModifiedFor(c, dataset.version)) {
+        c.header('cache-control', LOOKUP_CACHE_CONTROL);
+        return c.body(null, 304);
+      }
+      const [row] = await dataset.lookup([id], columns ?? COYO_COLUMNS);
+      if (row === null || row === undefined) throw new ProblemError('not_found', `no COYO row has id ${id}`);
+      c.header('cache-control', LOOKUP_CACHE_CONTROL);
+      return c.json({ version: dataset.version, row }, 200);
+    }),
+  );
+}

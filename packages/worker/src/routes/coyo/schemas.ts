@@ -1,0 +1,171 @@
+/** Request and response schemas of the `/v1/coyo/*` routes (zod, exported into the OpenAPI spec). */
+import { z } from '@hono/zod-openapi';
+import { COYO_COLUMNS, MAX_ID, NUMERIC_COLUMNS, isCoyoColumn, type CoyoColumn } from '../../coyo/schema';
+
+export const MAX_BATCH_IDS = 100;
+export const MAX_ROWS_LENGTH = 100;
+export const MAX_FILTER_LIMIT = 100;
+export const DEFAULT_FILTER_LIMIT = 20;
+
+const ID_MESSAGE = `id must be an integer from 0 to ${MAX_ID}`;
+
+/** A decimal id in a path or query: digits only, at most 2^53 − 1. */
+export const IdStringSchema = z
+  .string()
+  .refine((s) => /^\d{1,16}$/.test(s) && Number(s) <= MAX_ID, ID_MESSAGE)
+  .transform(Number);
+
+export const IdParamSchema = z.object({
+  id: IdStringSchema.openapi({ param: { name: 'id', in: 'path' }, example: '2680060225205', type: 'string' }),
+});
+
+/** `columns=url,text,…`: a projection; unknown names are refused with their name. */
+export const ColumnsQuerySchema = z
+  .string()
+  .optional()
+  .transform((value, ctx): CoyoColumn[] | undefined => {
+    if (value === undefined) return undefined;
+    const names = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const unknown = names.filter((n) => !isCoyoColumn(n));
+    if (unknown.length > 0 || names.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: unknown.length > 0 ? `unknown column(s): ${unknown.join(', ')}; known: ${COYO_COLUMNS.join(', ')}` : 'name at least one column',
+      });
+      return z.NEVER;
+    }
+    return names as CoyoColumn[];
+  })
+  .openapi({ type: 'string', description: `Comma-separated columns to return (default all): ${COYO_COLUMNS.join(', ')}.`, example: 'id,url,text' });
+
+export const LookupQuerySchema = z.object({ columns: ColumnsQuerySchema }).strict();
+
+const IntegerQuery = (name: string, min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `${name} must be an integer from ${min} to ${max}`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `${name} must be an integer from ${min} to ${max}`)
+    .optional()
+    .transform((n) => n ?? fallback)
+    .openapi({ type: 'integer', minimum: min, maximum: max, default: fallback });
+
+export const RowsQuerySchema = z
+  .object({
+    offset: IntegerQuery('offset', 0, Number.MAX_SAFE_INTEGER, 0),
+    length: IntegerQuery('length', 1, MAX_ROWS_LENGTH, MAX_ROWS_LENGTH),
+    columns: ColumnsQuerySchema,
+  })
+  .strict();
+
+const NUMBER_RE = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+const NumberQuery = (name: string) =>
+  z
+    .string()
+    .regex(NUMBER_RE, `${name} must be a number`)
+    .transform(Number)
+    .optional()
+    .openapi({ type: 'number' });
+
+const predicateShape: Record<string, ReturnType<typeof NumberQuery>> = {};
+for (const column of NUMERIC_COLUMNS) {
+  predicateShape[`min_${column}`] = NumberQuery(`min_${column}`);
+  predicateShape[`max_${column}`] = NumberQuery(`max_${column}`);
+}
+
+export const FilterQuerySchema = z
+  .object({
+    ...predicateShape,
+    columns: ColumnsQuerySchema,
+    limit: IntegerQuery('limit', 1, MAX_FILTER_LIMIT, DEFAULT_FILTER_LIMIT),
+    cursor: z
+      .string()
+      .max(512)
+      .optional()
+      .openapi({ description: 'The `next_cursor` of the previous page, unchanged, with the same predicates.' }),
+  })
+  .strict();
+
+export const CoyoRowSchema = z
+  .object({
+    id: z.number().int().openapi({ example: 2680060225205, description: 'int64 id, exact as a JSON number (every COYO id is below 2^53).' }),
+    url: z.string(),
+    text: z.string(),
+    width: z.number().int(),
+    height: z.number().int(),
+    image_phash: z.string(),
+    text_length: z.number().int(),
+    word_count: z.number().int(),
+    num_tokens_bert: z.number().int(),
+    num_tokens_gpt: z.number().int(),
+    num_faces: z.number().int(),
+    clip_similarity_vitb32: z.number(),
+    clip_similarity_vitl14: z.number(),
+    nsfw_score_opennsfw2: z.number(),
+    nsfw_score_gantman: z.number(),
+    watermark_score: z.number(),
+    aesthetic_score_laion_v2: z.number(),
+  })
+  .partial()
+  .openapi('CoyoRow', { description: 'One COYO-700M row; with `columns`, only those keys. float32 scores are the exact values stored.' });
+
+export const LookupResponseSchema = z.object({ version: z.string(), row: CoyoRowSchema }).openapi('CoyoLookupResponse');
+
+export const BatchRequestSchema = z
+  .object({
+    ids: z
+      .array(z.number().int(ID_MESSAGE).min(0, ID_MESSAGE).max(MAX_ID, ID_MESSAGE))
+      .min(1, 'give at least one id')
+      .max(MAX_BATCH_IDS, `at most ${MAX_BATCH_IDS} ids per request`)
+      .openapi({ example: [2680060225205, 1] }),
+    columns: z
+      .array(z.string().refine(isCoyoColumn, { message: 'unknown column' }))
+      .min(1)
+      .optional()
+      .openapi({ description: 'Columns to return (default all).' }),
+  })
+  .strict()
+  .openapi('CoyoBatchRequest');
+
+export const BatchResponseSchema = z
+  .object({
+    version: z.string(),
+    rows: z.array(CoyoRowSchema.nullable()).openapi({ description: 'One entry per requested id, in request order; null when absent.' }),
+  })
+  .openapi('CoyoBatchResponse');
+
+export const RowsResponseSchema = z
+  .object({
+    version: z.string(),
+    offset: z.number().int(),
+    length: z.number().int(),
+    num_rows_total: z.number().int(),
+    rows: z.array(z.object({ row_idx: z.number().int(), row: CoyoRowSchema })),
+  })
+  .openapi('CoyoRowsResponse');
+
+export const FilterResponseSchema = z
+  .object({
+    version: z.string(),
+    rows: z.array(CoyoRowSchema),
+    next_cursor: z.string().nullable().openapi({ description: 'Pass as `cursor` for the next page; null when the scan reached the end.' }),
+    scanned_rows: z.number().int().openapi({ description: 'Rows examined by this request.' }),
+    row_groups_read: z.number().int(),
+    row_groups_skipped: z.number().int().openapi({ description: 'Row groups skipped by their min/max statistics.' }),
+  })
+  .openapi('CoyoFilterResponse');
+
+const ColumnStatsSchema = z.object({ type: z.string(), min: z.number().optional(), max: z.number().optional() });
+
+export const StatsResponseSchema = z
+  .object({
+    version: z.string(),
+    published_at: z.string(),
+    created_at: z.string(),
+    rows: z.number().int(),
+    shards: z.number().int(),
+    row_group_size: z.number().int(),
+    bytes: z.number().int(),
+    columns: z.record(z.string(), ColumnStatsSchema),
+  })
+  .openapi('CoyoStatsResponse');
