@@ -171,24 +171,31 @@ export interface Stack {
   backendUrl: string;
   backendToken: string;
   apiKey: string;
+  /** `apiKey` first, then the extra keys asked for (each has its own rate-limit budget). */
+  apiKeys: string[];
   persistDir: string;
   backend: BackendHandle;
   stop: () => Promise<void>;
 }
 
 /** Backend + worker + one API key with every scope, all on loopback; `stop()` tears everything down. */
-export async function startStack(options: { backendEnv?: Record<string, string>; workerVars?: Record<string, string> } = {}): Promise<Stack> {
+export async function startStack(
+  options: { backendEnv?: Record<string, string>; workerVars?: Record<string, string>; extraKeys?: number } = {},
+): Promise<Stack> {
   const persistDir = mkdtempSync(join(tmpdir(), 'coyo-stack-'));
   const backend = await startBackend({ env: options.backendEnv });
   try {
     // `dev.persist` names the folder under which wrangler keeps its `v3` state.
-    const { key } = await seedApiKey(join(persistDir, 'v3'));
+    const apiKeys: string[] = [];
+    for (let i = 0; i <= (options.extraKeys ?? 0); i++) apiKeys.push((await seedApiKey(join(persistDir, 'v3'), { name: `e2e-${i}` })).key);
+    const key = apiKeys[0]!;
     const worker = await startWorker({ backendUrl: backend.url, backendToken: backend.token, persistDir, vars: options.workerVars });
     return {
       workerUrl: worker.url,
       backendUrl: backend.url,
       backendToken: backend.token,
       apiKey: key,
+      apiKeys,
       persistDir,
       backend,
       stop: async () => {

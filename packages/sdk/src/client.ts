@@ -175,8 +175,9 @@ function requestInit(options: RequestOptions | undefined): { signal?: AbortSigna
   return { ...(options?.signal ? { signal: options.signal } : {}), ...(options?.headers ? { headers: options.headers } : {}) };
 }
 
-function unwrap<T>(result: { data?: T; error?: unknown; response: Response }): T {
-  if (result.response.ok && result.data !== undefined) return result.data;
+/** The 200 body of an answer (typed by the caller from the same spec), or the matching APIError. */
+function unwrap<T>(result: { data?: unknown; error?: unknown; response: Response }): T {
+  if (result.response.ok && result.data !== undefined) return result.data as T;
   const problem = typeof result.error === 'object' && result.error !== null ? (result.error as Problem) : undefined;
   throw APIError.from(result.response.status, problem, result.response.headers);
 }
