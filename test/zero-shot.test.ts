@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { Coyo } from '@coyo/sdk';
@@ -6,7 +8,7 @@ import {
   expectedImageEmbedding,
   expectedTextEmbedding,
 } from '../packages/gpu-backend/src/models/test-model-spec.ts';
-import { startStack, type Stack } from './harness/stack.ts';
+import { REPO_ROOT, startStack, type Stack } from './harness/stack.ts';
 
 // A uniform colour survives resize and crop unchanged, so the pixel tensor the backend must build is
 // known exactly: every value of channel c is rgb[c] / 127.5 − 1 (ALIGN's rescale with offset).
@@ -89,6 +91,22 @@ describe('zero-shot through the real stack', () => {
     const body = (await response.json()) as { label: string; score: number }[];
     expect(body.map((r) => r.label)).toEqual(EXPECTED.map((r) => r.label));
     expect(maxScoreDiff(body, EXPECTED)).toBeLessThan(TOLERANCE);
+  });
+
+  it("gives the README's documented answer for its curl example", async () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const documented = /^# (\[\{"label":"cat".*\])$/m.exec(readme)?.[1];
+    expect(documented, 'README shows the JSON answer of its curl example').toBeDefined();
+    const example = readFileSync(join(REPO_ROOT, 'docs', 'example.png'));
+    const response = await fetch(`${stack.workerUrl}/v1/zero-shot`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ image: { base64: example.toString('base64') }, labels: ['cat', 'dog'] }),
+    });
+    const body = (await response.json()) as { label: string; score: number }[];
+    const expected = JSON.parse(documented!) as { label: string; score: number }[];
+    expect(body.map((r) => r.label)).toEqual(expected.map((r) => r.label));
+    expect(maxScoreDiff(body, expected)).toBeLessThan(1e-9);
   });
 
   it('answers a request without a key with a 401 problem', async () => {

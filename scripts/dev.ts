@@ -1,0 +1,119 @@
+/**
+ * `pnpm dev`: the whole stack on this machine — the GPU backend on CPU (port 8788) and the edge worker in
+ * the local Workers runtime (`wrangler dev`, port 8787) with local R2/KV state in `.wrangler/state`.
+ * First run: creates `.dev.vars` with a random backend token, generates the test models when
+ * `models/` holds none, loads a COYO sample into the local R2, and creates a local API key written to
+ * `.wrangler/dev-api-key`.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { getPlatformProxy } from 'wrangler';
+
+const root = resolve(import.meta.dirname, '..');
+const modelsDir = resolve(process.env.MODELS_DIR ?? join(root, 'models'));
+const persistDir = join(root, '.wrangler', 'state');
+const keyFile = join(root, '.wrangler', 'dev-api-key');
+const workerPort = process.env.WORKER_PORT ?? '8787';
+const backendPort = process.env.BACKEND_PORT ?? '8788';
+
+function log(message: string): void {
+  console.log(`\x1b[36m[dev]\x1b[0m ${message}`);
+}
+
+function run(cmd: string, args: string[], cwd = root): void {
+  const result = spawnSync(cmd, args, { cwd, stdio: 'inherit' });
+  if (result.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${result.status}`);
+}
+
+function backendToken(): string {
+  const devVars = join(root, '.dev.vars');
+  if (!existsSync(devVars)) {
+    writeFileSync(devVars, `BACKEND_TOKEN=${randomBytes(24).toString('base64url')}\n`);
+    log('created .dev.vars with a random BACKEND_TOKEN');
+  }
+  const match = /^BACKEND_TOKEN=(.+)$/m.exec(readFileSync(devVars, 'utf8'));
+  if (!match?.[1]) throw new Error('.dev.vars has no BACKEND_TOKEN line');
+  return match[1].trim();
+}
+
+function ensureModels(): void {
+  const align = join(modelsDir, 'align-base', 'onnx', 'vision_model.onnx');
+  const vit = join(modelsDir, 'vit-large-patch16-384', 'onnx', 'model.onnx');
+  if (existsSync(align) && existsSync(vit)) return;
+  log(`no models in ${modelsDir}: generating the small TEST models (their scores are meaningless)`);
+  run('pnpm', ['--filter', '@coyo/gpu-backend', 'gen:models', '--out', modelsDir]);
+}
+
+async function ensureApiKey(): Promise<string> {
+  if (existsSync(keyFile)) return readFileSync(keyFile, 'utf8').trim();
+  mkdirSync(join(root, '.wrangler'), { recursive: true });
+  const result = spawnSync(
+    'pnpm',
+    ['--silent', '--filter', '@coyo/worker', 'keys', 'create', '--name', 'local-dev', '--scopes', 'inference,coyo', '--tier', 'high', '--persist-to', persistDir],
+    { cwd: root, encoding: 'utf8' },
+  );
+  const key = /coyo_[0-9A-Za-z]{32}/.exec(result.stdout ?? '')?.[0];
+  if (result.status !== 0 || !key) throw new Error(`could not create a local API key:\n${result.stdout}\n${result.stderr}`);
+  writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
+  return key;
+}
+
+async function ensureCoyoSample(): Promise<void> {
+  const proxy = await getPlatformProxy<{ COYO_BUCKET: { head(key: string): Promise<unknown> } }>({
+    configPath: join(root, 'wrangler.toml'),
+    persist: { path: join(persistDir, 'v3') },
+  });
+  const present = (await proxy.env.COYO_BUCKET.head('current.json')) !== null;
+  await proxy.dispose();
+  if (present) return;
+  const rows = process.env.COYO_SAMPLE_ROWS ?? '200000';
+  log(`loading a ${rows}-row COYO sample into the local R2 (once)`);
+  const sampleDir = join(root, '.wrangler', 'coyo-sample');
+  const cli = join(root, 'packages', 'ingest', 'bin', 'coyo-ingest.mjs');
+  run(process.execPath, [cli, 'sample', '--rows', rows, '--out', sampleDir]);
+  run(process.execPath, [cli, 'ingest', sampleDir, '--target', 'local', '--config', join(root, 'wrangler.toml'), '--persist', join(persistDir, 'v3')]);
+}
+
+function start(name: string, cmd: string, args: string[], env: Record<string, string>, cwd = root): ChildProcess {
+  const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: 'inherit' });
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      log(`${name} exited (${signal ?? code}); stopping the stack`);
+      void stop(1);
+    }
+  });
+  return child;
+}
+
+let stopping = false;
+const children: ChildProcess[] = [];
+async function stop(code: number): Promise<void> {
+  stopping = true;
+  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+  process.exit(code);
+}
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+const token = backendToken();
+ensureModels();
+await ensureCoyoSample();
+const apiKey = await ensureApiKey();
+
+children.push(
+  start('gpu-backend', process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    PORT: backendPort,
+    HOST: '127.0.0.1',
+    MODELS_DIR: modelsDir,
+    BACKEND_TOKEN: token,
+  }, join(root, 'packages', 'gpu-backend')),
+);
+children.push(
+  start('worker', 'pnpm', ['exec', 'wrangler', 'dev', '--ip', '127.0.0.1', '--port', workerPort, '--persist-to', persistDir, '--var', `BACKEND_URL:http://127.0.0.1:${backendPort}`], {}),
+);
+log(`edge API:    http://127.0.0.1:${workerPort}  (playground at /, API reference at /docs)`);
+log(`GPU backend: http://127.0.0.1:${backendPort}`);
+log(`API key:     ${apiKey}  (also in .wrangler/dev-api-key)`);
