@@ -21,6 +21,18 @@ if (gen.status !== 0) {
 let passed = 0;
 let failed = 0;
 let skipped = 0;
+
+// Static checks count as one test each: strict types in every package, and the lint rules.
+for (const [name, args] of [['typecheck', ['typecheck']], ['lint', ['lint']]]) {
+  if (only.length > 0) break;
+  console.log(`\n▶ ${name}`);
+  const check = spawnSync('pnpm', args, { cwd: root, stdio: 'inherit' });
+  if (check.status === 0) passed += 1;
+  else {
+    console.error(`✗ ${name} failed`);
+    failed += 1;
+  }
+}
 for (const project of projects) {
   if (only.length > 0 && !only.some((o) => project.includes(o))) continue;
   const cwd = join(root, project);

@@ -5,7 +5,7 @@
  * memory and in the Cache API, keyed by version, so a warm look-up costs one R2 read.
  */
 import { parquetRead, type AsyncBuffer } from 'hyparquet';
-import { CountingBucket, MissingObjectError, readRange } from './bucket';
+import { type CountingBucket, MissingObjectError, readRange } from './bucket';
 import type { EdgeCache } from './edge-cache';
 import {
   decodeCursor,

@@ -6,7 +6,7 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { CountingBucket, MissingObjectError } from '../../coyo/bucket';
-import { CoyoDataset, CoyoMemory, DatasetUnavailableError, isolateMemory, type CoyoIo } from '../../coyo/dataset';
+import { CoyoDataset, type CoyoMemory, DatasetUnavailableError, isolateMemory, type CoyoIo } from '../../coyo/dataset';
 import { cacheApiEdgeCache, type EdgeCache } from '../../coyo/edge-cache';
 import { CursorError, type Predicate } from '../../coyo/filter';
 import { COYO_COLUMNS, NUMERIC_COLUMNS, type CoyoColumn } from '../../coyo/schema';
