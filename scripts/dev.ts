@@ -8,10 +8,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { getPlatformProxy } from 'wrangler';
 
 const root = resolve(import.meta.dirname, '..');
+const wranglerBin = createRequire(import.meta.url).resolve('wrangler/bin/wrangler.js');
 const modelsDir = resolve(process.env.MODELS_DIR ?? join(root, 'models'));
 const persistDir = join(root, '.wrangler', 'state');
 const keyFile = join(root, '.wrangler', 'dev-api-key');
@@ -77,6 +79,7 @@ async function ensureCoyoSample(): Promise<void> {
 }
 
 function start(name: string, cmd: string, args: string[], env: Record<string, string>, cwd = root): ChildProcess {
+  // Same process group: Ctrl-C in the terminal reaches every process of the stack at once.
   const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: 'inherit' });
   child.on('exit', (code, signal) => {
     if (!stopping) {
@@ -88,11 +91,18 @@ function start(name: string, cmd: string, args: string[], env: Record<string, st
 }
 
 let stopping = false;
-const children: ChildProcess[] = [];
+const children: { child: ChildProcess; signal: NodeJS.Signals }[] = [];
+function signalChild(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+}
 async function stop(code: number): Promise<void> {
+  if (stopping) return;
   stopping = true;
-  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
-  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+  // wrangler shuts workerd down on SIGINT (its Ctrl-C); the backend drains on SIGTERM.
+  for (const { child, signal } of children) signalChild(child, signal);
+  const killer = setTimeout(() => children.forEach(({ child }) => signalChild(child, 'SIGKILL')), 15_000);
+  await Promise.all(children.map(({ child }) => (child.exitCode === null && child.signalCode === null ? new Promise((r) => child.once('exit', r)) : undefined)));
+  clearTimeout(killer);
   process.exit(code);
 }
 process.on('SIGINT', () => void stop(0));
@@ -103,17 +113,19 @@ ensureModels();
 await ensureCoyoSample();
 const apiKey = await ensureApiKey();
 
-children.push(
-  start('gpu-backend', process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+children.push({
+  signal: 'SIGTERM',
+  child: start('gpu-backend', process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     PORT: backendPort,
     HOST: '127.0.0.1',
     MODELS_DIR: modelsDir,
     BACKEND_TOKEN: token,
   }, join(root, 'packages', 'gpu-backend')),
-);
-children.push(
-  start('worker', 'pnpm', ['exec', 'wrangler', 'dev', '--ip', '127.0.0.1', '--port', workerPort, '--persist-to', persistDir, '--var', `BACKEND_URL:http://127.0.0.1:${backendPort}`], {}),
-);
+});
+children.push({
+  signal: 'SIGINT',
+  child: start('worker', process.execPath, [wranglerBin, 'dev', '--ip', '127.0.0.1', '--port', workerPort, '--persist-to', persistDir, '--var', `BACKEND_URL:http://127.0.0.1:${backendPort}`], {}),
+});
 log(`edge API:    http://127.0.0.1:${workerPort}  (playground at /, API reference at /docs)`);
 log(`GPU backend: http://127.0.0.1:${backendPort}`);
 log(`API key:     ${apiKey}  (also in .wrangler/dev-api-key)`);

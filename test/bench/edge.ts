@@ -7,9 +7,11 @@
  * bench-results/edge.json. Loopback only; every loop is bounded in count and time.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { runCliOk, WRANGLER_CONFIG } from '../coyo/cli.ts';
 import { REPO_ROOT, startStack, type Stack } from '../harness/stack.ts';
 
 interface Result {
@@ -109,7 +111,13 @@ async function measure(
 
 // Each key may make 600 requests a minute (the "high" tier): spread the load over enough keys that the
 // benchmark measures the worker, not the rate limiter.
-const stack = await startStack({ extraKeys: 15 });
+// A 200,000-row COYO sample (the `pnpm dev` default) in the stack's local R2, for the by-id case.
+const persistDir = mkdtempSync(join(tmpdir(), 'coyo-bench-'));
+const sampleDir = join(persistDir, 'sample');
+await runCliOk(['sample', '--rows', '200000', '--out', sampleDir]);
+await runCliOk(['ingest', sampleDir, '--target', 'local', '--config', WRANGLER_CONFIG, '--persist', join(persistDir, 'v3'), '--work-dir', join(persistDir, 'work'), '--progress', 'none']);
+rmSync(sampleDir, { recursive: true, force: true });
+const stack = await startStack({ extraKeys: 15, persistDir });
 try {
   let turn = 0;
   const auth = () => `Bearer ${stack.apiKeys[turn++ % stack.apiKeys.length]}`;
@@ -124,7 +132,8 @@ try {
   const coldImages = await Promise.all(Array.from({ length: 120 }, (_, i) => png(i + 1)));
 
   let coyoIds: number[] = [];
-  const rows = await fetch(`${stack.workerUrl}/v1/coyo/rows?offset=0&length=100`, { headers });
+  // Ids spread over the whole dataset, so look-ups touch many row groups.
+  const rows = await fetch(`${stack.workerUrl}/v1/coyo/filter?limit=100&min_aesthetic_score_laion_v2=6.5`, { headers });
   if (rows.ok) {
     const body = (await rows.json()) as { rows?: { id: number }[] };
     coyoIds = (body.rows ?? []).map((r) => r.id);

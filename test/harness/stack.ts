@@ -180,9 +180,15 @@ export interface Stack {
 
 /** Backend + worker + one API key with every scope, all on loopback; `stop()` tears everything down. */
 export async function startStack(
-  options: { backendEnv?: Record<string, string>; workerVars?: Record<string, string>; extraKeys?: number } = {},
+  options: {
+    backendEnv?: Record<string, string>;
+    workerVars?: Record<string, string>;
+    extraKeys?: number;
+    /** Local state to start from (e.g. with a COYO dataset already ingested); removed by `stop()`. */
+    persistDir?: string;
+  } = {},
 ): Promise<Stack> {
-  const persistDir = mkdtempSync(join(tmpdir(), 'coyo-stack-'));
+  const persistDir = options.persistDir ?? mkdtempSync(join(tmpdir(), 'coyo-stack-'));
   const backend = await startBackend({ env: options.backendEnv });
   try {
     // `dev.persist` names the folder under which wrangler keeps its `v3` state.
