@@ -1,0 +1,477 @@
+/**
+ * `pnpm bench:backend` (or `pnpm --filter @coyo/gpu-backend bench`): throughput and latency of the real
+ * backend process under a bounded closed-loop load, with dynamic batching on and with MAX_BATCH_SIZE=1, for
+ * text embeddings (ALIGN's BERT tower) and ViT classification, beside a per-request transformers.js server
+ * over the same ViT folder. Prints a table and writes JSON (default <repo>/bench-results/backend.json).
+ * Loopback only; every run is bounded in time and in requests. Never part of the test suite.
+ *
+ * Options:
+ *   --faithful            architecture-faithful random-weight models of real size (<repo>/models-bench,
+ *                         generated when missing) instead of the tiny test models (<repo>/models)
+ *   --models <dir>        another models folder
+ *   --workloads <list>    comma-separated: text, vit, image (default text,vit)
+ *   --concurrency <list>  e.g. 1,8,32,128 (default: that for test models; fewer for faithful ViT on a CPU)
+ *   --duration <s>        seconds per measurement (default 5; 10 with --faithful)
+ *   --max-batch-size <n>  MAX_BATCH_SIZE of the batching runs (default: the server's default)
+ *   --device <d>          COYO_DEVICE for the server and device of the peer: cpu (default), cuda, auto
+ *   --server-env K=V      extra environment for the backend (repeatable), e.g. ORT_INTRA_OP_THREADS=1
+ *   --no-peer             skip the transformers.js peer
+ *   --out <file>          JSON report (default bench-results/backend.json, backend-faithful.json)
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+import { z } from 'zod';
+import { type LoadResult, type Send, runClosedLoop } from './load.js';
+
+const PACKAGE_DIR = fileURLToPath(new URL('../', import.meta.url));
+const REPO_ROOT = resolve(PACKAGE_DIR, '../..');
+
+type Workload = 'text' | 'vit' | 'image';
+type ServerKind = 'coyo' | 'peer';
+
+const ArgsSchema = z.object({
+  faithful: z.boolean().default(false),
+  models: z.string().min(1).optional(),
+  workloads: z
+    .string()
+    .default('text,vit')
+    .transform((v) => v.split(',').map((s) => s.trim()))
+    .pipe(z.array(z.enum(['text', 'vit', 'image'])).min(1)),
+  concurrency: z
+    .string()
+    .optional()
+    .transform((v) => v?.split(',').map(Number))
+    .pipe(z.array(z.number().int().min(1).max(1024)).min(1).optional()),
+  duration: z.coerce.number().positive().max(600).optional(),
+  'max-batch-size': z.coerce.number().int().min(2).max(4096).optional(),
+  device: z.enum(['cpu', 'cuda', 'auto']).default('cpu'),
+  'no-peer': z.boolean().default(false),
+  out: z.string().min(1).optional(),
+  'server-env': z
+    .array(z.string().regex(/^[A-Z][A-Z0-9_]*=.*$/, '--server-env takes NAME=value'))
+    .default([])
+    .transform((pairs) => Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]))),
+});
+type Args = z.infer<typeof ArgsSchema>;
+
+/** What one measured cell reports. */
+interface Cell extends LoadResult {
+  workload: Workload;
+  server: ServerKind;
+  batching: string;
+  /** Mean items per model run reported by the server's metrics over this cell (coyo only). */
+  meanBatchSize: number | null;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Request payloads
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * Text workload: zero-shot label prompts, the texts the edge embeds most (one per candidate label), in
+ * the Hugging Face pipeline's default template. ImageNet class names give a realistic spread of lengths
+ * (about 8 to 20 tokens).
+ */
+async function labelPrompts(): Promise<string[]> {
+  const file = fileURLToPath(new URL('../scripts/imagenet-labels.json', import.meta.url));
+  const labels = z.record(z.string(), z.string()).parse(JSON.parse(await readFile(file, 'utf8')));
+  return Object.values(labels).map((label) => `This is a photo of ${label.split(',')[0]}.`);
+}
+
+/** JPEGs of camera-like sizes with smooth content, generated once so every server gets the same bytes. */
+async function makeImages(): Promise<Buffer[]> {
+  const sizes: Array<[number, number]> = [
+    [640, 480],
+    [1024, 768],
+    [480, 640],
+    [800, 600],
+  ];
+  return Promise.all(
+    sizes.map(([width, height], i) => {
+      const raw = Buffer.alloc(width * height * 3);
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          const o = (y * width + x) * 3;
+          raw[o] = (x * 255) / width;
+          raw[o + 1] = (y * 255) / height;
+          raw[o + 2] = 128 + 127 * Math.sin((x + y + i * 50) / 40);
+        }
+      }
+      return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
+    }),
+  );
+}
+
+function timing(res: Response, name: string): number | undefined {
+  const v = res.headers.get(name);
+  return v === null ? undefined : Number(v);
+}
+
+function sender(baseUrl: string, token: string | undefined, workload: Workload, images: Buffer[], texts: string[]): Send {
+  let n = 0;
+  const auth: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
+  return async (signal) => {
+    const i = n++;
+    let res: Response;
+    if (workload === 'text') {
+      res = await fetch(`${baseUrl}/v1/embed/text`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ texts: [texts[i % texts.length]!] }),
+        signal,
+      });
+    } else {
+      const route = workload === 'vit' ? '/v1/classify?top_k=5' : '/v1/embed/image';
+      res = await fetch(`${baseUrl}${route}`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'image/jpeg' },
+        body: images[i % images.length]!,
+        signal,
+      });
+    }
+    const body = await res.text();
+    if (res.status !== 200) throw new Error(`${res.status}: ${body.slice(0, 200)}`);
+    return { items: 1, queueMs: timing(res, 'x-queue-time'), inferenceMs: timing(res, 'x-inference-time') };
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Processes
+// ---------------------------------------------------------------------------------------------------
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address !== null ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+interface Running {
+  url: string;
+  child: ChildProcess;
+  log: string[];
+}
+
+/** Starts `script` with tsx in this package, and waits for GET /readyz to answer 200. */
+async function start(script: string, env: Record<string, string>, port: number, readyTimeoutMs: number): Promise<Running> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: PACKAGE_DIR,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const log: string[] = [];
+  const keep = (chunk: Buffer) => {
+    log.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    if (log.length > 200) log.splice(0, log.length - 200);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + readyTimeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}:\n${log.slice(-20).join('\n')}`);
+    try {
+      const res = await fetch(`${url}/readyz`);
+      await res.arrayBuffer();
+      if (res.status === 200) return { url, child, log };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`${script} was not ready within ${readyTimeoutMs / 1000} s:\n${log.slice(-20).join('\n')}`);
+}
+
+/** SIGTERM (the server drains), then SIGKILL if it has not exited after 60 s. */
+async function stop(running: Running): Promise<void> {
+  if (running.child.exitCode !== null) return;
+  const exited = new Promise<void>((r) => running.child.once('exit', () => r()));
+  running.child.kill('SIGTERM');
+  const timer = setTimeout(() => running.child.kill('SIGKILL'), 60_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Sum of `<name>_sum` and `<name>_count` over all label sets in a Prometheus text page. */
+function histogramTotals(page: string, name: string): { sum: number; count: number } {
+  let sum = 0;
+  let count = 0;
+  for (const line of page.split('\n')) {
+    const m = /^(\w+)(?:\{[^}]*\})? ([0-9.eE+-]+)$/.exec(line);
+    if (m?.[1] === `${name}_sum`) sum += Number(m[2]);
+    if (m?.[1] === `${name}_count`) count += Number(m[2]);
+  }
+  return { sum, count };
+}
+
+async function scrape(url: string): Promise<string> {
+  const res = await fetch(`${url}/metrics`);
+  return res.text();
+}
+
+/**
+ * Waits until work abandoned by the last measurement is done: the queues are empty and one more request
+ * (which queues behind any batch still running) has been answered.
+ */
+async function settle(url: string, send: Send): Promise<void> {
+  const deadline = Date.now() + 300_000;
+  while (Date.now() < deadline) {
+    const page = await scrape(url).catch(() => '');
+    const depth = page
+      .split('\n')
+      .filter((l) => l.startsWith('coyo_backend_queue_depth'))
+      .reduce((a, l) => a + Number(l.split(' ').at(-1)), 0);
+    if (depth === 0) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await send(AbortSignal.timeout(300_000)).catch(() => undefined);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Plan and report
+// ---------------------------------------------------------------------------------------------------
+
+interface Plan {
+  modelsDir: string;
+  kind: 'test' | 'faithful';
+  durationMs: number;
+  concurrency: (w: Workload) => number[];
+  /** A measurement continues past its duration until this many answers are in (slow models). */
+  minCompleted: (c: number) => number;
+  maxDurationMs: number;
+  readyTimeoutMs: number;
+}
+
+function plan(args: Args): Plan {
+  const kind = args.faithful ? 'faithful' : 'test';
+  const modelsDir = resolve(args.models ?? join(REPO_ROOT, args.faithful ? 'models-bench' : 'models'));
+  const durationMs = (args.duration ?? (args.faithful ? 10 : 5)) * 1000;
+  const onCpu = args.device === 'cpu';
+  return {
+    modelsDir,
+    kind,
+    durationMs,
+    // On a CPU a real-size ViT-L takes ~3 s per image: 32 waiting images are minutes of work.
+    concurrency: (w) => args.concurrency ?? (args.faithful && onCpu && w !== 'text' ? [1, 8] : [1, 8, 32, 128]),
+    minCompleted: (c) => (args.faithful ? c : 1),
+    maxDurationMs: Math.max(durationMs, args.faithful ? 120_000 : durationMs),
+    readyTimeoutMs: args.faithful ? 600_000 : 120_000,
+  };
+}
+
+function ensureModels(p: Plan): void {
+  const marker = join(p.modelsDir, 'vit-large-patch16-384/onnx/model.onnx');
+  if (existsSync(marker)) return;
+  const script = p.kind === 'faithful' ? 'gen:bench-models' : 'gen:models';
+  const extra = p.kind === 'faithful' ? ['--no-check'] : [];
+  console.log(`no models in ${p.modelsDir}: running pnpm ${script}`);
+  const run = spawnSync('pnpm', [script, '--out', p.modelsDir, ...extra], { cwd: PACKAGE_DIR, stdio: 'inherit' });
+  if (run.status !== 0) throw new Error(`pnpm ${script} failed`);
+}
+
+const fmt = (v: number | null, digits = 1): string => (v === null || Number.isNaN(v) ? '–' : v.toFixed(digits));
+
+function printRow(c: Cell): void {
+  console.log(
+    [
+      c.workload.padEnd(5),
+      c.server.padEnd(5),
+      c.batching.padEnd(9),
+      String(c.concurrency).padStart(4),
+      fmt(c.itemsPerSecond).padStart(9),
+      fmt(c.latencyMs.p50).padStart(9),
+      fmt(c.latencyMs.p99).padStart(9),
+      fmt(c.meanBatchSize).padStart(7),
+      fmt(c.serverQueueMs).padStart(8),
+      fmt(c.serverInferenceMs).padStart(8),
+      String(c.requests).padStart(6),
+      String(c.errors).padStart(4),
+    ].join(' '),
+  );
+}
+
+const HEADER = `${'work'.padEnd(5)} ${'srv'.padEnd(5)} ${'batching'.padEnd(9)} ${'conc'.padStart(4)} ${'items/s'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'batch'.padStart(7)} ${'queue'.padStart(8)} ${'infer'.padStart(8)} ${'reqs'.padStart(6)} ${'err'.padStart(4)}`;
+
+function ratio(cells: Cell[], a: (c: Cell) => boolean, b: (c: Cell) => boolean): number | null {
+  const x = cells.find(a);
+  const y = cells.find(b);
+  return x && y && y.itemsPerSecond > 0 ? x.itemsPerSecond / y.itemsPerSecond : null;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    // `pnpm run x -- --flag` passes the `--` through; it only separates arguments there.
+    args: process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--')),
+    options: {
+      faithful: { type: 'boolean' },
+      models: { type: 'string' },
+      workloads: { type: 'string' },
+      concurrency: { type: 'string' },
+      duration: { type: 'string' },
+      'max-batch-size': { type: 'string' },
+      device: { type: 'string' },
+      'no-peer': { type: 'boolean' },
+      out: { type: 'string' },
+      'server-env': { type: 'string', multiple: true },
+    },
+    strict: true,
+  });
+  const args = ArgsSchema.parse(values);
+  const p = plan(args);
+  const out = resolve(args.out ?? join(REPO_ROOT, `bench-results/${args.faithful ? 'backend-faithful' : 'backend'}.json`));
+  ensureModels(p);
+  const images = await makeImages();
+  const texts = await labelPrompts();
+  const token = randomBytes(24).toString('hex');
+  const cells: Cell[] = [];
+  const started = new Date().toISOString();
+  const loadBefore = loadavg();
+
+  console.log(
+    `models: ${p.modelsDir} (${p.kind}); device ${args.device}; ${availableParallelism()} CPUs; ${p.durationMs / 1000} s per cell; ` +
+      `load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')}`,
+  );
+  console.log(HEADER);
+
+  const modes: Array<{ label: string; maxBatch: string | undefined }> = [
+    { label: args['max-batch-size'] ? `on(${args['max-batch-size']})` : 'on', maxBatch: args['max-batch-size']?.toString() },
+    { label: 'off(1)', maxBatch: '1' },
+  ];
+  for (const mode of modes) {
+    const port = await freePort();
+    const server = await start(
+      'src/main.ts',
+      {
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        MODELS_DIR: p.modelsDir,
+        BACKEND_TOKEN: token,
+        COYO_DEVICE: args.device,
+        MAX_QUEUE: '4096',
+        ...args['server-env'],
+        ...(mode.maxBatch !== undefined ? { MAX_BATCH_SIZE: mode.maxBatch } : {}),
+      },
+      port,
+      p.readyTimeoutMs,
+    );
+    try {
+      for (const workload of args.workloads) {
+        const send = sender(server.url, token, workload, images, texts);
+        await settle(server.url, send); // also a warm-up request
+        for (const concurrency of p.concurrency(workload)) {
+          const before = histogramTotals(await scrape(server.url), 'coyo_backend_batch_size');
+          const result = await runClosedLoop(send, {
+            concurrency,
+            durationMs: p.durationMs,
+            minCompleted: p.minCompleted(concurrency),
+            maxDurationMs: p.maxDurationMs,
+            maxRequests: 1_000_000,
+          });
+          const after = histogramTotals(await scrape(server.url), 'coyo_backend_batch_size');
+          await settle(server.url, send);
+          const runs = after.count - before.count;
+          const cell: Cell = {
+            ...result,
+            workload,
+            server: 'coyo',
+            batching: mode.label,
+            meanBatchSize: runs > 0 ? (after.sum - before.sum) / runs : null,
+          };
+          cells.push(cell);
+          printRow(cell);
+        }
+      }
+    } finally {
+      await stop(server);
+    }
+  }
+
+  if (!args['no-peer'] && args.workloads.includes('vit')) {
+    const port = await freePort();
+    const peer = await start(
+      'bench/peer-server.ts',
+      { PEER_PORT: String(port), MODELS_DIR: p.modelsDir, PEER_DEVICE: args.device === 'cuda' ? 'cuda' : 'cpu' },
+      port,
+      p.readyTimeoutMs,
+    );
+    try {
+      const send = sender(peer.url, undefined, 'vit', images, texts);
+      await send(AbortSignal.timeout(300_000)); // the pipeline's first run allocates
+      for (const concurrency of p.concurrency('vit')) {
+        const result = await runClosedLoop(send, {
+          concurrency,
+          durationMs: p.durationMs,
+          minCompleted: p.minCompleted(concurrency),
+          maxDurationMs: p.maxDurationMs,
+          maxRequests: 1_000_000,
+        });
+        // Abandoned requests are skipped by the peer; one more answer means it is idle again.
+        await send(AbortSignal.timeout(300_000)).catch(() => undefined);
+        const cell: Cell = { ...result, workload: 'vit', server: 'peer', batching: 'none', meanBatchSize: null };
+        cells.push(cell);
+        printRow(cell);
+      }
+    } finally {
+      await stop(peer);
+    }
+  }
+
+  // Throughput ratios at every concurrency both sides were measured at (the targets are stated at 32).
+  const isOurs = (c: Cell, w: Workload, batched: boolean) =>
+    c.workload === w && c.server === 'coyo' && (c.batching === 'off(1)') !== batched;
+  const levels = [...new Set(cells.map((c) => c.concurrency))].sort((a, b) => a - b);
+  const ratios = (a: (c: Cell) => boolean, b: (c: Cell) => boolean) =>
+    Object.fromEntries(
+      levels.flatMap((n) => {
+        const r = ratio(cells, (c) => a(c) && c.concurrency === n, (c) => b(c) && c.concurrency === n);
+        return r === null ? [] : [[String(n), r]];
+      }),
+    );
+  const targets = {
+    textBatchingVsBatch1: ratios((c) => isOurs(c, 'text', true), (c) => isOurs(c, 'text', false)),
+    vitCoyoVsPeer: ratios((c) => isOurs(c, 'vit', true), (c) => c.workload === 'vit' && c.server === 'peer'),
+  };
+  const show = (r: Record<string, number>) =>
+    Object.entries(r)
+      .map(([n, v]) => `c=${n}: ${v.toFixed(2)}×`)
+      .join(', ') || '–';
+  console.log(
+    `\ntext, batching vs MAX_BATCH_SIZE=1 (target ≥ 1.5× at c=32): ${show(targets.textBatchingVsBatch1)}` +
+      `\nvit, coyo vs transformers.js peer (target ≥ 2× at c=32): ${show(targets.vitCoyoVsPeer)}`,
+  );
+
+  const report = {
+    started,
+    finished: new Date().toISOString(),
+    models: { kind: p.kind, dir: p.modelsDir },
+    device: args.device,
+    machine: { cpus: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
+    // 1/5/15-minute load averages before and after: other work on the machine skews every number.
+    loadAverage: { before: loadBefore, after: loadavg() },
+    serverEnv: args['server-env'],
+    durationMs: p.durationMs,
+    cells,
+    targets,
+  };
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`wrote ${out}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});
