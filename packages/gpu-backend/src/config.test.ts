@@ -11,7 +11,7 @@ describe('loadConfig', () => {
       port: 8788,
       host: '127.0.0.1',
       token: TOKEN,
-      batching: { maxBatchSize: 32, maxQueueDelayMs: 2, maxQueue: 1024 },
+      batching: { maxBatchSize: 32, maxQueueDelayMs: 2, maxQueue: 1024, dispatchWhenIdle: true, maxPaddingRatio: 1.25 },
       limits: {
         maxImageBytes: 20 * 1024 * 1024,
         maxImagePixels: 40_000_000,
@@ -23,6 +23,7 @@ describe('loadConfig', () => {
       device: 'auto',
       precision: 'fp32',
       intraOpThreads: 0,
+      allowSpinning: false,
       generateTestModels: false,
     });
     expect(config.modelsDir).toMatch(/models$/);
@@ -37,23 +38,27 @@ describe('loadConfig', () => {
       MAX_BATCH_SIZE: '64',
       MAX_QUEUE_DELAY_MS: '0.5',
       MAX_QUEUE: '300',
+      DISPATCH_WHEN_IDLE: '0',
+      MAX_PADDING_RATIO: '1.5',
       MAX_IMAGE_PIXELS: '40e6',
       PREPROCESS_THREADS: '3',
       COYO_DEVICE: 'cuda',
       COYO_PRECISION: 'fp16',
       ORT_INTRA_OP_THREADS: '4',
+      ORT_ALLOW_SPINNING: '1',
       COYO_GENERATE_TEST_MODELS: '1',
     });
     expect(config).toMatchObject({
       port: 9000,
       host: '0.0.0.0',
       modelsDir: '/srv/models',
-      batching: { maxBatchSize: 64, maxQueueDelayMs: 0.5, maxQueue: 300 },
+      batching: { maxBatchSize: 64, maxQueueDelayMs: 0.5, maxQueue: 300, dispatchWhenIdle: false, maxPaddingRatio: 1.5 },
       limits: { maxImagePixels: 40_000_000 },
       preprocessThreads: 3,
       device: 'cuda',
       precision: 'fp16',
       intraOpThreads: 4,
+      allowSpinning: true,
       generateTestModels: true,
     });
   });
@@ -85,6 +90,11 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as Error).message;
     for (const name of ['MAX_BATCH_SIZE', 'PORT', 'COYO_DEVICE', 'ALLOW_NO_AUTH']) expect(message).toContain(`${name}:`);
+  });
+
+  it('refuses a MAX_PADDING_RATIO below 1 and a DISPATCH_WHEN_IDLE that is not 0 or 1', () => {
+    expect(() => loadConfig({ BACKEND_TOKEN: TOKEN, MAX_PADDING_RATIO: '0.9' })).toThrow(/MAX_PADDING_RATIO: must be a number from 1/);
+    expect(() => loadConfig({ BACKEND_TOKEN: TOKEN, DISPATCH_WHEN_IDLE: 'yes' })).toThrow(/DISPATCH_WHEN_IDLE:/);
   });
 
   it('refuses a MAX_QUEUE smaller than the largest request', () => {

@@ -38,9 +38,14 @@ function numeric(fallback: number, min: number, max: number, whole: boolean) {
 const integer = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) => numeric(fallback, min, max, true);
 const decimal = (fallback: number, min: number, max: number) => numeric(fallback, min, max, false);
 
-/** A `0`/`1` switch. */
+/** A `0`/`1` switch, off unless set. */
 function flag() {
   return raw.pipe(z.enum(['0', '1']).optional()).transform((v) => v === '1');
+}
+
+/** A `0`/`1` switch, on unless set to `0`. */
+function flagOn() {
+  return raw.pipe(z.enum(['0', '1']).optional()).transform((v) => v !== '0');
 }
 
 function choice<const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) {
@@ -56,6 +61,8 @@ const EnvSchema = z.object({
   MAX_BATCH_SIZE: integer(32, 1, 4096),
   MAX_QUEUE_DELAY_MS: decimal(2, 0, 60_000),
   MAX_QUEUE: integer(1024, 1, 1_000_000),
+  DISPATCH_WHEN_IDLE: flagOn(),
+  MAX_PADDING_RATIO: decimal(1.25, 1, 64),
   MAX_IMAGE_BYTES: integer(20 * MIB, 1, 2 ** 31 - 1),
   MAX_IMAGE_PIXELS: integer(40_000_000, 1, 2 ** 31 - 1),
   MAX_IMAGES_PER_REQUEST: integer(32, 1, 4096),
@@ -65,6 +72,7 @@ const EnvSchema = z.object({
   COYO_DEVICE: choice(['auto', 'cuda', 'cpu'], 'auto'),
   COYO_PRECISION: choice(['fp32', 'fp16'], 'fp32'),
   ORT_INTRA_OP_THREADS: integer(0, 0, 1024),
+  ORT_ALLOW_SPINNING: flag(),
   COYO_GENERATE_TEST_MODELS: flag(),
 });
 
@@ -79,6 +87,18 @@ export interface BatchingConfig {
   maxQueueDelayMs: number;
   /** Admission limit: items queued (or being pre-processed) per tower before new work is refused. */
   maxQueue: number;
+  /**
+   * Start an item at once when it reaches an idle tower instead of holding it for `maxQueueDelayMs`
+   * (default false, Triton's behaviour). Items answered by a run that just ended still get
+   * `maxQueueDelayMs` from the end of that run for their callers to come back and share the next batch.
+   */
+  dispatchWhenIdle?: boolean;
+  /**
+   * Length-aware towers (text) only: most padded tokens a batch may compute per token it holds
+   * (`batch × longest ÷ sum of lengths`); items that would exceed it wait for a batch of their own length.
+   * Absent: no limit.
+   */
+  maxPaddingRatio?: number;
 }
 
 /** Input limits, checked by the HTTP layer and by image decoding. */
@@ -103,6 +123,8 @@ export interface Config {
   precision: Precision;
   /** 0 lets onnxruntime choose. */
   intraOpThreads: number;
+  /** Whether idle onnxruntime threads busy-wait for work (onnxruntime's default) instead of sleeping. */
+  allowSpinning: boolean;
   generateTestModels: boolean;
 }
 
@@ -144,7 +166,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     host: e.HOST,
     modelsDir: e.MODELS_DIR,
     token: e.BACKEND_TOKEN,
-    batching: { maxBatchSize: e.MAX_BATCH_SIZE, maxQueueDelayMs: e.MAX_QUEUE_DELAY_MS, maxQueue: e.MAX_QUEUE },
+    batching: {
+      maxBatchSize: e.MAX_BATCH_SIZE,
+      maxQueueDelayMs: e.MAX_QUEUE_DELAY_MS,
+      maxQueue: e.MAX_QUEUE,
+      dispatchWhenIdle: e.DISPATCH_WHEN_IDLE,
+      maxPaddingRatio: e.MAX_PADDING_RATIO,
+    },
     limits: {
       maxImageBytes: e.MAX_IMAGE_BYTES,
       maxImagePixels: e.MAX_IMAGE_PIXELS,
@@ -156,6 +184,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     device: e.COYO_DEVICE,
     precision: e.COYO_PRECISION,
     intraOpThreads: e.ORT_INTRA_OP_THREADS,
+    allowSpinning: e.ORT_ALLOW_SPINNING,
     generateTestModels: e.COYO_GENERATE_TEST_MODELS,
   };
 }

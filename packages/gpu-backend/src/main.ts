@@ -55,6 +55,7 @@ async function main(): Promise<void> {
       device: config.device,
       precision: config.precision,
       intraOpThreads: config.intraOpThreads,
+      allowSpinning: config.allowSpinning,
       preprocessThreads: config.preprocessThreads,
       maxImagePixels: config.limits.maxImagePixels,
       logger,

@@ -42,6 +42,8 @@ export interface OnnxBackendOptions {
   precision: Precision;
   /** 0 lets onnxruntime choose. */
   intraOpThreads: number;
+  /** `ORT_ALLOW_SPINNING`: let idle onnxruntime threads busy-wait (default: they sleep). */
+  allowSpinning?: boolean;
   preprocessThreads: number;
   maxImagePixels: number;
   logger: Logger;
@@ -134,6 +136,7 @@ export class OnnxBackend implements Backend {
             modelPath: modelFile(options.modelsDir, tower, options.precision, logger),
             device: options.device,
             intraOpThreads: options.intraOpThreads,
+            allowSpinning: options.allowSpinning ?? false,
           }),
         ),
       ),

@@ -42,6 +42,18 @@ describe('SessionHost', () => {
     }
   });
 
+  it('loads and runs with onnxruntime thread spinning allowed and with it off', async () => {
+    for (const allowSpinning of [true, false]) {
+      const host = await SessionHost.start({ name: 'test', modelPath: chain, device: 'cpu', intraOpThreads: 2, allowSpinning });
+      try {
+        const { y } = await host.run(ones(1, 256));
+        expect(y?.dims).toEqual([1, 256]);
+      } finally {
+        await host.close();
+      }
+    }
+  });
+
   it('keeps the event loop free while a run is in flight', async () => {
     const host = await start(chain);
     try {

@@ -17,6 +17,8 @@ export interface SessionHostOptions {
   modelPath: string;
   device: DeviceChoice;
   intraOpThreads: number;
+  /** `ORT_ALLOW_SPINNING`: let idle onnxruntime threads busy-wait (default: they sleep). */
+  allowSpinning?: boolean;
 }
 
 interface Pending {
@@ -68,6 +70,7 @@ export class SessionHost {
       modelPath: options.modelPath,
       device: options.device,
       intraOpThreads: options.intraOpThreads,
+      allowSpinning: options.allowSpinning ?? false,
     };
     const worker = startThread(WORKER_URL, init, `session:${options.name}`);
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));

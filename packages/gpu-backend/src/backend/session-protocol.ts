@@ -21,6 +21,8 @@ export interface SessionInit {
   device: DeviceChoice;
   /** 0 lets onnxruntime choose. */
   intraOpThreads: number;
+  /** Whether onnxruntime's idle pool threads busy-wait for work (its default) instead of sleeping. */
+  allowSpinning: boolean;
 }
 
 export interface ValueInfo {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Batcher, type BatchStats, type RunBatch } from './batcher.js';
+import { Batcher, selectBatch, type BatchStats, type BatcherOptions, type RunBatch } from './batcher.js';
 import { QueueRejection } from './errors.js';
 
 /** A run function that records every batch and answers `input * 10`, optionally held until released. */
@@ -27,7 +27,9 @@ function recorder() {
   };
 }
 
-function make(run: RunBatch<number, number>, knobs: Partial<{ maxBatchSize: number; maxQueueDelayMs: number; maxQueue: number }> = {}) {
+type Knobs = Partial<Pick<BatcherOptions<number, number>, 'maxBatchSize' | 'maxQueueDelayMs' | 'maxQueue' | 'dispatchWhenIdle' | 'maxPaddingRatio' | 'length'>>;
+
+function make(run: RunBatch<number, number>, knobs: Knobs = {}) {
   const stats: BatchStats[] = [];
   const rejected: Array<[string, number]> = [];
   const batcher = new Batcher<number, number>({
@@ -35,6 +37,9 @@ function make(run: RunBatch<number, number>, knobs: Partial<{ maxBatchSize: numb
     maxBatchSize: knobs.maxBatchSize ?? 4,
     maxQueueDelayMs: knobs.maxQueueDelayMs ?? 10,
     maxQueue: knobs.maxQueue ?? 100,
+    ...(knobs.dispatchWhenIdle !== undefined ? { dispatchWhenIdle: knobs.dispatchWhenIdle } : {}),
+    ...(knobs.maxPaddingRatio !== undefined ? { maxPaddingRatio: knobs.maxPaddingRatio } : {}),
+    ...(knobs.length !== undefined ? { length: knobs.length } : {}),
     run,
     now: () => Date.now(),
     observer: { batch: (s) => stats.push(s), rejected: (reason, n) => rejected.push([reason, n]) },
@@ -263,5 +268,140 @@ describe('Batcher', () => {
     const answer = submit([1, 2, 3]);
     await vi.advanceTimersByTimeAsync(20);
     await expect(answer).resolves.toMatchObject({ outputs: [1, 2, 3], inferenceMs: 8 });
+  });
+});
+
+describe('selectBatch', () => {
+  it('takes the oldest item, then the items closest to its length', () => {
+    expect(selectBatch([10, 30, 12, 9, 25], 3)).toEqual([0, 2, 3]);
+  });
+
+  it('prefers the older of two items equally close in length', () => {
+    expect(selectBatch([10, 12, 8, 12], 2)).toEqual([0, 1]);
+  });
+
+  it('skips items that would pad the batch beyond maxPaddingRatio', () => {
+    // 10, 10 and 11 pad to 33 tokens for 31 held; adding 20 would pad to 80 for 51.
+    expect(selectBatch([10, 20, 10, 11], 8, 1.25)).toEqual([0, 2, 3]);
+  });
+
+  it('keeps the oldest item even when nothing else fits beside it', () => {
+    expect(selectBatch([30, 9, 9, 9], 4, 1.2)).toEqual([0]);
+  });
+
+  it('returns nothing for an empty queue', () => {
+    expect(selectBatch([], 4)).toEqual([]);
+  });
+});
+
+describe('Batcher with length-aware batches', () => {
+  const identity = (x: number) => x;
+
+  it('batches queued items of similar length together', async () => {
+    const r = recorder();
+    const { submit } = make(r.run, { maxBatchSize: 2, maxQueueDelayMs: 0, length: identity });
+    const answer = submit([10, 30, 11, 29]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.batches).toEqual([
+      [10, 11],
+      [30, 29],
+    ]);
+    await expect(answer).resolves.toMatchObject({ outputs: [100, 300, 110, 290] });
+  });
+
+  it('runs an item passed over for its length as soon as it is the oldest', async () => {
+    const r = recorder();
+    const { submit } = make(r.run, { maxBatchSize: 2, maxQueueDelayMs: 0, length: identity });
+    const answers = [submit([1]), submit([9]), submit([1]), submit([1]), submit([1])];
+    await vi.advanceTimersByTimeAsync(0);
+    await Promise.all(answers);
+    expect(r.batches).toEqual([[1, 1], [9, 1], [1]]);
+  });
+
+  it('gives an item that would pad too much a batch of its own', async () => {
+    const r = recorder();
+    const { submit } = make(r.run, { maxBatchSize: 8, maxQueueDelayMs: 0, maxPaddingRatio: 1.5, length: identity });
+    const answer = submit([10, 30, 10]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.batches).toEqual([[10, 10], [30]]);
+    await expect(answer).resolves.toMatchObject({ outputs: [100, 300, 100] });
+  });
+
+  it('ignores maxPaddingRatio when the batcher has no length function', async () => {
+    const r = recorder();
+    const { submit } = make(r.run, { maxBatchSize: 8, maxQueueDelayMs: 0, maxPaddingRatio: 1 });
+    void submit([1, 50, 2]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.batches).toEqual([[1, 50, 2]]);
+  });
+
+  it('refuses a maxPaddingRatio below 1', () => {
+    expect(() => make(recorder().run, { maxPaddingRatio: 0.5 })).toThrow(RangeError);
+  });
+});
+
+describe('Batcher with dispatchWhenIdle', () => {
+  it('starts an item that reaches an idle tower at once', async () => {
+    const r = recorder();
+    const { submit } = make(r.run, { maxBatchSize: 8, maxQueueDelayMs: 10, dispatchWhenIdle: true });
+    const answer = submit([1]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.batches).toEqual([[1]]);
+    await expect(answer).resolves.toMatchObject({ outputs: [10], queueMs: 0 });
+  });
+
+  it('counts the delay from the end of the last run for callers coming back from it', async () => {
+    const r = recorder();
+    const { submit } = make(r.run, { maxBatchSize: 8, maxQueueDelayMs: 10, dispatchWhenIdle: true });
+    await submit([1, 2]);
+    await vi.advanceTimersByTimeAsync(4);
+    const back = submit([3]);
+    await vi.advanceTimersByTimeAsync(5);
+    expect(r.batches).toEqual([[1, 2]]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(r.batches).toEqual([[1, 2], [3]]);
+    await expect(back).resolves.toMatchObject({ queueMs: 6 });
+  });
+
+  it('starts as soon as as many items have arrived as the last run answered', async () => {
+    const r = recorder();
+    const { submit } = make(r.run, { maxBatchSize: 8, maxQueueDelayMs: 10, dispatchWhenIdle: true });
+    await submit([1, 2]);
+    await vi.advanceTimersByTimeAsync(4);
+    const second = submit([3]);
+    await vi.advanceTimersByTimeAsync(1);
+    const third = submit([4]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.batches).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+    await expect(second).resolves.toMatchObject({ queueMs: 1 });
+    await expect(third).resolves.toMatchObject({ queueMs: 0 });
+  });
+
+  it('starts at once again once the tower has been idle for the delay', async () => {
+    const r = recorder();
+    const { submit } = make(r.run, { maxBatchSize: 8, maxQueueDelayMs: 10, dispatchWhenIdle: true });
+    await submit([1]);
+    await vi.advanceTimersByTimeAsync(10);
+    void submit([2]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.batches).toEqual([[1], [2]]);
+  });
+
+  it('still starts a batch that gathered during a run as soon as the run ends', async () => {
+    const r = recorder();
+    const { submit } = make(r.run, { maxBatchSize: 8, maxQueueDelayMs: 10, dispatchWhenIdle: true });
+    r.hold();
+    const first = submit([1]);
+    await vi.advanceTimersByTimeAsync(0);
+    const second = submit([2]);
+    await vi.advanceTimersByTimeAsync(20);
+    r.release();
+    await first;
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.batches).toEqual([[1], [2]]);
+    await expect(second).resolves.toMatchObject({ queueMs: 20 });
   });
 });

@@ -5,6 +5,14 @@
  * while it runs. Admission is a permit taken before any work is done for a request, so a full queue is
  * answered at once instead of growing without bound. The queue is the single owner of pending work: it
  * drops entries whose deadline passed or whose caller went away before they ran.
+ *
+ * Two refinements, both optional:
+ * - `dispatchWhenIdle`: an item reaching an idle tower starts at once (continuous batching, as
+ *   text-embeddings-inference does); the delay then only gathers the callers of a run that just ended.
+ * - `length` (variable-length inputs such as token sequences, padded to their batch's longest): a batch
+ *   is the oldest item plus the queued items closest to it in length, within `maxPaddingRatio`. The
+ *   oldest item is always in the next batch, so no item waits behind more batches than there are items
+ *   ahead of it.
  */
 import type { BatchingConfig } from '../config.js';
 import { QueueRejection, type RejectionReason } from './errors.js';
@@ -30,6 +38,11 @@ export interface BatcherOptions<I, O> extends BatchingConfig {
   /** Used in messages. */
   name: string;
   run: RunBatch<I, O>;
+  /**
+   * An input's length when the run pads a batch to its longest input (token count for text): batches are
+   * then formed from items of similar length. Absent: batches take the oldest items in order.
+   */
+  length?: (input: I) => number;
   observer?: BatchObserver;
   /** Monotonic clock in ms; injectable so tests can drive time. */
   now?: () => number;
@@ -99,8 +112,37 @@ interface Entry<I, O> {
   group: Group<O>;
   index: number;
   input: I;
+  /** `length(input)`, or 0 when the batcher is not length-aware. */
+  length: number;
   enqueuedAt: number;
   deadlineAt: number;
+}
+
+/**
+ * Picks the positions (ascending) in `queue` of the next batch: the oldest entry, then the entries closest
+ * to its length (older first among equals) while the batch holds at most `maxBatchSize` items and pads to
+ * at most `maxPaddingRatio` times the tokens it holds. Entries that would break the ratio are skipped,
+ * not waited for: they form a batch of their own once they are the oldest.
+ */
+export function selectBatch(lengths: readonly number[], maxBatchSize: number, maxPaddingRatio = Number.POSITIVE_INFINITY): number[] {
+  const first = lengths[0];
+  if (first === undefined) return [];
+  const candidates = lengths
+    .slice(1)
+    .map((length, i) => ({ position: i + 1, length, distance: Math.abs(length - first) }))
+    .sort((a, b) => a.distance - b.distance || a.position - b.position);
+  const picked = [0];
+  let longest = first;
+  let held = first;
+  for (const { position, length } of candidates) {
+    if (picked.length >= maxBatchSize) break;
+    const nextLongest = Math.max(longest, length);
+    if (nextLongest * (picked.length + 1) > maxPaddingRatio * (held + length)) continue;
+    picked.push(position);
+    longest = nextLongest;
+    held += length;
+  }
+  return picked.sort((a, b) => a - b);
 }
 
 export class Batcher<I, O> {
@@ -108,6 +150,9 @@ export class Batcher<I, O> {
   readonly #maxBatchSize: number;
   readonly #maxQueueDelayMs: number;
   readonly #maxQueue: number;
+  readonly #dispatchWhenIdle: boolean;
+  readonly #maxPaddingRatio: number;
+  readonly #length: ((input: I) => number) | undefined;
   readonly #run: RunBatch<I, O>;
   readonly #observer: BatchObserver;
   readonly #now: () => number;
@@ -115,6 +160,11 @@ export class Batcher<I, O> {
   /** Slots held by permits: queued items plus items of admitted requests still being prepared. */
   #reserved = 0;
   #running = false;
+  /** When the last run ended; callers it answered may come back within `maxQueueDelayMs` of it. */
+  #lastRunEndedAt = Number.NEGATIVE_INFINITY;
+  /** Items the last run answered, and items submitted since it ended: once as many are back, start. */
+  #lastRunSize = 0;
+  #arrivedSinceRunEnded = 0;
   #pumpScheduled = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #batches = 0;
@@ -124,6 +174,10 @@ export class Batcher<I, O> {
     this.#maxBatchSize = options.maxBatchSize;
     this.#maxQueueDelayMs = options.maxQueueDelayMs;
     this.#maxQueue = options.maxQueue;
+    this.#dispatchWhenIdle = options.dispatchWhenIdle ?? false;
+    this.#maxPaddingRatio = options.maxPaddingRatio ?? Number.POSITIVE_INFINITY;
+    if (!(this.#maxPaddingRatio >= 1)) throw new RangeError(`${options.name}: maxPaddingRatio must be at least 1`);
+    this.#length = options.length;
     this.#run = options.run;
     this.#observer = options.observer ?? {};
     this.#now = options.now ?? (() => performance.now());
@@ -213,7 +267,11 @@ export class Batcher<I, O> {
         if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
         signal?.removeEventListener('abort', onAbort);
       };
-      inputs.forEach((input, index) => this.#queue.push({ group, index, input, enqueuedAt: now, deadlineAt }));
+      const length = this.#length;
+      this.#arrivedSinceRunEnded += inputs.length;
+      inputs.forEach((input, index) =>
+        this.#queue.push({ group, index, input, length: length ? length(input) : 0, enqueuedAt: now, deadlineAt }),
+      );
       this.#schedulePump();
     });
   }
@@ -257,19 +315,46 @@ export class Batcher<I, O> {
     }
     const oldest = this.#queue[0];
     if (oldest === undefined) return;
-    const waited = now - oldest.enqueuedAt;
-    if (this.#queue.length < this.#maxBatchSize && waited < this.#maxQueueDelayMs) {
+    const startAt = this.#queue.length >= this.#maxBatchSize ? now : this.#startTime(oldest.enqueuedAt);
+    if (now < startAt) {
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
         this.#pump();
-      }, this.#maxQueueDelayMs - waited);
+      }, startAt - now);
       return;
     }
     void this.#dispatch(now);
   }
 
+  /**
+   * When a partial batch whose oldest item was queued at `enqueuedAt` starts (the tower being free):
+   * after `maxQueueDelayMs` (Triton), or, with `dispatchWhenIdle`, as soon as the callers answered by the
+   * last run have come back (as many items as it held) or have had `maxQueueDelayMs` since it ended to do
+   * so — at once on a tower that was idle.
+   */
+  #startTime(enqueuedAt: number): number {
+    const delayed = enqueuedAt + this.#maxQueueDelayMs;
+    if (!this.#dispatchWhenIdle) return delayed;
+    if (this.#arrivedSinceRunEnded >= this.#lastRunSize) return enqueuedAt;
+    return Math.min(delayed, Math.max(enqueuedAt, this.#lastRunEndedAt + this.#maxQueueDelayMs));
+  }
+
+  /** Removes the next batch from the queue (see {@link selectBatch}), in queue order. */
+  #takeBatch(): Entry<I, O>[] {
+    if (this.#length === undefined) return this.#queue.splice(0, this.#maxBatchSize);
+    const positions = selectBatch(
+      this.#queue.map((e) => e.length),
+      this.#maxBatchSize,
+      this.#maxPaddingRatio,
+    );
+    const taken = new Set(positions);
+    const batch = this.#queue.filter((_, i) => taken.has(i));
+    this.#queue = this.#queue.filter((_, i) => !taken.has(i));
+    return batch;
+  }
+
   async #dispatch(now: number): Promise<void> {
-    const batch = this.#queue.splice(0, this.#maxBatchSize);
+    const batch = this.#takeBatch();
     const batchId = this.#batches++;
     const queueMs: number[] = [];
     for (const entry of batch) {
@@ -314,6 +399,9 @@ export class Batcher<I, O> {
       }
     } finally {
       this.#running = false;
+      this.#lastRunEndedAt = this.#now();
+      this.#lastRunSize = batch.length;
+      this.#arrivedSinceRunEnded = 0;
       this.#pump();
     }
   }

@@ -76,6 +76,8 @@ export class Engine {
     });
     this.alignText = new Batcher({
       ...common('align-text'),
+      // A text batch is padded to its longest sequence: batch texts of similar length together.
+      length: (ids) => ids.length,
       run: async (sequences) => {
         return unstackRows(await backend.embedTexts(padBatch(sequences)), sequences.length);
       },
