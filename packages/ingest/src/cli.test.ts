@@ -1,4 +1,4 @@
-import { copyFile } from 'node:fs/promises';
+import { copyFile, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../test/helpers.js';
@@ -57,6 +57,27 @@ describe('coyo-ingest', () => {
     const io = capture({ R2_ACCOUNT_ID: 'a', R2_ACCESS_KEY_ID: 'k', R2_SECRET_ACCESS_KEY: 's' });
     expect(await main(['ingest', input, '--target', 'r2', '--work-dir', await tempDir(), '--progress', 'none'], io)).toBe(2);
     expect(io.err()).toContain('R2_BUCKET');
+  });
+
+  it('exits 2 for a local bucket binding the config lacks, before building anything', async () => {
+    const input = await tempDir();
+    await writeSample({ rows: 100, outDir: input, seed: 8, files: 1 });
+    const work = await tempDir();
+    const io = capture();
+    const args = ['ingest', input, '--target', 'local', '--config', WRANGLER_CONFIG, '--persist', await tempDir(), '--work-dir', work];
+    expect(await main([...args, '--binding', 'NO_SUCH_BUCKET', '--progress', 'none'], io)).toBe(2);
+    expect(io.err()).toContain('NO_SUCH_BUCKET');
+    expect(await readdir(work)).toEqual([]);
+  });
+
+  it('checks the r2 settings before building anything', async () => {
+    const input = await tempDir();
+    await writeSample({ rows: 100, outDir: input, seed: 9, files: 1 });
+    const work = await tempDir();
+    const io = capture({ R2_ACCOUNT_ID: 'a', R2_ACCESS_KEY_ID: 'k', R2_BUCKET: 'b' });
+    expect(await main(['ingest', input, '--target', 'r2', '--work-dir', work, '--progress', 'none'], io)).toBe(2);
+    expect(io.err()).toContain('R2_SECRET_ACCESS_KEY');
+    expect(await readdir(work)).toEqual([]);
   });
 
   it('publishes into the local R2 persist folder that wrangler dev reads', async () => {

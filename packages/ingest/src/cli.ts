@@ -147,18 +147,19 @@ async function run(argv: readonly string[], io: CliIo): Promise<void> {
     });
     const args = parseOrThrow(IngestArgsSchema, values);
     const progress = new Progress(io.stderr, args.progress as ProgressMode);
-    const built = await buildShards({
-      inputs: positionals,
-      workDir: args['work-dir'],
-      rowGroupSize: args['row-group-size'],
-      shardRows: args['shard-rows'],
-      progress,
-      ...(args['dataset-version'] !== undefined ? { datasetVersion: args['dataset-version'] } : {}),
-      ...(args.threads !== undefined ? { threads: args.threads } : {}),
-      ...(args['memory-limit'] !== undefined ? { memoryLimit: args['memory-limit'] } : {}),
-    });
+    // The target is checked first: a wrong binding or missing credential must not wait for a long sort.
     const store = await openStore(args, io.env);
     try {
+      const built = await buildShards({
+        inputs: positionals,
+        workDir: args['work-dir'],
+        rowGroupSize: args['row-group-size'],
+        shardRows: args['shard-rows'],
+        progress,
+        ...(args['dataset-version'] !== undefined ? { datasetVersion: args['dataset-version'] } : {}),
+        ...(args.threads !== undefined ? { threads: args.threads } : {}),
+        ...(args['memory-limit'] !== undefined ? { memoryLimit: args['memory-limit'] } : {}),
+      });
       const result = await publish({ manifest: built.manifest, shardFiles: built.shardFiles, store, progress });
       io.stdout.write(
         `${JSON.stringify({

@@ -1,14 +1,21 @@
 import { describe, expect, it } from 'vitest';
+import { IngestError } from './errors.js';
 import { memoryStore, tempDir } from '../test/helpers.js';
 import { buildShards } from './build.js';
 import { POINTER_KEY, PointerSchema, manifestKey } from './manifest.js';
 import { publish, readPointer } from './publish.js';
 import { writeSample } from './sample.js';
 
-async function built(rows: number, seed: number) {
+async function built(rows: number, seed: number, datasetVersion?: string) {
   const input = await tempDir();
   await writeSample({ rows, outDir: input, seed, files: 2 });
-  return buildShards({ inputs: [input], workDir: await tempDir(), rowGroupSize: 2048, shardRows: 2048 });
+  return buildShards({
+    inputs: [input],
+    workDir: await tempDir(),
+    rowGroupSize: 2048,
+    shardRows: 2048,
+    ...(datasetVersion !== undefined ? { datasetVersion } : {}),
+  });
 }
 
 describe('publish', () => {
@@ -53,5 +60,29 @@ describe('publish', () => {
     const resumed = await publish({ manifest: next.manifest, shardFiles: next.shardFiles, store });
     expect(resumed).toMatchObject({ uploaded: 2, skipped: 1, previousVersion: old.manifest.dataset_version });
     expect((await readPointer(store))?.version).toBe(next.manifest.dataset_version);
+  });
+
+  it('refuses to publish other data under a version name that is already published, touching nothing', async () => {
+    const served = await built(2100, 5, 'release-1');
+    const other = await built(2100, 6, 'release-1');
+    const store = memoryStore();
+    await publish({ manifest: served.manifest, shardFiles: served.shardFiles, store });
+    const before = new Map(store.objects);
+    const error = await publish({ manifest: other.manifest, shardFiles: other.shardFiles, store }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IngestError);
+    expect((error as IngestError).message).toMatch(/release-1.*already published/);
+    expect(store.log.filter((l) => l.startsWith('put '))).toHaveLength(served.manifest.shards.length + 2);
+    expect(store.objects).toEqual(before);
+  });
+
+  it('publishes over a pointer that is not valid JSON', async () => {
+    const { manifest, shardFiles } = await built(2100, 7);
+    const store = memoryStore();
+    const garbage = new TextEncoder().encode('{"version": "trunc');
+    store.objects.set(POINTER_KEY, { body: garbage, sha256: 'f'.repeat(64) });
+    expect(await readPointer(store)).toBeUndefined();
+    const result = await publish({ manifest, shardFiles, store });
+    expect(result).toMatchObject({ version: manifest.dataset_version, previousVersion: undefined });
+    expect((await readPointer(store))?.version).toBe(manifest.dataset_version);
   });
 });

@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { POINTER_KEY, PointerSchema, manifestKey, type Manifest, type Pointer } from './manifest.js';
+import { IngestError } from './errors.js';
+import { ManifestSchema, POINTER_KEY, PointerSchema, manifestKey, type Manifest, type Pointer } from './manifest.js';
 import type { Progress } from './progress.js';
 import type { ObjectStore } from './targets/types.js';
 
@@ -29,12 +30,43 @@ function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/** The JSON value of `bytes`, or undefined when they are not JSON. */
+function parseJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Reads the current pointer, or undefined when there is none (or it is unreadable). */
 export async function readPointer(store: ObjectStore): Promise<Pointer | undefined> {
   const bytes = await store.get(POINTER_KEY);
   if (bytes === null) return undefined;
-  const parsed = PointerSchema.safeParse(JSON.parse(new TextDecoder().decode(bytes)));
+  const parsed = PointerSchema.safeParse(parseJson(bytes));
   return parsed.success ? parsed.data : undefined;
+}
+
+/**
+ * Refuses to overwrite a version that was published before with other shards. Readers cache a version's
+ * manifest and footers under its name, and may be serving it now: its shards must never change. A version
+ * whose manifest was never written (an upload that crashed) is not visible to anyone and may be redone.
+ */
+async function refuseRepublishing(store: ObjectStore, manifest: Manifest): Promise<void> {
+  const version = manifest.dataset_version;
+  const bytes = await store.get(manifestKey(version));
+  if (bytes === null) return;
+  const stored = ManifestSchema.safeParse(parseJson(bytes));
+  const same =
+    stored.success &&
+    stored.data.shards.length === manifest.shards.length &&
+    stored.data.shards.every((s, i) => s.key === manifest.shards[i]?.key && s.sha256 === manifest.shards[i]?.sha256);
+  if (!same) {
+    throw new IngestError(
+      `version ${version} is already published in ${store.description} with other data; ` +
+        'pick another --dataset-version (or leave it out to name the version after its checksums)',
+    );
+  }
 }
 
 /** Uploads the version and switches the pointer to it. */
@@ -42,6 +74,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
   const { manifest, store, progress } = options;
   if (options.shardFiles.length !== manifest.shards.length) throw new Error('bug: one local file per shard expected');
   const previous = await readPointer(store);
+  await refuseRepublishing(store, manifest);
   progress?.phase('upload', manifest.total_rows);
   let uploaded = 0;
   let skipped = 0;

@@ -174,6 +174,33 @@ describe('Batcher', () => {
     expect(batcher.reserved).toBe(0);
   });
 
+  it('keeps queued work whose deadline lies beyond the longest timer delay (2^31 − 1 ms)', async () => {
+    const r = recorder();
+    const { submit, rejected } = make(r.run, { maxBatchSize: 8, maxQueueDelayMs: 20 });
+    // A longer setTimeout delay fires after 1 ms; the deadline must not turn into "now".
+    const answer = submit([1], { deadlineAt: Date.now() + 3_000_000_000 });
+    await vi.advanceTimersByTimeAsync(20);
+    expect(r.batches).toEqual([[1]]);
+    await expect(answer).resolves.toMatchObject({ outputs: [10] });
+    expect(rejected).toEqual([]);
+  });
+
+  it('still drops work whose far deadline passes while it is queued', async () => {
+    const r = recorder();
+    r.hold();
+    const { submit } = make(r.run, { maxBatchSize: 1, maxQueueDelayMs: 0 });
+    const blocker = submit([1]);
+    await vi.advanceTimersByTimeAsync(0);
+    const far = 2 ** 31 + 10;
+    const late = submit([2], { deadlineAt: Date.now() + far });
+    const lateSettled = expect(late).rejects.toMatchObject({ reason: 'deadline_exceeded' });
+    await vi.advanceTimersByTimeAsync(far);
+    await lateSettled;
+    r.release();
+    await expect(blocker).resolves.toMatchObject({ outputs: [10] });
+    expect(r.batches).toEqual([[1]]);
+  });
+
   it('rejects work whose deadline has already passed when it is submitted', async () => {
     const r = recorder();
     const { submit } = make(r.run);

@@ -17,6 +17,9 @@
 import type { BatchingConfig } from '../config.js';
 import { QueueRejection, type RejectionReason } from './errors.js';
 
+/** Longest delay setTimeout honours; longer ones fire after 1 ms. */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
 /** Runs one batch; must answer one output per input, in input order. */
 export type RunBatch<I, O> = (inputs: I[]) => Promise<O[]>;
 
@@ -256,11 +259,14 @@ export class Batcher<I, O> {
         cleanup: () => {},
       };
       let deadlineTimer: ReturnType<typeof setTimeout> | undefined;
-      if (Number.isFinite(deadlineAt)) {
+      // setTimeout fires after 1 ms when asked for more than MAX_TIMER_DELAY_MS: wait in steps instead.
+      const armDeadline = (delay: number) => {
         deadlineTimer = setTimeout(() => {
-          if (group.queued > 0) this.#drop(group, 'deadline_exceeded', 'the deadline passed before the work ran');
-        }, deadlineAt - now);
-      }
+          if (delay > MAX_TIMER_DELAY_MS) armDeadline(delay - MAX_TIMER_DELAY_MS);
+          else if (group.queued > 0) this.#drop(group, 'deadline_exceeded', 'the deadline passed before the work ran');
+        }, Math.min(delay, MAX_TIMER_DELAY_MS));
+      };
+      if (Number.isFinite(deadlineAt)) armDeadline(deadlineAt - now);
       const onAbort = () => this.#drop(group, 'client_gone', 'the client closed the request');
       signal?.addEventListener('abort', onAbort, { once: true });
       group.cleanup = () => {

@@ -414,6 +414,32 @@ describe('queueing', () => {
     await new Promise((resolve) => setTimeout(resolve, 5));
     expect(backend.runs).toEqual([{ tower: 'align-vision', batch: 1 }]);
   });
+
+  it('counts a client that disconnected while sending its body as 499, not as a server error', async () => {
+    const { app, metrics } = setup();
+    const controller = new AbortController();
+    // What the HTTP server hands over when the connection drops mid-upload: an aborted signal and a body
+    // stream that errors.
+    const body = new ReadableStream<Uint8Array>({
+      start(stream) {
+        stream.enqueue(png(20).subarray(0, 10));
+      },
+      pull(stream) {
+        controller.abort();
+        stream.error(new Error('aborted'));
+      },
+    });
+    const response = await app.request('/v1/embed/image', {
+      method: 'POST',
+      headers: { ...AUTH, 'content-type': 'image/png' },
+      body,
+      duplex: 'half',
+      signal: controller.signal,
+    } as RequestInit);
+    expect(response.status).toBe(499);
+    expect(metrics.requests.get({ route: '/v1/embed/image', status: '499' })).toBe(1);
+    expect(metrics.requests.get({ route: '/v1/embed/image', status: '500' })).toBe(0);
+  });
 });
 
 describe('GET /v1/models and /metrics', () => {

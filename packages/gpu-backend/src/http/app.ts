@@ -189,7 +189,10 @@ export function createApp({ config, status, metrics, logger = silentLogger }: Ap
   app.onError((error, c) => {
     const requestIdValue = c.get('requestId');
     const problem = toProblem(error);
-    if (problem instanceof ClientGone) {
+    // A connection dropped mid-upload makes the body stream fail with a plain error: it is the client's
+    // leaving, not a server fault, and nobody reads the answer.
+    const gone = problem instanceof ClientGone || (problem.type === 'internal' && c.req.raw.signal.aborted);
+    if (gone) {
       logger.info('client closed the request', { request_id: requestIdValue });
       return new Response(null, { status: CLIENT_CLOSED_STATUS, headers: { 'x-request-id': requestIdValue } });
     }

@@ -2,6 +2,7 @@
  * The local R2 that `wrangler dev` serves, reached through wrangler's `getPlatformProxy`, which runs
  * the same workerd storage against the same persist folder (`.wrangler/state/v3` by default).
  */
+import { IngestError } from '../errors.js';
 import type { ObjectStore, PutOptions, StoredObject } from './types.js';
 
 /** The part of the Workers R2 binding the publisher uses. */
@@ -45,7 +46,7 @@ export async function localR2Store(options: LocalR2Options): Promise<ObjectStore
   const bucket = proxy.env[binding];
   if (!isR2Like(bucket)) {
     await proxy.dispose();
-    throw new Error(`${options.configPath} declares no R2 bucket bound as ${binding}`);
+    throw new IngestError(`${options.configPath} declares no R2 bucket bound as ${binding} (see --binding)`);
   }
   return {
     description: `local R2 ${binding} (${options.persistPath})`,
