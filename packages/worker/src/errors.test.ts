@@ -19,6 +19,13 @@ describe('errors', () => {
     expect((await problemOf(res)).type).toBe('https://coyo-edge.dev/problems/method_not_allowed');
   });
 
+  it('answers a route path with a trailing slash, which no route serves, with 404 rather than 405', async () => {
+    const res = await SELF.fetch('https://api.test/healthz/');
+    expect(res.status).toBe(404);
+    expect(res.headers.get('allow')).toBeNull();
+    expect((await problemOf(res)).type).toBe('https://coyo-edge.dev/problems/not_found');
+  });
+
   it('turns an unexpected exception into a 500 problem that leaks nothing', async () => {
     const { app, request } = testApp(env);
     app.get('/boom', () => {

@@ -212,7 +212,10 @@ export function handleError(err: Error, c: Context): Response {
   return problemResponse('internal', 'An unexpected error occurred; quote the request_id when reporting it.', requestId);
 }
 
-/** Compiles a Hono route path (`/v1/rows/:id`, `/docs/*`) to a regular expression over request paths. */
+/**
+ * Compiles a Hono route path (`/v1/rows/:id`, `/docs/*`) to a regular expression over request paths.
+ * Exact like Hono's strict routing: `/healthz/` is not `/healthz`, so it is a 404, not a 405.
+ */
 function routePattern(path: string): RegExp {
   const source = path
     .split('/')
@@ -222,7 +225,7 @@ function routePattern(path: string): RegExp {
       return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     })
     .join('/');
-  return new RegExp(`^${source}/?$`);
+  return new RegExp(`^${source}$`);
 }
 
 /**

@@ -26,6 +26,13 @@ describe('OpenAPI document', () => {
     }
   });
 
+  it('declares every problem status of the COYO batch route, body size and media type included', () => {
+    const responses = doc.paths?.['/v1/coyo/batch']?.post?.responses ?? {};
+    for (const status of ['400', '401', '403', '413', '415', '429', '500', '503']) {
+      expect(responses[status]?.content?.['application/problem+json'], `/v1/coyo/batch ${status}`).toBeDefined();
+    }
+  });
+
   it('documents the three body kinds of zero-shot and marks the body required', () => {
     const body = doc.paths?.['/v1/zero-shot']?.post?.requestBody;
     expect(body && 'content' in body ? Object.keys(body.content) : []).toEqual(['application/json', 'multipart/form-data', 'image/*', 'application/octet-stream']);

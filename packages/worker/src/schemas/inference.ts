@@ -35,6 +35,29 @@ export const HypothesisTemplateSchema = z
   .refine((s) => s.includes('{}'), { message: 'hypothesis_template must contain "{}", where each label goes' })
   .openapi({ example: DEFAULT_HYPOTHESIS_TEMPLATE, description: `Every "{}" is replaced by the label. Default "${DEFAULT_HYPOTHESIS_TEMPLATE}".` });
 
+/**
+ * Refuses labels whose hypothesis (the template with the label in every `{}`) is longer than the
+ * backend accepts for one text, so the client gets a 400 naming the label instead of a 502, and a
+ * client's input never counts as a backend failure towards the circuit breaker.
+ */
+export function checkHypothesisLengths(value: { labels?: unknown; hypothesis_template?: unknown }, ctx: z.RefinementCtx): void {
+  if (!Array.isArray(value.labels)) return;
+  const template = typeof value.hypothesis_template === 'string' ? value.hypothesis_template : DEFAULT_HYPOTHESIS_TEMPLATE;
+  const slots = template.split('{}').length - 1;
+  const fixed = template.length - 2 * slots;
+  value.labels.forEach((label: unknown, i) => {
+    if (typeof label !== 'string') return;
+    const length = fixed + slots * label.length;
+    if (length > MAX_TEXT_CHARS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['labels', i],
+        message: `with the hypothesis_template this label makes a text of ${length} characters; the limit is ${MAX_TEXT_CHARS}`,
+      });
+    }
+  });
+}
+
 export const ZeroShotRequestSchema = z
   .object({
     image: ImageInputSchema.optional(),
@@ -44,6 +67,7 @@ export const ZeroShotRequestSchema = z
   })
   .strict()
   .superRefine(oneImageField)
+  .superRefine(checkHypothesisLengths)
   .openapi('ZeroShotRequest');
 export type ZeroShotRequest = z.infer<typeof ZeroShotRequestSchema>;
 

@@ -95,6 +95,32 @@ describe('POST /v1/coyo/batch', () => {
     ]);
   });
 
+  it('answers 413 problem for a body far larger than 100 ids can need, declared or streamed', async () => {
+    const padded = `{"ids":[1]${' '.repeat(1024 * 1024)}}`;
+    const declared = await call('/v1/coyo/batch', { method: 'POST', headers: { 'content-type': 'application/json' }, body: padded });
+    expect(declared.status).toBe(413);
+    expect((await problem(declared)).type).toMatch(/payload_too_large$/);
+    const bytes = new TextEncoder().encode(padded);
+    const streamed = await call('/v1/coyo/batch', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let i = 0; i < bytes.length; i += 64 * 1024) controller.enqueue(bytes.slice(i, i + 64 * 1024));
+          controller.close();
+        },
+      }),
+    });
+    expect(streamed.status).toBe(413);
+    expect((await problem(streamed)).type).toMatch(/payload_too_large$/);
+  });
+
+  it('answers 415 problem for a body that is not JSON', async () => {
+    const response = await call('/v1/coyo/batch', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"ids":[1]}' });
+    expect(response.status).toBe(415);
+    expect((await problem(response)).type).toMatch(/unsupported_media_type$/);
+  });
+
   it('answers 400 problem for 101 ids', async () => {
     const response = await post({ ids: Array.from({ length: 101 }, (_, i) => i) });
     expect(response.status).toBe(400);

@@ -5,6 +5,7 @@
  */
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { CountingBucket, MissingObjectError } from '../../coyo/bucket';
 import { CoyoDataset, type CoyoMemory, DatasetUnavailableError, isolateMemory, type CoyoIo } from '../../coyo/dataset';
 import { cacheApiEdgeCache, type EdgeCache } from '../../coyo/edge-cache';
@@ -47,6 +48,19 @@ const LIST_CACHE_CONTROL = 'private, max-age=60';
 const jsonContent = <T>(schema: T) => ({ 'application/json': { schema } });
 const notModified = { description: 'Not modified: the dataset version equals If-None-Match.' };
 const unavailable = problemResponse('No dataset version is published yet', ['backend_unavailable']);
+
+/**
+ * Largest `POST /v1/coyo/batch` body. 100 ids and every column name take under 4 KB; the cap keeps
+ * a client from making the isolate buffer and parse megabytes of JSON that no valid batch needs.
+ */
+export const MAX_BATCH_BODY_BYTES = 64 * 1024;
+
+const batchBodyLimit = bodyLimit({
+  maxSize: MAX_BATCH_BODY_BYTES,
+  onError: () => {
+    throw new ProblemError('payload_too_large', `the request body exceeds ${MAX_BATCH_BODY_BYTES} bytes`);
+  },
+});
 const badRequest = problemResponse('Malformed id, column, cursor or parameter', ['validation_failed', 'invalid_request']);
 
 export const lookupRoute = createRoute({
@@ -74,10 +88,13 @@ export const batchRoute = createRoute({
   summary: 'Up to 100 COYO-700M rows by id',
   description: 'Answers in request order, null for absent ids. Ids in the same row group share one read.',
   security,
+  middleware: [batchBodyLimit] as const,
   request: { body: { content: jsonContent(BatchRequestSchema), required: true } },
   responses: {
     200: { description: 'The rows.', content: jsonContent(BatchResponseSchema) },
     400: badRequest,
+    413: problemResponse(`The body is larger than ${MAX_BATCH_BODY_BYTES} bytes`, ['payload_too_large']),
+    415: problemResponse('The body is not application/json', ['unsupported_media_type']),
     ...commonProblemResponses,
     503: unavailable,
   },

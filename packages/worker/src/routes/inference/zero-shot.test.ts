@@ -124,6 +124,26 @@ describe('POST /v1/zero-shot validation', () => {
     expect(problem.request_id).toBe(res.headers.get('x-request-id'));
   });
 
+  it('refuses a label whose hypothesis would exceed the 2048 characters a text may have, without calling the backend', async () => {
+    const tenant = crypto.randomUUID();
+    const { request } = testApp(env, { env: { BACKEND_URL: backendUrl(tenant) } });
+    // Every "{}" takes the label: 11 × 200 characters is 2,200, more than the backend accepts.
+    const template = '{}'.repeat(11);
+    const res = await request('/v1/zero-shot', postJson(key, { image, labels: ['cat', 'x'.repeat(200)], hypothesis_template: template }));
+    expect(res.status).toBe(400);
+    const problem = await problemOf(res);
+    expect(problem.type).toBe('https://coyo-edge.dev/problems/validation_failed');
+    expect(problem.errors?.map((e) => e.path)).toEqual(['labels[1]']);
+    const raw = await request(`/v1/zero-shot?labels=${'y'.repeat(200)}&hypothesis_template=${template}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'image/png' },
+      body: uniquePng(),
+    });
+    expect(raw.status).toBe(400);
+    expect((await problemOf(raw)).errors).toMatchObject([{ in: 'query', path: 'labels[0]' }]);
+    expect(await backendCalls(tenant)).toBe(0);
+  });
+
   it('refuses malformed JSON with 400 invalid_request', async () => {
     const res = await SELF.fetch('https://api.test/v1/zero-shot', {
       method: 'POST',

@@ -2,6 +2,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import { binaryImageBody } from '../../schemas/image';
 import {
+  checkHypothesisLengths,
   DEFAULT_HYPOTHESIS_TEMPLATE,
   HypothesisTemplateSchema,
   LabelsSchema,
@@ -12,7 +13,7 @@ import {
 import { acceptImageBytes, intakeFiles, readBodyCapped, readMultipart, type IntakeImage } from '../../services/image-intake';
 import { bearerSecurity, bodyKind, checkFileCount, inferenceProblemResponses, jsonImages, labelList, parseFields, requestBodyLimit } from './shared';
 
-const FieldsSchema = z.object({ labels: LabelsSchema, hypothesis_template: HypothesisTemplateSchema.optional() });
+const FieldsSchema = z.object({ labels: LabelsSchema, hypothesis_template: HypothesisTemplateSchema.optional() }).superRefine(checkHypothesisLengths);
 
 const MultipartSchema = {
   type: 'object' as const,
