@@ -15,7 +15,7 @@ import {
   rangeMayMatch,
   type Predicate,
 } from './filter';
-import { WeightedLru } from './lru';
+import { WeightedLru } from '../services/lru';
 import { ManifestSchema, POINTER_KEY, PointerSchema, type Manifest, type Pointer, type Shard } from './manifest';
 import { findGroup, groupOfRow, groupSpan, indexShard, type ShardIndex } from './shard-index';
 import { COYO_COLUMNS, MAX_ID, NUMERIC_COLUMNS, canonicalColumns, type CoyoColumn, type PartialRecord } from './schema';

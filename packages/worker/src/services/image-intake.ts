@@ -7,6 +7,7 @@ import { ProblemError, type FieldError } from '../errors';
 import type { ImageInput } from '../schemas/image';
 import { base64DecodedLength, base64ToBytes, sha256Hex } from './encoding';
 import { sniffImageType, type SupportedImageType } from './image-sniff';
+import { readCapped } from './read-capped';
 import { fetchImageUrl } from './ssrf-guard';
 
 /** An accepted image. */
@@ -162,32 +163,8 @@ export function intakeImageInputs(
 }
 
 /** Reads a raw request body up to `maxBytes`, cutting the stream off beyond (413). */
-export async function readBodyCapped(request: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
-  const declared = request.headers.get('content-length');
-  if (declared !== null && Number(declared) > maxBytes) {
-    throw new ProblemError('image_too_large', `the image is ${declared} bytes; the limit is ${maxBytes}`);
-  }
-  if (request.body === null) return new Uint8Array(0);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel();
-      throw new ProblemError('image_too_large', `the image is larger than the limit of ${maxBytes} bytes`);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
+export function readBodyCapped(request: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
+  return readCapped(request, maxBytes);
 }
 
 /** A multipart body split into its image files and its text fields. */

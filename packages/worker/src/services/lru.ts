@@ -1,45 +1,65 @@
 /**
- * A small least-recently-used map. It lives as long as the isolate, so hot embeddings skip even the
- * KV round trip; `maxEntries` bounds the memory it can take from the worker's 128 MB.
+ * Least-recently-used maps that live as long as the isolate, bounded so they cannot take more than
+ * their share of the worker's 128 MB: `WeightedLru` by the total weight of its entries (approximate
+ * bytes: parsed parquet footers vary from a few KB to MBs), `Lru` by the number of entries (embeddings,
+ * all the same size, so hot ones skip even the KV round trip).
  */
-export class Lru<V> {
-  readonly #map = new Map<string, V>();
-  readonly #maxEntries: number;
+export class WeightedLru<V> {
+  readonly #map = new Map<string, { value: V; weight: number }>();
+  #weight = 0;
 
-  constructor(maxEntries: number) {
-    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError(`maxEntries must be a positive integer, got ${maxEntries}`);
-    this.#maxEntries = maxEntries;
+  constructor(readonly maxWeight: number) {}
+
+  get weight(): number {
+    return this.#weight;
   }
 
   get size(): number {
     return this.#map.size;
   }
 
-  /** Returns the value and marks it most recently used. */
   get(key: string): V | undefined {
-    const value = this.#map.get(key);
-    if (value === undefined) return undefined;
+    const entry = this.#map.get(key);
+    if (entry === undefined) return undefined;
     this.#map.delete(key);
-    this.#map.set(key, value);
-    return value;
+    this.#map.set(key, entry);
+    return entry.value;
   }
 
-  /** Stores the value as most recently used, evicting the least recently used beyond the bound. */
-  set(key: string, value: V): void {
-    this.#map.delete(key);
-    this.#map.set(key, value);
-    while (this.#map.size > this.#maxEntries) {
-      const oldest = this.#map.keys().next();
-      if (oldest.done) break;
-      this.#map.delete(oldest.value);
+  /** Stores the value; evicts the least recently used entries until the weight fits again. */
+  set(key: string, value: V, weight: number): void {
+    this.delete(key);
+    this.#map.set(key, { value, weight });
+    this.#weight += weight;
+    for (const [k, entry] of this.#map) {
+      if (this.#weight <= this.maxWeight || k === key) break;
+      this.#map.delete(k);
+      this.#weight -= entry.weight;
     }
   }
 
   delete(key: string): void {
+    const entry = this.#map.get(key);
+    if (entry === undefined) return;
     this.#map.delete(key);
+    this.#weight -= entry.weight;
   }
 
   clear(): void {
     this.#map.clear();
+    this.#weight = 0;
+  }
+}
+
+/** An LRU bounded by its number of entries: a `WeightedLru` whose entries all weigh 1. */
+export class Lru<V> extends WeightedLru<V> {
+  constructor(maxEntries: number) {
+    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError(`maxEntries must be a positive integer, got ${maxEntries}`);
+    super(maxEntries);
+  }
+
+  /** Stores the value as most recently used, evicting the least recently used beyond the bound. */
+  override set(key: string, value: V): void {
+    super.set(key, value, 1);
   }
 }

@@ -9,6 +9,7 @@
  * image hosts use; anything else (6379, 9200, 2375, …) is far more likely an internal service.
  */
 import { ProblemError } from '../errors';
+import { readCapped } from './read-capped';
 
 /** Ports a URL may name explicitly; a URL without a port uses the scheme's default. */
 export const ALLOWED_PORTS: ReadonlySet<number> = new Set([80, 443, 8080, 8443]);
@@ -220,39 +221,6 @@ function fetchFailed(detail: string): ProblemError {
   return new ProblemError('image_fetch_failed', detail);
 }
 
-async function readCapped(response: Response, maxBytes: number, signal: AbortSignal): Promise<Uint8Array<ArrayBuffer>> {
-  const declared = response.headers.get('content-length');
-  if (declared !== null && Number(declared) > maxBytes) {
-    await response.body?.cancel();
-    throw new ProblemError('image_too_large', `the image is ${declared} bytes; the limit is ${maxBytes}`);
-  }
-  if (response.body === null) return new Uint8Array(0);
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    for (;;) {
-      if (signal.aborted) throw signal.reason;
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > maxBytes) {
-        await reader.cancel();
-        throw new ProblemError('image_too_large', `the image is larger than the limit of ${maxBytes} bytes`);
-      }
-      chunks.push(value);
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
-}
 
 /**
  * Fetches an image URL under the guard: each hop checked, at most {@link MAX_REDIRECTS} redirects

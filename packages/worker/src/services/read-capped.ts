@@ -1,0 +1,39 @@
+import { ProblemError } from '../errors';
+
+/**
+ * Reads a request or response body up to `maxBytes`: a declared larger length is refused before
+ * reading, and the stream is cut off (cancelled) as soon as it passes the cap (413 `image_too_large`).
+ */
+export async function readCapped(message: Request | Response, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array<ArrayBuffer>> {
+  const declared = message.headers.get('content-length');
+  if (declared !== null && Number(declared) > maxBytes) {
+    await message.body?.cancel();
+    throw new ProblemError('image_too_large', `the image is ${declared} bytes; the limit is ${maxBytes}`);
+  }
+  if (message.body === null) return new Uint8Array(0);
+  const reader = message.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      if (signal?.aborted) throw signal.reason;
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > maxBytes) {
+        await reader.cancel();
+        throw new ProblemError('image_too_large', `the image is larger than the limit of ${maxBytes} bytes`);
+      }
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
