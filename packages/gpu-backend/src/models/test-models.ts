@@ -252,7 +252,8 @@ function vitConfig(labels: readonly string[]): unknown {
 // ---------------------------------------------------------------------------------------------
 // ONNX graphs.
 
-type Dim = number | string;
+/** An ONNX dimension: a fixed size, or a named dynamic one (`batch_size`). */
+export type Dim = number | string;
 
 function floatTensor(name: string, dims: number[], values: Float32Array): OnnxTypes.ITensorProto {
   const bytes = new Uint8Array(values.length * 4);
@@ -268,7 +269,8 @@ function int64Tensor(name: string, dims: number[], values: readonly number[]): O
   return { name, dims, dataType: onnx.TensorProto.DataType.INT64, rawData: bytes };
 }
 
-function valueInfo(name: string, elemType: number, dims: Dim[]): OnnxTypes.IValueInfoProto {
+/** A graph input/output declaration with its element type and shape. */
+export function valueInfo(name: string, elemType: number, dims: Dim[]): OnnxTypes.IValueInfoProto {
   return {
     name,
     type: {
