@@ -1,7 +1,7 @@
 /**
  * Expected answers computed from the fake models' definitions, independently of the worker's code.
  */
-import { FAKE_TEMPERATURE, fakeImageEmbedding, fakeTextEmbedding } from './fake-embeddings';
+import { FAKE_REVISION, FAKE_TEMPERATURE, fakeImageEmbedding, fakeTextEmbedding } from './fake-embeddings';
 
 function unit(v: number[]): number[] {
   const n = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
@@ -14,10 +14,15 @@ export function cosine(a: number[], b: number[]): number {
   return ua.reduce((s, x, i) => s + x * (ub[i] ?? 0), 0);
 }
 
-/** Zero-shot scores of one image, best first, as the Hugging Face pipeline defines them. */
-export async function expectedZeroShot(image: Uint8Array, labels: string[], template = 'This is a photo of {}.'): Promise<{ label: string; score: number }[]> {
-  const img = await fakeImageEmbedding(image);
-  const logits = await Promise.all(labels.map(async (l) => cosine(img, await fakeTextEmbedding(template.replaceAll('{}', l))) / FAKE_TEMPERATURE));
+/** Zero-shot scores of one image, best first, as the Hugging Face pipeline defines them, under one revision. */
+export async function expectedZeroShot(
+  image: Uint8Array,
+  labels: string[],
+  template = 'This is a photo of {}.',
+  revision = FAKE_REVISION,
+): Promise<{ label: string; score: number }[]> {
+  const img = await fakeImageEmbedding(image, revision);
+  const logits = await Promise.all(labels.map(async (l) => cosine(img, await fakeTextEmbedding(template.replaceAll('{}', l), revision)) / FAKE_TEMPERATURE));
   const max = Math.max(...logits);
   const exps = logits.map((x) => Math.exp(x - max));
   const total = exps.reduce((a, b) => a + b, 0);

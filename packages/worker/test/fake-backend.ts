@@ -6,6 +6,10 @@
  *   /t/<tenant>/<mode>/…   the backend protocol; <mode> is normal | slow | error | flaky | overloaded
  *                          | badjson; calls are counted per tenant
  *   /__stats/<tenant>      what that tenant's backend saw (calls per route, request ids, deadlines)
+ *   PUT /__revision/<tenant>  body `{ "revision": "<hex>" | null, "models_revision"?: "<hex>" }`: the
+ *                          weights that tenant's backend serves from now on (null: an older backend that
+ *                          reports no revision); `models_revision` makes /v1/models report other weights
+ *                          than the embed routes answer with (replicas of two weight sets behind one URL)
  *   /img/…                 image host: png/<seed>, redirect?to=, chain/<n>, status/<code>, text,
  *                          big?bytes=&declare=1, hang
  */
@@ -16,6 +20,7 @@ import {
   FAKE_ALIGN_ID,
   FAKE_DIM,
   FAKE_NUM_CLASSES,
+  FAKE_REVISION,
   FAKE_TEMPERATURE,
   FAKE_VIT_ID,
   fakeClassify,
@@ -56,9 +61,14 @@ function problem(res: ServerResponse, status: number, type: string, detail: stri
   res.end(JSON.stringify({ type, title: type, status, detail, request_id: 'fake' }));
 }
 
-function json(res: ServerResponse, body: unknown): void {
-  res.writeHead(200, { 'content-type': 'application/json' });
+function json(res: ServerResponse, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(200, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
+}
+
+/** The body field and header that name the weights, or nothing for an older backend. */
+function revisionOf(revision: string | null): { field: { revision?: string }; headers: Record<string, string> } {
+  return revision === null ? { field: {}, headers: {} } : { field: { revision }, headers: { 'x-model-revision': revision } };
 }
 
 function toWebRequest(req: IncomingMessage, origin: string): Request {
@@ -88,6 +98,9 @@ export class FakeServer {
   readonly #server: Server;
   readonly #stats = new Map<string, TenantStats>();
   readonly #flaky = new Set<string>();
+  /** Revision per tenant; absent means {@link FAKE_REVISION}, null an older backend without one. */
+  readonly #revisions = new Map<string, string | null>();
+  readonly #modelsRevisions = new Map<string, string>();
   origin = '';
 
   constructor() {
@@ -124,10 +137,24 @@ export class FakeServer {
     const url = new URL(req.url ?? '/', this.origin);
     const stats = /^\/__stats\/([^/]+)$/.exec(url.pathname);
     if (stats) return json(res, this.#tenant(stats[1] ?? ''));
+    const revision = /^\/__revision\/([^/]+)$/.exec(url.pathname);
+    if (revision && req.method === 'PUT') return this.#setRevision(revision[1] ?? '', req, res);
     if (url.pathname.startsWith('/img/')) return this.#image(url, req, res);
     const backend = /^\/t\/([^/]+)\/([^/]+)(\/.*)$/.exec(url.pathname);
     if (backend) return this.#backend(backend[1] ?? '', backend[2] ?? '', backend[3] ?? '', url, req, res);
     problem(res, 404, 'not_found', url.pathname);
+  }
+
+  async #setRevision(tenant: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = (await toWebRequest(req, this.origin).json()) as { revision?: unknown; models_revision?: unknown };
+    const hex = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{8,64}$/.test(v);
+    if ((body.revision !== null && !hex(body.revision)) || (body.models_revision !== undefined && !hex(body.models_revision))) {
+      return problem(res, 400, 'invalid_request', 'revision must be hex digits or null, models_revision hex digits');
+    }
+    this.#revisions.set(tenant, body.revision);
+    if (body.models_revision === undefined) this.#modelsRevisions.delete(tenant);
+    else this.#modelsRevisions.set(tenant, body.models_revision);
+    json(res, { revision: body.revision });
   }
 
   async #image(url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -209,40 +236,52 @@ export class FakeServer {
     if (mode === 'badjson') return json(res, { model: FAKE_ALIGN_ID });
 
     const request = toWebRequest(req, this.origin);
+    const served = this.#revisions.has(tenant) ? (this.#revisions.get(tenant) ?? null) : FAKE_REVISION;
+    const { field, headers } = revisionOf(served);
+    // An older backend serves the default weights.
+    const weights = served ?? FAKE_REVISION;
     switch (route) {
       case '/healthz':
         return json(res, { status: 'ok', test_models: true, warning: 'fake backend' });
-      case '/v1/models':
+      case '/v1/models': {
+        const listed = this.#modelsRevisions.has(tenant) ? revisionOf(this.#modelsRevisions.get(tenant) ?? null).field : field;
         return json(res, {
           device: 'cpu',
           test_models: true,
           warning: 'serving fake test models',
           models: [
-            { id: FAKE_ALIGN_ID, task: 'zero-shot-image-classification', image_size: 289, embedding_dim: FAKE_DIM, max_text_tokens: 64, temperature: FAKE_TEMPERATURE },
-            { id: FAKE_VIT_ID, task: 'image-classification', image_size: 384, num_labels: FAKE_NUM_CLASSES },
+            { id: FAKE_ALIGN_ID, ...listed, task: 'zero-shot-image-classification', image_size: 289, embedding_dim: FAKE_DIM, max_text_tokens: 64, temperature: FAKE_TEMPERATURE },
+            { id: FAKE_VIT_ID, ...listed, task: 'image-classification', image_size: 384, num_labels: FAKE_NUM_CLASSES },
           ],
           batching: { max_batch_size: 32, max_queue_delay_ms: 5, max_queue: 256 },
         });
+      }
       case '/v1/embed/image': {
         const images = await imagesOf(request);
         stats.images += images.length;
-        return json(res, { model: FAKE_ALIGN_ID, dim: FAKE_DIM, embeddings: await Promise.all(images.map(fakeImageEmbedding)) });
+        const embeddings = await Promise.all(images.map((img) => fakeImageEmbedding(img, weights)));
+        return json(res, { model: FAKE_ALIGN_ID, ...field, dim: FAKE_DIM, embeddings }, headers);
       }
       case '/v1/embed/text': {
         const body = (await request.json()) as { texts: string[] };
         stats.texts += body.texts.length;
-        return json(res, {
-          model: FAKE_ALIGN_ID,
-          dim: FAKE_DIM,
-          embeddings: await Promise.all(body.texts.map(fakeTextEmbedding)),
-          tokens: body.texts.map(fakeTokens),
-        });
+        return json(
+          res,
+          {
+            model: FAKE_ALIGN_ID,
+            ...field,
+            dim: FAKE_DIM,
+            embeddings: await Promise.all(body.texts.map((text) => fakeTextEmbedding(text, weights))),
+            tokens: body.texts.map(fakeTokens),
+          },
+          headers,
+        );
       }
       case '/v1/classify': {
         const images = await imagesOf(request);
         stats.images += images.length;
         const topK = Number(url.searchParams.get('top_k') ?? '5');
-        return json(res, { model: FAKE_VIT_ID, predictions: await Promise.all(images.map((img) => fakeClassify(img, topK))) });
+        return json(res, { model: FAKE_VIT_ID, ...field, predictions: await Promise.all(images.map((img) => fakeClassify(img, topK))) }, headers);
       }
       default:
         return problem(res, 404, 'not_found', route);

@@ -8,6 +8,8 @@ export const FAKE_TEMPERATURE = 0.05;
 export const FAKE_ALIGN_ID = 'align-base';
 export const FAKE_VIT_ID = 'vit-large-patch16-384';
 export const FAKE_NUM_CLASSES = 1000;
+/** The revision every tenant's fake models have until a test switches it (`PUT /__revision/<tenant>`). */
+export const FAKE_REVISION = '0123456789abcdef';
 
 async function sha256(data: Uint8Array | string): Promise<Uint8Array> {
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
@@ -32,14 +34,19 @@ export async function seededVector(seed: string, dim: number): Promise<number[]>
   return out;
 }
 
-/** The fake image tower: a function of the image bytes only. */
-export async function fakeImageEmbedding(bytes: Uint8Array): Promise<number[]> {
-  return seededVector(`img:${await sha256Hex(bytes)}`, FAKE_DIM);
+/** Seeds of the default weights stay as they were, so every revision other than it gets other vectors. */
+function weights(revision: string): string {
+  return revision === FAKE_REVISION ? '' : `${revision}:`;
 }
 
-/** The fake text tower: a function of the exact text only. */
-export function fakeTextEmbedding(text: string): Promise<number[]> {
-  return seededVector(`txt:${text}`, FAKE_DIM);
+/** The fake image tower: a function of the image bytes and the weights' revision only. */
+export async function fakeImageEmbedding(bytes: Uint8Array, revision = FAKE_REVISION): Promise<number[]> {
+  return seededVector(`img:${weights(revision)}${await sha256Hex(bytes)}`, FAKE_DIM);
+}
+
+/** The fake text tower: a function of the exact text and the weights' revision only. */
+export function fakeTextEmbedding(text: string, revision = FAKE_REVISION): Promise<number[]> {
+  return seededVector(`txt:${weights(revision)}${text}`, FAKE_DIM);
 }
 
 /** Token count the fake reports: words + [CLS] + [SEP], capped at 64. */

@@ -47,6 +47,19 @@ export async function backendStats(tenant: string): Promise<TenantStats> {
   return res.json<TenantStats>();
 }
 
+/**
+ * Switches the weights one tenant's fake backend serves; `null` makes it an older backend without
+ * revisions. `modelsRevision` makes its /v1/models report other weights than its embeddings come from.
+ */
+export async function setBackendRevision(tenant: string, revision: string | null, modelsRevision?: string): Promise<void> {
+  const res = await fetch(`${inject('fakeOrigin')}/__revision/${tenant}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ revision, ...(modelsRevision === undefined ? {} : { models_revision: modelsRevision }) }),
+  });
+  if (!res.ok) throw new Error(`test setup: the fake backend refused revision ${String(revision)} (${res.status})`);
+}
+
 /** Sum of backend calls of a tenant, optionally of one route (`/v1/embed/text`). */
 export async function backendCalls(tenant: string, route?: string): Promise<number> {
   const { calls } = await backendStats(tenant);

@@ -12,6 +12,7 @@ import {
   type Backend,
   type Device,
   type ImageModel,
+  type ModelRevisions,
   type ModelsInfo,
   type PreprocessOptions,
   type Tower,
@@ -24,10 +25,14 @@ export const FAKE_MIN_IMAGE_BYTES = 16;
 const CLS = 101;
 const SEP = 102;
 
+/** The fake's model revisions unless a test chooses others. */
+export const FAKE_REVISIONS: ModelRevisions = { align: '0123456789abcdef', vit: 'fedcba9876543210' };
+
 export interface FakeBackendOptions {
   labels?: readonly string[];
   testModels?: boolean;
   warning?: string;
+  revisions?: ModelRevisions;
 }
 
 export interface FakeRun {
@@ -51,6 +56,7 @@ function looksLikeImage(bytes: Uint8Array): boolean {
 export class FakeBackend implements Backend {
   readonly device: Device = 'cpu';
   readonly models: ModelsInfo;
+  readonly revisions: ModelRevisions;
   /** Every run, in order. */
   readonly runs: FakeRun[] = [];
   closed = false;
@@ -69,6 +75,7 @@ export class FakeBackend implements Backend {
       vitLabels: labels,
       embeddingDim: ALIGN_EMBEDDING_DIM,
     };
+    this.revisions = options.revisions ?? FAKE_REVISIONS;
   }
 
   /** Makes runs wait until {@link release}; returns a promise that resolves when the next run starts. */

@@ -8,6 +8,7 @@ import { ImageInputError } from '../models/errors.js';
 import { generateTestModels } from '../models/test-models.js';
 import { padBatch } from '../models/tokenizer.js';
 import { hasModels, INLINE_TOKENIZE_MAX_CHARS, loadModelsInfo, modelFile, OnnxBackend } from './onnx.js';
+import { modelRevisions } from './revision.js';
 
 let dir: string;
 let backend: OnnxBackend;
@@ -51,6 +52,15 @@ describe('model files', () => {
 describe('OnnxBackend', () => {
   it('runs on the CPU when asked to', () => {
     expect(backend.device).toBe('cpu');
+  });
+
+  it('reports the revisions of the files its sessions loaded', async () => {
+    const loaded = {
+      alignVision: modelFile(dir, 'align-vision', 'fp32', silentLogger),
+      alignText: modelFile(dir, 'align-text', 'fp32', silentLogger),
+      vit: modelFile(dir, 'vit', 'fp32', silentLogger),
+    };
+    expect(backend.revisions).toEqual(await modelRevisions(dir, loaded));
   });
 
   it('pre-processes images off the main thread into each model\'s tensor', async () => {

@@ -9,6 +9,7 @@ import type { Logger } from '../metrics/logger.js';
 import { loadAlignConfig, loadVitConfig } from '../models/model-config.js';
 import { loadTokenizer, type BertTokenizer, type PaddedBatch } from '../models/tokenizer.js';
 import { PreprocessPool } from './preprocess-pool.js';
+import { modelRevisions } from './revision.js';
 import { SessionHost } from './session-host.js';
 import type { WireOutput, WireTensor } from './session-protocol.js';
 import {
@@ -21,6 +22,7 @@ import {
   type Backend,
   type Device,
   type ImageModel,
+  type ModelRevisions,
   type ModelsInfo,
   type PreprocessOptions,
   type Tower,
@@ -101,12 +103,20 @@ function pick(outputs: Record<string, WireOutput>, name: string, tower: Tower): 
 export class OnnxBackend implements Backend {
   readonly device: Device;
   readonly models: ModelsInfo;
+  readonly revisions: ModelRevisions;
   readonly #pool: PreprocessPool;
   readonly #sessions: Record<Tower, SessionHost>;
   readonly #tokenizer: BertTokenizer;
 
-  private constructor(models: ModelsInfo, pool: PreprocessPool, sessions: Record<Tower, SessionHost>, tokenizer: BertTokenizer) {
+  private constructor(
+    models: ModelsInfo,
+    revisions: ModelRevisions,
+    pool: PreprocessPool,
+    sessions: Record<Tower, SessionHost>,
+    tokenizer: BertTokenizer,
+  ) {
     this.models = models;
+    this.revisions = revisions;
     this.#pool = pool;
     this.#tokenizer = tokenizer;
     this.#sessions = sessions;
@@ -115,13 +125,24 @@ export class OnnxBackend implements Backend {
 
   /**
    * Starts the pre-processing pool and the three sessions, runs one warm-up batch per session, and
-   * resolves when all are ready. On failure, stops whatever started (after its runs end) and rethrows.
+   * resolves when all are ready. The model revisions are hashed on the main thread meanwhile, while the
+   * session threads load, so hashing GBs of weights adds little to start-up. On failure, stops whatever
+   * started (after its runs end) and rethrows.
    */
   static async create(options: OnnxBackendOptions, models: ModelsInfo): Promise<OnnxBackend> {
     const { logger } = options;
+    // Each file is resolved once: the sessions load exactly the files the revisions hash.
+    const files = Object.fromEntries(TOWERS.map((t) => [t, modelFile(options.modelsDir, t, options.precision, logger)])) as Record<Tower, string>;
+    const hashStarted = performance.now();
+    const hashing = modelRevisions(options.modelsDir, { alignVision: files['align-vision'], alignText: files['align-text'], vit: files.vit }).then(
+      (revisions) => {
+        logger.info('model revisions computed', { ...revisions, ms: Math.round(performance.now() - hashStarted) });
+        return revisions;
+      },
+    );
     // Start everything in parallel, and wait for all of it even when one part fails: a session thread must
     // not be left loading (or be terminated) behind our back.
-    const [poolResult, hostResults] = await Promise.all([
+    const [poolResult, hostResults, revisionResult] = await Promise.all([
       Promise.allSettled([
         PreprocessPool.start({
           threads: options.preprocessThreads,
@@ -133,19 +154,20 @@ export class OnnxBackend implements Backend {
         TOWERS.map((tower) =>
           SessionHost.start({
             name: tower,
-            modelPath: modelFile(options.modelsDir, tower, options.precision, logger),
+            modelPath: files[tower],
             device: options.device,
             intraOpThreads: options.intraOpThreads,
             allowSpinning: options.allowSpinning ?? false,
           }),
         ),
       ),
+      Promise.allSettled([hashing]).then(([r]) => r as PromiseSettledResult<ModelRevisions>),
     ]);
     const results = [poolResult, ...hostResults];
     const closeStarted = () =>
       Promise.allSettled(results.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
-    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failure || poolResult.status !== 'fulfilled') {
+    const failure = [...results, revisionResult].find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure || poolResult.status !== 'fulfilled' || revisionResult.status !== 'fulfilled') {
       await closeStarted();
       throw failure?.reason ?? new Error('bug: pre-processing pool neither started nor failed');
     }
@@ -157,7 +179,7 @@ export class OnnxBackend implements Backend {
       logger.info('session loaded', { tower, device: host.device, inputs: host.inputs, outputs: host.outputs });
     }
     const tokenizer = await loadTokenizer(join(options.modelsDir, ALIGN_MODEL_ID));
-    const backend = new OnnxBackend(models, poolResult.value, sessions, tokenizer);
+    const backend = new OnnxBackend(models, revisionResult.value, poolResult.value, sessions, tokenizer);
     try {
       await backend.warmUp();
     } catch (error) {

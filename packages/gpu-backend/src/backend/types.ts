@@ -35,6 +35,15 @@ export interface ModelsInfo {
   embeddingDim: number;
 }
 
+/**
+ * A short content hash per served model over the files that determine its outputs
+ * (`backend/revision.ts`): it changes whenever the weights, the precision variant or the
+ * pre-processing change, so cached outputs can be keyed by it.
+ */
+export interface ModelRevisions {
+  align: string;
+  vit: string;
+}
 
 export interface PreprocessOptions {
   /** Aborted when the caller has gone: work not started yet is skipped. */
@@ -44,6 +53,8 @@ export interface PreprocessOptions {
 export interface Backend {
   readonly device: Device;
   readonly models: ModelsInfo;
+  /** Revisions of the loaded models, computed from their files at start-up. */
+  readonly revisions: ModelRevisions;
   /**
    * Decodes and pre-processes one image for `model` into a channels-first float32 tensor. Rejects with
    * `ImageInputError` for input the client got wrong.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../batching/engine.js';
-import { FakeBackend, FAKE_MIN_IMAGE_BYTES } from '../backend/fake.js';
+import { FakeBackend, FAKE_MIN_IMAGE_BYTES, FAKE_REVISIONS } from '../backend/fake.js';
 import type { BatchingConfig, LimitsConfig } from '../config.js';
 import { BackendMetrics } from '../metrics/metrics.js';
 import { createApp } from './app.js';
@@ -453,16 +453,35 @@ describe('GET /v1/models and /metrics', () => {
       models: [
         {
           id: 'align-base',
+          revision: FAKE_REVISIONS.align,
           task: 'zero-shot-image-classification',
           image_size: 289,
           embedding_dim: 640,
           max_text_tokens: 64,
           temperature: 0.01,
         },
-        { id: 'vit-large-patch16-384', task: 'image-classification', image_size: 384, num_labels: 10 },
+        { id: 'vit-large-patch16-384', revision: FAKE_REVISIONS.vit, task: 'image-classification', image_size: 384, num_labels: 10 },
       ],
       batching: { max_batch_size: 8, max_queue_delay_ms: 1, max_queue: 64 },
     });
+  });
+
+  it('names in every answer, body and header, the revision /v1/models reports for its model', async () => {
+    const { app } = setup();
+    const listed = (await (await app.request('/v1/models', { headers: AUTH })).json()) as { models: { id: string; revision: string }[] };
+    const revisionOf = (id: string) => listed.models.find((m) => m.id === id)?.revision;
+    expect(revisionOf('align-base')).toMatch(/^[0-9a-f]{16}$/);
+    expect(revisionOf('vit-large-patch16-384')).toMatch(/^[0-9a-f]{16}$/);
+    const answers = [
+      ['align-base', await app.request('/v1/embed/image', imageRequest(png(40)))],
+      ['align-base', await app.request('/v1/embed/text', textRequest({ texts: ['a cat'] }))],
+      ['vit-large-patch16-384', await app.request('/v1/classify', imageRequest(png(40)))],
+    ] as const;
+    for (const [id, response] of answers) {
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-model-revision')).toBe(revisionOf(id));
+      expect(((await response.json()) as { revision: string }).revision).toBe(revisionOf(id));
+    }
   });
 
   it('exposes requests by route and status, batch sizes and queue depths', async () => {

@@ -52,6 +52,12 @@ function setTiming(c: Context, result: Timed<unknown>): void {
   c.header('x-inference-time', formatMs(result.inferenceMs));
 }
 
+/** Names the weights that made an answer, in the header as in the body, so callers can key caches by it. */
+function setRevision(c: Context, revision: string): string {
+  c.header('x-model-revision', revision);
+  return revision;
+}
+
 function parseDeadlineMs(header: string | undefined): number | undefined {
   if (header === undefined) return undefined;
   if (!/^\d{1,10}$/.test(header.trim())) {
@@ -127,7 +133,12 @@ export function createApp({ config, status, metrics, logger = silentLogger }: Ap
     const images = await readImages(c.req.raw, config.limits);
     const result = await engine.embedImages(images, work(c));
     setTiming(c, result);
-    return c.json({ model: ALIGN_MODEL_ID, dim: status.models.embeddingDim, embeddings: result.value.map(float32Json) });
+    return c.json({
+      model: ALIGN_MODEL_ID,
+      revision: setRevision(c, engine.backend.revisions.align),
+      dim: status.models.embeddingDim,
+      embeddings: result.value.map(float32Json),
+    });
   });
 
   app.post('/v1/embed/text', async (c) => {
@@ -138,6 +149,7 @@ export function createApp({ config, status, metrics, logger = silentLogger }: Ap
     setTiming(c, result);
     return c.json({
       model: ALIGN_MODEL_ID,
+      revision: setRevision(c, engine.backend.revisions.align),
       dim: status.models.embeddingDim,
       embeddings: result.value.embeddings.map(float32Json),
       tokens: result.value.tokens,
@@ -153,6 +165,7 @@ export function createApp({ config, status, metrics, logger = silentLogger }: Ap
     setTiming(c, result);
     return c.json({
       model: VIT_MODEL_ID,
+      revision: setRevision(c, engine.backend.revisions.vit),
       predictions: result.value.map((list) =>
         list.map(({ label, score, index }) => ({ label, score: Number(score.toPrecision(9)), index })),
       ),
@@ -161,20 +174,28 @@ export function createApp({ config, status, metrics, logger = silentLogger }: Ap
 
   app.get('/v1/models', (c) => {
     const { models } = status;
+    const { backend } = c.get('engine');
     return c.json({
-      device: c.get('engine').backend.device,
+      device: backend.device,
       test_models: models.testModels,
       ...(models.warning !== undefined ? { warning: models.warning } : {}),
       models: [
         {
           id: ALIGN_MODEL_ID,
+          revision: backend.revisions.align,
           task: 'zero-shot-image-classification',
           image_size: ALIGN_IMAGE_SIZE,
           embedding_dim: models.embeddingDim,
           max_text_tokens: MAX_TEXT_TOKENS,
           temperature: models.alignTemperature,
         },
-        { id: VIT_MODEL_ID, task: 'image-classification', image_size: VIT_IMAGE_SIZE, num_labels: models.vitLabels.length },
+        {
+          id: VIT_MODEL_ID,
+          revision: backend.revisions.vit,
+          task: 'image-classification',
+          image_size: VIT_IMAGE_SIZE,
+          num_labels: models.vitLabels.length,
+        },
       ],
       batching: {
         max_batch_size: config.batching.maxBatchSize,

@@ -1380,6 +1380,11 @@ export interface components {
         Model: {
             /** @example align-base */
             id: string;
+            /**
+             * @description Content hash of the served weights and pre-processing files; it changes whenever they do. Absent when the backend does not report one.
+             * @example 3f9a1c0be27d4e58
+             */
+            revision?: string;
             /** @example zero-shot-image-classification */
             task: string;
             image_size?: number;

@@ -3,6 +3,11 @@ import { z } from '@hono/zod-openapi';
 export const ModelSchema = z
   .object({
     id: z.string().openapi({ example: 'align-base' }),
+    revision: z.string().optional().openapi({
+      example: '3f9a1c0be27d4e58',
+      description:
+        'Content hash of the served weights and pre-processing files; it changes whenever they do. Absent when the backend does not report one.',
+    }),
     task: z.string().openapi({ example: 'zero-shot-image-classification' }),
     image_size: z.int().optional(),
     embedding_dim: z.int().optional(),

@@ -40,14 +40,25 @@ export interface BackendClientOptions {
 }
 
 const EmbeddingsSchema = z.array(z.array(z.number()));
+/**
+ * A model revision (a content hash of the weights, docs/backend-protocol.md). Optional everywhere: an
+ * older backend does not send one. Hex only, because it becomes part of cache keys.
+ */
+const RevisionSchema = z.string().regex(/^[0-9a-f]{8,64}$/, 'expected 8 to 64 lowercase hex digits');
 
-const EmbedImageResponseSchema = z.object({ model: z.string(), dim: z.int().positive(), embeddings: EmbeddingsSchema });
+const EmbedImageResponseSchema = z.object({
+  model: z.string(),
+  revision: RevisionSchema.optional(),
+  dim: z.int().positive(),
+  embeddings: EmbeddingsSchema,
+});
 const EmbedTextResponseSchema = EmbedImageResponseSchema.extend({ tokens: z.array(z.int().nonnegative()) });
 const PredictionSchema = z.object({ label: z.string(), score: z.number(), index: z.int() });
-const ClassifyResponseSchema = z.object({ model: z.string(), predictions: z.array(z.array(PredictionSchema)) });
+const ClassifyResponseSchema = z.object({ model: z.string(), revision: RevisionSchema.optional(), predictions: z.array(z.array(PredictionSchema)) });
 
 const BackendModelSchema = z.object({
   id: z.string(),
+  revision: RevisionSchema.optional(),
   task: z.string(),
   image_size: z.int().optional(),
   embedding_dim: z.int().optional(),
@@ -71,6 +82,8 @@ export type BackendModels = z.infer<typeof BackendModelsSchema>;
 /** Embeddings as compact float32 vectors, one per input, in request order. */
 export interface Embeddings {
   model: string;
+  /** Revision of the weights that made them; absent from an older backend. */
+  revision?: string;
   dim: number;
   vectors: Float32Array[];
 }
@@ -81,6 +94,7 @@ export interface TextEmbeddings extends Embeddings {
 
 export interface Classifications {
   model: string;
+  revision?: string;
   predictions: { label: string; score: number; index: number }[][];
 }
 
@@ -99,6 +113,20 @@ export function parseRetryAfter(value: string | null, now: number): number | nul
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
   const date = Date.parse(value);
   return Number.isNaN(date) ? null : Math.max(0, date - now);
+}
+
+/**
+ * The backend's answer came from other weights than the caller expected (or its chunks from two weight
+ * sets): what was computed must not be mixed with, or cached as, embeddings of the expected weights.
+ */
+export class ModelChangedError extends Error {
+  constructor(
+    readonly expected: { id: string; revision?: string },
+    readonly answered: { id: string; revision?: string },
+  ) {
+    super(`the backend answered with ${answered.id}@${answered.revision ?? '?'}; expected ${expected.id}@${expected.revision ?? '?'}`);
+    this.name = 'ModelChangedError';
+  }
 }
 
 /** A failure of one attempt, kept apart from final problems so the retry loop can decide. */
@@ -142,10 +170,19 @@ export class BackendClient {
     if (images.length === 0) throw new Error('bug: embedImages called with no images');
     const json = await this.#call('POST', '/v1/embed/image', ctx, () => imageBody(images));
     const parsed = this.#parse(EmbedImageResponseSchema, json, '/v1/embed/image');
-    return { model: parsed.model, dim: parsed.dim, vectors: this.#vectors(parsed.embeddings, images.length, parsed.dim, '/v1/embed/image') };
+    return {
+      model: parsed.model,
+      ...(parsed.revision === undefined ? {} : { revision: parsed.revision }),
+      dim: parsed.dim,
+      vectors: this.#vectors(parsed.embeddings, images.length, parsed.dim, '/v1/embed/image'),
+    };
   }
 
-  /** Text-tower embeddings (unnormalised) and token counts, in order; split into protocol-sized calls. */
+  /**
+   * Text-tower embeddings (unnormalised) and token counts, in order; split into protocol-sized calls.
+   * Throws {@link ModelChangedError} when the calls were answered by two weight sets (replicas of a
+   * backend mid-rollout), since their embeddings must not be combined.
+   */
   async embedTexts(texts: readonly string[], ctx: CallContext): Promise<TextEmbeddings> {
     if (texts.length === 0) throw new Error('bug: embedTexts called with no texts');
     const chunks: string[][] = [];
@@ -163,8 +200,11 @@ export class BackendClient {
     );
     const first = results[0];
     if (!first) throw new Error('bug: no text chunks');
+    const other = results.find((r) => r.parsed.model !== first.parsed.model || r.parsed.revision !== first.parsed.revision || r.parsed.dim !== first.parsed.dim);
+    if (other) throw new ModelChangedError({ id: first.parsed.model, revision: first.parsed.revision }, { id: other.parsed.model, revision: other.parsed.revision });
     return {
       model: first.parsed.model,
+      ...(first.parsed.revision === undefined ? {} : { revision: first.parsed.revision }),
       dim: first.parsed.dim,
       vectors: results.flatMap((r) => r.vectors),
       tokens: results.flatMap((r) => r.parsed.tokens),

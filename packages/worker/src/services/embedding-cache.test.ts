@@ -10,9 +10,14 @@ function cache(lru = new Lru<CachedEmbedding>(16)) {
 }
 
 describe('EmbeddingCache', () => {
-  it('keys by model, weights kind, content kind and hash', () => {
-    expect(embeddingKey({ id: 'align-base', testModels: false }, 'img', 'ab')).toBe('emb:v1:align-base:real:img:ab');
-    expect(embeddingKey({ id: 'align-base', testModels: true }, 'txt', 'cd')).toBe('emb:v1:align-base:test:txt:cd');
+  it('keys by model, revision, content kind and hash', () => {
+    expect(embeddingKey({ id: 'align-base', testModels: false, revision: '0123456789abcdef' }, 'img', 'ab')).toBe('emb:v2:align-base:0123456789abcdef:img:ab');
+    expect(embeddingKey({ id: 'align-base', testModels: true, revision: 'fedcba9876543210' }, 'txt', 'cd')).toBe('emb:v2:align-base:fedcba9876543210:txt:cd');
+  });
+
+  it('keys by weights kind when an older backend reports no revision', () => {
+    expect(embeddingKey({ id: 'align-base', testModels: false }, 'img', 'ab')).toBe('emb:v2:align-base:real:img:ab');
+    expect(embeddingKey({ id: 'align-base', testModels: true }, 'txt', 'cd')).toBe('emb:v2:align-base:test:txt:cd');
   });
 
   it('stores compact little-endian float32 bytes with the dim and tokens as metadata', async () => {

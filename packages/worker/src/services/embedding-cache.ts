@@ -24,15 +24,21 @@ interface EmbeddingMetadata {
   tokens?: unknown;
 }
 
-/** Identifies the model an embedding came from; test weights never share keys with real ones. */
+/**
+ * Identifies the weights an embedding came from. The backend's revision (a content hash of the model
+ * files) tells weight sets apart, so replacing the weights starts a fresh key space instead of serving
+ * the old weights' embeddings for the cache TTL. An older backend sends no revision; then test weights
+ * at least never share keys with real ones.
+ */
 export interface ModelKey {
   id: string;
   testModels: boolean;
+  revision?: string;
 }
 
-/** The cache key of an embedding: `emb:v1:<model>:<real|test>:<img|txt>:<sha256>`. */
+/** The cache key of an embedding: `emb:v2:<model>:<revision, else real|test>:<img|txt>:<sha256>`. */
 export function embeddingKey(model: ModelKey, kind: 'img' | 'txt', sha256: string): string {
-  return `emb:v1:${model.id}:${model.testModels ? 'test' : 'real'}:${kind}:${sha256}`;
+  return `emb:v2:${model.id}:${model.revision ?? (model.testModels ? 'test' : 'real')}:${kind}:${sha256}`;
 }
 
 export interface EmbeddingCacheOptions {

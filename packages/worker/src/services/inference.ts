@@ -5,7 +5,7 @@
  * softmax over the labels.
  */
 import { ProblemError } from '../errors';
-import type { BackendClient, CallContext, Classifications } from './backend-client';
+import { ModelChangedError, type BackendClient, type CallContext, type Classifications, type Embeddings } from './backend-client';
 import { embeddingKey, type CachedEmbedding, type EmbeddingCache } from './embedding-cache';
 import { sha256Hex } from './encoding';
 import type { IntakeImage } from './image-intake';
@@ -50,10 +50,42 @@ export class Inference {
     return this.#hits === 0 ? 'miss' : 'partial';
   }
 
-  /** The ALIGN model's id, dim and temperature (cached; the backend is asked only when cold). */
-  async alignModel(): Promise<AlignModel> {
-    const info = await this.#o.modelInfo.get(this.#o.modelInfoStore, () => this.#o.backend.models(this.#o.call), this.#o.defer);
+  /**
+   * The ALIGN model's id, revision, dim and temperature (cached; the backend is asked only when cold or
+   * when `fresh`).
+   */
+  async alignModel(fresh = false): Promise<AlignModel> {
+    const info = await this.#o.modelInfo.get(this.#o.modelInfoStore, () => this.#o.backend.models(this.#o.call), this.#o.defer, fresh);
     return alignModelOf(info);
+  }
+
+  /**
+   * Runs `work` with the cached model info; when a backend answer shows the weights changed under it,
+   * forgets the model info (isolate and KV), reloads it and runs `work` once more from scratch, so one
+   * answer never combines embeddings of two weight sets. A second change within the request (replicas
+   * mid-rollout) is answered 503: retrying shortly will find one weight set.
+   */
+  async #withModel<T>(work: (model: AlignModel) => Promise<T>): Promise<T> {
+    const model = await this.alignModel();
+    try {
+      return await work(model);
+    } catch (err) {
+      if (!(err instanceof ModelChangedError)) throw err;
+      console.warn(JSON.stringify({ level: 'warn', message: 'backend model changed; reloading model info', expected: err.expected, answered: err.answered }));
+    }
+    await this.#o.modelInfo.invalidate(this.#o.modelInfoStore);
+    // x-cache describes the look-ups of the answer actually given.
+    this.#hits = 0;
+    this.#misses = 0;
+    const fresh = await this.alignModel(true);
+    try {
+      return await work(fresh);
+    } catch (err) {
+      if (!(err instanceof ModelChangedError)) throw err;
+      throw new ProblemError('backend_unavailable', `the inference backend changed models during the request (${err.message}); retry`, {
+        headers: { 'retry-after': '1' },
+      });
+    }
   }
 
   /** Unnormalised image embeddings in input order; identical images are embedded once. */
@@ -64,7 +96,7 @@ export class Inference {
     if (missing.length > 0) {
       const toEmbed = missing.map((i) => images[i] as IntakeImage);
       const result = await this.#o.backend.embedImages(toEmbed, this.#o.call);
-      this.#store(model, result.model, result.dim, missing.map((i, j) => [keys[i] as string, { vector: result.vectors[j] as Float32Array }]), found, keys);
+      this.#store(model, result, missing.map((i, j) => [keys[i] as string, { vector: result.vectors[j] as Float32Array }]), found, keys);
     }
     return found.map((entry, i) => required(entry, keys[i]).vector);
   }
@@ -81,8 +113,7 @@ export class Inference {
       );
       this.#store(
         model,
-        result.model,
-        result.dim,
+        result,
         missing.map((i, j) => [keys[i] as string, { vector: result.vectors[j] as Float32Array, tokens: result.tokens[j] ?? 0 }]),
         found,
         keys,
@@ -93,8 +124,11 @@ export class Inference {
   }
 
   /** Zero-shot scores: one best-first `[{label, score}]` list per image. */
-  async zeroShot(images: readonly IntakeImage[], labels: readonly string[], template: string): Promise<{ label: string; score: number }[][]> {
-    const model = await this.alignModel();
+  zeroShot(images: readonly IntakeImage[], labels: readonly string[], template: string): Promise<{ label: string; score: number }[][]> {
+    return this.#withModel((model) => this.#zeroShot(images, labels, template, model));
+  }
+
+  async #zeroShot(images: readonly IntakeImage[], labels: readonly string[], template: string, model: AlignModel): Promise<{ label: string; score: number }[][]> {
     const [imageVectors, text] = await Promise.all([
       this.imageEmbeddings(images, model),
       this.textEmbeddings(
@@ -112,20 +146,35 @@ export class Inference {
   }
 
   /** Cosine and logit matrices of images against raw texts, as ALIGN's `logits_per_image`. */
-  async similarity(images: readonly IntakeImage[], texts: readonly string[]): Promise<{ model: string; cosine: number[][]; logits: number[][]; temperature: number }> {
-    const model = await this.alignModel();
+  similarity(images: readonly IntakeImage[], texts: readonly string[]): Promise<{ model: string; cosine: number[][]; logits: number[][]; temperature: number }> {
+    return this.#withModel((model) => this.#similarity(images, texts, model));
+  }
+
+  async #similarity(
+    images: readonly IntakeImage[],
+    texts: readonly string[],
+    model: AlignModel,
+  ): Promise<{ model: string; cosine: number[][]; logits: number[][]; temperature: number }> {
     const [imageVectors, text] = await Promise.all([this.imageEmbeddings(images, model), this.textEmbeddings(texts, model)]);
     const cosine = cosineMatrix(imageVectors, text.vectors);
     return { model: model.id, cosine, logits: cosine.map((row) => row.map((c) => c / model.temperature)), temperature: model.temperature };
   }
 
   /** Embeddings of texts then images, optionally L2-normalised. */
-  async embeddings(
+  embeddings(
     texts: readonly string[],
     images: readonly IntakeImage[],
     normalize: boolean,
   ): Promise<{ model: AlignModel; texts: Float32Array[]; images: Float32Array[]; textTokens: number }> {
-    const model = await this.alignModel();
+    return this.#withModel((model) => this.#embeddings(texts, images, normalize, model));
+  }
+
+  async #embeddings(
+    texts: readonly string[],
+    images: readonly IntakeImage[],
+    normalize: boolean,
+    model: AlignModel,
+  ): Promise<{ model: AlignModel; texts: Float32Array[]; images: Float32Array[]; textTokens: number }> {
     const [text, imageVectors] = await Promise.all([
       texts.length > 0 ? this.textEmbeddings(texts, model) : Promise.resolve<TextVectors>({ vectors: [], tokens: [] }),
       images.length > 0 ? this.imageEmbeddings(images, model) : Promise.resolve<Float32Array[]>([]),
@@ -153,25 +202,20 @@ export class Inference {
     return found;
   }
 
-  /** Fills `found` with fresh embeddings (and duplicates of them) and caches them. */
-  #store(
-    model: AlignModel,
-    answeredModel: string,
-    answeredDim: number,
-    fresh: [string, CachedEmbedding][],
-    found: (CachedEmbedding | undefined)[],
-    keys: readonly string[],
-  ): void {
-    if (answeredDim !== model.dim) {
-      throw new ProblemError('backend_error', `the inference backend answered embeddings of dim ${answeredDim}; its model info says ${model.dim}`);
+  /**
+   * Fills `found` with fresh embeddings (and duplicates of them) and caches them. An answer from other
+   * weights than `model` describes throws {@link ModelChangedError} before anything is cached or used:
+   * its vectors belong under another key, and next to this request's cached ones they would mix models.
+   */
+  #store(model: AlignModel, answer: Embeddings, fresh: [string, CachedEmbedding][], found: (CachedEmbedding | undefined)[], keys: readonly string[]): void {
+    if (answer.model !== model.id || answer.revision !== model.revision) {
+      throw new ModelChangedError({ id: model.id, revision: model.revision }, { id: answer.model, revision: answer.revision });
+    }
+    if (answer.dim !== model.dim) {
+      throw new ProblemError('backend_error', `the inference backend answered embeddings of dim ${answer.dim}; its model info says ${model.dim}`);
     }
     const byKey = new Map(fresh);
-    // A backend that now serves another model must not poison the cache under the old model's key.
-    const cacheable = answeredModel === model.id;
-    if (!cacheable) {
-      console.warn(JSON.stringify({ level: 'warn', message: 'backend model differs from cached model info', cached: model.id, answered: answeredModel }));
-    }
-    for (const [key, entry] of fresh) if (cacheable) this.#o.cache.set(key, entry);
+    for (const [key, entry] of fresh) this.#o.cache.set(key, entry);
     keys.forEach((key, i) => {
       if (found[i] === undefined) found[i] = byKey.get(key);
     });

@@ -11,12 +11,15 @@ export interface AlignModel {
   dim: number;
   temperature: number;
   testModels: boolean;
+  /** Content hash of the served weights; absent from an older backend. */
+  revision?: string;
 }
 
 /** The part of a KV namespace the model-info cache uses. */
 export interface ModelInfoStore {
   get(key: string, type: 'text'): Promise<string | null>;
   put(key: string, value: string, options?: { expirationTtl?: number }): Promise<void>;
+  delete(key: string): Promise<void>;
 }
 
 export const MODEL_INFO_KEY = 'models:v1';
@@ -32,7 +35,13 @@ export function alignModelOf(info: BackendModels): AlignModel {
   if (!align || align.embedding_dim === undefined || align.temperature === undefined) {
     throw new ProblemError('backend_error', 'the inference backend does not serve an ALIGN model with a dim and temperature');
   }
-  return { id: align.id, dim: align.embedding_dim, temperature: align.temperature, testModels: info.test_models };
+  return {
+    id: align.id,
+    dim: align.embedding_dim,
+    temperature: align.temperature,
+    testModels: info.test_models,
+    ...(align.revision === undefined ? {} : { revision: align.revision }),
+  };
 }
 
 /** Lives as long as the app (one per isolate); KV makes a fresh isolate warm too. */
@@ -42,6 +51,8 @@ export class ModelInfoCache {
   readonly #now: () => number;
   #memo: { info: BackendModels; expires: number } | undefined;
   #inflight: Promise<BackendModels> | undefined;
+  /** Bumped by {@link invalidate}, so loads that began before it are not stored. */
+  #generation = 0;
 
   constructor({ ttlSeconds, now = Date.now }: ModelInfoCacheOptions) {
     this.#ttlSeconds = ttlSeconds;
@@ -55,17 +66,23 @@ export class ModelInfoCache {
    */
   async get(store: ModelInfoStore, load: () => Promise<BackendModels>, defer: (work: Promise<unknown>) => void, fresh = false): Promise<BackendModels> {
     if (!fresh && this.#memo && this.#memo.expires > this.#now()) return this.#memo.info;
+    const generation = this.#generation;
     if (!fresh) {
       const stored = await readStored(store);
       if (stored) {
-        this.#memo = { info: stored, expires: this.#now() + this.#ttlMs };
+        if (generation === this.#generation) this.#memo = { info: stored, expires: this.#now() + this.#ttlMs };
         return stored;
       }
     }
-    this.#inflight ??= load().finally(() => {
-      this.#inflight = undefined;
-    });
+    if (!this.#inflight) {
+      const loading = load().finally(() => {
+        if (this.#inflight === loading) this.#inflight = undefined;
+      });
+      this.#inflight = loading;
+    }
     const info = await this.#inflight;
+    // Info loaded before an invalidation may describe the old weights: hand it to this caller only.
+    if (generation !== this.#generation) return info;
     this.#memo = { info, expires: this.#now() + this.#ttlMs };
     defer(
       store.put(MODEL_INFO_KEY, JSON.stringify(info), { expirationTtl: this.#ttlSeconds }).catch((err: unknown) => {
@@ -73,6 +90,22 @@ export class ModelInfoCache {
       }),
     );
     return info;
+  }
+
+  /**
+   * Forgets the model info here and in KV: the backend has been seen serving other weights, so neither
+   * this isolate nor a fresh one may key embeddings by the old info. A load in flight is dropped too, as
+   * it may have started before the change.
+   */
+  async invalidate(store: ModelInfoStore): Promise<void> {
+    this.#memo = undefined;
+    this.#inflight = undefined;
+    this.#generation += 1;
+    try {
+      await store.delete(MODEL_INFO_KEY);
+    } catch (err) {
+      console.warn(JSON.stringify({ level: 'warn', message: 'model info cache delete failed', error: String(err) }));
+    }
   }
 }
 

@@ -73,7 +73,7 @@ describe('POST /v1/similarity', () => {
     const body = await res.json<SimilarityResponse>();
     expect(body.cosine).toHaveLength(2);
     expect(body.cosine[0]).toHaveLength(3);
-    const textVectors = await Promise.all(texts.map(fakeTextEmbedding));
+    const textVectors = await Promise.all(texts.map((t) => fakeTextEmbedding(t)));
     const imageVectors = [await fakeImageEmbedding(a), await fakeImageEmbedding(b)];
     imageVectors.forEach((img, i) =>
       textVectors.forEach((txt, j) => {

@@ -1,5 +1,6 @@
 import { SELF, env } from 'cloudflare:test';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { FAKE_REVISION } from '../../../test/fake-embeddings';
 import { backendUrl, problemOf, seedApiKey, testApp } from '../../../test/helpers';
 import type { HealthResponse, ModelsResponse } from '../../schemas/meta';
 
@@ -13,7 +14,7 @@ describe('GET /v1/models', () => {
     const res = await SELF.fetch('https://api.test/v1/models', { headers: { authorization: `Bearer ${key}` } });
     expect(res.status).toBe(200);
     const body = await res.json<ModelsResponse>();
-    expect(body.data.find((m) => m.id === 'align-base')).toMatchObject({ embedding_dim: 640, temperature: 0.05 });
+    expect(body.data.find((m) => m.id === 'align-base')).toMatchObject({ embedding_dim: 640, temperature: 0.05, revision: FAKE_REVISION });
     expect(body.data.find((m) => m.id === 'vit-large-patch16-384')).toMatchObject({ num_labels: 1000 });
     expect(body.backend).toMatchObject({ test_models: true, warning: 'serving fake test models' });
   });
