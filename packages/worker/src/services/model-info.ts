@@ -2,6 +2,7 @@
  * Caches what the backend serves (`GET /v1/models`: model ids, dims, ALIGN's learned temperature) in
  * the isolate and in KV, so a request whose embeddings are all cached never touches the backend.
  */
+import { z } from 'zod';
 import { ProblemError } from '../errors';
 import { BackendModelsSchema, type BackendModels } from './backend-client';
 
@@ -22,7 +23,14 @@ export interface ModelInfoStore {
   delete(key: string): Promise<void>;
 }
 
-export const MODEL_INFO_KEY = 'models:v1';
+export const MODEL_INFO_KEY = 'models:v2';
+
+/**
+ * The KV entry: the info and when it was loaded from the backend. An isolate that reads it keeps it only
+ * until `loaded_at + ttl`, so no copy outlives the TTL of the first load (a re-read would otherwise
+ * restart the clock, and KV's own expiry can lag by up to a minute).
+ */
+const StoredModelInfoSchema = z.object({ loaded_at: z.number(), info: BackendModelsSchema });
 
 export interface ModelInfoCacheOptions {
   ttlSeconds: number;
@@ -69,9 +77,10 @@ export class ModelInfoCache {
     const generation = this.#generation;
     if (!fresh) {
       const stored = await readStored(store);
-      if (stored) {
-        if (generation === this.#generation) this.#memo = { info: stored, expires: this.#now() + this.#ttlMs };
-        return stored;
+      const expires = stored ? stored.loaded_at + this.#ttlMs : 0;
+      if (stored && expires > this.#now()) {
+        if (generation === this.#generation) this.#memo = { info: stored.info, expires };
+        return stored.info;
       }
     }
     if (!this.#inflight) {
@@ -83,9 +92,11 @@ export class ModelInfoCache {
     const info = await this.#inflight;
     // Info loaded before an invalidation may describe the old weights: hand it to this caller only.
     if (generation !== this.#generation) return info;
-    this.#memo = { info, expires: this.#now() + this.#ttlMs };
+    const loadedAt = this.#now();
+    this.#memo = { info, expires: loadedAt + this.#ttlMs };
+    const entry: z.infer<typeof StoredModelInfoSchema> = { loaded_at: loadedAt, info };
     defer(
-      store.put(MODEL_INFO_KEY, JSON.stringify(info), { expirationTtl: this.#ttlSeconds }).catch((err: unknown) => {
+      store.put(MODEL_INFO_KEY, JSON.stringify(entry), { expirationTtl: this.#ttlSeconds }).catch((err: unknown) => {
         console.warn(JSON.stringify({ level: 'warn', message: 'model info cache write failed', error: String(err) }));
       }),
     );
@@ -109,11 +120,11 @@ export class ModelInfoCache {
   }
 }
 
-async function readStored(store: ModelInfoStore): Promise<BackendModels | undefined> {
+async function readStored(store: ModelInfoStore): Promise<z.infer<typeof StoredModelInfoSchema> | undefined> {
   try {
     const text = await store.get(MODEL_INFO_KEY, 'text');
     if (text === null) return undefined;
-    const parsed = BackendModelsSchema.safeParse(JSON.parse(text));
+    const parsed = StoredModelInfoSchema.safeParse(JSON.parse(text));
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;

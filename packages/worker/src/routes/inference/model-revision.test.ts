@@ -88,8 +88,8 @@ describe('embeddings across a change of model weights', () => {
     expect((await zeroShot(request, uniquePng(), ['cat'])).status).toBe(200);
     await setBackendRevision(tenant, NEW_REVISION);
     expect((await zeroShot(request, uniquePng(), ['cat'])).status).toBe(200);
-    const stored = JSON.parse((await env.CACHE.get(MODEL_INFO_KEY, 'text')) ?? '{}') as { models?: { id: string; revision?: string }[] };
-    expect(stored.models?.find((m) => m.id === 'align-base')?.revision).toBe(NEW_REVISION);
+    const stored = JSON.parse((await env.CACHE.get(MODEL_INFO_KEY, 'text')) ?? '{}') as { info?: { models?: { id: string; revision?: string }[] } };
+    expect(stored.info?.models?.find((m) => m.id === 'align-base')?.revision).toBe(NEW_REVISION);
   });
 
   it('answers 503 and caches nothing when the weights differ again after the refresh', async () => {
