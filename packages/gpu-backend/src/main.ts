@@ -59,12 +59,18 @@ async function main(): Promise<void> {
       preprocessThreads: config.preprocessThreads,
       maxImagePixels: config.limits.maxImagePixels,
       logger,
+      // A session thread that died cannot serve its model again: stop being ready, drain what the
+      // other towers hold, and exit non-zero so the orchestrator starts a fresh server.
+      onSessionDeath: (tower, error) => {
+        logger.error('a model session thread died; draining and exiting so this server is replaced', { tower, error: error.message });
+        void shutdown('SIGTERM', 1);
+      },
     },
     models,
   );
 
   let stopping = false;
-  const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
+  const shutdown = async (signal: NodeJS.Signals, exitCode = 0): Promise<void> => {
     if (stopping) {
       logger.warn('already shutting down', { signal });
       return;
@@ -78,8 +84,8 @@ async function main(): Promise<void> {
     // Sessions still loading must finish loading before they can be released.
     const backend = await loading.catch(() => undefined);
     await backend?.close();
-    logger.info('stopped');
-    process.exit(0);
+    logger.info('stopped', { exit_code: exitCode });
+    process.exit(exitCode);
   };
   process.on('SIGTERM', (s) => void shutdown(s));
   process.on('SIGINT', (s) => void shutdown(s));

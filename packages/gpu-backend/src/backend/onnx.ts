@@ -49,6 +49,8 @@ export interface OnnxBackendOptions {
   preprocessThreads: number;
   maxImagePixels: number;
   logger: Logger;
+  /** Called once per session thread that dies while serving (see `SessionHostOptions.onDeath`). */
+  onSessionDeath?: (tower: Tower, error: Error) => void;
 }
 
 /** The fp32 ONNX files every models folder must hold. */
@@ -158,6 +160,7 @@ export class OnnxBackend implements Backend {
             device: options.device,
             intraOpThreads: options.intraOpThreads,
             allowSpinning: options.allowSpinning ?? false,
+            ...(options.onSessionDeath ? { onDeath: (error: Error) => options.onSessionDeath?.(tower, error) } : {}),
           }),
         ),
       ),

@@ -122,4 +122,18 @@ describe('SessionHost', () => {
       await host.close();
     }
   });
+
+  it('reports a thread that dies while serving once, and not a deliberate close', async () => {
+    const deaths: Error[] = [];
+    const crashing = new URL('./crashing-session-worker.ts', import.meta.url);
+    const host = await SessionHost.start({ name: 'crashy', modelPath: 'unused.onnx', device: 'cpu', intraOpThreads: 1, module: crashing, onDeath: (e) => deaths.push(e) });
+    await expect(host.run(ones(1, 4))).rejects.toThrow(/crashy session thread/);
+    await expect(host.run(ones(1, 4))).rejects.toThrow(/crashy session thread/);
+    expect(deaths).toHaveLength(1);
+    await host.close();
+
+    const calm = await SessionHost.start({ name: 'calm', modelPath: 'unused.onnx', device: 'cpu', intraOpThreads: 1, module: crashing, onDeath: (e) => deaths.push(e) });
+    await calm.close();
+    expect(deaths).toHaveLength(1);
+  });
 });

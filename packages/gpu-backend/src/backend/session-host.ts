@@ -19,6 +19,13 @@ export interface SessionHostOptions {
   intraOpThreads: number;
   /** `ORT_ALLOW_SPINNING`: let idle onnxruntime threads busy-wait (default: they sleep). */
   allowSpinning?: boolean;
+  /**
+   * Called once if the thread dies while the session is open (not on `close()`): its model cannot
+   * serve again, so the server should stop being ready and let its orchestrator replace it.
+   */
+  onDeath?: (error: Error) => void;
+  /** The thread's module; the default runs the real session. Tests inject a failing one. */
+  module?: URL;
 }
 
 interface Pending {
@@ -49,8 +56,16 @@ export class SessionHost {
   #closing: Promise<void> | undefined;
   #dead: Error | undefined;
   #onClosed: (() => void) | undefined;
+  readonly #onDeath: ((error: Error) => void) | undefined;
 
-  private constructor(worker: Worker, ready: Extract<FromSession, { kind: 'ready' }>, name: string, exited: Promise<void>) {
+  private constructor(
+    worker: Worker,
+    ready: Extract<FromSession, { kind: 'ready' }>,
+    name: string,
+    exited: Promise<void>,
+    onDeath: ((error: Error) => void) | undefined,
+  ) {
+    this.#onDeath = onDeath;
     this.#worker = worker;
     this.name = name;
     this.device = ready.device;
@@ -72,7 +87,7 @@ export class SessionHost {
       intraOpThreads: options.intraOpThreads,
       allowSpinning: options.allowSpinning ?? false,
     };
-    const worker = startThread(WORKER_URL, init, `session:${options.name}`);
+    const worker = startThread(options.module ?? WORKER_URL, init, `session:${options.name}`);
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     const first = await new Promise<FromSession>((resolve, reject) => {
       worker.once('message', resolve);
@@ -84,7 +99,7 @@ export class SessionHost {
       throw new Error(`${options.name}: could not load ${options.modelPath}: ${first.message}`);
     }
     if (first.kind !== 'ready') throw new Error(`bug: ${options.name} session thread sent ${first.kind} before ready`);
-    return new SessionHost(worker, first, options.name, exited);
+    return new SessionHost(worker, first, options.name, exited, options.onDeath);
   }
 
   /** Runs the model once; resolves with its outputs as float32. */
@@ -144,8 +159,10 @@ export class SessionHost {
   }
 
   #fail(error: Error): void {
+    const first = this.#dead === undefined;
     this.#dead ??= error;
     for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();
+    if (first && this.#closing === undefined) this.#onDeath?.(error);
   }
 }
