@@ -5,7 +5,7 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { inject } from 'vitest';
 import { createApp, type AppDeps } from '../src/app';
 import type { Env } from '../src/env';
-import type { ProblemBody } from '../src/errors';
+import { ProblemError, type ProblemBody } from '../src/errors';
 import { generateApiKey, newApiKeyRecord, storeApiKey, type ApiKeyScope, type ApiKeyTier } from '../src/services/api-keys';
 
 export interface SeedApiKeyOptions {
@@ -129,4 +129,15 @@ export async function problemOf(res: Response): Promise<ProblemBody> {
     throw new Error(`expected application/problem+json, got ${type} (${res.status}): ${await res.text()}`);
   }
   return res.json<ProblemBody>();
+}
+
+/** The ProblemError a promise rejects with; fails when it resolves or rejects with anything else. */
+export async function rejectionProblem(promise: Promise<unknown>): Promise<ProblemError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof ProblemError) return err;
+    throw err;
+  }
+  throw new Error('expected a problem');
 }

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { backendCalls, backendStats, backendUrl, uniquePng } from '../../test/helpers';
+import { backendCalls, backendStats, backendUrl, uniquePng, rejectionProblem } from '../../test/helpers';
 import { FAKE_DIM, fakeImageEmbedding, fakeTextEmbedding } from '../../test/fake-embeddings';
 import { inject } from 'vitest';
-import { ProblemError } from '../errors';
 import { BackendClient, parseRetryAfter, type BackendClientOptions } from './backend-client';
 import { CircuitBreaker } from './circuit-breaker';
 
@@ -27,16 +26,6 @@ function client(baseUrl: string, options: Partial<BackendClientOptions> = {}) {
 
 function ctx(deadlineMs = 5000) {
   return { requestId: `req-${crypto.randomUUID()}`, deadline: Date.now() + deadlineMs };
-}
-
-async function problem(promise: Promise<unknown>): Promise<ProblemError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof ProblemError) return err;
-    throw err;
-  }
-  throw new Error('expected a problem');
 }
 
 describe('parseRetryAfter', () => {
@@ -98,7 +87,7 @@ describe('BackendClient', () => {
   it('gives up after two retries of a backend that stays overloaded', async () => {
     const tenant = crypto.randomUUID();
     const { client: c, sleeps } = client(backendUrl(tenant, 'overloaded'));
-    const err = await problem(c.models(ctx()));
+    const err = await rejectionProblem(c.models(ctx()));
     expect(err.slug).toBe('backend_unavailable');
     expect(err.status).toBe(503);
     expect(err.headers['retry-after']).toBe('1');
@@ -117,7 +106,7 @@ describe('BackendClient', () => {
 
   it('retries connect errors, then answers backend_unavailable', async () => {
     const { client: c, sleeps } = client(inject('deadOrigin'));
-    const err = await problem(c.models(ctx()));
+    const err = await rejectionProblem(c.models(ctx()));
     expect(err.slug).toBe('backend_unavailable');
     expect(err.message).toMatch(/cannot reach/);
     expect(sleeps).toHaveLength(2);
@@ -126,7 +115,7 @@ describe('BackendClient', () => {
   it('does not retry a 500', async () => {
     const tenant = crypto.randomUUID();
     const { client: c } = client(backendUrl(tenant, 'error'));
-    const err = await problem(c.models(ctx()));
+    const err = await rejectionProblem(c.models(ctx()));
     expect(err.status).toBe(503);
     expect(await backendCalls(tenant, '/v1/models')).toBe(1);
   });
@@ -134,7 +123,7 @@ describe('BackendClient', () => {
   it('answers backend_timeout when the backend is slower than the deadline', async () => {
     const { client: c } = client(backendUrl(crypto.randomUUID(), 'slow'));
     const started = Date.now();
-    const err = await problem(c.models(ctx(300)));
+    const err = await rejectionProblem(c.models(ctx(300)));
     expect(err.slug).toBe('backend_timeout');
     expect(err.status).toBe(504);
     expect(Date.now() - started).toBeLessThan(2500);
@@ -142,14 +131,14 @@ describe('BackendClient', () => {
 
   it('answers backend_error when the backend breaks the protocol', async () => {
     const { client: c } = client(backendUrl(crypto.randomUUID(), 'badjson'));
-    const err = await problem(c.embedTexts(['x'], ctx()));
+    const err = await rejectionProblem(c.embedTexts(['x'], ctx()));
     expect(err.slug).toBe('backend_error');
     expect(err.status).toBe(502);
   });
 
   it('answers backend_error when the backend refuses the token', async () => {
     const { client: c } = client(backendUrl(crypto.randomUUID()), { token: 'wrong' });
-    const err = await problem(c.models(ctx()));
+    const err = await rejectionProblem(c.models(ctx()));
     expect(err.slug).toBe('backend_error');
   });
 
@@ -157,9 +146,9 @@ describe('BackendClient', () => {
     const tenant = crypto.randomUUID();
     const breaker = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 60_000 });
     const { client: c } = client(backendUrl(tenant, 'error'), { breaker });
-    await problem(c.models(ctx()));
-    await problem(c.models(ctx()));
-    const err = await problem(c.models(ctx()));
+    await rejectionProblem(c.models(ctx()));
+    await rejectionProblem(c.models(ctx()));
+    const err = await rejectionProblem(c.models(ctx()));
     expect(err.slug).toBe('backend_unavailable');
     expect(err.message).toMatch(/circuit open/);
     expect(err.headers['retry-after']).toBe('60');
@@ -171,7 +160,7 @@ describe('BackendClient', () => {
     const breaker = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 1000, now: () => now });
     breaker.onFailure();
     const { client: c } = client(backendUrl(crypto.randomUUID()), { breaker });
-    expect((await problem(c.models(ctx()))).message).toMatch(/circuit open/);
+    expect((await rejectionProblem(c.models(ctx()))).message).toMatch(/circuit open/);
     now = 1000;
     await c.models(ctx());
     expect(breaker.state).toBe('closed');

@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { routedFetch, toBase64, uniquePng } from '../../test/helpers';
-import { ProblemError } from '../errors';
+import { routedFetch, toBase64, uniquePng, rejectionProblem } from '../../test/helpers';
 import { sha256Hex } from './encoding';
 import { ImageBudget, intakeImageInput, parseDataUrl } from './image-intake';
 
 const options = { maxImageBytes: 1000, fetch: routedFetch, fetchTimeoutMs: 5000 };
-
-async function problem(promise: Promise<unknown>): Promise<ProblemError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof ProblemError) return err;
-    throw err;
-  }
-  throw new Error('expected a problem');
-}
 
 describe('image intake', () => {
   it('parses data URLs', () => {
@@ -40,31 +29,31 @@ describe('image intake', () => {
   });
 
   it('refuses oversize base64 before decoding it', async () => {
-    const err = await problem(intakeImageInput({ base64: 'A'.repeat(4000) }, options, new ImageBudget(10_000), 'images[1]'));
+    const err = await rejectionProblem(intakeImageInput({ base64: 'A'.repeat(4000) }, options, new ImageBudget(10_000), 'images[1]'));
     expect(err.slug).toBe('image_too_large');
     expect(err.message).toMatch(/images\[1\]/);
   });
 
   it('names the field of invalid base64', async () => {
-    const err = await problem(intakeImageInput({ base64: '!!!' }, options, new ImageBudget(10_000), 'images[2]'));
+    const err = await rejectionProblem(intakeImageInput({ base64: '!!!' }, options, new ImageBudget(10_000), 'images[2]'));
     expect(err.slug).toBe('validation_failed');
     expect(err.errors).toEqual([{ in: 'body', path: 'images[2].base64', message: 'not valid base64' }]);
   });
 
   it('refuses bytes that are not a supported image with 415', async () => {
-    const err = await problem(intakeImageInput({ base64: toBase64(new TextEncoder().encode('plain text')) }, options, new ImageBudget(10_000), 'image'));
+    const err = await rejectionProblem(intakeImageInput({ base64: toBase64(new TextEncoder().encode('plain text')) }, options, new ImageBudget(10_000), 'image'));
     expect(err.status).toBe(415);
   });
 
   it('refuses non-base64 data URLs', async () => {
-    const err = await problem(intakeImageInput({ url: 'data:image/png,abc' }, options, new ImageBudget(10_000), 'image'));
+    const err = await rejectionProblem(intakeImageInput({ url: 'data:image/png,abc' }, options, new ImageBudget(10_000), 'image'));
     expect(err.errors?.[0]?.path).toBe('image.url');
   });
 
   it('charges every image to the request budget', async () => {
     const budget = new ImageBudget(300);
     await intakeImageInput({ base64: toBase64(uniquePng(200)) }, options, budget, 'images[0]');
-    const err = await problem(intakeImageInput({ base64: toBase64(uniquePng(200)) }, options, budget, 'images[1]'));
+    const err = await rejectionProblem(intakeImageInput({ base64: toBase64(uniquePng(200)) }, options, budget, 'images[1]'));
     expect(err.slug).toBe('payload_too_large');
   });
 });
