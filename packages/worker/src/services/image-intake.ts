@@ -7,7 +7,6 @@ import { ProblemError, type FieldError } from '../errors';
 import type { ImageInput } from '../schemas/image';
 import { base64DecodedLength, base64ToBytes, sha256Hex } from './encoding';
 import { sniffImageType, type SupportedImageType } from './image-sniff';
-import { readCapped } from './read-capped';
 import { fetchImageUrl } from './ssrf-guard';
 
 /** An accepted image. */
@@ -160,11 +159,6 @@ export function intakeImageInputs(
   fieldOf: (index: number) => string,
 ): Promise<IntakeImage[]> {
   return mapLimited(inputs, URL_FETCH_CONCURRENCY, (input, i) => intakeImageInput(input, options, budget, fieldOf(i)));
-}
-
-/** Reads a raw request body up to `maxBytes`, cutting the stream off beyond (413). */
-export function readBodyCapped(request: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
-  return readCapped(request, maxBytes);
 }
 
 /** A multipart body split into its image files and its text fields. */

@@ -2,7 +2,8 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import { binaryImageBody } from '../../schemas/image';
 import { ClassifyQuerySchema, ClassifyRequestSchema, ScoresResponseSchema, TopKSchema } from '../../schemas/inference';
-import { acceptImageBytes, intakeFiles, readBodyCapped, readMultipart, type IntakeImage } from '../../services/image-intake';
+import { acceptImageBytes, intakeFiles, readMultipart, type IntakeImage } from '../../services/image-intake';
+import { readCapped } from '../../services/read-capped';
 import { bearerSecurity, bodyKind, checkFileCount, inferenceProblemResponses, jsonImages, parseFields, requestBodyLimit } from './shared';
 
 /** Classes returned when the request does not say (the Hugging Face pipeline default). */
@@ -73,7 +74,7 @@ export function registerClassify(app: OpenAPIHono<AppEnv>): void {
       }
       case 'binary': {
         topK = parseFields(FieldsSchema, { top_k: c.req.query('top_k') }, 'query').top_k;
-        const bytes = await readBodyCapped(c.req.raw, svc.config.maxImageBytes);
+        const bytes = await readCapped(c.req.raw, svc.config.maxImageBytes);
         images = [await acceptImageBytes(bytes, svc.config.maxImageBytes)];
         batched = false;
         break;

@@ -10,7 +10,8 @@ import {
   ZeroShotQuerySchema,
   ZeroShotRequestSchema,
 } from '../../schemas/inference';
-import { acceptImageBytes, intakeFiles, readBodyCapped, readMultipart, type IntakeImage } from '../../services/image-intake';
+import { acceptImageBytes, intakeFiles, readMultipart, type IntakeImage } from '../../services/image-intake';
+import { readCapped } from '../../services/read-capped';
 import { bearerSecurity, bodyKind, checkFileCount, inferenceProblemResponses, jsonImages, labelList, parseFields, requestBodyLimit } from './shared';
 
 const FieldsSchema = z.object({ labels: LabelsSchema, hypothesis_template: HypothesisTemplateSchema.optional() }).superRefine(checkHypothesisLengths);
@@ -96,7 +97,7 @@ export function registerZeroShot(app: OpenAPIHono<AppEnv>): void {
           { labels: labelList(c.req.queries('labels'), 'query'), hypothesis_template: c.req.query('hypothesis_template') },
           'query',
         );
-        const bytes = await readBodyCapped(c.req.raw, svc.config.maxImageBytes);
+        const bytes = await readCapped(c.req.raw, svc.config.maxImageBytes);
         images = [await acceptImageBytes(bytes, svc.config.maxImageBytes)];
         batched = false;
         ({ labels, hypothesis_template: template } = fields);
