@@ -106,18 +106,30 @@ function checkImage(rgb: Uint8Array, width: number, height: number): void {
 }
 
 /**
- * Resizes interleaved 8-bit RGB to `outWidth × outHeight` exactly as Pillow's BILINEAR does and
- * returns only `window` of the result (all of it by default). Pixels outside the window are never
- * computed, which makes resize-then-center-crop about a third cheaper for ALIGN.
+ * What one windowed resize computes: the taps of each pass (absent when Pillow skips that pass
+ * because the size does not change along its axis) and the source rows the vertical pass reads.
+ * Shared by the JavaScript and the WebAssembly implementations, so both run the same arithmetic.
  */
-export function pillowBilinearResizeWindow(
+export interface ResizePlan {
+  window: ResizeWindow;
+  /** Taps of the horizontal pass for the window's columns; undefined when the width is unchanged. */
+  horizontal: ResampleCoefficients | undefined;
+  /** Taps of the vertical pass for the window's rows; undefined when the height is unchanged. */
+  vertical: ResampleCoefficients | undefined;
+  /** Source rows `rowFirst .. rowEnd - 1` are all the horizontal pass needs. */
+  rowFirst: number;
+  rowEnd: number;
+}
+
+/** Validates a windowed resize and computes its taps. @throws RangeError on bad sizes or window. */
+export function planResize(
   rgb: Uint8Array,
   width: number,
   height: number,
   outWidth: number,
   outHeight: number,
   window: ResizeWindow = { left: 0, top: 0, width: outWidth, height: outHeight },
-): Uint8Array {
+): ResizePlan {
   checkImage(rgb, width, height);
   const { left, top, width: winW, height: winH } = window;
   if (
@@ -131,27 +143,38 @@ export function pillowBilinearResizeWindow(
   ) {
     throw new RangeError(`window ${winW}×${winH}+${left}+${top} is outside the ${outWidth}×${outHeight} output`);
   }
+  const horizontal = outWidth !== width ? bilinearCoefficients(width, outWidth, left, winW) : undefined;
+  if (outHeight === height) return { window, horizontal, vertical: undefined, rowFirst: top, rowEnd: top + winH };
+  const vertical = bilinearCoefficients(height, outHeight, top, winH);
+  const b = vertical.bounds;
+  const rowFirst = b[0] as number;
+  const rowEnd = (b[(winH - 1) * 2] as number) + (b[(winH - 1) * 2 + 1] as number);
+  return { window, horizontal, vertical, rowFirst, rowEnd };
+}
 
-  const needHorizontal = outWidth !== width;
-  const needVertical = outHeight !== height;
+/**
+ * Resizes interleaved 8-bit RGB to `outWidth × outHeight` exactly as Pillow's BILINEAR does and
+ * returns only `window` of the result (all of it by default). Pixels outside the window are never
+ * computed, which makes resize-then-center-crop about a third cheaper for ALIGN. This is the plain
+ * JavaScript reference; `pillow-resize-wasm.ts` computes the same bytes several times faster.
+ */
+export function pillowBilinearResizeWindow(
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+  outWidth: number,
+  outHeight: number,
+  window?: ResizeWindow,
+): Uint8Array {
+  const { window: win, horizontal, vertical, rowFirst, rowEnd } = planResize(rgb, width, height, outWidth, outHeight, window);
+  const { left, width: winW, height: winH } = win;
   const rowLen = winW * 3;
-
-  // Source rows the vertical pass reads (all window rows when there is no vertical pass).
-  let vertical: ResampleCoefficients | undefined;
-  let rowFirst = top;
-  let rowEnd = top + winH;
-  if (needVertical) {
-    vertical = bilinearCoefficients(height, outHeight, top, winH);
-    const b = vertical.bounds;
-    rowFirst = b[0] as number;
-    rowEnd = (b[(winH - 1) * 2] as number) + (b[(winH - 1) * 2 + 1] as number);
-  }
 
   // Horizontal pass: rows rowFirst..rowEnd-1 of the source → window columns.
   const tempRows = rowEnd - rowFirst;
   let temp: Uint8Array;
-  if (needHorizontal) {
-    const { bounds, weights, ksize } = bilinearCoefficients(width, outWidth, left, winW);
+  if (horizontal !== undefined) {
+    const { bounds, weights, ksize } = horizontal;
     temp = new Uint8Array(tempRows * rowLen);
     const srcStride = width * 3;
     for (let y = 0; y < tempRows; y++) {

@@ -14,6 +14,7 @@ import {
   type ImagePreprocessConfig,
   type VitPreprocessConfig,
 } from './model-config.js';
+import { threadResizer } from './pillow-resize-wasm.js';
 import { pillowBilinearResizeWindow, type ResizeWindow } from './pillow-resize.js';
 
 export { pillowBilinearResize, pillowBilinearResizeWindow } from './pillow-resize.js';
@@ -153,18 +154,15 @@ export function centerCropWindow(cfg: ImagePreprocessConfig): ResizeWindow | und
 
 /**
  * Decoded RGB → channels-first float32 tensor [3, H, W] (H, W = crop or resize size).
- * Only the pixels that survive the crop are resized.
+ * Only the pixels that survive the crop are resized, in WebAssembly SIMD where the runtime has it
+ * (the JavaScript reference otherwise; both give Pillow's bytes).
  */
 export function rgbToTensor(image: RgbImage, cfg: ImagePreprocessConfig): Float32Array {
   const { width: outW, height: outH } = outputSize(cfg);
-  const rgb = pillowBilinearResizeWindow(
-    image.data,
-    image.width,
-    image.height,
-    cfg.resize.width,
-    cfg.resize.height,
-    centerCropWindow(cfg),
-  );
+  const args = [image.data, image.width, image.height, cfg.resize.width, cfg.resize.height, centerCropWindow(cfg)] as const;
+  const resizer = threadResizer();
+  // The view is read once, below, before this thread resizes anything else.
+  const rgb = resizer !== null ? resizer.resizeWindowView(...args) : pillowBilinearResizeWindow(...args);
   const lut = pixelLookupTable(cfg);
   const plane = outW * outH;
   const out = new Float32Array(3 * plane);

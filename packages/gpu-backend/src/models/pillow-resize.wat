@@ -1,0 +1,120 @@
+;; Pillow's 8-bit BILINEAR resize passes (libImaging/Resample.c, ImagingResampleHorizontal_8bpc and
+;; ImagingResampleVertical_8bpc) in WebAssembly SIMD, bit for bit: the same 22-bit fixed-point taps
+;; (computed by pillow-resize.ts), the same accumulation from 2^21 in wrapping 32-bit integers, the
+;; same arithmetic shift and clip to 0..255. Lanes hold channels (horizontal pass: R, G, B and one
+;; ignored lane) or 16 neighbouring bytes of a row (vertical pass), so every lane does exactly the
+;; integer arithmetic of Pillow's scalar loop.
+;;
+;; Memory contract (the caller lays it out, see pillow-resize-wasm.ts): every buffer read or written
+;; has at least 16 bytes of slack after it, because the horizontal pass loads and stores 4 bytes per
+;; 3-byte pixel and the vertical pass works in 16-byte blocks (the block past a row's end spills
+;; into the next row, which is written afterwards, or into the slack).
+(module
+  (memory (export "memory") 1)
+
+  ;; Horizontal pass: `rows` source rows (first at `src`, `srcStride` bytes apart) → `outW` RGB pixels
+  ;; per row, rows packed at `dst`. `bounds`: per output pixel [first source column, tap count] (i32);
+  ;; `weights`: per output pixel `ksize` i32 taps.
+  (func (export "horizontal")
+    (param $src i32) (param $srcStride i32) (param $rows i32) (param $dst i32) (param $outW i32)
+    (param $bounds i32) (param $weights i32) (param $ksize i32)
+    (local $y i32) (local $i i32) (local $p i32) (local $o i32) (local $t i32) (local $taps i32)
+    (local $kp i32) (local $bp i32) (local $srcRow i32) (local $kstride i32) (local $acc v128)
+    (local.set $srcRow (local.get $src))
+    (local.set $o (local.get $dst))
+    (local.set $kstride (i32.shl (local.get $ksize) (i32.const 2)))
+    (block $rows_done
+      (loop $rows_loop
+        (br_if $rows_done (i32.ge_u (local.get $y) (local.get $rows)))
+        (local.set $i (i32.const 0))
+        (local.set $bp (local.get $bounds))
+        (local.set $kp (local.get $weights))
+        (block $cols_done
+          (loop $cols_loop
+            (br_if $cols_done (i32.ge_u (local.get $i) (local.get $outW)))
+            (local.set $p (i32.add (local.get $srcRow) (i32.mul (i32.load (local.get $bp)) (i32.const 3))))
+            (local.set $taps (i32.load offset=4 (local.get $bp)))
+            (local.set $acc (v128.const i32x4 2097152 2097152 2097152 2097152))
+            (local.set $t (i32.const 0))
+            (block $taps_done
+              (loop $taps_loop
+                (br_if $taps_done (i32.ge_u (local.get $t) (local.get $taps)))
+                (local.set $acc
+                  (i32x4.add (local.get $acc)
+                    (i32x4.mul
+                      (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (v128.load32_zero align=1 (local.get $p))))
+                      (i32x4.splat (i32.load (i32.add (local.get $kp) (i32.shl (local.get $t) (i32.const 2))))))))
+                (local.set $p (i32.add (local.get $p) (i32.const 3)))
+                (local.set $t (i32.add (local.get $t) (i32.const 1)))
+                (br $taps_loop)))
+            (local.set $acc
+              (i32x4.min_s
+                (i32x4.max_s (i32x4.shr_s (local.get $acc) (i32.const 22)) (v128.const i32x4 0 0 0 0))
+                (v128.const i32x4 255 255 255 255)))
+            (local.set $acc (i16x8.narrow_i32x4_u (local.get $acc) (local.get $acc)))
+            (local.set $acc (i8x16.narrow_i16x8_u (local.get $acc) (local.get $acc)))
+            (v128.store32_lane align=1 0 (local.get $o) (local.get $acc))
+            (local.set $o (i32.add (local.get $o) (i32.const 3)))
+            (local.set $bp (i32.add (local.get $bp) (i32.const 8)))
+            (local.set $kp (i32.add (local.get $kp) (local.get $kstride)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $cols_loop)))
+        (local.set $srcRow (i32.add (local.get $srcRow) (local.get $srcStride)))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $rows_loop))))
+
+  ;; Vertical pass: rows of `rowLen` bytes packed at `src` → `outRows` rows packed at `dst`.
+  ;; `bounds`: per output row [first source row (relative to `src`), tap count]; `weights` as above.
+  (func (export "vertical")
+    (param $src i32) (param $rowLen i32) (param $outRows i32) (param $dst i32)
+    (param $bounds i32) (param $weights i32) (param $ksize i32)
+    (local $r i32) (local $x i32) (local $p i32) (local $t i32) (local $taps i32) (local $rowBase i32)
+    (local $kp i32) (local $o i32) (local $k v128) (local $v v128) (local $lo v128) (local $hi v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (block $rows_done
+      (loop $rows_loop
+        (br_if $rows_done (i32.ge_u (local.get $r) (local.get $outRows)))
+        (local.set $rowBase
+          (i32.add (local.get $src)
+            (i32.mul (i32.load (i32.add (local.get $bounds) (i32.shl (local.get $r) (i32.const 3)))) (local.get $rowLen))))
+        (local.set $taps (i32.load offset=4 (i32.add (local.get $bounds) (i32.shl (local.get $r) (i32.const 3)))))
+        (local.set $kp (i32.add (local.get $weights) (i32.shl (i32.mul (local.get $r) (local.get $ksize)) (i32.const 2))))
+        (local.set $o (i32.add (local.get $dst) (i32.mul (local.get $r) (local.get $rowLen))))
+        (local.set $x (i32.const 0))
+        (block $cols_done
+          (loop $cols_loop
+            (br_if $cols_done (i32.ge_u (local.get $x) (local.get $rowLen)))
+            (local.set $a0 (v128.const i32x4 2097152 2097152 2097152 2097152))
+            (local.set $a1 (local.get $a0))
+            (local.set $a2 (local.get $a0))
+            (local.set $a3 (local.get $a0))
+            (local.set $p (i32.add (local.get $rowBase) (local.get $x)))
+            (local.set $t (i32.const 0))
+            (block $taps_done
+              (loop $taps_loop
+                (br_if $taps_done (i32.ge_u (local.get $t) (local.get $taps)))
+                (local.set $k (i32x4.splat (i32.load (i32.add (local.get $kp) (i32.shl (local.get $t) (i32.const 2))))))
+                (local.set $v (v128.load align=1 (local.get $p)))
+                (local.set $lo (i16x8.extend_low_i8x16_u (local.get $v)))
+                (local.set $hi (i16x8.extend_high_i8x16_u (local.get $v)))
+                (local.set $a0 (i32x4.add (local.get $a0) (i32x4.mul (i32x4.extend_low_i16x8_u (local.get $lo)) (local.get $k))))
+                (local.set $a1 (i32x4.add (local.get $a1) (i32x4.mul (i32x4.extend_high_i16x8_u (local.get $lo)) (local.get $k))))
+                (local.set $a2 (i32x4.add (local.get $a2) (i32x4.mul (i32x4.extend_low_i16x8_u (local.get $hi)) (local.get $k))))
+                (local.set $a3 (i32x4.add (local.get $a3) (i32x4.mul (i32x4.extend_high_i16x8_u (local.get $hi)) (local.get $k))))
+                (local.set $p (i32.add (local.get $p) (local.get $rowLen)))
+                (local.set $t (i32.add (local.get $t) (i32.const 1)))
+                (br $taps_loop)))
+            (v128.store align=1 (i32.add (local.get $o) (local.get $x))
+              (i8x16.narrow_i16x8_u
+                (i16x8.narrow_i32x4_u
+                  (i32x4.max_s (i32x4.shr_s (local.get $a0) (i32.const 22)) (v128.const i32x4 0 0 0 0))
+                  (i32x4.max_s (i32x4.shr_s (local.get $a1) (i32.const 22)) (v128.const i32x4 0 0 0 0)))
+                (i16x8.narrow_i32x4_u
+                  (i32x4.max_s (i32x4.shr_s (local.get $a2) (i32.const 22)) (v128.const i32x4 0 0 0 0))
+                  (i32x4.max_s (i32x4.shr_s (local.get $a3) (i32.const 22)) (v128.const i32x4 0 0 0 0)))))
+            (local.set $x (i32.add (local.get $x) (i32.const 16)))
+            (br $cols_loop)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rows_loop))))
+
+)
