@@ -34,6 +34,11 @@ describe('stackTensors and unstackRows', () => {
     expect(unstackRows(stacked, 3).map((r) => Array.from(r))).toEqual([[1, 2], [3, 4], [5, 6]]);
   });
 
+  it('passes a batch of one through without copying it', () => {
+    const only = Float32Array.of(1, 2, 3);
+    expect(stackTensors([only])).toBe(only);
+  });
+
   it('refuses tensors of different sizes and outputs that do not split evenly', () => {
     expect(() => stackTensors([Float32Array.of(1), Float32Array.of(1, 2)])).toThrow(/bug/);
     expect(() => unstackRows(Float32Array.of(1, 2, 3), 2)).toThrow(/bug/);

@@ -41,8 +41,14 @@ export interface EngineOptions {
   now?: () => number;
 }
 
-/** Copies same-sized tensors into one `[batch, …]` buffer that can be transferred to a session thread. */
+/**
+ * Same-sized tensors as one `[batch, …]` buffer that can be transferred to a session thread. A batch
+ * of one is that item itself (no copy: on a CPU most batches are single images, and copying 1.7 MB
+ * per ViT image on the event loop costs more than the rest of the request); larger batches are
+ * copied into a new buffer.
+ */
 export function stackTensors(items: readonly Float32Array[]): Float32Array {
+  if (items.length === 1) return items[0] as Float32Array;
   const size = items[0]?.length ?? 0;
   const out = new Float32Array(size * items.length);
   items.forEach((item, i) => {
