@@ -32,6 +32,16 @@ describe('topK', () => {
     expect(topK(new Float32Array([2, 2, 2, 2]), LABELS, 3).map((p) => p.index)).toEqual([0, 1, 2]);
   });
 
+  it('picks the same classes in the same order as sorting all of them, for any k, ties included', () => {
+    const labels = Array.from({ length: 1000 }, (_, i) => `class ${i}`);
+    // Few distinct values, so many ties, in an order that is not sorted.
+    const logits = Float32Array.from({ length: 1000 }, (_, i) => ((i * 7919) % 13) / 4);
+    const byScore = Array.from({ length: 1000 }, (_, i) => i).sort((a, b) => (logits[b] as number) - (logits[a] as number) || a - b);
+    for (const k of [1, 5, 32, 33, 200, 1000]) {
+      expect(topK(logits, labels, k).map((p) => p.index), `k=${k}`).toEqual(byScore.slice(0, k));
+    }
+  });
+
   it('rejects logits that do not match the label count', () => {
     expect(() => topK(new Float32Array(3), LABELS, 1)).toThrow(/3 logits for 4 labels/);
   });
