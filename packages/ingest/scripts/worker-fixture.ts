@@ -60,7 +60,12 @@ export async function workerFixture(): Promise<{ text: string; rowGroups: number
       objects[key] = Buffer.from(bytes).toString('base64');
     }
     const manifest = { ...assembleManifest(VERSION, shards, ROW_GROUP_SIZE), created_at: TIMESTAMP };
-    const pointer: Pointer = { format_version: 1, version: VERSION, manifest_key: manifestKey(VERSION), published_at: TIMESTAMP };
+    const pointer: Pointer = {
+      format_version: manifest.format_version,
+      version: VERSION,
+      manifest_key: manifestKey(VERSION),
+      published_at: TIMESTAMP,
+    };
     objects[manifestKey(VERSION)] = Buffer.from(`${JSON.stringify(manifest)}\n`).toString('base64');
     objects[POINTER_KEY] = Buffer.from(`${JSON.stringify(pointer)}\n`).toString('base64');
     const text = `${JSON.stringify({ generated_by: 'pnpm --filter @coyo/ingest gen:fixture', version: VERSION, rows: ROWS, objects }, null, 1)}\n`;

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../test/helpers.js';
@@ -21,6 +21,7 @@ describe('buildShards', () => {
     const work = await tempDir();
     const { manifest, shardFiles } = await buildShards({ inputs: [input], workDir: work, rowGroupSize: 2048, shardRows: 2048 });
     expect(manifest.total_rows).toBe(7000);
+    expect(manifest.format_version).toBe(1);
     expect(manifest.shards.map((s) => s.rows)).toEqual([2048, 2048, 2048, 856]);
     for (const [i, shard] of manifest.shards.entries()) {
       const next = manifest.shards[i + 1];
@@ -117,6 +118,88 @@ describe('buildShards', () => {
     expect(message).toContain(`${bad}/bad.parquet: column "width" has type VARCHAR, expected INTEGER`);
     expect(message).toContain(`${bad}/bad.parquet: column "num_faces" is missing`);
     expect(message).not.toContain(`${input}/part-00000.parquet`);
+  });
+
+  it('refuses NaN and ±Infinity before sorting, naming file, column, row count and an example id', async () => {
+    const input = await sample(900);
+    const bad = await tempDir();
+    const badFile = join(bad, 'bad.parquet');
+    const duck = await Duck.open();
+    let nanIds: bigint[];
+    let infId: bigint;
+    try {
+      const source = `read_parquet('${input}/part-00001.parquet')`;
+      const ids = (await duck.all(`SELECT id FROM ${source} ORDER BY id`)).map((r) => r['id'] as bigint);
+      nanIds = [ids[7]!, ids[3]!, ids[40]!];
+      infId = ids[12]!;
+      const minusInfId = ids[20]!;
+      await duck.run(
+        `COPY (SELECT * REPLACE (
+           CASE WHEN id IN (${nanIds.join(', ')}) THEN 'NaN'::FLOAT ELSE watermark_score END AS watermark_score,
+           CASE WHEN id = ${infId} THEN 'Infinity'::FLOAT WHEN id = ${minusInfId} THEN '-Infinity'::FLOAT
+                ELSE aesthetic_score_laion_v2 END AS aesthetic_score_laion_v2)
+         FROM ${source}) TO '${badFile}' (FORMAT parquet)`,
+      );
+    } finally {
+      duck.close();
+    }
+    const work = await tempDir();
+    const inputs = [join(input, 'part-00000.parquet'), join(input, 'part-00002.parquet'), badFile];
+    const error = await buildShards({ inputs, workDir: work }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IngestError);
+    expect((error as IngestError).exitCode).toBe(2);
+    const lines = (error as Error).message.split('\n').slice(1).map((l) => l.trim());
+    const smallestNan = nanIds.reduce((a, b) => (b < a ? b : a));
+    expect(lines).toEqual([
+      `${badFile}: column "watermark_score" has 3 row(s) with NaN or ±Infinity (e.g. id ${smallestNan})`,
+      `${badFile}: column "aesthetic_score_laion_v2" has 2 row(s) with NaN or ±Infinity (e.g. id ${infId})`,
+    ]);
+    // Refused during validation: nothing was sorted or written.
+    expect((await readdir(work)).filter((f) => f !== 'tmp')).toEqual([]);
+  });
+
+  it('records a numeric column that is NULL throughout a shard as having no range', async () => {
+    const input = await sample(5000);
+    const nulls = await tempDir();
+    const duck = await Duck.open();
+    try {
+      // watermark_score: NULL in the first 2048 ids (shard 0) and in every tenth row after them;
+      // num_faces: NULL everywhere.
+      await duck.run(
+        `COPY (
+           WITH src AS (SELECT *, row_number() OVER (ORDER BY id) - 1 AS rn FROM read_parquet('${input}/*.parquet'))
+           SELECT * EXCLUDE (rn) REPLACE (
+             CASE WHEN rn < 2048 OR rn % 10 = 0 THEN NULL ELSE watermark_score END AS watermark_score,
+             NULL::INTEGER AS num_faces)
+           FROM src) TO '${nulls}/nulls.parquet' (FORMAT parquet)`,
+      );
+    } finally {
+      duck.close();
+    }
+    const work = await tempDir();
+    const { manifest, shardFiles } = await buildShards({ inputs: [nulls], workDir: work, rowGroupSize: 2048, shardRows: 2048 });
+    expect(manifest.shards).toHaveLength(3);
+    expect(manifest.shards[0]!.columns['watermark_score']).toBeNull();
+    expect(manifest.shards.map((s) => s.columns['num_faces'])).toEqual([null, null, null]);
+    expect(manifest.columns['num_faces']).toBeNull();
+    const check = await Duck.open();
+    try {
+      const ranges = [];
+      for (const file of shardFiles.slice(1)) {
+        const [r] = await check.all(`SELECT min(watermark_score) AS lo, max(watermark_score) AS hi FROM read_parquet('${file}')`);
+        ranges.push({ min: r?.['lo'], max: r?.['hi'] });
+      }
+      expect(manifest.shards.slice(1).map((s) => s.columns['watermark_score'])).toEqual(ranges);
+      expect(manifest.columns['watermark_score']).toEqual({
+        min: Math.min(...ranges.map((r) => r.min as number)),
+        max: Math.max(...ranges.map((r) => r.max as number)),
+      });
+    } finally {
+      check.close();
+    }
+    // Layout-1 readers cannot parse a null range: the manifest says it needs layout 2.
+    expect(manifest.format_version).toBe(2);
+    expect(ManifestSchema.parse(JSON.parse(await readFile(join(work, 'manifest.json'), 'utf8')))).toEqual(manifest);
   });
 
   it('refuses an input that matches no file', async () => {

@@ -16,21 +16,26 @@ import {
   DatasetVersionSchema,
   MANIFEST_FORMAT_VERSION,
   ManifestSchema,
+  formatVersionFor,
   shardKey,
   type ColumnRange,
+  type ColumnRanges,
   type Manifest,
   type Shard,
 } from './manifest.js';
 import type { Progress } from './progress.js';
 import {
+  FLOAT_COLUMNS,
   MAX_SAFE_ID,
   NUMERIC_COLUMNS,
   STORAGE_ORDER,
   checkSchema,
   columnType,
+  describeNonFinite,
   describeSchemaProblem,
   quoteIdent,
   quoteLiteral,
+  type NonFiniteProblem,
 } from './schema.js';
 
 export interface BuildOptions {
@@ -89,6 +94,7 @@ export async function parquetFooterBytes(path: string): Promise<number> {
 }
 
 async function fingerprint(files: readonly string[], rowGroupSize: number, shardRows: number, version?: string): Promise<string> {
+  // The newest layout is part of it: a build cached by an ingest that wrote an older one is built again.
   const parts: unknown[] = [MANIFEST_FORMAT_VERSION, rowGroupSize, shardRows, version ?? null];
   for (const file of files) {
     const info = await stat(file);
@@ -126,6 +132,43 @@ async function validateSchemas(duck: Duck, files: readonly string[]): Promise<vo
   if (problems.length > 0) throw new IngestError(`input schema does not match COYO-700M:\n  ${problems.join('\n  ')}`);
 }
 
+/**
+ * Finds NaN and ±Infinity in the float columns, per file and column, in one scan of the inputs. They
+ * would otherwise surface only after the sort, as a manifest range that is not a number.
+ */
+export async function findNonFinite(duck: Duck, files: readonly string[]): Promise<NonFiniteProblem[]> {
+  const selects = FLOAT_COLUMNS.flatMap((c, i) => {
+    const bad = `NOT isfinite(${quoteIdent(c)})`; // NULL stays NULL, so NULL scores are not counted
+    return [`count(*) FILTER (WHERE ${bad}) AS n${i}`, `min(id) FILTER (WHERE ${bad}) AS e${i}`];
+  });
+  const rows = await duck.all(
+    `SELECT filename, ${selects.join(', ')} FROM read_parquet([${files.map(quoteLiteral).join(', ')}], filename = true) ` +
+      'GROUP BY filename ORDER BY filename',
+  );
+  const problems: NonFiniteProblem[] = [];
+  for (const row of rows) {
+    for (const [i, column] of FLOAT_COLUMNS.entries()) {
+      const count = toSafeNumber(row[`n${i}`], 'row count');
+      if (count === 0) continue;
+      const example = row[`e${i}`];
+      problems.push({ file: String(row['filename']), column, rows: count, exampleId: example === null ? null : String(example) });
+    }
+  }
+  return problems;
+}
+
+/** Refuses NaN and ±Infinity in the inputs; all files and columns in one error. */
+async function validateFinite(duck: Duck, files: readonly string[]): Promise<void> {
+  const problems = await findNonFinite(duck, files);
+  if (problems.length > 0) {
+    throw new IngestError(
+      `input holds NaN or ±Infinity, which have no place in min/max ranges (store a missing score as NULL):\n  ${problems
+        .map(describeNonFinite)
+        .join('\n  ')}`,
+    );
+  }
+}
+
 /** Refuses null ids, ids that do not fit a JSON number, and duplicate ids (with a count and examples). */
 async function checkIds(duck: Duck, source: string): Promise<number> {
   const [summary] = await duck.all(
@@ -153,7 +196,21 @@ async function checkIds(duck: Duck, source: string): Promise<number> {
   return total;
 }
 
-async function shardStats(duck: Duck, file: string): Promise<{ rows: number; rowGroups: number; columns: Record<string, ColumnRange> }> {
+/**
+ * A column's min/max as DuckDB aggregated them: null for a column with no non-NULL value, which has no
+ * range (a 0..0 here would claim values the shard does not hold).
+ */
+function rangeOf(column: string, min: unknown, max: unknown): ColumnRange | null {
+  if (min === null && max === null) return null;
+  const lo = typeof min === 'bigint' ? Number(min) : min;
+  const hi = typeof max === 'bigint' ? Number(max) : max;
+  if (typeof lo !== 'number' || typeof hi !== 'number' || !Number.isFinite(lo) || !Number.isFinite(hi)) {
+    throw new Error(`bug: ${column} has range ${String(min)}..${String(max)} after validation`);
+  }
+  return { min: lo, max: hi };
+}
+
+async function shardStats(duck: Duck, file: string): Promise<{ rows: number; rowGroups: number; columns: ColumnRanges }> {
   const selects = NUMERIC_COLUMNS.flatMap((c) => [
     `min(${quoteIdent(c)}) AS ${quoteIdent(`min_${c}`)}`,
     `max(${quoteIdent(c)}) AS ${quoteIdent(`max_${c}`)}`,
@@ -161,15 +218,8 @@ async function shardStats(duck: Duck, file: string): Promise<{ rows: number; row
   const [row] = await duck.all(`SELECT count(*) AS rows, ${selects.join(', ')} FROM read_parquet(${quoteLiteral(file)})`);
   const [meta] = await duck.all(`SELECT count(DISTINCT row_group_id) AS n FROM parquet_metadata(${quoteLiteral(file)})`);
   if (row === undefined || meta === undefined) throw new Error('bug: an aggregate returned no row');
-  const columns: Record<string, ColumnRange> = {};
-  for (const c of NUMERIC_COLUMNS) {
-    const min = row[`min_${c}`];
-    const max = row[`max_${c}`];
-    columns[c] = {
-      min: typeof min === 'bigint' ? Number(min) : Number(min),
-      max: typeof max === 'bigint' ? Number(max) : Number(max),
-    };
-  }
+  const columns: ColumnRanges = {};
+  for (const c of NUMERIC_COLUMNS) columns[c] = rangeOf(c, row[`min_${c}`], row[`max_${c}`]);
   return { rows: toSafeNumber(row['rows'], 'row count'), rowGroups: toSafeNumber(meta['n'], 'row groups'), columns };
 }
 
@@ -177,7 +227,7 @@ async function shardStats(duck: Duck, file: string): Promise<{ rows: number; row
 export async function describeShard(duck: Duck, file: string, key: string): Promise<Shard> {
   const stats = await shardStats(duck, file);
   const idRange = stats.columns['id'];
-  if (idRange === undefined) throw new Error('bug: no id statistics');
+  if (idRange === undefined || idRange === null) throw new Error('bug: no id statistics');
   return {
     key,
     rows: stats.rows,
@@ -193,15 +243,16 @@ export async function describeShard(duck: Duck, file: string, key: string): Prom
 
 /** The manifest of a version whose shards are listed in id order. */
 export function assembleManifest(version: string, shards: readonly Shard[], rowGroupSize: number): Manifest {
+  const columns = mergeRanges(shards);
   const manifest: Manifest = {
-    format_version: MANIFEST_FORMAT_VERSION,
+    format_version: formatVersionFor({ columns, shards }),
     dataset: 'coyo-700m',
     dataset_version: version,
     created_at: new Date().toISOString(),
     schema: STORAGE_ORDER.map((name) => ({ name, type: columnType(name) })),
     total_rows: shards.reduce((n, s) => n + s.rows, 0),
     row_group_size: rowGroupSize,
-    columns: mergeRanges(shards),
+    columns,
     shards: [...shards],
   };
   for (const [i, shard] of shards.entries()) {
@@ -211,12 +262,14 @@ export function assembleManifest(version: string, shards: readonly Shard[], rowG
   return ManifestSchema.parse(manifest);
 }
 
-function mergeRanges(shards: readonly Shard[]): Record<string, ColumnRange> {
-  const out: Record<string, ColumnRange> = {};
+/** The version's range of each column: over the shards that have one; null where no shard has a value. */
+function mergeRanges(shards: readonly Shard[]): ColumnRanges {
+  const out: ColumnRanges = {};
   for (const shard of shards) {
     for (const [name, range] of Object.entries(shard.columns)) {
       const seen = out[name];
-      out[name] = seen ? { min: Math.min(seen.min, range.min), max: Math.max(seen.max, range.max) } : { ...range };
+      if (range === null) out[name] = seen ?? null;
+      else out[name] = seen ? { min: Math.min(seen.min, range.min), max: Math.max(seen.max, range.max) } : { ...range };
     }
   }
   return out;
@@ -282,6 +335,7 @@ export async function buildShards(options: BuildOptions): Promise<BuildResult> {
     await duck.run('SET enable_progress_bar = true');
     await duck.run('SET enable_progress_bar_print = false');
     await validateSchemas(duck, files);
+    await validateFinite(duck, files);
     const source = `read_parquet([${files.map(quoteLiteral).join(', ')}])`;
     const totalRows = await checkIds(duck, source);
 

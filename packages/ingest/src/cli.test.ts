@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../test/helpers.js';
 import { main, type CliIo } from './cli.js';
+import { Duck } from './duck.js';
 import { PointerSchema } from './manifest.js';
 import { writeSample } from './sample.js';
 
@@ -49,6 +50,30 @@ describe('coyo-ingest', () => {
     expect(status).toBe(2);
     expect(io.err()).toContain('refused: 300 duplicate id(s)');
     expect(io.err()).toMatch(/id \d+: 2 rows/);
+  });
+
+  it('exits 2 and publishes nothing when a score is NaN, naming the file, column and an id', async () => {
+    const input = await tempDir();
+    await writeSample({ rows: 300, outDir: input, seed: 10, files: 1 });
+    const bad = join(await tempDir(), 'nan.parquet');
+    const duck = await Duck.open();
+    let id: bigint;
+    try {
+      const source = `read_parquet('${join(input, 'part-00000.parquet')}')`;
+      id = (await duck.all(`SELECT min(id) AS id FROM ${source}`))[0]?.['id'] as bigint;
+      await duck.run(
+        `COPY (SELECT * REPLACE (CASE WHEN id = ${id} THEN 'NaN'::FLOAT ELSE clip_similarity_vitb32 END AS clip_similarity_vitb32)
+         FROM ${source}) TO '${bad}' (FORMAT parquet)`,
+      );
+    } finally {
+      duck.close();
+    }
+    const target = await tempDir();
+    const io = capture();
+    const status = await main(['ingest', bad, '--target', 'dir', '--dir', target, '--work-dir', await tempDir(), '--progress', 'none'], io);
+    expect(status).toBe(2);
+    expect(io.err()).toContain(`${bad}: column "clip_similarity_vitb32" has 1 row(s) with NaN or ±Infinity (e.g. id ${id})`);
+    expect(await readdir(target)).toEqual([]);
   });
 
   it('exits 2 when the r2 target lacks credentials, naming the variable', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IngestError } from './errors.js';
 import { memoryStore, tempDir } from '../test/helpers.js';
-import { buildShards } from './build.js';
+import { assembleManifest, buildShards } from './build.js';
 import { POINTER_KEY, PointerSchema, manifestKey } from './manifest.js';
 import { publish, readPointer } from './publish.js';
 import { writeSample } from './sample.js';
@@ -73,6 +73,16 @@ describe('publish', () => {
     expect((error as IngestError).message).toMatch(/release-1.*already published/);
     expect(store.log.filter((l) => l.startsWith('put '))).toHaveLength(served.manifest.shards.length + 2);
     expect(store.objects).toEqual(before);
+  });
+
+  it('gives the pointer the format_version of the manifest it names', async () => {
+    const { manifest, shardFiles } = await built(2100, 8);
+    expect(manifest.format_version).toBe(1);
+    const shards = manifest.shards.map((s) => ({ ...s, columns: { ...s.columns, num_faces: null } }));
+    const withNullRange = assembleManifest(manifest.dataset_version, shards, manifest.row_group_size);
+    const store = memoryStore();
+    await publish({ manifest: withNullRange, shardFiles, store });
+    expect((await readPointer(store))?.format_version).toBe(2);
   });
 
   it('publishes over a pointer that is not valid JSON', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { COYO_COLUMNS, STORAGE_ORDER, checkSchema, describeSchemaProblem } from './schema.js';
+import { COYO_COLUMNS, STORAGE_ORDER, checkSchema, describeNonFinite, describeSchemaProblem } from './schema.js';
 
 const good = COYO_COLUMNS.map((c) => ({ name: c.name, type: c.type as string }));
 
@@ -31,5 +31,17 @@ describe('STORAGE_ORDER', () => {
     expect([...STORAGE_ORDER].sort()).toEqual(COYO_COLUMNS.map((c) => c.name).sort());
     expect(STORAGE_ORDER[0]).toBe('id');
     expect(STORAGE_ORDER.slice(-3)).toEqual(['image_phash', 'url', 'text']);
+  });
+});
+
+describe('describeNonFinite', () => {
+  it('names the file, the column, the row count and an example id', () => {
+    const line = describeNonFinite({ file: 'part-7.parquet', column: 'watermark_score', rows: 12, exampleId: '2680060225205' });
+    expect(line).toBe('part-7.parquet: column "watermark_score" has 12 row(s) with NaN or ±Infinity (e.g. id 2680060225205)');
+  });
+
+  it('says so when none of the rows has an id', () => {
+    const line = describeNonFinite({ file: 'a.parquet', column: 'clip_similarity_vitb32', rows: 1, exampleId: null });
+    expect(line).toBe('a.parquet: column "clip_similarity_vitb32" has 1 row(s) with NaN or ±Infinity (none of them has an id)');
   });
 });

@@ -64,6 +64,9 @@ export const NUMERIC_COLUMNS: readonly CoyoColumnName[] = COYO_COLUMNS.filter((c
   (c) => c.name,
 );
 
+/** float32 columns: the only ones that can hold NaN or ±Infinity. */
+export const FLOAT_COLUMNS: readonly CoyoColumnName[] = COYO_COLUMNS.filter((c) => c.type === 'FLOAT').map((c) => c.name);
+
 /**
  * Largest id the API can return as a JSON number without losing precision (2^53 − 1). COYO ids are
  * about 10^12..10^13, far below it; ingest refuses anything outside [0, MAX_SAFE_ID].
@@ -127,4 +130,24 @@ export function describeSchemaProblem(p: SchemaProblem): string {
     case 'unexpected':
       return `${p.file}: column "${p.column}" (${p.actual}) is not part of the COYO schema`;
   }
+}
+
+/** Rows of one input file whose value in a float column is NaN or ±Infinity. */
+export interface NonFiniteProblem {
+  readonly file: string;
+  readonly column: CoyoColumnName;
+  /** How many rows of the file hold such a value in the column. */
+  readonly rows: number;
+  /** The smallest id among them, or null when none of them has an id. */
+  readonly exampleId: string | null;
+}
+
+/**
+ * One line per file and column, naming the row count and an id to look at. NaN and ±Infinity have no
+ * place in the manifest's min/max ranges nor in the edge's inclusive bounds, so they are refused
+ * instead of being sorted and published.
+ */
+export function describeNonFinite(p: NonFiniteProblem): string {
+  const example = p.exampleId === null ? 'none of them has an id' : `e.g. id ${p.exampleId}`;
+  return `${p.file}: column "${p.column}" has ${p.rows} row(s) with NaN or ±Infinity (${example})`;
 }

@@ -6,7 +6,7 @@ import { cacheApiEdgeCache } from './edge-cache';
 import { CursorError, encodeCursor, type Predicate } from './filter';
 import { POINTER_KEY } from './manifest';
 import { COYO_COLUMNS, NUMERIC_COLUMNS, type CoyoRecord } from './schema';
-import { FIXTURE_VERSION, fixtureManifest, fixtureRows, seedFixture } from './test-fixture';
+import { FIXTURE_VERSION, fixtureManifest, fixtureObjects, fixtureRows, memoryBucket, seedFixture } from './test-fixture';
 
 const bucket = (env as unknown as { COYO_BUCKET: R2Bucket }).COYO_BUCKET;
 let oracle: CoyoRecord[];
@@ -253,5 +253,54 @@ describe('CoyoDataset.stats', () => {
       max: Math.max(...oracle.map((r) => r.aesthetic_score_laion_v2)),
     });
     expect(stats.columns['url']).toEqual({ type: 'VARCHAR' });
+  });
+});
+
+describe('a layout-2 manifest with columns that have no values', () => {
+  const NO_WATERMARK_SHARD = 1;
+
+  /** The fixture, its manifest saying that shard 1 has no watermark_score and the version no num_faces. */
+  function objectsWithNullRanges(): Map<string, Uint8Array> {
+    const objects = fixtureObjects();
+    const text = (key: string) => new TextDecoder().decode(objects.get(key));
+    const pointer = JSON.parse(text(POINTER_KEY)) as { manifest_key: string };
+    const manifest = fixtureManifest();
+    const edited = {
+      ...manifest,
+      format_version: 2,
+      columns: { ...manifest.columns, num_faces: null },
+      shards: manifest.shards.map((s, i) => ({
+        ...s,
+        columns: { ...s.columns, num_faces: null, ...(i === NO_WATERMARK_SHARD ? { watermark_score: null } : {}) },
+      })),
+    };
+    objects.set(pointer.manifest_key, new TextEncoder().encode(JSON.stringify(edited)));
+    objects.set(POINTER_KEY, new TextEncoder().encode(JSON.stringify({ ...pointer, format_version: 2 })));
+    return objects;
+  }
+
+  const everything = { columns: ['id'] as const, limit: 10_000, maxRowsScanned: 1_000_000, maxReads: 1000 };
+
+  it('skips, without reading it, a shard whose range for a predicate column is null', async () => {
+    const inner = memoryBucket(objectsWithNullRanges());
+    const dataset = await CoyoDataset.open(io({ inner }));
+    const skipped = fixtureManifest().shards[NO_WATERMARK_SHARD]!;
+    const page = await dataset.filter({ ...everything, predicates: [{ column: 'watermark_score', min: 0 }] });
+    const expected = oracle.filter((r) => (r.id < skipped.min_id || r.id > skipped.max_id) && r.watermark_score >= 0);
+    expect(page.rows).toEqual(expected.map((r) => ({ id: r.id })));
+    expect(page.next_cursor).toBeNull();
+    expect(inner.log.filter((entry) => entry.startsWith(skipped.key))).toEqual([]);
+  });
+
+  it('still scans that shard for predicates on other columns', async () => {
+    const dataset = await CoyoDataset.open(io({ inner: memoryBucket(objectsWithNullRanges()) }));
+    const page = await dataset.filter({ ...everything, predicates: [{ column: 'width', min: 0 }] });
+    expect(page.rows).toEqual(oracle.map((r) => ({ id: r.id })));
+  });
+
+  it('reports no min or max for a column without values in the version', async () => {
+    const stats = (await CoyoDataset.open(io({ inner: memoryBucket(objectsWithNullRanges()) }))).stats();
+    expect(stats.columns['num_faces']).toEqual({ type: 'INTEGER' });
+    expect(stats.columns['width']).toMatchObject({ min: Math.min(...oracle.map((r) => r.width)) });
   });
 });

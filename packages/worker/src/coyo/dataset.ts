@@ -12,7 +12,9 @@ import {
   encodeCursor,
   matchesPredicate,
   predicateFingerprint,
+  predicateValue,
   rangeMayMatch,
+  recordedRangeMayMatch,
   type Predicate,
 } from './filter';
 import { WeightedLru } from '../services/lru';
@@ -372,10 +374,7 @@ export class CoyoDataset {
 
     for (const [s, shard] of this.manifest.shards.entries()) {
       if (shard.max_id <= position) continue;
-      const shardMayMatch = request.predicates.every((p) => {
-        const range = shard.columns[p.column];
-        return range === undefined || rangeMayMatch(p, range.min, range.max);
-      });
+      const shardMayMatch = request.predicates.every((p) => recordedRangeMayMatch(p, shard.columns[p.column]));
       if (!shardMayMatch) {
         position = shard.max_id;
         continue;
@@ -406,7 +405,7 @@ export class CoyoDataset {
           if (id <= position) continue;
           let ok = true;
           for (const p of request.predicates) {
-            if (!matchesPredicate(p, Number(scan.columns[p.column]?.[i]))) {
+            if (!matchesPredicate(p, predicateValue(scan.columns[p.column]?.[i]))) {
               ok = false;
               break;
             }
@@ -451,7 +450,8 @@ export class CoyoDataset {
         COYO_COLUMNS.map((c) => {
           const range = m.columns[c];
           const entry: { type: string; min?: number; max?: number } = { type: types.get(c) ?? 'unknown' };
-          if (range !== undefined && NUMERIC_COLUMNS.includes(c as (typeof NUMERIC_COLUMNS)[number])) {
+          // A column with no non-NULL value (range null) has no min or max to report.
+          if (range !== undefined && range !== null && NUMERIC_COLUMNS.includes(c as (typeof NUMERIC_COLUMNS)[number])) {
             entry.min = range.min;
             entry.max = range.max;
           }

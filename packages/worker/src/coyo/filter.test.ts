@@ -1,10 +1,32 @@
 import { describe, expect, it } from 'vitest';
-import { CursorError, decodeCursor, encodeCursor, matchesPredicate, predicateFingerprint, rangeMayMatch } from './filter';
+import {
+  CursorError,
+  decodeCursor,
+  encodeCursor,
+  matchesPredicate,
+  predicateFingerprint,
+  predicateValue,
+  rangeMayMatch,
+  recordedRangeMayMatch,
+} from './filter';
 
 describe('matchesPredicate', () => {
   it('includes both bounds and never matches NaN', () => {
     const p = { column: 'width' as const, min: 200, max: 300 };
     expect([199, 200, 300, 301, Number.NaN].map((v) => matchesPredicate(p, v))).toEqual([false, true, true, false, false]);
+  });
+});
+
+describe('predicateValue', () => {
+  it('turns NULL into NaN, so a NULL cell satisfies no bound, not even min=0', () => {
+    const p = { column: 'watermark_score' as const, min: 0 };
+    expect(matchesPredicate(p, predicateValue(null))).toBe(false);
+    expect(matchesPredicate({ column: 'num_faces', max: 0 }, predicateValue(undefined))).toBe(false);
+  });
+
+  it('reads float and int64 cells as numbers', () => {
+    expect(predicateValue(0.5)).toBe(0.5);
+    expect(predicateValue(2680060225205n)).toBe(2680060225205);
   });
 });
 
@@ -14,6 +36,29 @@ describe('rangeMayMatch', () => {
     expect(rangeMayMatch(p, 1, 5.99)).toBe(false);
     expect(rangeMayMatch(p, 1, 6)).toBe(true);
     expect(rangeMayMatch(p, Number.NaN, Number.NaN)).toBe(true);
+  });
+
+  it('rules the empty range of an all-NULL row group out for any bound', () => {
+    const [min, max] = [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
+    expect(rangeMayMatch({ column: 'num_faces', min: 0 }, min, max)).toBe(false);
+    expect(rangeMayMatch({ column: 'num_faces', max: 0 }, min, max)).toBe(false);
+  });
+});
+
+describe('recordedRangeMayMatch', () => {
+  it('rules a shard out for a column the manifest records as having no values', () => {
+    expect(recordedRangeMayMatch({ column: 'watermark_score', min: 0 }, null)).toBe(false);
+    expect(recordedRangeMayMatch({ column: 'watermark_score', max: 1 }, null)).toBe(false);
+  });
+
+  it('keeps a shard whose manifest does not list the column', () => {
+    expect(recordedRangeMayMatch({ column: 'watermark_score', min: 0 }, undefined)).toBe(true);
+  });
+
+  it('tests a recorded range like row-group statistics', () => {
+    const p = { column: 'watermark_score' as const, min: 0.5 };
+    expect(recordedRangeMayMatch(p, { min: 0, max: 0.4 })).toBe(false);
+    expect(recordedRangeMayMatch(p, { min: 0, max: 0.5 })).toBe(true);
   });
 });
 

@@ -3,12 +3,23 @@
  * a shard or row group without reading it, and the opaque cursor that resumes a scan.
  */
 import { z } from 'zod';
+import type { ColumnRange } from './manifest';
 import { MAX_ID, NUMERIC_COLUMNS, type NumericColumn } from './schema';
 
 export interface Predicate {
   readonly column: NumericColumn;
   readonly min?: number;
   readonly max?: number;
+}
+
+/**
+ * A parquet cell as a number for predicates: NULL (or anything else that is not a number) becomes NaN,
+ * which satisfies no bound, as NULL satisfies no comparison in SQL.
+ */
+export function predicateValue(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  return Number.NaN;
 }
 
 /** True when `value` satisfies the predicate (bounds inclusive; NaN never matches). */
@@ -20,12 +31,23 @@ export function matchesPredicate(p: Predicate, value: number): boolean {
 
 /**
  * False only when statistics prove no row in the range can match. Missing statistics (NaN) never
- * rule a range out.
+ * rule a range out; the empty range +Infinity..−Infinity (no non-NULL value) rules out every bound.
  */
 export function rangeMayMatch(p: Predicate, min: number, max: number): boolean {
   if (p.min !== undefined && max < p.min) return false;
   if (p.max !== undefined && min > p.max) return false;
   return true;
+}
+
+/**
+ * The manifest-level test of a shard: a range proves as much as row-group statistics do; `null` means
+ * the column holds no non-NULL value in the shard, so no bound can match there; a column the manifest
+ * does not list proves nothing.
+ */
+export function recordedRangeMayMatch(p: Predicate, range: ColumnRange | null | undefined): boolean {
+  if (range === undefined) return true;
+  if (range === null) return p.min === undefined && p.max === undefined;
+  return rangeMayMatch(p, range.min, range.max);
 }
 
 /** A stable short fingerprint of a predicate set, so a cursor cannot be replayed on another filter. */

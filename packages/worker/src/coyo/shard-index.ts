@@ -3,14 +3,17 @@
  * row group starts, its id range, the min/max of every numeric column, and the byte range of each
  * column chunk.
  */
-import { parquetMetadata, type FileMetaData } from 'hyparquet';
+import { parquetMetadata, type FileMetaData, type Statistics } from 'hyparquet';
 import { COYO_COLUMNS, NUMERIC_COLUMNS, PARQUET_TYPES, type CoyoColumn, type NumericColumn } from './schema';
 
 export interface ShardIndex {
   readonly metadata: FileMetaData;
   /** Row offset of each row group inside the shard, plus the total as the last element. */
   readonly groupStarts: readonly number[];
-  /** Per numeric column: min and max of each row group (NaN where the footer has no statistics). */
+  /**
+   * Per numeric column: min and max of each row group; NaN where the footer has no statistics, and
+   * +Infinity..−Infinity (an empty range, which no bound matches) where every value is NULL.
+   */
   readonly groupMin: Readonly<Record<NumericColumn, Float64Array>>;
   readonly groupMax: Readonly<Record<NumericColumn, Float64Array>>;
   /** Byte range [start, end) of each column chunk, per row group. */
@@ -26,6 +29,17 @@ function statNumber(value: unknown): number {
   if (typeof value === 'bigint') return Number(value);
   if (typeof value === 'number') return value;
   return Number.NaN;
+}
+
+/**
+ * A column chunk's [min, max] from its statistics. A chunk whose values are all NULL has no min/max
+ * but a null count equal to its rows: it gets the empty range [+∞, −∞], so a filter skips it unread.
+ */
+export function statisticsRange(stats: Statistics | undefined, rows: number): [number, number] {
+  if (rows > 0 && stats?.null_count !== undefined && Number(stats.null_count) === rows) {
+    return [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
+  }
+  return [statNumber(stats?.min_value ?? stats?.min), statNumber(stats?.max_value ?? stats?.max)];
 }
 
 /** Parses a footer (the last `footer_bytes` of a shard) and indexes it; checks the schema on the way. */
@@ -60,9 +74,9 @@ export function indexShard(key: string, footer: ArrayBuffer): ShardIndex {
       const first = Math.min(start, dataStart);
       ranges[name as CoyoColumn] = [first, first + Number(meta.total_compressed_size)];
       if (numeric.has(name)) {
-        const stats = meta.statistics;
-        groupMin[name as NumericColumn][g] = statNumber(stats?.min_value ?? stats?.min);
-        groupMax[name as NumericColumn][g] = statNumber(stats?.max_value ?? stats?.max);
+        const [min, max] = statisticsRange(meta.statistics, Number(group.num_rows));
+        groupMin[name as NumericColumn][g] = min;
+        groupMax[name as NumericColumn][g] = max;
       }
     }
     for (const column of COYO_COLUMNS) {
