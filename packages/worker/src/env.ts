@@ -9,7 +9,7 @@ import { z } from 'zod';
  * |---|---|---|
  * | `COYO_BUCKET` | R2 | COYO-700M metadata: sorted parquet shards + manifest |
  * | `API_KEYS` | KV | API keys, stored only as `sha256:<hex>` hashes with a JSON record |
- * | `CACHE` | KV | embedding cache (float32 bytes) and the backend's model info |
+ * | `CACHE` | KV | embedding cache (float32 bytes), classification cache (class indices and scores; one label table per model revision) and the backend's model info |
  * | `RATE_LIMIT_STANDARD`, `RATE_LIMIT_HIGH` | rate limit | per-key limits of the two key tiers (`[[ratelimits]]`) |
  * | `BACKEND_URL` | var | base URL of the GPU backend; a path prefix is kept (required) |
  * | `BACKEND_TOKEN` | secret | shared secret sent as `Authorization: Bearer` to the backend (required) |
@@ -22,7 +22,7 @@ import { z } from 'zod';
  * | `BACKEND_BREAKER_COOLDOWN_MS` | var | how long the circuit stays open before one probe, in ms (10000) |
  * | `HEALTH_TIMEOUT_MS` | var | how long `/healthz` waits for the backend, in ms (1500) |
  * | `IMAGE_FETCH_TIMEOUT_MS` | var | time budget to fetch one image URL, redirects included, in ms (10000) |
- * | `CACHE_TTL_SECONDS` | var | lifetime of cached embeddings in KV, in s (30 days; KV's minimum is 60) |
+ * | `CACHE_TTL_SECONDS` | var | lifetime of cached embeddings, classifications and label tables in KV, in s (30 days; KV's minimum is 60) |
  * | `MODEL_INFO_TTL_SECONDS` | var | lifetime of the cached backend model info, in s (300) |
  */
 export interface Env {

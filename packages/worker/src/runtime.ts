@@ -1,10 +1,12 @@
 /**
- * Wires services together: what lives as long as the app (circuit breaker, LRU, model info) and what
+ * Wires services together: what lives as long as the app (circuit breaker, LRUs, model info) and what
  * is made per request (deadline, request id, cache writes deferred past the response).
  */
 import { loadConfig, type Config, type Env } from './env';
 import { BackendClient } from './services/backend-client';
 import { CircuitBreaker } from './services/circuit-breaker';
+import { ClassificationCache, newClassificationLrus, type ClassificationLrus } from './services/classification-cache';
+import { Classifier } from './services/classifier';
 import { EmbeddingCache, type CachedEmbedding } from './services/embedding-cache';
 import { ImageBudget, type IntakeOptions } from './services/image-intake';
 import { Inference } from './services/inference';
@@ -31,6 +33,8 @@ export interface Runtime {
   backend: BackendClient;
   breaker: CircuitBreaker;
   lru: Lru<CachedEmbedding>;
+  /** Classifications and label tables held in the isolate, in front of KV. */
+  classificationLrus: ClassificationLrus;
   modelInfo: ModelInfoCache;
 }
 
@@ -41,6 +45,7 @@ export interface RequestServices {
   breaker: CircuitBreaker;
   modelInfo: ModelInfoCache;
   inference: Inference;
+  classifier: Classifier;
   intake: IntakeOptions;
   /** A fresh byte budget for the images of this request. */
   imageBudget: () => ImageBudget;
@@ -79,6 +84,7 @@ export function runtimeFactory(deps: AppDeps): (env: Env) => Runtime {
       backend,
       breaker,
       lru: new Lru<CachedEmbedding>(deps.lruEntries ?? 4096),
+      classificationLrus: newClassificationLrus(),
       modelInfo: new ModelInfoCache({ ttlSeconds: config.modelInfoTtlSeconds, now: deps.now }),
     };
     runtimes.set(config, runtime);
@@ -94,17 +100,22 @@ export function requestServices(
   defer: (work: Promise<unknown>) => void,
   deps: AppDeps,
 ): RequestServices {
-  const { config, backend, breaker, lru, modelInfo } = runtime;
+  const { config, backend, breaker, lru, classificationLrus, modelInfo } = runtime;
   const now = deps.now ?? Date.now;
   const deadline = now() + config.backendDeadlineMs;
-  const cache = new EmbeddingCache({ store: env.CACHE, lru, ttlSeconds: config.cacheTtlSeconds, defer });
-  const inference = new Inference({ backend, cache, modelInfo, modelInfoStore: env.CACHE, call: { requestId, deadline }, defer });
+  const call = { requestId, deadline };
+  const ttlSeconds = config.cacheTtlSeconds;
+  const cache = new EmbeddingCache({ store: env.CACHE, lru, ttlSeconds, defer });
+  const inference = new Inference({ backend, cache, modelInfo, modelInfoStore: env.CACHE, call, defer });
+  const classifications = new ClassificationCache({ store: env.CACHE, lrus: classificationLrus, ttlSeconds, defer });
+  const classifier = new Classifier({ backend, cache: classifications, modelInfo, modelInfoStore: env.CACHE, call, defer });
   return {
     config,
     backend,
     breaker,
     modelInfo,
     inference,
+    classifier,
     intake: {
       maxImageBytes: config.maxImageBytes,
       fetch: deps.fetch ?? globalFetch,

@@ -38,6 +38,8 @@ export interface TenantStats {
   images: number;
   texts: number;
   requestIds: string[];
+  /** The `top_k` of each `/v1/classify` call, in order. */
+  classifyTopKs: number[];
   deadlines: number[];
 }
 
@@ -127,7 +129,7 @@ export class FakeServer {
   #tenant(id: string): TenantStats {
     let stats = this.#stats.get(id);
     if (!stats) {
-      stats = { calls: {}, images: 0, texts: 0, requestIds: [], deadlines: [] };
+      stats = { calls: {}, images: 0, texts: 0, requestIds: [], classifyTopKs: [], deadlines: [] };
       this.#stats.set(id, stats);
     }
     return stats;
@@ -281,6 +283,7 @@ export class FakeServer {
         const images = await imagesOf(request);
         stats.images += images.length;
         const topK = Number(url.searchParams.get('top_k') ?? '5');
+        stats.classifyTopKs.push(topK);
         return json(res, { model: FAKE_VIT_ID, ...field, predictions: await Promise.all(images.map((img) => fakeClassify(img, topK))) }, headers);
       }
       default:

@@ -38,6 +38,8 @@ export interface TenantStats {
   images: number;
   texts: number;
   requestIds: string[];
+  /** The `top_k` of each `/v1/classify` call, in order. */
+  classifyTopKs: number[];
   deadlines: number[];
 }
 

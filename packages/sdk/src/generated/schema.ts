@@ -327,6 +327,8 @@ export interface paths {
         /**
          * ImageNet classification (ViT-L/16 @384)
          * @description The `top_k` most likely of the 1,000 ImageNet classes, softmax scores, best first. The body is JSON, multipart (`image` parts, optional `top_k` field) or the raw image (`top_k` in the query).
+         *
+         *     Answers are cached at the edge per image content (SHA-256 of the bytes) and model revision, each with the image’s best `max(top_k, 10)` classes, so the same image costs one model pass for any `top_k` up to 10, or up to the deepest `top_k` asked for it so far (a deeper request is computed again, and then cached); with several images only the uncached ones reach the model. Cached answers equal the model’s own. New model weights start a fresh cache within minutes (when the edge refreshes its model info). `x-cache` says whether the classes came from the cache.
          */
         post: {
             parameters: {
@@ -357,6 +359,8 @@ export interface paths {
                 /** @description Classes with scores, best first: one list, or one list per image for `images` / several parts. */
                 200: {
                     headers: {
+                        /** @description Whether every image’s classes came from the cache (`hit`), none (`miss`) or some (`partial`). */
+                        "x-cache": "hit" | "miss" | "partial";
                         [name: string]: unknown;
                     };
                     content: {

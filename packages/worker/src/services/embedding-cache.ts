@@ -1,10 +1,11 @@
 /**
- * Two-level cache of embeddings: a small LRU in the isolate in front of KV. Image embeddings are keyed
- * by (model, SHA-256 of the image bytes), text embeddings by (model, SHA-256 of the exact text), so
+ * Two-level cache of embeddings (isolate LRU + KV, `kv-lru-cache.ts`). Image embeddings are keyed by
+ * (model, SHA-256 of the image bytes), text embeddings by (model, SHA-256 of the exact text), so
  * identical content costs one backend pass ever, whichever user sent it. Values are stored as compact
  * little-endian float32 bytes (2.5 KB for ALIGN's 640 dims) with the dim in KV metadata.
  */
 import { bytesToFloat32, float32ToBytes } from './encoding';
+import { KvLruCache, type CacheStore } from './kv-lru-cache';
 import type { Lru } from './lru';
 
 /** A cached embedding; text entries also remember their token count for `usage`. */
@@ -14,15 +15,7 @@ export interface CachedEmbedding {
 }
 
 /** The part of a KV namespace the cache uses, so any KV-like store fits. */
-export interface EmbeddingStore {
-  getWithMetadata<M>(key: string, type: 'arrayBuffer'): Promise<{ value: ArrayBuffer | null; metadata: M | null }>;
-  put(key: string, value: ArrayBuffer | ArrayBufferView, options?: { expirationTtl?: number; metadata?: unknown }): Promise<void>;
-}
-
-interface EmbeddingMetadata {
-  dim?: unknown;
-  tokens?: unknown;
-}
+export type EmbeddingStore = CacheStore;
 
 /**
  * Identifies the weights an embedding came from. The backend's revision (a content hash of the model
@@ -36,9 +29,17 @@ export interface ModelKey {
   revision?: string;
 }
 
+/**
+ * The part of a cache key that names the weights: `<model>:<revision, else real|test>`. Every cache of
+ * model outputs keys by it, so new weights never read what old ones computed.
+ */
+export function modelScope(model: ModelKey): string {
+  return `${model.id}:${model.revision ?? (model.testModels ? 'test' : 'real')}`;
+}
+
 /** The cache key of an embedding: `emb:v2:<model>:<revision, else real|test>:<img|txt>:<sha256>`. */
 export function embeddingKey(model: ModelKey, kind: 'img' | 'txt', sha256: string): string {
-  return `emb:v2:${model.id}:${model.revision ?? (model.testModels ? 'test' : 'real')}:${kind}:${sha256}`;
+  return `emb:v2:${modelScope(model)}:${kind}:${sha256}`;
 }
 
 export interface EmbeddingCacheOptions {
@@ -50,52 +51,32 @@ export interface EmbeddingCacheOptions {
 }
 
 export class EmbeddingCache {
-  readonly #store: EmbeddingStore;
-  readonly #lru: Lru<CachedEmbedding>;
-  readonly #ttlSeconds: number;
-  readonly #defer: (work: Promise<unknown>) => void;
+  readonly #cache: KvLruCache<CachedEmbedding>;
 
   constructor({ store, lru, ttlSeconds, defer }: EmbeddingCacheOptions) {
-    this.#store = store;
-    this.#lru = lru;
-    this.#ttlSeconds = ttlSeconds;
-    this.#defer = defer;
+    this.#cache = new KvLruCache({ store, lru, ttlSeconds, defer, name: 'embedding' });
   }
 
   /**
-   * Looks up every key (LRU first, then KV in parallel); a KV failure or a corrupt entry reads as a
-   * miss, because the backend can always recompute an embedding.
+   * Looks up every key (LRU first, then KV in parallel); a KV failure or an entry of another dim reads
+   * as a miss, because the backend can always recompute an embedding.
    */
-  async getMany(keys: readonly string[], expectedDim: number): Promise<(CachedEmbedding | undefined)[]> {
-    return Promise.all(
-      keys.map(async (key) => {
-        const hot = this.#lru.get(key);
-        if (hot) return hot;
-        try {
-          const { value, metadata } = await this.#store.getWithMetadata<EmbeddingMetadata>(key, 'arrayBuffer');
-          if (value === null) return undefined;
-          if (value.byteLength !== expectedDim * 4 || (metadata?.dim !== undefined && metadata.dim !== expectedDim)) return undefined;
-          const entry: CachedEmbedding = { vector: bytesToFloat32(new Uint8Array(value)) };
-          if (typeof metadata?.tokens === 'number') entry.tokens = metadata.tokens;
-          this.#lru.set(key, entry);
-          return entry;
-        } catch (err) {
-          console.warn(JSON.stringify({ level: 'warn', message: 'embedding cache read failed', key, error: String(err) }));
-          return undefined;
-        }
-      }),
-    );
+  getMany(keys: readonly string[], expectedDim: number): Promise<(CachedEmbedding | undefined)[]> {
+    return this.#cache.getMany(keys, (bytes, metadata) => decodeEmbedding(bytes, metadata, expectedDim));
   }
 
   /** Stores an embedding: in the LRU now, in KV after the response. */
   set(key: string, entry: CachedEmbedding): void {
-    this.#lru.set(key, entry);
     const metadata: { dim: number; tokens?: number } = { dim: entry.vector.length };
     if (entry.tokens !== undefined) metadata.tokens = entry.tokens;
-    this.#defer(
-      this.#store.put(key, float32ToBytes(entry.vector), { expirationTtl: this.#ttlSeconds, metadata }).catch((err: unknown) => {
-        console.warn(JSON.stringify({ level: 'warn', message: 'embedding cache write failed', key, error: String(err) }));
-      }),
-    );
+    this.#cache.set(key, entry, float32ToBytes(entry.vector), metadata);
   }
+}
+
+function decodeEmbedding(bytes: Uint8Array, metadata: unknown, expectedDim: number): CachedEmbedding | undefined {
+  const meta = typeof metadata === 'object' && metadata !== null ? (metadata as { dim?: unknown; tokens?: unknown }) : {};
+  if (bytes.byteLength !== expectedDim * 4 || (meta.dim !== undefined && meta.dim !== expectedDim)) return undefined;
+  const entry: CachedEmbedding = { vector: bytesToFloat32(bytes) };
+  if (typeof meta.tokens === 'number') entry.tokens = meta.tokens;
+  return entry;
 }

@@ -5,11 +5,12 @@
  * softmax over the labels.
  */
 import { ProblemError } from '../errors';
-import { ModelChangedError, type BackendClient, type CallContext, type Classifications, type Embeddings } from './backend-client';
+import { ModelChangedError, type BackendClient, type CallContext, type Embeddings } from './backend-client';
 import { embeddingKey, type CachedEmbedding, type EmbeddingCache } from './embedding-cache';
 import { sha256Hex } from './encoding';
 import type { IntakeImage } from './image-intake';
-import { alignModelOf, type AlignModel, type ModelInfoCache, type ModelInfoStore } from './model-info';
+import { firstMisses } from './kv-lru-cache';
+import { alignModelOf, withCurrentModel, type AlignModel, type ModelInfoCache, type ModelInfoStore } from './model-info';
 import { cosineMatrix, l2Normalize, rankLabels } from './scoring';
 
 /** `x-cache` of a response: all embeddings cached, none, or some. */
@@ -51,48 +52,23 @@ export class Inference {
   }
 
   /**
-   * The ALIGN model's id, revision, dim and temperature (cached; the backend is asked only when cold or
-   * when `fresh`).
+   * Runs `work` with the ALIGN model of the cached model info, again from scratch with fresh info when
+   * the backend turns out to serve other weights (`withCurrentModel`); the cache counts restart then,
+   * so `x-cache` describes the look-ups of the answer actually given.
    */
-  async alignModel(fresh = false): Promise<AlignModel> {
-    const info = await this.#o.modelInfo.get(this.#o.modelInfoStore, () => this.#o.backend.models(this.#o.call), this.#o.defer, fresh);
-    return alignModelOf(info);
-  }
-
-  /**
-   * Runs `work` with the cached model info; when a backend answer shows the weights changed under it,
-   * forgets the model info (isolate and KV), reloads it and runs `work` once more from scratch, so one
-   * answer never combines embeddings of two weight sets. A second change within the request (replicas
-   * mid-rollout) is answered 503: retrying shortly will find one weight set.
-   */
-  async #withModel<T>(work: (model: AlignModel) => Promise<T>): Promise<T> {
-    const model = await this.alignModel();
-    try {
-      return await work(model);
-    } catch (err) {
-      if (!(err instanceof ModelChangedError)) throw err;
-      console.warn(JSON.stringify({ level: 'warn', message: 'backend model changed; reloading model info', expected: err.expected, answered: err.answered }));
-    }
-    await this.#o.modelInfo.invalidate(this.#o.modelInfoStore);
-    // x-cache describes the look-ups of the answer actually given.
-    this.#hits = 0;
-    this.#misses = 0;
-    const fresh = await this.alignModel(true);
-    try {
-      return await work(fresh);
-    } catch (err) {
-      if (!(err instanceof ModelChangedError)) throw err;
-      throw new ProblemError('backend_unavailable', `the inference backend changed models during the request (${err.message}); retry`, {
-        headers: { 'retry-after': '1' },
-      });
-    }
+  #withModel<T>(work: (model: AlignModel) => Promise<T>): Promise<T> {
+    const { backend, call, modelInfo, modelInfoStore, defer } = this.#o;
+    return withCurrentModel({ modelInfo, modelInfoStore, load: () => backend.models(call), defer }, alignModelOf, work, () => {
+      this.#hits = 0;
+      this.#misses = 0;
+    });
   }
 
   /** Unnormalised image embeddings in input order; identical images are embedded once. */
   async imageEmbeddings(images: readonly IntakeImage[], model: AlignModel): Promise<Float32Array[]> {
     const keys = images.map((img) => embeddingKey(model, 'img', img.sha256));
     const found = await this.#lookup(keys, model.dim);
-    const missing = uniqueMissing(keys, found);
+    const missing = firstMisses(keys, found);
     if (missing.length > 0) {
       const toEmbed = missing.map((i) => images[i] as IntakeImage);
       const result = await this.#o.backend.embedImages(toEmbed, this.#o.call);
@@ -105,7 +81,7 @@ export class Inference {
   async textEmbeddings(texts: readonly string[], model: AlignModel): Promise<TextVectors> {
     const keys = await Promise.all(texts.map(async (t) => embeddingKey(model, 'txt', await sha256Hex(t))));
     const found = await this.#lookup(keys, model.dim);
-    const missing = uniqueMissing(keys, found);
+    const missing = firstMisses(keys, found);
     if (missing.length > 0) {
       const result = await this.#o.backend.embedTexts(
         missing.map((i) => texts[i] as string),
@@ -188,11 +164,6 @@ export class Inference {
     };
   }
 
-  /** ViT classification; not cached (the answer depends on `top_k`, and the backend batches it). */
-  classify(images: readonly IntakeImage[], topK: number): Promise<Classifications> {
-    return this.#o.backend.classify(images, topK, this.#o.call);
-  }
-
   async #lookup(keys: readonly string[], dim: number): Promise<(CachedEmbedding | undefined)[]> {
     const found = await this.#o.cache.getMany(keys, dim);
     for (const entry of found) {
@@ -220,19 +191,6 @@ export class Inference {
       if (found[i] === undefined) found[i] = byKey.get(key);
     });
   }
-}
-
-/** Indices of the first occurrence of each key that the cache did not hold. */
-function uniqueMissing(keys: readonly string[], found: readonly (CachedEmbedding | undefined)[]): number[] {
-  const seen = new Set<string>();
-  const out: number[] = [];
-  keys.forEach((key, i) => {
-    if (found[i] === undefined && !seen.has(key)) {
-      seen.add(key);
-      out.push(i);
-    }
-  });
-  return out;
 }
 
 function required(entry: CachedEmbedding | undefined, key: string | undefined): CachedEmbedding {

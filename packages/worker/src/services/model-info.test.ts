@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { BackendModels } from './backend-client';
-import { MODEL_INFO_KEY, ModelInfoCache, type ModelInfoStore } from './model-info';
+import { rejectionProblem } from '../../test/helpers';
+import { ModelChangedError, type BackendModels } from './backend-client';
+import { MODEL_INFO_KEY, ModelInfoCache, withCurrentModel, type ModelInfoSource, type ModelInfoStore } from './model-info';
 
 function memoryStore(): ModelInfoStore & { data: Map<string, string> } {
   const data = new Map<string, string>();
@@ -55,5 +56,69 @@ describe('ModelInfoCache', () => {
     const cache = new ModelInfoCache({ ttlSeconds: 300, now: () => now });
     const got = await cache.get(store, async () => info('1111111111111111'), () => undefined);
     expect(got.models[0]?.revision).toBe('1111111111111111');
+  });
+});
+
+describe('withCurrentModel', () => {
+  const revisionOf = (i: BackendModels) => i.models[0]?.revision ?? '';
+
+  /** A backend whose served revision the test moves; it counts model-info loads and retries. */
+  function backend() {
+    const store = memoryStore();
+    const state = { revision: 'aaaaaaaaaaaaaaaa', loads: 0, retries: 0 };
+    const source: ModelInfoSource = {
+      modelInfo: new ModelInfoCache({ ttlSeconds: 300 }),
+      modelInfoStore: store,
+      load: async () => {
+        state.loads += 1;
+        return info(state.revision);
+      },
+      defer: () => undefined,
+    };
+    /** Runs `work` (by default: work that fails as an answer from other weights would). */
+    const run = (work = async (revision: string) => {
+      if (revision !== state.revision) throw new ModelChangedError({ id: 'align-base', revision }, { id: 'align-base', revision: state.revision });
+      return `answered with ${revision}`;
+    }) =>
+      withCurrentModel(source, revisionOf, work, () => {
+        state.retries += 1;
+      });
+    return { store, state, run };
+  }
+
+  it('runs the work once with the cached model info when the weights did not change', async () => {
+    const { state, run } = backend();
+    expect(await run()).toBe('answered with aaaaaaaaaaaaaaaa');
+    expect(await run()).toBe('answered with aaaaaaaaaaaaaaaa');
+    expect(state).toMatchObject({ loads: 1, retries: 0 });
+  });
+
+  it('runs the work again with model info loaded afresh after a change, and keeps that info', async () => {
+    const { store, state, run } = backend();
+    await run();
+    state.revision = 'bbbbbbbbbbbbbbbb';
+    expect(await run()).toBe('answered with bbbbbbbbbbbbbbbb');
+    expect(state).toMatchObject({ loads: 2, retries: 1 });
+    expect(store.data.get(MODEL_INFO_KEY)).toContain('bbbbbbbbbbbbbbbb');
+    expect(await run()).toBe('answered with bbbbbbbbbbbbbbbb');
+    expect(state.loads).toBe(2);
+  });
+
+  it('answers 503 with Retry-After when the weights differ again after the refresh', async () => {
+    const { state, run } = backend();
+    const problem = await rejectionProblem(
+      run(async (revision) => {
+        throw new ModelChangedError({ id: 'align-base', revision }, { id: 'align-base', revision: 'cccccccccccccccc' });
+      }),
+    );
+    expect(problem.slug).toBe('backend_unavailable');
+    expect(problem.headers).toEqual({ 'retry-after': '1' });
+    expect(state).toMatchObject({ loads: 2, retries: 1 });
+  });
+
+  it('passes any other failure through without reloading the model info', async () => {
+    const { state, run } = backend();
+    await expect(run(() => Promise.reject(new Error('backend down')))).rejects.toThrow('backend down');
+    expect(state).toMatchObject({ loads: 1, retries: 0 });
   });
 });

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { ProblemError } from '../errors';
-import { BackendModelsSchema, type BackendModels } from './backend-client';
+import { BackendModelsSchema, ModelChangedError, type BackendModels } from './backend-client';
 
 /** The facts zero-shot scoring needs about the ALIGN model. */
 export interface AlignModel {
@@ -14,6 +14,16 @@ export interface AlignModel {
   testModels: boolean;
   /** Content hash of the served weights; absent from an older backend. */
   revision?: string;
+}
+
+/** The facts the classification cache needs about the ViT model: what keys its answers, how many classes. */
+export interface VitModel {
+  id: string;
+  testModels: boolean;
+  /** Content hash of the served weights and labels; absent from an older backend. */
+  revision?: string;
+  /** How many classes the model ranks (its `num_labels`); absent when the backend does not say. */
+  numLabels?: number;
 }
 
 /** The part of a KV namespace the model-info cache uses. */
@@ -50,6 +60,63 @@ export function alignModelOf(info: BackendModels): AlignModel {
     testModels: info.test_models,
     ...(align.revision === undefined ? {} : { revision: align.revision }),
   };
+}
+
+/** Picks the ViT classifier out of the backend's list; a backend without it is a contract failure. */
+export function vitModelOf(info: BackendModels): VitModel {
+  const vit = info.models.find((m) => m.task === 'image-classification') ?? info.models.find((m) => m.id.startsWith('vit'));
+  if (!vit) throw new ProblemError('backend_error', 'the inference backend does not serve an image-classification model');
+  return {
+    id: vit.id,
+    testModels: info.test_models,
+    ...(vit.revision === undefined ? {} : { revision: vit.revision }),
+    ...(vit.num_labels === undefined ? {} : { numLabels: vit.num_labels }),
+  };
+}
+
+/** Where one request gets the backend's model info: the app's cache, KV, else the backend. */
+export interface ModelInfoSource {
+  modelInfo: ModelInfoCache;
+  modelInfoStore: ModelInfoStore;
+  /** Asks the backend for its models (`GET /v1/models`), on a cold cache and after a change. */
+  load: () => Promise<BackendModels>;
+  /** Runs KV writes after the response (`ctx.waitUntil`). */
+  defer: (work: Promise<unknown>) => void;
+}
+
+/**
+ * Runs `work` with the model `pick` chooses from the cached model info. When a backend answer shows
+ * the weights changed under that info (`work` throws {@link ModelChangedError}), forgets the info
+ * (isolate and KV), reloads it and runs `work` once more from scratch, so no answer mixes outputs of
+ * two weight sets and no cache key names the wrong ones. A second change within the request (replicas
+ * mid-rollout) is a 503 with `Retry-After`: shortly, one weight set will answer. `onRetry` runs before
+ * the second attempt, for per-attempt state such as cache hit counts.
+ */
+export async function withCurrentModel<M, T>(
+  source: ModelInfoSource,
+  pick: (info: BackendModels) => M,
+  work: (model: M) => Promise<T>,
+  onRetry?: () => void,
+): Promise<T> {
+  const { modelInfo, modelInfoStore, load, defer } = source;
+  const current = async (fresh: boolean) => pick(await modelInfo.get(modelInfoStore, load, defer, fresh));
+  try {
+    return await work(await current(false));
+  } catch (err) {
+    if (!(err instanceof ModelChangedError)) throw err;
+    console.warn(JSON.stringify({ level: 'warn', message: 'backend model changed; reloading model info', expected: err.expected, answered: err.answered }));
+  }
+  await modelInfo.invalidate(modelInfoStore);
+  onRetry?.();
+  const fresh = await current(true);
+  try {
+    return await work(fresh);
+  } catch (err) {
+    if (!(err instanceof ModelChangedError)) throw err;
+    throw new ProblemError('backend_unavailable', `the inference backend changed models during the request (${err.message}); retry`, {
+      headers: { 'retry-after': '1' },
+    });
+  }
 }
 
 /** Lives as long as the app (one per isolate); KV makes a fresh isolate warm too. */

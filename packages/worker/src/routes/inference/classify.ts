@@ -20,6 +20,13 @@ const MultipartSchema = {
   },
 };
 
+/** `x-cache` of a classification: per image, whether its ranking came from the edge cache. */
+const classifyCacheHeader = z.object({
+  'x-cache': z
+    .enum(['hit', 'miss', 'partial'])
+    .openapi({ description: 'Whether every image’s classes came from the cache (`hit`), none (`miss`) or some (`partial`).' }),
+});
+
 export const classifyRoute = createRoute({
   method: 'post',
   path: '/v1/classify',
@@ -27,7 +34,12 @@ export const classifyRoute = createRoute({
   summary: 'ImageNet classification (ViT-L/16 @384)',
   description:
     'The `top_k` most likely of the 1,000 ImageNet classes, softmax scores, best first. The body is JSON, multipart (`image` parts, ' +
-    'optional `top_k` field) or the raw image (`top_k` in the query).',
+    'optional `top_k` field) or the raw image (`top_k` in the query).\n\n' +
+    'Answers are cached at the edge per image content (SHA-256 of the bytes) and model revision, each with the image’s best ' +
+    '`max(top_k, 10)` classes, so the same image costs one model pass for any `top_k` up to 10, or up to the deepest `top_k` ' +
+    'asked for it so far (a deeper request is computed again, and then cached); with several images only the uncached ones ' +
+    'reach the model. Cached answers equal the model’s own. New model weights start a fresh cache within minutes (when the ' +
+    'edge refreshes its model info). `x-cache` says whether the classes came from the cache.',
   security: bearerSecurity,
   middleware: [requestBodyLimit()] as const,
   request: {
@@ -44,6 +56,7 @@ export const classifyRoute = createRoute({
   responses: {
     200: {
       description: 'Classes with scores, best first: one list, or one list per image for `images` / several parts.',
+      headers: classifyCacheHeader,
       content: { 'application/json': { schema: ScoresResponseSchema } },
     },
     ...inferenceProblemResponses,
@@ -80,8 +93,9 @@ export function registerClassify(app: OpenAPIHono<AppEnv>): void {
         break;
       }
     }
-    const result = await svc.inference.classify(images, topK ?? DEFAULT_TOP_K);
-    const lists = result.predictions.map((list) => list.map(({ label, score }) => ({ label, score })));
+    const lists = await svc.classifier.classify(images, topK ?? DEFAULT_TOP_K);
+    c.header('x-cache', svc.classifier.cacheStatus);
     return c.json(batched ? lists : (lists[0] ?? []), 200);
   });
 }
+

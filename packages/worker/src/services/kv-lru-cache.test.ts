@@ -1,0 +1,64 @@
+import { env } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { firstMisses, KvLruCache, type CacheStore } from './kv-lru-cache';
+import { Lru } from './lru';
+
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+function cache(store: CacheStore = env.CACHE, lru = new Lru<string>(8)) {
+  const pending: Promise<unknown>[] = [];
+  const c = new KvLruCache<string>({ store, lru, ttlSeconds: 3600, defer: (p) => void pending.push(p), name: 'test' });
+  return { cache: c, lru, flush: () => Promise.all(pending) };
+}
+
+describe('KvLruCache', () => {
+  it('writes KV only when the deferred work runs, and the LRU at once', async () => {
+    const { cache: c, lru, flush } = cache();
+    const key = `test:${crypto.randomUUID()}`;
+    c.set(key, 'value', new TextEncoder().encode('value'), { size: 5 });
+    expect(lru.get(key)).toBe('value');
+    expect(await env.CACHE.get(key)).toBeNull();
+    await flush();
+    const stored = await env.CACHE.getWithMetadata(key, 'text');
+    expect(stored).toMatchObject({ value: 'value', metadata: { size: 5 } });
+  });
+
+  it('decodes a KV entry with its metadata and keeps it in the LRU', async () => {
+    const key = `test:${crypto.randomUUID()}`;
+    await env.CACHE.put(key, 'from kv', { metadata: { tag: 'x' } });
+    const { cache: c, lru } = cache();
+    const [value] = await c.getMany([key], (bytes, metadata) => `${text(bytes)}/${JSON.stringify(metadata)}`);
+    expect(value).toBe('from kv/{"tag":"x"}');
+    expect(lru.get(key)).toBe(value);
+  });
+
+  it('reads an entry its decoder refuses as a miss and does not keep it', async () => {
+    const key = `test:${crypto.randomUUID()}`;
+    await env.CACHE.put(key, 'corrupt');
+    const { cache: c, lru } = cache();
+    expect(await c.getMany([key], () => undefined)).toEqual([undefined]);
+    expect(lru.get(key)).toBeUndefined();
+  });
+
+  it('reads a failing store as a miss', async () => {
+    const failing: CacheStore = {
+      getWithMetadata: () => Promise.reject(new Error('KV is down')),
+      put: () => Promise.reject(new Error('KV is down')),
+    };
+    const { cache: c, flush } = cache(failing);
+    expect(await c.getMany(['a', 'b'], text)).toEqual([undefined, undefined]);
+    c.set('a', 'kept in the isolate', new Uint8Array(1));
+    await expect(flush()).resolves.toBeDefined();
+    expect(await c.getMany(['a'], text)).toEqual(['kept in the isolate']);
+  });
+});
+
+describe('firstMisses', () => {
+  it('lists the first position of each missing key once, in order', () => {
+    expect(firstMisses(['a', 'b', 'a', 'c', 'b'], [undefined, 1, undefined, undefined, 1])).toEqual([0, 3]);
+  });
+
+  it('lists nothing when every key was found', () => {
+    expect(firstMisses(['a', 'b'], [0, ''])).toEqual([]);
+  });
+});

@@ -1,0 +1,95 @@
+/**
+ * The two-level cache behind every content-keyed cache of the edge (embeddings, classifications): a
+ * bounded LRU in the isolate in front of KV. Hot entries skip even the KV round trip; KV makes a fresh
+ * isolate warm. Both levels only ever hold values computed by the backend, so a failed or corrupt read
+ * is a miss, never an error: the backend can always compute the value again.
+ */
+import type { Lru } from './lru';
+
+/** The part of a KV namespace a cache uses, so any KV-like store fits. */
+export interface CacheStore {
+  getWithMetadata<M>(key: string, type: 'arrayBuffer'): Promise<{ value: ArrayBuffer | null; metadata: M | null }>;
+  put(key: string, value: ArrayBuffer | ArrayBufferView, options?: { expirationTtl?: number; metadata?: unknown }): Promise<void>;
+}
+
+/**
+ * Turns stored bytes and their KV metadata back into a value, or `undefined` when they do not hold
+ * one this caller can use (wrong size, other shape): such an entry reads as a miss.
+ */
+export type CacheDecoder<V> = (bytes: Uint8Array, metadata: unknown) => V | undefined;
+
+export interface KvLruCacheOptions<V> {
+  store: CacheStore;
+  lru: Lru<V>;
+  ttlSeconds: number;
+  /** Runs KV writes after the response (`ctx.waitUntil`); the LRU is written at once. */
+  defer: (work: Promise<unknown>) => void;
+  /** Names the cache in log lines ("embedding", "classification"). */
+  name: string;
+}
+
+export class KvLruCache<V> {
+  readonly #store: CacheStore;
+  readonly #lru: Lru<V>;
+  readonly #ttlSeconds: number;
+  readonly #defer: (work: Promise<unknown>) => void;
+  readonly #name: string;
+
+  constructor({ store, lru, ttlSeconds, defer, name }: KvLruCacheOptions<V>) {
+    this.#store = store;
+    this.#lru = lru;
+    this.#ttlSeconds = ttlSeconds;
+    this.#defer = defer;
+    this.#name = name;
+  }
+
+  /**
+   * Looks up every key, the LRU first, then KV in parallel; what KV gives is decoded and kept in the
+   * LRU. A KV failure or an entry `decode` refuses reads as a miss.
+   */
+  async getMany(keys: readonly string[], decode: CacheDecoder<V>): Promise<(V | undefined)[]> {
+    return Promise.all(
+      keys.map(async (key) => {
+        const hot = this.#lru.get(key);
+        if (hot !== undefined) return hot;
+        try {
+          const { value, metadata } = await this.#store.getWithMetadata<unknown>(key, 'arrayBuffer');
+          if (value === null) return undefined;
+          const entry = decode(new Uint8Array(value), metadata);
+          if (entry !== undefined) this.#lru.set(key, entry);
+          return entry;
+        } catch (err) {
+          console.warn(JSON.stringify({ level: 'warn', message: `${this.#name} cache read failed`, key, error: String(err) }));
+          return undefined;
+        }
+      }),
+    );
+  }
+
+  /** Stores a value: in the LRU now, its encoded bytes (and metadata) in KV after the response. */
+  set(key: string, value: V, bytes: Uint8Array, metadata?: Record<string, unknown>): void {
+    this.#lru.set(key, value);
+    const options = metadata === undefined ? { expirationTtl: this.#ttlSeconds } : { expirationTtl: this.#ttlSeconds, metadata };
+    this.#defer(
+      this.#store.put(key, bytes, options).catch((err: unknown) => {
+        console.warn(JSON.stringify({ level: 'warn', message: `${this.#name} cache write failed`, key, error: String(err) }));
+      }),
+    );
+  }
+}
+
+/**
+ * Positions of the first occurrence of each key the cache did not hold: what to compute, once per
+ * distinct content, when a request repeats an image or text.
+ */
+export function firstMisses(keys: readonly string[], found: readonly unknown[]): number[] {
+  const seen = new Set<string>();
+  const out: number[] = [];
+  keys.forEach((key, i) => {
+    if (found[i] === undefined && !seen.has(key)) {
+      seen.add(key);
+      out.push(i);
+    }
+  });
+  return out;
+}
