@@ -121,6 +121,10 @@ export class FakeBackend implements Backend {
     });
   }
 
+  pixelBuffer(_model: ImageModel, length: number): Float32Array {
+    return new Float32Array(length);
+  }
+
   async embedImages(pixels: Float32Array, batch: number): Promise<Float32Array> {
     await this.#run({ tower: 'align-vision', batch });
     const out = new Float32Array(batch * ALIGN_EMBEDDING_DIM);

@@ -103,6 +103,17 @@ describe('OnnxBackend', () => {
     expect((await backend.embedTexts(padBatch(ids))).length).toBe(2 * 640);
   });
 
+  it('offers the input buffer of a finished image batch for stacking the next one of that size', async () => {
+    const plane = 3 * 384 * 384;
+    const batch = new Float32Array(2 * plane).fill(0.25);
+    await backend.classifyImages(batch, 2);
+    const next = backend.pixelBuffer('vit', 2 * plane);
+    expect(next.length).toBe(2 * plane);
+    expect(next[0], 'recycled, not a fresh zero-filled buffer').toBe(0.25);
+    expect(backend.pixelBuffer('vit', 2 * plane)[0], 'handed out once').toBe(0);
+    expect(backend.pixelBuffer('align', 2 * plane)[0], 'per tower').toBe(0);
+  });
+
   it('gives a text the same embedding alone and padded in a batch with a longer text', async () => {
     const [cat, longer] = await backend.tokenize(['a cat', 'a photo of a dog on the couch']);
     if (!cat || !longer) throw new Error('test setup: tokenize returned too few rows');

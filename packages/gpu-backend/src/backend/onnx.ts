@@ -221,6 +221,11 @@ export class OnnxBackend implements Backend {
     return this.#pool.tokenize(texts, options);
   }
 
+  pixelBuffer(model: ImageModel, length: number): Float32Array {
+    const spare = this.#sessions[model === 'align' ? 'align-vision' : 'vit'].takeSpare(length * Float32Array.BYTES_PER_ELEMENT);
+    return spare === undefined ? new Float32Array(length) : new Float32Array(spare);
+  }
+
   async embedImages(pixels: Float32Array, batch: number): Promise<Float32Array> {
     const outputs = await this.#sessions['align-vision'].run({ pixel_values: pixelsTensor(pixels, batch, ALIGN_IMAGE_SIZE) });
     return pick(outputs, SESSIONS['align-vision'].output, 'align-vision');

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SessionHost } from './session-host.js';
+import { MAX_SPARE_BUFFERS, SessionHost } from './session-host.js';
 import { writeFloat16DoubleModel, writeMatMulChainModel } from './tiny-onnx.js';
 
 let dir: string;
@@ -51,6 +51,32 @@ describe('SessionHost', () => {
       } finally {
         await host.close();
       }
+    }
+  });
+
+  it('hands back the input buffer of a finished run for the next batch, once, one per size', async () => {
+    const host = await start(chain);
+    try {
+      const feeds = ones(4, 256);
+      const sent = feeds.x.data.buffer;
+      await host.run(feeds);
+      expect(sent.byteLength, 'the input was transferred, not copied').toBe(0);
+      expect(host.takeSpare(4 * 256 * 4 + 4)).toBeUndefined();
+      const spare = host.takeSpare(4 * 256 * 4);
+      expect(spare?.byteLength).toBe(4 * 256 * 4);
+      expect(host.takeSpare(4 * 256 * 4), 'a spare is handed out once').toBeUndefined();
+
+      // A reused buffer runs like a new one.
+      const reused = new Float32Array(spare ?? new ArrayBuffer(0)).fill(1);
+      const { y } = await host.run({ x: { type: 'float32', data: reused, dims: [4, 256] } });
+      expect(Array.from(y?.data ?? []).every((v) => Math.abs(v - 1) < 1e-4)).toBe(true);
+
+      for (const batch of [1, 2, 3]) await host.run(ones(batch, 256));
+      const kept = [1, 2, 3, 4].filter((batch) => host.takeSpare(batch * 256 * 4) !== undefined);
+      expect(kept).toHaveLength(MAX_SPARE_BUFFERS);
+      expect(kept).toEqual([2, 3]);
+    } finally {
+      await host.close();
     }
   });
 

@@ -43,7 +43,13 @@ export type FromSession =
       fallback?: string;
     }
   | { kind: 'failed'; message: string }
-  | { kind: 'result'; id: number; outputs: Record<string, WireOutput> }
+  | {
+      kind: 'result';
+      id: number;
+      outputs: Record<string, WireOutput>;
+      /** The run's float32 input buffers, handed back so the next batch can be stacked into them. */
+      spent: ArrayBuffer[];
+    }
   | { kind: 'error'; id: number; message: string }
   | { kind: 'closed' };
 

@@ -129,7 +129,9 @@ async function main(): Promise<void> {
       const results = await session.run(feeds);
       const outputs: Record<string, WireOutput> = {};
       for (const [name, value] of Object.entries(results)) outputs[name] = toOutput(value);
-      post({ kind: 'result', id: message.id, outputs }, transferList(Object.values(outputs)));
+      // onnxruntime is done with the inputs: give their buffers back for the next batch.
+      const spent = transferList(Object.values(message.feeds).filter((t) => t.type === 'float32'));
+      post({ kind: 'result', id: message.id, outputs, spent }, [...transferList(Object.values(outputs)), ...spent]);
     } catch (error) {
       post({ kind: 'error', id: message.id, message: error instanceof Error ? error.message : String(error) });
     }

@@ -63,6 +63,11 @@ export interface Backend {
   /** Token ids per text, `[CLS] … [SEP]`, truncated to {@link MAX_TEXT_TOKENS}. */
   tokenize(texts: readonly string[], options?: PreprocessOptions): Promise<number[][]>;
   /**
+   * A buffer of `length` floats to stack a batch of `model`'s images into: one an earlier run of that
+   * tower has finished with when one of that size is free (contents undefined), else a new one.
+   */
+  pixelBuffer(model: ImageModel, length: number): Float32Array;
+  /**
    * ALIGN image tower: pixels `[batch,3,289,289]` → embeddings `[batch,640]`. The tensor passed to a run
    * method may be transferred to the session thread without a copy: the caller must not use it afterwards.
    */

@@ -34,6 +34,13 @@ describe('stackTensors and unstackRows', () => {
     expect(unstackRows(stacked, 3).map((r) => Array.from(r))).toEqual([[1, 2], [3, 4], [5, 6]]);
   });
 
+  it('stacks into the buffer the allocator gives', () => {
+    const recycled = new Float32Array(4).fill(9);
+    const stacked = stackTensors([Float32Array.of(1, 2), Float32Array.of(3, 4)], (n) => (n === 4 ? recycled : new Float32Array(n)));
+    expect(stacked).toBe(recycled);
+    expect(Array.from(stacked)).toEqual([1, 2, 3, 4]);
+  });
+
   it('passes a batch of one through without copying it', () => {
     const only = Float32Array.of(1, 2, 3);
     expect(stackTensors([only])).toBe(only);

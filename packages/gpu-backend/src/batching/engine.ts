@@ -45,12 +45,16 @@ export interface EngineOptions {
  * Same-sized tensors as one `[batch, …]` buffer that can be transferred to a session thread. A batch
  * of one is that item itself (no copy: on a CPU most batches are single images, and copying 1.7 MB
  * per ViT image on the event loop costs more than the rest of the request); larger batches are
- * copied into a new buffer.
+ * copied into `allocate(total length)` (a recycled buffer where the backend has one).
  */
-export function stackTensors(items: readonly Float32Array[]): Float32Array {
+export function stackTensors(
+  items: readonly Float32Array[],
+  allocate: (length: number) => Float32Array = (length) => new Float32Array(length),
+): Float32Array {
   if (items.length === 1) return items[0] as Float32Array;
   const size = items[0]?.length ?? 0;
-  const out = new Float32Array(size * items.length);
+  const out = allocate(size * items.length);
+  if (out.length !== size * items.length) throw new Error(`bug: allocated ${out.length} values for ${size * items.length}`);
   items.forEach((item, i) => {
     if (item.length !== size) throw new Error(`bug: tensor ${i} has ${item.length} values, expected ${size}`);
     out.set(item, i * size);
@@ -78,7 +82,8 @@ export class Engine {
     const common = (tower: Tower) => ({ ...batching, name: tower, now, observer: metrics.observerFor(tower) });
     this.alignVision = new Batcher({
       ...common('align-vision'),
-      run: async (pixels) => unstackRows(await backend.embedImages(stackTensors(pixels), pixels.length), pixels.length),
+      run: async (pixels) =>
+        unstackRows(await backend.embedImages(stackTensors(pixels, (n) => backend.pixelBuffer('align', n)), pixels.length), pixels.length),
     });
     this.alignText = new Batcher({
       ...common('align-text'),
@@ -90,7 +95,8 @@ export class Engine {
     });
     this.vit = new Batcher({
       ...common('vit'),
-      run: async (pixels) => unstackRows(await backend.classifyImages(stackTensors(pixels), pixels.length), pixels.length),
+      run: async (pixels) =>
+        unstackRows(await backend.classifyImages(stackTensors(pixels, (n) => backend.pixelBuffer('vit', n)), pixels.length), pixels.length),
     });
     metrics.trackQueue('align-vision', () => this.alignVision.depth);
     metrics.trackQueue('align-text', () => this.alignText.depth);
