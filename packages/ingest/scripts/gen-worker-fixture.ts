@@ -1,11 +1,25 @@
 /**
- * Writes packages/worker/test/fixtures/coyo-bucket.json (see worker-fixture.ts).
+ * Writes packages/worker/test/fixtures/coyo-bucket.json, coyo-nulls-bucket.json and
+ * coyo-null-id-bucket.json (see worker-fixture.ts).
  *
  *   pnpm --filter @coyo/ingest gen:fixture
  */
 import { writeFile } from 'node:fs/promises';
-import { FIXTURE_PATH, workerFixture } from './worker-fixture.js';
+import {
+  FIXTURE_PATH,
+  NULL_ID_FIXTURE_PATH,
+  NULLS_FIXTURE_PATH,
+  workerFixture,
+  workerNullIdFixture,
+  workerNullsFixture,
+} from './worker-fixture.js';
 
-const { text, rowGroups } = await workerFixture();
-await writeFile(FIXTURE_PATH, text);
-console.error(`wrote ${FIXTURE_PATH} (${(text.length / 1024).toFixed(0)} KB, row groups per shard: ${rowGroups.join(', ')})`);
+for (const [path, build] of [
+  [FIXTURE_PATH, workerFixture],
+  [NULLS_FIXTURE_PATH, workerNullsFixture],
+  [NULL_ID_FIXTURE_PATH, workerNullIdFixture],
+] as const) {
+  const { text, rowGroups } = await build();
+  await writeFile(path, text);
+  console.error(`wrote ${path} (${(text.length / 1024).toFixed(0)} KB, row groups per shard: ${rowGroups.join(', ')})`);
+}

@@ -1,10 +1,18 @@
 /**
- * The worker's test fixture (packages/worker/test/fixtures/coyo-bucket.json): a small published
- * version (pointer, manifest, three shards) that the worker's tests load into their R2 binding.
+ * The worker's test fixtures: small published versions (pointer, manifest, three shards) that the
+ * worker's tests load into their R2 binding or an in-memory bucket.
+ *
+ * - `test/fixtures/coyo-bucket.json`: 1000 rows without a NULL, in 50-row groups.
+ * - `test/fixtures/coyo-nulls-bucket.json`: 300 rows in 25-row groups with NULLs in every column the
+ *   ingest lets hold one (all but `id`), in the patterns listed at {@link withNulls}.
+ * - `test/fixtures/coyo-null-id-bucket.json`: one 20-row shard whose tenth id is NULL, which the
+ *   ingest refuses: what a corrupt shard looks like to the worker.
  *
  * DuckDB cuts row groups on whole 2048-row vectors, so shards of a few hundred rows would hold one
  * row group each. To exercise row-group pruning in a fixture under 300 KB, these shards are written
- * with hyparquet-writer in 50-row groups, in the same column order and types as the ingest's shards.
+ * with hyparquet-writer in small row groups, in the same column order and types as the ingest's
+ * shards; the manifest is built by the ingest's own code, so NULL-only ranges come out as the ingest
+ * writes them.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,61 +25,164 @@ import { generateRows, type CoyoRow } from '../src/sample.js';
 import { STORAGE_ORDER, columnType } from '../src/schema.js';
 
 export const FIXTURE_PATH = resolve(import.meta.dirname, '../../worker/test/fixtures/coyo-bucket.json');
+export const NULLS_FIXTURE_PATH = resolve(import.meta.dirname, '../../worker/test/fixtures/coyo-nulls-bucket.json');
+export const NULL_ID_FIXTURE_PATH = resolve(import.meta.dirname, '../../worker/test/fixtures/coyo-null-id-bucket.json');
 
-const ROWS = 1000;
-const SHARDS = 3;
-const ROW_GROUP_SIZE = 50;
-const SEED = 20240601;
-const VERSION = 'fixture-1';
 const TIMESTAMP = '2024-06-01T00:00:00.000Z';
 
 const BASIC_TYPE = { BIGINT: 'INT64', INTEGER: 'INT32', FLOAT: 'FLOAT', VARCHAR: 'STRING' } as const;
 
-function shardBytes(rows: readonly CoyoRow[]): Uint8Array {
+/** A row as a fixture stores it: any column may be NULL (the ingest would refuse a NULL id). */
+export type FixtureRow = { readonly [K in keyof CoyoRow]: CoyoRow[K] | null };
+
+interface FixtureSpec {
+  readonly version: string;
+  readonly rows: number;
+  readonly shards: number;
+  readonly rowGroupSize: number;
+  readonly seed: number;
+  /** Whether the shards declare their columns OPTIONAL (as DuckDB writes them) rather than REQUIRED. */
+  readonly nullable: boolean;
+  /** Turns the row at position `i` of the id order into the stored row. */
+  readonly shape: (row: CoyoRow, i: number) => FixtureRow;
+}
+
+const PLAIN: FixtureSpec = {
+  version: 'fixture-1',
+  rows: 1000,
+  shards: 3,
+  rowGroupSize: 50,
+  seed: 20240601,
+  nullable: false,
+  shape: (row) => row,
+};
+
+const NULLS_ROWS = 300;
+const NULLS_SHARDS = 3;
+const NULLS_ROW_GROUP_SIZE = 25;
+const NULLS_SHARD_ROWS = NULLS_ROWS / NULLS_SHARDS;
+
+/** Columns that are NULL in scattered rows of the nulls fixture: column k in the rows i ≡ k (mod 19). */
+const SCATTERED = [
+  'url',
+  'text',
+  'width',
+  'height',
+  'image_phash',
+  'text_length',
+  'word_count',
+  'num_tokens_bert',
+  'num_tokens_gpt',
+  'clip_similarity_vitb32',
+  'clip_similarity_vitl14',
+  'nsfw_score_opennsfw2',
+] as const satisfies readonly (keyof CoyoRow)[];
+
+/**
+ * The NULLs of the nulls fixture, by position `i` in id order (shards of 100 rows, row groups of 25):
+ * - `watermark_score`: NULL throughout the last shard (its manifest range is `null`) and in every
+ *   fifth row before it;
+ * - `num_faces`: NULL throughout the first row group (its footer counts 25 NULLs, no min/max);
+ * - `nsfw_score_gantman`: NULL everywhere (the version's range is `null`);
+ * - `aesthetic_score_laion_v2`: NULL in every third row;
+ * - the {@link SCATTERED} columns, strings included: NULL in one row in 19 each, in different rows.
+ */
+export function withNulls(row: CoyoRow, i: number): FixtureRow {
+  const out: Record<string, unknown> = {
+    ...row,
+    watermark_score: i >= (NULLS_SHARDS - 1) * NULLS_SHARD_ROWS || i % 5 === 0 ? null : row.watermark_score,
+    num_faces: i < NULLS_ROW_GROUP_SIZE ? null : row.num_faces,
+    nsfw_score_gantman: null,
+    aesthetic_score_laion_v2: i % 3 === 1 ? null : row.aesthetic_score_laion_v2,
+  };
+  SCATTERED.forEach((column, k) => {
+    if (i % 19 === k) out[column] = null;
+  });
+  return out as FixtureRow;
+}
+
+const NULLS: FixtureSpec = {
+  version: 'fixture-nulls-1',
+  rows: NULLS_ROWS,
+  shards: NULLS_SHARDS,
+  rowGroupSize: NULLS_ROW_GROUP_SIZE,
+  seed: 20240602,
+  nullable: true,
+  shape: withNulls,
+};
+
+const NULL_ID: FixtureSpec = {
+  version: 'fixture-null-id-1',
+  rows: 20,
+  shards: 1,
+  rowGroupSize: 20,
+  seed: 20240603,
+  nullable: true,
+  // Position 9 is where a binary search over the 20 ids looks first: every look-up meets the NULL.
+  shape: (row, i) => (i === 9 ? { ...row, id: null } : row),
+};
+
+function shardBytes(rows: readonly FixtureRow[], spec: FixtureSpec): Uint8Array {
   const buffer = parquetWriteBuffer({
     columnData: STORAGE_ORDER.map((name) => ({
       name,
       type: BASIC_TYPE[columnType(name)],
-      nullable: false,
+      nullable: spec.nullable,
       data: rows.map((r) => r[name]) as never,
     })),
-    rowGroupSize: ROW_GROUP_SIZE,
+    rowGroupSize: spec.rowGroupSize,
     statisticsTruncateLength: 16,
     createdBy: 'coyo-edge fixture',
   });
   return new Uint8Array(buffer);
 }
 
-/** Builds the fixture file's text; deterministic, so a test can check the committed copy. */
-export async function workerFixture(): Promise<{ text: string; rowGroups: number[] }> {
-  const rows = generateRows(ROWS, SEED).sort((a, b) => (a.id < b.id ? -1 : 1));
-  const per = Math.ceil(rows.length / SHARDS);
+async function buildFixture(spec: FixtureSpec): Promise<{ text: string; rowGroups: number[] }> {
+  const rows = generateRows(spec.rows, spec.seed)
+    .sort((a, b) => (a.id < b.id ? -1 : 1))
+    .map((row, i) => spec.shape(row, i));
+  const per = Math.ceil(rows.length / spec.shards);
   const tmp = await mkdtemp(join(tmpdir(), 'coyo-fixture-'));
   const duck = await Duck.open();
   try {
     const objects: Record<string, string> = {};
     const shards: Shard[] = [];
-    for (let s = 0; s < SHARDS; s++) {
-      const bytes = shardBytes(rows.slice(s * per, (s + 1) * per));
+    for (let s = 0; s < spec.shards; s++) {
+      const bytes = shardBytes(rows.slice(s * per, (s + 1) * per), spec);
       const file = join(tmp, `shard-${s}.parquet`);
       await writeFile(file, bytes);
-      const key = shardKey(VERSION, s);
+      const key = shardKey(spec.version, s);
       shards.push(await describeShard(duck, file, key));
       objects[key] = Buffer.from(bytes).toString('base64');
     }
-    const manifest = { ...assembleManifest(VERSION, shards, ROW_GROUP_SIZE), created_at: TIMESTAMP };
+    const manifest = { ...assembleManifest(spec.version, shards, spec.rowGroupSize), created_at: TIMESTAMP };
     const pointer: Pointer = {
       format_version: manifest.format_version,
-      version: VERSION,
-      manifest_key: manifestKey(VERSION),
+      version: spec.version,
+      manifest_key: manifestKey(spec.version),
       published_at: TIMESTAMP,
     };
-    objects[manifestKey(VERSION)] = Buffer.from(`${JSON.stringify(manifest)}\n`).toString('base64');
+    objects[manifestKey(spec.version)] = Buffer.from(`${JSON.stringify(manifest)}\n`).toString('base64');
     objects[POINTER_KEY] = Buffer.from(`${JSON.stringify(pointer)}\n`).toString('base64');
-    const text = `${JSON.stringify({ generated_by: 'pnpm --filter @coyo/ingest gen:fixture', version: VERSION, rows: ROWS, objects }, null, 1)}\n`;
+    const text = `${JSON.stringify({ generated_by: 'pnpm --filter @coyo/ingest gen:fixture', version: spec.version, rows: spec.rows, objects }, null, 1)}\n`;
     return { text, rowGroups: manifest.shards.map((x) => x.row_groups) };
   } finally {
     duck.close();
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** Builds the NULL-free fixture file's text; deterministic, so a test can check the committed copy. */
+export function workerFixture(): Promise<{ text: string; rowGroups: number[] }> {
+  return buildFixture(PLAIN);
+}
+
+/** Builds the fixture with NULLs ({@link withNulls}); deterministic like {@link workerFixture}. */
+export function workerNullsFixture(): Promise<{ text: string; rowGroups: number[] }> {
+  return buildFixture(NULLS);
+}
+
+/** Builds the fixture whose shard holds a NULL id; deterministic like {@link workerFixture}. */
+export function workerNullIdFixture(): Promise<{ text: string; rowGroups: number[] }> {
+  return buildFixture(NULL_ID);
 }

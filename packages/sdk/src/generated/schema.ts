@@ -769,7 +769,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The live dataset version, its size and per-column ranges */
+        /**
+         * The live dataset version, its size and per-column ranges
+         * @description Ranges cover the non-NULL values; a column with no value in the version has no `min` or `max`.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -859,7 +862,7 @@ export interface paths {
         };
         /**
          * A page of rows in id order
-         * @description Like the dataset viewer’s /rows: `offset` counts rows in global id order, `length` ≤ 100.
+         * @description Like the dataset viewer’s /rows: `offset` counts rows in global id order, `length` ≤ 100. A value the row lacks (NULL in the source) is `null`.
          */
         get: {
             parameters: {
@@ -964,7 +967,7 @@ export interface paths {
         };
         /**
          * Rows whose numeric columns lie in ranges
-         * @description Inclusive `min_<column>` / `max_<column>` on every numeric column. Scans in id order, skipping row groups whose statistics cannot match, and stops at `limit` matches or a per-request budget of rows scanned and R2 reads; continue with `next_cursor` until it is null. A page may hold fewer than `limit` rows while `next_cursor` is set.
+         * @description Inclusive `min_<column>` / `max_<column>` on every numeric column. Scans in id order, skipping row groups whose statistics cannot match, and stops at `limit` matches or a per-request budget of rows scanned and R2 reads; continue with `next_cursor` until it is null. A page may hold fewer than `limit` rows while `next_cursor` is set. NULL (a missing value, served as `null`) satisfies no bound, as in SQL: `min_watermark_score=0` leaves out rows without a watermark score, while a filter with no bound on a column returns rows whose value there is null.
          */
         get: {
             parameters: {
@@ -1100,7 +1103,7 @@ export interface paths {
         put?: never;
         /**
          * Up to 100 COYO-700M rows by id
-         * @description Answers in request order, null for absent ids. Ids in the same row group share one read.
+         * @description Answers in request order, null for absent ids. Ids in the same row group share one read. Inside a row, a value the row lacks (NULL in the source) is `null`.
          */
         post: {
             parameters: {
@@ -1213,7 +1216,7 @@ export interface paths {
         };
         /**
          * One COYO-700M row by id
-         * @description One R2 range read when the shard footer is cached, two when cold.
+         * @description One R2 range read when the shard footer is cached, two when cold. A value the row lacks (NULL in the source, e.g. a missing score) is `null`; `id` never is.
          */
         get: {
             parameters: {
@@ -1520,29 +1523,29 @@ export interface components {
                 row: components["schemas"]["CoyoRow"];
             }[];
         };
-        /** @description One COYO-700M row; with `columns`, only those keys. float32 scores are the exact values stored. */
+        /** @description One COYO-700M row; with `columns`, only those keys. float32 scores are the exact values stored. Every column but `id` may be null: the source row has no value there (NULL), e.g. a missing score. */
         CoyoRow: {
             /**
-             * @description int64 id, exact as a JSON number (every COYO id is below 2^53).
+             * @description int64 id, exact as a JSON number (every COYO id is below 2^53). Never null.
              * @example 2680060225205
              */
             id?: number;
-            url?: string;
-            text?: string;
-            width?: number;
-            height?: number;
-            image_phash?: string;
-            text_length?: number;
-            word_count?: number;
-            num_tokens_bert?: number;
-            num_tokens_gpt?: number;
-            num_faces?: number;
-            clip_similarity_vitb32?: number;
-            clip_similarity_vitl14?: number;
-            nsfw_score_opennsfw2?: number;
-            nsfw_score_gantman?: number;
-            watermark_score?: number;
-            aesthetic_score_laion_v2?: number;
+            url?: string | null;
+            text?: string | null;
+            width?: number | null;
+            height?: number | null;
+            image_phash?: string | null;
+            text_length?: number | null;
+            word_count?: number | null;
+            num_tokens_bert?: number | null;
+            num_tokens_gpt?: number | null;
+            num_faces?: number | null;
+            clip_similarity_vitb32?: number | null;
+            clip_similarity_vitl14?: number | null;
+            nsfw_score_opennsfw2?: number | null;
+            nsfw_score_gantman?: number | null;
+            watermark_score?: number | null;
+            aesthetic_score_laion_v2?: number | null;
         };
         CoyoFilterResponse: {
             version: string;

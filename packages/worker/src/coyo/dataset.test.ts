@@ -1,15 +1,28 @@
 import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CountingBucket, type RangeReadBucket } from './bucket';
-import { CoyoDataset, CoyoMemory, DatasetUnavailableError, type CoyoIo } from './dataset';
+import { CoyoDataset, CoyoMemory, DatasetUnavailableError, ShardDataError, servedValue, type CoyoIo } from './dataset';
 import { cacheApiEdgeCache } from './edge-cache';
 import { CursorError, encodeCursor, type Predicate } from './filter';
 import { POINTER_KEY } from './manifest';
-import { COYO_COLUMNS, NUMERIC_COLUMNS, type CoyoRecord } from './schema';
-import { FIXTURE_VERSION, fixtureManifest, fixtureObjects, fixtureRows, memoryBucket, seedFixture } from './test-fixture';
+import { COYO_COLUMNS, NULLABLE_COLUMNS, NUMERIC_COLUMNS, type CoyoRecord } from './schema';
+import {
+  FIXTURE_VERSION,
+  fixtureManifest,
+  fixtureObjects,
+  fixtureRows,
+  memoryBucket,
+  NULLS_FIXTURE_VERSION,
+  nullIdFixtureObjects,
+  nullsFixtureManifest,
+  nullsFixtureObjects,
+  nullsFixtureRows,
+  seedFixture,
+  type CompleteRecord,
+} from './test-fixture';
 
 const bucket = (env as unknown as { COYO_BUCKET: R2Bucket }).COYO_BUCKET;
-let oracle: CoyoRecord[];
+let oracle: CompleteRecord[];
 
 beforeAll(async () => {
   await seedFixture(bucket);
@@ -151,7 +164,7 @@ describe('CoyoDataset.rows', () => {
 });
 
 describe('CoyoDataset.filter', () => {
-  function bruteForce(predicates: readonly Predicate[]): CoyoRecord[] {
+  function bruteForce(predicates: readonly Predicate[]): CompleteRecord[] {
     return oracle.filter((row) =>
       predicates.every((p) => (p.min === undefined || row[p.column] >= p.min) && (p.max === undefined || row[p.column] <= p.max)),
     );
@@ -302,5 +315,134 @@ describe('a layout-2 manifest with columns that have no values', () => {
     const stats = (await CoyoDataset.open(io({ inner: memoryBucket(objectsWithNullRanges()) }))).stats();
     expect(stats.columns['num_faces']).toEqual({ type: 'INTEGER' });
     expect(stats.columns['width']).toMatchObject({ min: Math.min(...oracle.map((r) => r.width)) });
+  });
+});
+
+describe('a version with NULL values', () => {
+  let withNulls: CoyoRecord[];
+
+  beforeAll(async () => {
+    withNulls = await nullsFixtureRows();
+  });
+
+  const nullsIo = (inner = memoryBucket(nullsFixtureObjects())) => io({ inner });
+
+  /** SQL's semantics: NULL satisfies no comparison, so a row with NULL in a bounded column never matches. */
+  function sqlFilter(predicates: readonly Predicate[]): CoyoRecord[] {
+    return withNulls.filter((row) =>
+      predicates.every((p) => {
+        const value = row[p.column];
+        return value !== null && (p.min === undefined || value >= p.min) && (p.max === undefined || value <= p.max);
+      }),
+    );
+  }
+
+  const everything = { limit: 10_000, maxRowsScanned: 1_000_000, maxReads: 1000 };
+
+  it('is a fixture with a NULL in every nullable column and in no id', () => {
+    expect(NULLABLE_COLUMNS.filter((c) => !withNulls.some((r) => r[c] === null))).toEqual([]);
+    expect(withNulls.filter((r) => r.id === null)).toEqual([]);
+  });
+
+  it('looks every row up, serving each NULL as null', async () => {
+    const dataset = await CoyoDataset.open(nullsIo());
+    expect(dataset.version).toBe(NULLS_FIXTURE_VERSION);
+    for (let i = 0; i < withNulls.length; i += 100) {
+      const page = withNulls.slice(i, i + 100);
+      expect(await dataset.lookup(page.map((r) => r.id))).toEqual(page);
+    }
+  });
+
+  it('serves null for a projection of a column that is NULL in the whole version', async () => {
+    const target = withNulls[123]!;
+    const [row] = await (await CoyoDataset.open(nullsIo())).lookup([target.id], ['nsfw_score_gantman', 'id']);
+    expect(row).toEqual({ id: target.id, nsfw_score_gantman: null });
+  });
+
+  it('pages through rows with NULLs in id order', async () => {
+    const page = await (await CoyoDataset.open(nullsIo())).rows(80, 150);
+    expect(page.map((r) => r.row)).toEqual(withNulls.slice(80, 230));
+  });
+
+  it('never matches NULL against a min or max bound, for random predicates', async () => {
+    const next = rng(23);
+    const bounded = NUMERIC_COLUMNS.filter((c) => c !== 'nsfw_score_gantman');
+    for (let trial = 0; trial < 12; trial++) {
+      const column = bounded[Math.floor(next() * bounded.length)]!;
+      const values = withNulls.map((r) => r[column]).filter((v): v is number => v !== null);
+      const value = values[Math.floor(next() * values.length)]!;
+      const predicates: Predicate[] = [next() < 0.5 ? { column, min: value } : { column, max: value }];
+      const page = await (await CoyoDataset.open(nullsIo())).filter({ ...everything, predicates, columns: COYO_COLUMNS });
+      expect(page.rows, JSON.stringify(predicates)).toEqual(sqlFilter(predicates));
+    }
+  });
+
+  it('returns rows whose value is NULL in a column the filter does not bound, with that value null', async () => {
+    const predicates: Predicate[] = [{ column: 'height', min: 0 }];
+    const page = await (await CoyoDataset.open(nullsIo())).filter({ ...everything, predicates, columns: ['id', 'watermark_score'] });
+    const expected = sqlFilter(predicates).map((r) => ({ id: r.id, watermark_score: r.watermark_score }));
+    expect(page.rows).toEqual(expected);
+    expect(page.rows.filter((r) => r.watermark_score === null).length).toBeGreaterThan(100);
+  });
+
+  it('skips unread the shard whose watermark_score is NULL throughout, for min_watermark_score=0', async () => {
+    const inner = memoryBucket(nullsFixtureObjects());
+    const empty = nullsFixtureManifest().shards.find((s) => s.columns['watermark_score'] === null)!;
+    const page = await (await CoyoDataset.open(nullsIo(inner))).filter({
+      ...everything,
+      predicates: [{ column: 'watermark_score', min: 0 }],
+      columns: ['id'],
+    });
+    expect(page.rows).toEqual(sqlFilter([{ column: 'watermark_score', min: 0 }]).map((r) => ({ id: r.id })));
+    expect(inner.log.filter((entry) => entry.startsWith(empty.key))).toEqual([]);
+  });
+
+  it('finds nothing for any bound on a column that is NULL in the whole version, reading no shard', async () => {
+    const inner = memoryBucket(nullsFixtureObjects());
+    const page = await (await CoyoDataset.open(nullsIo(inner))).filter({
+      ...everything,
+      predicates: [{ column: 'nsfw_score_gantman', max: 1 }],
+      columns: ['id'],
+    });
+    expect(page).toMatchObject({ rows: [], next_cursor: null, row_groups_read: 0 });
+    expect(inner.log.filter((entry) => entry.includes('.parquet'))).toEqual([]);
+  });
+
+  it('reports ranges over the non-NULL values, and none for a column NULL in the whole version', async () => {
+    const stats = (await CoyoDataset.open(nullsIo())).stats();
+    const present = withNulls.map((r) => r.watermark_score).filter((v): v is number => v !== null);
+    expect(stats.columns['watermark_score']).toEqual({ type: 'FLOAT', min: Math.min(...present), max: Math.max(...present) });
+    expect(stats.columns['nsfw_score_gantman']).toEqual({ type: 'FLOAT' });
+  });
+});
+
+describe('servedValue', () => {
+  it('serves NULL as null in a nullable column', () => {
+    expect(servedValue('watermark_score', null)).toBeNull();
+    expect(servedValue('url', null)).toBeNull();
+  });
+
+  it('refuses a NULL id as corrupt data', () => {
+    expect(() => servedValue('id', null)).toThrow(ShardDataError);
+    expect(() => servedValue('id', null)).toThrow(/id is NULL/);
+  });
+
+  it('converts int64 to an exact number and refuses one beyond 2^53 − 1', () => {
+    expect(servedValue('id', 2680060225205n)).toBe(2680060225205);
+    expect(() => servedValue('id', 2n ** 53n)).toThrow(/does not fit a JSON number/);
+  });
+
+  it('calls a cell that was never decoded a bug, not NULL', () => {
+    expect(() => servedValue('watermark_score', undefined)).toThrow(/^bug: no value was decoded for watermark_score/);
+  });
+});
+
+describe('a shard with a NULL id', () => {
+  it('fails a look-up with a ShardDataError that names the shard, row group and row', async () => {
+    const dataset = await CoyoDataset.open(io({ inner: memoryBucket(nullIdFixtureObjects()) }));
+    const [key] = [...nullIdFixtureObjects().keys()].filter((k) => k.endsWith('.parquet'));
+    const failure = dataset.lookup([dataset.manifest.shards[0]!.min_id]);
+    await expect(failure).rejects.toBeInstanceOf(ShardDataError);
+    await expect(failure).rejects.toThrow(`${key} row group 0, row 9: id is NULL`);
   });
 });

@@ -20,7 +20,15 @@ import {
 import { WeightedLru } from '../services/lru';
 import { ManifestSchema, POINTER_KEY, PointerSchema, type Manifest, type Pointer, type Shard } from './manifest';
 import { findGroup, groupOfRow, groupSpan, indexShard, type ShardIndex } from './shard-index';
-import { COYO_COLUMNS, MAX_ID, NUMERIC_COLUMNS, canonicalColumns, type CoyoColumn, type PartialRecord } from './schema';
+import {
+  COYO_COLUMNS,
+  MAX_ID,
+  NUMERIC_COLUMNS,
+  canonicalColumns,
+  isNullableColumn,
+  type CoyoColumn,
+  type PartialRecord,
+} from './schema';
 
 const MiB = 1024 * 1024;
 
@@ -94,8 +102,19 @@ export interface FilterResult {
 }
 
 interface GroupData {
+  /** Where the rows come from (`<shard key> row group <g>`), for errors. */
+  readonly source: string;
   readonly rows: number;
   readonly columns: Partial<Record<CoyoColumn, unknown[]>>;
+}
+
+/**
+ * A shard holds a value the API cannot serve: a NULL id, a value of the wrong kind, an id beyond
+ * 2^53 − 1. The ingest never writes one, so the version is corrupt or was not written by it; the
+ * request fails with a logged 500 naming the shard, row group and row.
+ */
+export class ShardDataError extends Error {
+  override readonly name = 'ShardDataError';
 }
 
 function background(io: CoyoIo, promise: Promise<unknown>): void {
@@ -212,28 +231,51 @@ async function readGroup(io: CoyoIo, shard: Shard, index: ShardIndex, g: number,
       }
     },
   });
-  return { rows, columns: data };
+  return { source: `${shard.key} row group ${g}`, rows, columns: data };
 }
 
-function jsonValue(column: CoyoColumn, value: unknown): number | string {
+/**
+ * A decoded parquet cell as the JSON value the API serves: int64 as a number, a NULL as `null` in the
+ * columns that may hold one ({@link isNullableColumn}). A NULL anywhere else, a value of another kind
+ * or an id beyond 2^53 − 1 is a {@link ShardDataError}.
+ */
+export function servedValue(column: CoyoColumn, value: unknown): number | string | null {
+  if (typeof value === 'number' || typeof value === 'string') return value;
   if (typeof value === 'bigint') {
     const n = Number(value);
-    if (!Number.isSafeInteger(n)) throw new Error(`${column} value ${value} does not fit a JSON number`);
+    if (!Number.isSafeInteger(n)) throw new ShardDataError(`${column} value ${value} does not fit a JSON number`);
     return n;
   }
-  if (typeof value === 'number' || typeof value === 'string') return value;
-  throw new Error(`${column}: unexpected ${value === null ? 'null' : typeof value} in a shard`);
+  if (value === null) {
+    if (isNullableColumn(column)) return null;
+    throw new ShardDataError(`${column} is NULL, which the ingest never writes (corrupt shard, or not written by coyo-ingest)`);
+  }
+  if (value === undefined) throw new Error(`bug: no value was decoded for ${column}`);
+  throw new ShardDataError(`${column} holds an unexpected ${typeof value}`);
+}
+
+/** {@link servedValue} of one cell; a failure names the shard, row group and row. */
+function cellAt(group: GroupData, i: number, column: CoyoColumn): number | string | null {
+  try {
+    return servedValue(column, group.columns[column]?.[i]);
+  } catch (err) {
+    if (!(err instanceof Error)) throw err;
+    const message = `${group.source}, row ${i}: ${err.message}`;
+    throw err instanceof ShardDataError ? new ShardDataError(message, { cause: err }) : new Error(message, { cause: err });
+  }
 }
 
 function recordAt(group: GroupData, i: number, columns: readonly CoyoColumn[]): PartialRecord {
-  const out: Record<string, number | string> = {};
-  for (const column of columns) out[column] = jsonValue(column, group.columns[column]?.[i]);
+  const out: Record<string, number | string | null> = {};
+  for (const column of columns) out[column] = cellAt(group, i, column);
   return out as PartialRecord;
 }
 
+/** The id of row `i`: look-ups, scans and cursors compare ids, so a NULL or a string is refused. */
 function idAt(group: GroupData, i: number): number {
-  const value = group.columns.id?.[i];
-  return typeof value === 'bigint' ? Number(value) : (value as number);
+  const value = cellAt(group, i, 'id');
+  if (typeof value !== 'number') throw new ShardDataError(`${group.source}, row ${i}: id holds a string`);
+  return value;
 }
 
 /** Position of `id` in a row group's id column (sorted), or -1. */

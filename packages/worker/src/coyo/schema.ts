@@ -78,25 +78,44 @@ export const PARQUET_TYPES: Readonly<Record<CoyoColumn, 'INT64' | 'INT32' | 'FLO
  */
 export const MAX_ID = Number.MAX_SAFE_INTEGER;
 
-/** One COYO row as the API returns it; a `columns` projection leaves out the rest. */
+/** The one column that is never NULL: the ingest refuses a row without an id. */
+export type RequiredColumn = 'id';
+/** Columns that may hold NULL. */
+export type NullableColumn = Exclude<CoyoColumn, RequiredColumn>;
+
+/**
+ * Columns a published version may hold NULL in, served as JSON `null`. The ingest
+ * (packages/ingest/src/build.ts) refuses NULL ids and NaN/±Infinity scores, and nothing else: a
+ * missing score, size, hash, URL or alt text goes through as NULL. So every column but `id` is here.
+ */
+export const NULLABLE_COLUMNS: readonly NullableColumn[] = COYO_COLUMNS.filter((c): c is NullableColumn => c !== 'id');
+
+const NULLABLE_SET: ReadonlySet<CoyoColumn> = new Set(NULLABLE_COLUMNS);
+
+/** True when a NULL in `column` is data (served as null) rather than a corrupt shard. */
+export function isNullableColumn(column: CoyoColumn): column is NullableColumn {
+  return NULLABLE_SET.has(column);
+}
+
+/** One COYO row as the API returns it; a `columns` projection leaves out the rest; null is a NULL in the source. */
 export interface CoyoRecord {
   id: number;
-  url: string;
-  text: string;
-  width: number;
-  height: number;
-  image_phash: string;
-  text_length: number;
-  word_count: number;
-  num_tokens_bert: number;
-  num_tokens_gpt: number;
-  num_faces: number;
-  clip_similarity_vitb32: number;
-  clip_similarity_vitl14: number;
-  nsfw_score_opennsfw2: number;
-  nsfw_score_gantman: number;
-  watermark_score: number;
-  aesthetic_score_laion_v2: number;
+  url: string | null;
+  text: string | null;
+  width: number | null;
+  height: number | null;
+  image_phash: string | null;
+  text_length: number | null;
+  word_count: number | null;
+  num_tokens_bert: number | null;
+  num_tokens_gpt: number | null;
+  num_faces: number | null;
+  clip_similarity_vitb32: number | null;
+  clip_similarity_vitl14: number | null;
+  nsfw_score_opennsfw2: number | null;
+  nsfw_score_gantman: number | null;
+  watermark_score: number | null;
+  aesthetic_score_laion_v2: number | null;
 }
 
 export type PartialRecord = Partial<CoyoRecord>;

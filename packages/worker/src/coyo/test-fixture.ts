@@ -1,10 +1,17 @@
 /**
- * Test support (imported by tests only): the published fixture version from
- * test/fixtures/coyo-bucket.json (made by `pnpm --filter @coyo/ingest gen:fixture`), a loader that
- * seeds it into an R2 binding, and its rows read whole with hyparquet as the oracle to compare with.
+ * Test support (imported by tests only): the published fixture versions from test/fixtures (made by
+ * `pnpm --filter @coyo/ingest gen:fixture`), a loader that seeds one into an R2 binding, and their rows
+ * read whole with hyparquet as the oracle to compare with.
+ *
+ * - `coyo-bucket.json`: 1000 rows, three shards of 50-row groups, no NULL.
+ * - `coyo-nulls-bucket.json`: 300 rows, three shards of 25-row groups, NULLs in every column but `id`
+ *   (the patterns are listed in packages/ingest/scripts/worker-fixture.ts).
+ * - `coyo-null-id-bucket.json`: one 20-row shard whose tenth id is NULL (which the ingest refuses).
  */
 import { parquetReadObjects } from 'hyparquet';
 import fixture from '../../test/fixtures/coyo-bucket.json';
+import nullIdFixture from '../../test/fixtures/coyo-null-id-bucket.json';
+import nullsFixture from '../../test/fixtures/coyo-nulls-bucket.json';
 import type { RangeReadBucket } from './bucket';
 import { ManifestSchema, POINTER_KEY, type Manifest } from './manifest';
 import { COYO_COLUMNS, type CoyoRecord } from './schema';
@@ -15,9 +22,15 @@ interface FixtureFile {
   objects: Record<string, string>;
 }
 
-const data = fixture as FixtureFile;
+const plain = fixture as FixtureFile;
+const withNulls = nullsFixture as FixtureFile;
+const withNullId = nullIdFixture as FixtureFile;
 
-export const FIXTURE_VERSION = data.version;
+export const FIXTURE_VERSION = plain.version;
+export const NULLS_FIXTURE_VERSION = withNulls.version;
+
+/** A row of the NULL-free fixture: every value present. */
+export type CompleteRecord = { [K in keyof CoyoRecord]: NonNullable<CoyoRecord[K]> };
 
 function decode(base64: string): Uint8Array {
   const binary = atob(base64);
@@ -26,27 +39,19 @@ function decode(base64: string): Uint8Array {
   return out;
 }
 
-/** Key → bytes of every object of the fixture version. */
-export function fixtureObjects(): Map<string, Uint8Array> {
+function objectsOf(data: FixtureFile): Map<string, Uint8Array> {
   return new Map(Object.entries(data.objects).map(([k, v]) => [k, decode(v)]));
 }
 
-export function fixtureManifest(): Manifest {
-  const objects = fixtureObjects();
+function manifestOf(objects: Map<string, Uint8Array>): Manifest {
   const pointer = JSON.parse(new TextDecoder().decode(objects.get(POINTER_KEY))) as { manifest_key: string };
   return ManifestSchema.parse(JSON.parse(new TextDecoder().decode(objects.get(pointer.manifest_key))));
 }
 
-/** Writes the fixture into a bucket (an R2 binding in tests). */
-export async function seedFixture(bucket: R2Bucket): Promise<void> {
-  for (const [key, bytes] of fixtureObjects()) await bucket.put(key, bytes);
-}
-
-/** Every fixture row in id order, read whole from the shard bytes (independent of the reader). */
-export async function fixtureRows(): Promise<CoyoRecord[]> {
-  const objects = fixtureObjects();
+async function rowsOf(data: FixtureFile): Promise<CoyoRecord[]> {
+  const objects = objectsOf(data);
   const rows: CoyoRecord[] = [];
-  for (const shard of fixtureManifest().shards) {
+  for (const shard of manifestOf(objects).shards) {
     const bytes = objects.get(shard.key);
     if (bytes === undefined) throw new Error(`fixture lacks ${shard.key}`);
     const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
@@ -57,6 +62,49 @@ export async function fixtureRows(): Promise<CoyoRecord[]> {
     }
   }
   return rows;
+}
+
+/** Key → bytes of every object of the NULL-free fixture version. */
+export function fixtureObjects(): Map<string, Uint8Array> {
+  return objectsOf(plain);
+}
+
+export function fixtureManifest(): Manifest {
+  return manifestOf(fixtureObjects());
+}
+
+/** Writes the NULL-free fixture into a bucket (an R2 binding in tests). */
+export async function seedFixture(bucket: R2Bucket): Promise<void> {
+  for (const [key, bytes] of fixtureObjects()) await bucket.put(key, bytes);
+}
+
+/** Every NULL-free fixture row in id order, read whole from the shard bytes (independent of the reader). */
+export async function fixtureRows(): Promise<CompleteRecord[]> {
+  const rows = await rowsOf(plain);
+  for (const row of rows) {
+    const empty = COYO_COLUMNS.find((c) => row[c] === null);
+    if (empty !== undefined) throw new Error(`test setup: fixture row ${row.id} has a NULL ${empty}; regenerate the fixture`);
+  }
+  return rows as CompleteRecord[];
+}
+
+/** Key → bytes of every object of the fixture version with NULLs. */
+export function nullsFixtureObjects(): Map<string, Uint8Array> {
+  return objectsOf(withNulls);
+}
+
+export function nullsFixtureManifest(): Manifest {
+  return manifestOf(nullsFixtureObjects());
+}
+
+/** Every row of the fixture with NULLs in id order, NULL as null, read whole from the shard bytes. */
+export function nullsFixtureRows(): Promise<CoyoRecord[]> {
+  return rowsOf(withNulls);
+}
+
+/** Key → bytes of every object of the corrupt version whose shard holds a NULL id. */
+export function nullIdFixtureObjects(): Map<string, Uint8Array> {
+  return objectsOf(withNullId);
 }
 
 /** A bucket that answers from memory and logs every get: for counting reads without R2. */

@@ -3,14 +3,13 @@ import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CoyoMemory } from '../../coyo/dataset';
 import { encodeCursor } from '../../coyo/filter';
-import type { CoyoRecord } from '../../coyo/schema';
-import { FIXTURE_VERSION, fixtureRows, seedFixture } from '../../coyo/test-fixture';
+import { FIXTURE_VERSION, fixtureRows, seedFixture, type CompleteRecord } from '../../coyo/test-fixture';
 import type { AppEnv, Env } from '../../env';
 import { handleError, validationHook } from '../../errors';
 import { registerCoyoRoutes } from './index';
 
 const testEnv = env as unknown as Env;
-let rows: CoyoRecord[];
+let rows: CompleteRecord[];
 
 beforeAll(async () => {
   await seedFixture(testEnv.COYO_BUCKET);

@@ -68,7 +68,9 @@ export const lookupRoute = createRoute({
   path: '/v1/coyo/{id}',
   tags: ['coyo'],
   summary: 'One COYO-700M row by id',
-  description: 'One R2 range read when the shard footer is cached, two when cold.',
+  description:
+    'One R2 range read when the shard footer is cached, two when cold. A value the row lacks (NULL in the source, e.g. a ' +
+    'missing score) is `null`; `id` never is.',
   security,
   request: { params: IdParamSchema, query: LookupQuerySchema },
   responses: {
@@ -86,7 +88,9 @@ export const batchRoute = createRoute({
   path: '/v1/coyo/batch',
   tags: ['coyo'],
   summary: 'Up to 100 COYO-700M rows by id',
-  description: 'Answers in request order, null for absent ids. Ids in the same row group share one read.',
+  description:
+    'Answers in request order, null for absent ids. Ids in the same row group share one read. Inside a row, a value ' +
+    'the row lacks (NULL in the source) is `null`.',
   security,
   middleware: [batchBodyLimit] as const,
   request: { body: { content: jsonContent(BatchRequestSchema), required: true } },
@@ -105,7 +109,9 @@ export const rowsRoute = createRoute({
   path: '/v1/coyo/rows',
   tags: ['coyo'],
   summary: 'A page of rows in id order',
-  description: 'Like the dataset viewer’s /rows: `offset` counts rows in global id order, `length` ≤ 100.',
+  description:
+    'Like the dataset viewer’s /rows: `offset` counts rows in global id order, `length` ≤ 100. A value the row lacks ' +
+    '(NULL in the source) is `null`.',
   security,
   request: { query: RowsQuerySchema },
   responses: {
@@ -125,7 +131,9 @@ export const filterRoute = createRoute({
   description:
     'Inclusive `min_<column>` / `max_<column>` on every numeric column. Scans in id order, skipping row groups whose ' +
     'statistics cannot match, and stops at `limit` matches or a per-request budget of rows scanned and R2 reads; ' +
-    'continue with `next_cursor` until it is null. A page may hold fewer than `limit` rows while `next_cursor` is set.',
+    'continue with `next_cursor` until it is null. A page may hold fewer than `limit` rows while `next_cursor` is set. ' +
+    'NULL (a missing value, served as `null`) satisfies no bound, as in SQL: `min_watermark_score=0` leaves out rows ' +
+    'without a watermark score, while a filter with no bound on a column returns rows whose value there is null.',
   security,
   request: { query: FilterQuerySchema },
   responses: {
@@ -142,6 +150,7 @@ export const statsRoute = createRoute({
   path: '/v1/coyo/stats',
   tags: ['coyo'],
   summary: 'The live dataset version, its size and per-column ranges',
+  description: 'Ranges cover the non-NULL values; a column with no value in the version has no `min` or `max`.',
   security,
   responses: {
     200: { description: 'Statistics from the manifest.', content: jsonContent(StatsResponseSchema) },
@@ -172,7 +181,10 @@ function notModifiedFor(c: Context<AppEnv>, version: string): boolean {
   return tags.includes('*') || tags.includes(etagOf(version));
 }
 
-/** Maps reader failures to problems; anything else goes to the app's error handler as a 500. */
+/**
+ * Maps reader failures to problems; anything else goes to the app's error handler as a logged 500 —
+ * a ShardDataError (a NULL id, a value of the wrong kind) among them, since the ingest never writes one.
+ */
 function toProblem(err: unknown): unknown {
   if (err instanceof DatasetUnavailableError) return new ProblemError('backend_unavailable', err.message, { headers: { 'retry-after': '60' } });
   if (err instanceof CursorError) {

@@ -86,28 +86,36 @@ export const FilterQuerySchema = z
   })
   .strict();
 
+/**
+ * A value the source row lacks (NULL) is served as `null`. The ingest refuses NULL ids only, so every
+ * other column is nullable here (`NULLABLE_COLUMNS`; a test keeps the two in step).
+ */
 export const CoyoRowSchema = z
   .object({
-    id: z.number().int().openapi({ example: 2680060225205, description: 'int64 id, exact as a JSON number (every COYO id is below 2^53).' }),
-    url: z.string(),
-    text: z.string(),
-    width: z.number().int(),
-    height: z.number().int(),
-    image_phash: z.string(),
-    text_length: z.number().int(),
-    word_count: z.number().int(),
-    num_tokens_bert: z.number().int(),
-    num_tokens_gpt: z.number().int(),
-    num_faces: z.number().int(),
-    clip_similarity_vitb32: z.number(),
-    clip_similarity_vitl14: z.number(),
-    nsfw_score_opennsfw2: z.number(),
-    nsfw_score_gantman: z.number(),
-    watermark_score: z.number(),
-    aesthetic_score_laion_v2: z.number(),
+    id: z.number().int().openapi({ example: 2680060225205, description: 'int64 id, exact as a JSON number (every COYO id is below 2^53). Never null.' }),
+    url: z.string().nullable(),
+    text: z.string().nullable(),
+    width: z.number().int().nullable(),
+    height: z.number().int().nullable(),
+    image_phash: z.string().nullable(),
+    text_length: z.number().int().nullable(),
+    word_count: z.number().int().nullable(),
+    num_tokens_bert: z.number().int().nullable(),
+    num_tokens_gpt: z.number().int().nullable(),
+    num_faces: z.number().int().nullable(),
+    clip_similarity_vitb32: z.number().nullable(),
+    clip_similarity_vitl14: z.number().nullable(),
+    nsfw_score_opennsfw2: z.number().nullable(),
+    nsfw_score_gantman: z.number().nullable(),
+    watermark_score: z.number().nullable(),
+    aesthetic_score_laion_v2: z.number().nullable(),
   })
   .partial()
-  .openapi('CoyoRow', { description: 'One COYO-700M row; with `columns`, only those keys. float32 scores are the exact values stored.' });
+  .openapi('CoyoRow', {
+    description:
+      'One COYO-700M row; with `columns`, only those keys. float32 scores are the exact values stored. Every column but `id` ' +
+      'may be null: the source row has no value there (NULL), e.g. a missing score.',
+  });
 
 export const LookupResponseSchema = z.object({ version: z.string(), row: CoyoRowSchema }).openapi('CoyoLookupResponse');
 
