@@ -67,8 +67,11 @@ console.log(JSON.stringify({ scores, denied: denied instanceof AuthenticationErr
 const coyo = new Coyo({ baseURL: 'http://127.0.0.1:8787', apiKey: 'coyo_x', maxRetries: 1 });
 export async function run(): Promise<LabelScore[]> {
   const row = await coyo.coyo.retrieve(2680060225205);
-  const url: string | undefined = row.row?.url;
+  const url: string | null | undefined = row.row?.url;
+  // @ts-expect-error a missing value in the dataset is served as null
+  const strict: string | undefined = row.row?.url;
   void url;
+  void strict;
   return coyo.zeroShot({ image: { url: 'https://example.com/cat.jpg' }, labels: ['cat'] });
 }
 // @ts-expect-error labels must be strings
