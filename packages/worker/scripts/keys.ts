@@ -102,6 +102,8 @@ function displayPath(path: string): string {
  * --persist-to <dir>` reads (it keeps them under `<dir>/v3`).
  */
 export async function openLocalNamespace({ configPath = DEFAULT_CONFIG, persistTo = DEFAULT_PERSIST_TO } = {}): Promise<KeyNamespace> {
+  // wrangler logs "Using secrets defined in .dev.vars" on stdout, which must carry the key alone.
+  process.env.WRANGLER_LOG ??= 'warn';
   const proxy = await getPlatformProxy<{ API_KEYS: LocalKv }>({ configPath, persist: { path: join(persistTo, 'v3') } });
   const kv = proxy.env.API_KEYS;
   const listAll = async () => {

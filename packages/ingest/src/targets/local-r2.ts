@@ -39,6 +39,8 @@ function isR2Like(value: unknown): value is R2Like {
 export async function localR2Store(options: LocalR2Options): Promise<ObjectStore> {
   const binding = options.binding ?? 'COYO_BUCKET';
   const { getPlatformProxy } = await import('wrangler');
+  // wrangler logs "Using secrets defined in .dev.vars" on stdout, where the CLI prints its JSON summary.
+  process.env.WRANGLER_LOG ??= 'warn';
   const proxy = await getPlatformProxy<Record<string, unknown>>({
     configPath: options.configPath,
     persist: { path: options.persistPath },
