@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
-const projects = ['packages/gpu-backend', 'packages/ingest', 'packages/worker', 'packages/sdk', 'test'];
+const projects = ['packages/coyo-schema', 'packages/gpu-backend', 'packages/ingest', 'packages/worker', 'packages/sdk', 'test'];
 const only = process.argv.slice(2);
 const out = mkdtempSync(join(tmpdir(), 'coyo-test-'));
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
+import { NULLABLE_COLUMNS } from '@coyo/coyo-schema';
 import { parquetReadObjects } from 'hyparquet';
 import { describe, expect, it } from 'vitest';
-import { NULLABLE_COLUMNS } from '../../worker/src/coyo/schema.js';
 import {
   FIXTURE_PATH,
   NULL_ID_FIXTURE_PATH,

@@ -17,12 +17,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { STORAGE_ORDER, columnSpec, type CoyoLogicalType } from '@coyo/coyo-schema';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { assembleManifest, describeShard } from '../src/build.js';
 import { Duck } from '../src/duck.js';
 import { POINTER_KEY, manifestKey, shardKey, type Pointer, type Shard } from '../src/manifest.js';
 import { generateRows, type CoyoRow } from '../src/sample.js';
-import { STORAGE_ORDER, columnType } from '../src/schema.js';
 
 export const FIXTURE_PATH = resolve(import.meta.dirname, '../../worker/test/fixtures/coyo-bucket.json');
 export const NULLS_FIXTURE_PATH = resolve(import.meta.dirname, '../../worker/test/fixtures/coyo-nulls-bucket.json');
@@ -30,7 +30,8 @@ export const NULL_ID_FIXTURE_PATH = resolve(import.meta.dirname, '../../worker/t
 
 const TIMESTAMP = '2024-06-01T00:00:00.000Z';
 
-const BASIC_TYPE = { BIGINT: 'INT64', INTEGER: 'INT32', FLOAT: 'FLOAT', VARCHAR: 'STRING' } as const;
+/** hyparquet-writer's type for each logical type: the physical types DuckDB writes for the same columns. */
+const BASIC_TYPE = { int64: 'INT64', int32: 'INT32', float32: 'FLOAT', string: 'STRING' } as const satisfies Record<CoyoLogicalType, string>;
 
 /** A row as a fixture stores it: any column may be NULL (the ingest would refuse a NULL id). */
 export type FixtureRow = { readonly [K in keyof CoyoRow]: CoyoRow[K] | null };
@@ -126,7 +127,7 @@ function shardBytes(rows: readonly FixtureRow[], spec: FixtureSpec): Uint8Array 
   const buffer = parquetWriteBuffer({
     columnData: STORAGE_ORDER.map((name) => ({
       name,
-      type: BASIC_TYPE[columnType(name)],
+      type: BASIC_TYPE[columnSpec(name).type],
       nullable: spec.nullable,
       data: rows.map((r) => r[name]) as never,
     })),

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { FLOAT_COLUMNS, MAX_ID, NUMERIC_COLUMNS, STORAGE_ORDER } from '@coyo/coyo-schema';
 import { z } from 'zod';
 import { Duck, toSafeNumber } from './duck.js';
 import { DuplicateIdsError, IngestError } from './errors.js';
@@ -25,10 +26,6 @@ import {
 } from './manifest.js';
 import type { Progress } from './progress.js';
 import {
-  FLOAT_COLUMNS,
-  MAX_SAFE_ID,
-  NUMERIC_COLUMNS,
-  STORAGE_ORDER,
   checkSchema,
   columnType,
   describeNonFinite,
@@ -181,8 +178,8 @@ async function checkIds(duck: Duck, source: string): Promise<number> {
   if (nulls > 0) throw new IngestError(`${nulls} row(s) have no id`);
   const minId = summary['min_id'] as bigint;
   const maxId = summary['max_id'] as bigint;
-  if (minId < 0n || maxId > BigInt(MAX_SAFE_ID))
-    throw new IngestError(`ids must lie in [0, ${MAX_SAFE_ID}] to be served as JSON numbers; found ${minId}..${maxId}`);
+  if (minId < 0n || maxId > BigInt(MAX_ID))
+    throw new IngestError(`ids must lie in [0, ${MAX_ID}] to be served as JSON numbers; found ${minId}..${maxId}`);
   const dupes = await duck.all(
     `WITH d AS (SELECT id, count(*) AS n FROM ${source} GROUP BY id HAVING count(*) > 1)
      SELECT (SELECT count(*) FROM d) AS total, id, n FROM d ORDER BY id LIMIT ${DUPLICATE_EXAMPLES}`,

@@ -3,9 +3,10 @@
  * the exact doubles of their float32 values, the same way the edge API writes them. Used to compare
  * what the API serves with what went in.
  */
+import { COYO_COLUMNS } from '@coyo/coyo-schema';
 import { Duck } from './duck.js';
 import { expandInputs } from './inputs.js';
-import { COYO_COLUMNS, quoteIdent, quoteLiteral } from './schema.js';
+import { quoteIdent, quoteLiteral } from './schema.js';
 
 export interface DumpOptions {
   readonly inputs: readonly string[];
@@ -15,7 +16,7 @@ export interface DumpOptions {
 /** Converts one DuckDB row to the JSON the API returns (bigint id → number). */
 export function toApiRow(row: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const { name } of COYO_COLUMNS) {
+  for (const name of COYO_COLUMNS) {
     const value = row[name];
     out[name] = typeof value === 'bigint' ? Number(value) : value;
   }
@@ -27,7 +28,7 @@ export async function dumpRows(options: DumpOptions): Promise<number> {
   const duck = await Duck.open(':memory:');
   try {
     const files = await expandInputs(duck, options.inputs);
-    const columns = COYO_COLUMNS.map((c) => quoteIdent(c.name)).join(', ');
+    const columns = COYO_COLUMNS.map(quoteIdent).join(', ');
     const result = await duck.connection.stream(
       `SELECT ${columns} FROM read_parquet([${files.map(quoteLiteral).join(', ')}]) ORDER BY id`,
     );

@@ -1,8 +1,9 @@
+import { COYO_COLUMNS } from '@coyo/coyo-schema';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../test/helpers.js';
 import { Duck } from './duck.js';
 import { REAL_ROW, approximateTokens, countWords, generateRows, writeSample } from './sample.js';
-import { COYO_COLUMNS, checkSchema } from './schema.js';
+import { checkSchema } from './schema.js';
 
 function mean(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -81,7 +82,7 @@ describe('writeSample', () => {
         const columns = await duck.all(`DESCRIBE SELECT * FROM read_parquet('${file}')`);
         const problems = checkSchema(file, columns.map((c) => ({ name: String(c['column_name']), type: String(c['column_type']) })));
         expect(problems).toEqual([]);
-        expect(columns.map((c) => c['column_name'])).toEqual(COYO_COLUMNS.map((c) => c.name));
+        expect(columns.map((c) => c['column_name'])).toEqual(COYO_COLUMNS);
         const codecs = await duck.all(`SELECT DISTINCT compression FROM parquet_metadata('${file}')`);
         expect(codecs.map((c) => c['compression'])).toEqual(['SNAPPY']);
       }

@@ -5,30 +5,13 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { COYO_COLUMNS, type CoyoRowOf } from '@coyo/coyo-schema';
 import { Duck } from './duck.js';
 import { Random } from './random.js';
-import { COYO_COLUMNS, quoteIdent, quoteLiteral } from './schema.js';
+import { DUCKDB_COLUMNS, quoteIdent, quoteLiteral } from './schema.js';
 
-/** One COYO row with JS types (id as bigint, as parquet readers return int64). */
-export interface CoyoRow {
-  id: bigint;
-  url: string;
-  text: string;
-  width: number;
-  height: number;
-  image_phash: string;
-  text_length: number;
-  word_count: number;
-  num_tokens_bert: number;
-  num_tokens_gpt: number;
-  num_faces: number;
-  clip_similarity_vitb32: number;
-  clip_similarity_vitl14: number;
-  nsfw_score_opennsfw2: number;
-  nsfw_score_gantman: number;
-  watermark_score: number;
-  aesthetic_score_laion_v2: number;
-}
+/** One COYO row with JS types (id as bigint, as parquet readers return int64), a value in every column. */
+export type CoyoRow = CoyoRowOf<bigint>;
 
 /** The row published on the COYO-700M dataset card. */
 export const REAL_ROW: Readonly<CoyoRow> = {
@@ -245,13 +228,13 @@ export async function writeSample(options: SampleOptions): Promise<SampleResult>
   await mkdir(options.outDir, { recursive: true });
   const duck = await Duck.open(':memory:', { threads: 1 });
   try {
-    const columns = COYO_COLUMNS.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ');
+    const columns = DUCKDB_COLUMNS.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ');
     await duck.run(`CREATE TABLE sample (part INTEGER, ${columns})`);
     const appender = await duck.connection.createAppender('sample');
     rows.forEach((row, i) => appendRow(appender, row, Math.floor(i / perFile)));
     appender.closeSync();
     const files: string[] = [];
-    const select = COYO_COLUMNS.map((c) => quoteIdent(c.name)).join(', ');
+    const select = COYO_COLUMNS.map(quoteIdent).join(', ');
     for (let part = 0; part < fileCount; part++) {
       const file = join(options.outDir, `part-${String(part).padStart(5, '0')}.parquet`);
       // One thread keeps the insertion (shuffled) order, so the files are not pre-sorted by id.

@@ -1,7 +1,8 @@
+import { COYO_COLUMNS } from '@coyo/coyo-schema';
 import { describe, expect, it } from 'vitest';
-import { COYO_COLUMNS, STORAGE_ORDER, checkSchema, describeNonFinite, describeSchemaProblem } from './schema.js';
+import { DUCKDB_COLUMNS, checkSchema, columnType, describeNonFinite, describeSchemaProblem } from './schema.js';
 
-const good = COYO_COLUMNS.map((c) => ({ name: c.name, type: c.type as string }));
+const good = DUCKDB_COLUMNS.map((c) => ({ name: c.name, type: c.type as string }));
 
 describe('checkSchema', () => {
   it('accepts the 17 COYO columns', () => {
@@ -26,11 +27,19 @@ describe('checkSchema', () => {
   });
 });
 
-describe('STORAGE_ORDER', () => {
-  it('stores every column once, id first and the strings last', () => {
-    expect([...STORAGE_ORDER].sort()).toEqual(COYO_COLUMNS.map((c) => c.name).sort());
-    expect(STORAGE_ORDER[0]).toBe('id');
-    expect(STORAGE_ORDER.slice(-3)).toEqual(['image_phash', 'url', 'text']);
+describe('DUCKDB_COLUMNS', () => {
+  it('lists every COYO column in the dataset order', () => {
+    expect(DUCKDB_COLUMNS.map((c) => c.name)).toEqual(COYO_COLUMNS);
+  });
+
+  it('gives each column the DuckDB type of its parquet type (int64 BIGINT, int32 INTEGER, float32 FLOAT, string VARCHAR)', () => {
+    expect([columnType('id'), columnType('width'), columnType('watermark_score'), columnType('image_phash')]).toEqual([
+      'BIGINT',
+      'INTEGER',
+      'FLOAT',
+      'VARCHAR',
+    ]);
+    expect(DUCKDB_COLUMNS.every((c) => columnType(c.name) === c.type)).toBe(true);
   });
 });
 

@@ -1,85 +1,29 @@
 /**
- * The COYO-700M parquet schema (17 columns), in the order of the published files, and the order in
- * which our shards store them.
+ * The COYO-700M columns as DuckDB sees them. Names, order, logical types and nullability come from
+ * `@coyo/coyo-schema`; the DuckDB type of each logical type is the ingest's own concern.
  */
+import { COYO_SCHEMA, columnSpec, isCoyoColumn, type CoyoColumn, type CoyoLogicalType } from '@coyo/coyo-schema';
 
 /** DuckDB's name for each parquet type used by COYO. */
-export type CoyoColumnType = 'BIGINT' | 'VARCHAR' | 'INTEGER' | 'FLOAT';
+export type DuckDbType = 'BIGINT' | 'VARCHAR' | 'INTEGER' | 'FLOAT';
 
-export interface CoyoColumn {
-  readonly name: string;
-  readonly type: CoyoColumnType;
-}
+/** The DuckDB type that holds each logical type exactly (what DuckDB reports for the published files). */
+export const DUCKDB_TYPES: Readonly<Record<CoyoLogicalType, DuckDbType>> = {
+  int64: 'BIGINT',
+  int32: 'INTEGER',
+  float32: 'FLOAT',
+  string: 'VARCHAR',
+};
 
-/** The columns as the COYO-700M files publish them. */
-export const COYO_COLUMNS = [
-  { name: 'id', type: 'BIGINT' },
-  { name: 'url', type: 'VARCHAR' },
-  { name: 'text', type: 'VARCHAR' },
-  { name: 'width', type: 'INTEGER' },
-  { name: 'height', type: 'INTEGER' },
-  { name: 'image_phash', type: 'VARCHAR' },
-  { name: 'text_length', type: 'INTEGER' },
-  { name: 'word_count', type: 'INTEGER' },
-  { name: 'num_tokens_bert', type: 'INTEGER' },
-  { name: 'num_tokens_gpt', type: 'INTEGER' },
-  { name: 'num_faces', type: 'INTEGER' },
-  { name: 'clip_similarity_vitb32', type: 'FLOAT' },
-  { name: 'clip_similarity_vitl14', type: 'FLOAT' },
-  { name: 'nsfw_score_opennsfw2', type: 'FLOAT' },
-  { name: 'nsfw_score_gantman', type: 'FLOAT' },
-  { name: 'watermark_score', type: 'FLOAT' },
-  { name: 'aesthetic_score_laion_v2', type: 'FLOAT' },
-] as const satisfies readonly CoyoColumn[];
-
-export type CoyoColumnName = (typeof COYO_COLUMNS)[number]['name'];
-
-/**
- * Column order inside our shards: the id first, then every numeric column, then the strings. A filter
- * reads the id and the numeric columns of a row group as one contiguous byte range, without the
- * URLs and alt texts that make up most of the bytes.
- */
-export const STORAGE_ORDER: readonly CoyoColumnName[] = [
-  'id',
-  'width',
-  'height',
-  'text_length',
-  'word_count',
-  'num_tokens_bert',
-  'num_tokens_gpt',
-  'num_faces',
-  'clip_similarity_vitb32',
-  'clip_similarity_vitl14',
-  'nsfw_score_opennsfw2',
-  'nsfw_score_gantman',
-  'watermark_score',
-  'aesthetic_score_laion_v2',
-  'image_phash',
-  'url',
-  'text',
-];
-
-/** Numeric columns: the ones with min/max statistics worth keeping in the manifest. */
-export const NUMERIC_COLUMNS: readonly CoyoColumnName[] = COYO_COLUMNS.filter((c) => c.type !== 'VARCHAR').map(
-  (c) => c.name,
-);
-
-/** float32 columns: the only ones that can hold NaN or ±Infinity. */
-export const FLOAT_COLUMNS: readonly CoyoColumnName[] = COYO_COLUMNS.filter((c) => c.type === 'FLOAT').map((c) => c.name);
-
-/**
- * Largest id the API can return as a JSON number without losing precision (2^53 − 1). COYO ids are
- * about 10^12..10^13, far below it; ingest refuses anything outside [0, MAX_SAFE_ID].
- */
-export const MAX_SAFE_ID = Number.MAX_SAFE_INTEGER;
-
-const TYPE_BY_NAME = new Map<string, CoyoColumnType>(COYO_COLUMNS.map((c) => [c.name, c.type]));
+/** The columns with their DuckDB types, in the order the COYO-700M files publish them. */
+export const DUCKDB_COLUMNS: readonly { readonly name: CoyoColumn; readonly type: DuckDbType }[] = COYO_SCHEMA.map((c) => ({
+  name: c.name,
+  type: DUCKDB_TYPES[c.type],
+}));
 
 /** The DuckDB type of a COYO column. */
-export function columnType(name: CoyoColumnName): CoyoColumnType {
-  const type = TYPE_BY_NAME.get(name);
-  if (type === undefined) throw new Error(`bug: ${name} is not a COYO column`);
-  return type;
+export function columnType(name: CoyoColumn): DuckDbType {
+  return DUCKDB_TYPES[columnSpec(name).type];
 }
 
 /** Quotes an identifier for DuckDB SQL. */
@@ -97,7 +41,7 @@ export interface SchemaProblem {
   readonly file: string;
   readonly column: string;
   readonly problem: 'missing' | 'unexpected' | 'wrong-type';
-  readonly expected?: CoyoColumnType;
+  readonly expected?: DuckDbType;
   readonly actual?: string;
 }
 
@@ -108,14 +52,14 @@ export interface SchemaProblem {
 export function checkSchema(file: string, actual: readonly { name: string; type: string }[]): SchemaProblem[] {
   const problems: SchemaProblem[] = [];
   const seen = new Map(actual.map((c) => [c.name, c.type]));
-  for (const column of COYO_COLUMNS) {
+  for (const column of DUCKDB_COLUMNS) {
     const type = seen.get(column.name);
     if (type === undefined) problems.push({ file, column: column.name, problem: 'missing', expected: column.type });
     else if (type !== column.type)
       problems.push({ file, column: column.name, problem: 'wrong-type', expected: column.type, actual: type });
   }
   for (const { name, type } of actual) {
-    if (!TYPE_BY_NAME.has(name)) problems.push({ file, column: name, problem: 'unexpected', actual: type });
+    if (!isCoyoColumn(name)) problems.push({ file, column: name, problem: 'unexpected', actual: type });
   }
   return problems;
 }
@@ -135,7 +79,7 @@ export function describeSchemaProblem(p: SchemaProblem): string {
 /** Rows of one input file whose value in a float column is NaN or ±Infinity. */
 export interface NonFiniteProblem {
   readonly file: string;
-  readonly column: CoyoColumnName;
+  readonly column: CoyoColumn;
   /** How many rows of the file hold such a value in the column. */
   readonly rows: number;
   /** The smallest id among them, or null when none of them has an id. */

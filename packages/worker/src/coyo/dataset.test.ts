@@ -1,3 +1,4 @@
+import { COYO_COLUMNS, NULLABLE_COLUMNS, NUMERIC_COLUMNS } from '@coyo/coyo-schema';
 import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CountingBucket, type RangeReadBucket } from './bucket';
@@ -5,7 +6,7 @@ import { CoyoDataset, CoyoMemory, DatasetUnavailableError, ShardDataError, serve
 import { cacheApiEdgeCache } from './edge-cache';
 import { CursorError, encodeCursor, type Predicate } from './filter';
 import { POINTER_KEY } from './manifest';
-import { COYO_COLUMNS, NULLABLE_COLUMNS, NUMERIC_COLUMNS, type CoyoRecord } from './schema';
+import type { CoyoRecord } from './schema';
 import {
   FIXTURE_VERSION,
   fixtureManifest,

@@ -4,6 +4,7 @@
  * one range read fetches the row group a row lives in. Footers and manifests are cached in isolate
  * memory and in the Cache API, keyed by version, so a warm look-up costs one R2 read.
  */
+import { COYO_COLUMNS, MAX_ID, NUMERIC_COLUMNS, isNullableColumn, type CoyoColumn } from '@coyo/coyo-schema';
 import { parquetRead, type AsyncBuffer } from 'hyparquet';
 import { type CountingBucket, MissingObjectError, readRange } from './bucket';
 import type { EdgeCache } from './edge-cache';
@@ -20,15 +21,7 @@ import {
 import { WeightedLru } from '../services/lru';
 import { ManifestSchema, POINTER_KEY, PointerSchema, type Manifest, type Pointer, type Shard } from './manifest';
 import { findGroup, groupOfRow, groupSpan, indexShard, type ShardIndex } from './shard-index';
-import {
-  COYO_COLUMNS,
-  MAX_ID,
-  NUMERIC_COLUMNS,
-  canonicalColumns,
-  isNullableColumn,
-  type CoyoColumn,
-  type PartialRecord,
-} from './schema';
+import { canonicalColumns, type PartialRecord } from './schema';
 
 const MiB = 1024 * 1024;
 

@@ -4,7 +4,8 @@
  * column chunk.
  */
 import { parquetMetadata, type FileMetaData, type Statistics } from 'hyparquet';
-import { COYO_COLUMNS, NUMERIC_COLUMNS, PARQUET_TYPES, type CoyoColumn, type NumericColumn } from './schema';
+import { COYO_COLUMNS, NUMERIC_COLUMNS, type CoyoColumn, type NumericColumn } from '@coyo/coyo-schema';
+import { parquetType } from './schema';
 
 export interface ShardIndex {
   readonly metadata: FileMetaData;
@@ -48,8 +49,9 @@ export function indexShard(key: string, footer: ArrayBuffer): ShardIndex {
   const types = new Map(metadata.schema.slice(1).map((e) => [e.name, e.type]));
   for (const column of COYO_COLUMNS) {
     const type = types.get(column);
-    if (type !== PARQUET_TYPES[column]) {
-      throw new ShardSchemaError(`${key}: column ${column} is ${type ?? 'missing'}, expected ${PARQUET_TYPES[column]}`);
+    const expected = parquetType(column);
+    if (type !== expected) {
+      throw new ShardSchemaError(`${key}: column ${column} is ${type ?? 'missing'}, expected ${expected}`);
     }
   }
   const groups = metadata.row_groups.length;

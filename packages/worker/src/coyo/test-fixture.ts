@@ -8,13 +8,14 @@
  *   (the patterns are listed in packages/ingest/scripts/worker-fixture.ts).
  * - `coyo-null-id-bucket.json`: one 20-row shard whose tenth id is NULL (which the ingest refuses).
  */
+import { COYO_COLUMNS } from '@coyo/coyo-schema';
 import { parquetReadObjects } from 'hyparquet';
 import fixture from '../../test/fixtures/coyo-bucket.json';
 import nullIdFixture from '../../test/fixtures/coyo-null-id-bucket.json';
 import nullsFixture from '../../test/fixtures/coyo-nulls-bucket.json';
 import type { RangeReadBucket } from './bucket';
 import { ManifestSchema, POINTER_KEY, type Manifest } from './manifest';
-import { COYO_COLUMNS, type CoyoRecord } from './schema';
+import type { CoyoRecord } from './schema';
 
 interface FixtureFile {
   version: string;

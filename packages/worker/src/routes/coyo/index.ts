@@ -3,6 +3,7 @@
  * answer names the dataset version in its ETag, so clients revalidate with If-None-Match and get
  * 304 without any shard being read.
  */
+import { COYO_COLUMNS, NUMERIC_COLUMNS, type CoyoColumn } from '@coyo/coyo-schema';
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -10,7 +11,6 @@ import { CountingBucket, MissingObjectError } from '../../coyo/bucket';
 import { CoyoDataset, type CoyoMemory, DatasetUnavailableError, isolateMemory, type CoyoIo } from '../../coyo/dataset';
 import { cacheApiEdgeCache, type EdgeCache } from '../../coyo/edge-cache';
 import { CursorError, type Predicate } from '../../coyo/filter';
-import { COYO_COLUMNS, NUMERIC_COLUMNS, type CoyoColumn } from '../../coyo/schema';
 import type { AppEnv } from '../../env';
 import { ProblemError } from '../../errors';
 import { commonProblemResponses, problemResponse } from '../../schemas/problem';

@@ -3,13 +3,14 @@
  * from memory so the shared R2 binding keeps the NULL-free fixture): every NULL is answered as JSON
  * null, filters follow SQL, and a NULL where the ingest never writes one is a logged 500.
  */
+import { COYO_COLUMNS, NULLABLE_COLUMNS, type CoyoColumn } from '@coyo/coyo-schema';
 import { OpenAPIHono, type z } from '@hono/zod-openapi';
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import { afterEach, beforeAll, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { createApp } from '../../app';
 import type { RangeReadBucket } from '../../coyo/bucket';
 import { CoyoMemory } from '../../coyo/dataset';
-import { COYO_COLUMNS, NULLABLE_COLUMNS, type CoyoColumn, type CoyoRecord } from '../../coyo/schema';
+import type { CoyoRecord } from '../../coyo/schema';
 import {
   NULLS_FIXTURE_VERSION,
   memoryBucket,

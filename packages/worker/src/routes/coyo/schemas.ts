@@ -1,6 +1,6 @@
 /** Request and response schemas of the `/v1/coyo/*` routes (zod, exported into the OpenAPI spec). */
+import { COYO_COLUMNS, MAX_ID, NUMERIC_COLUMNS, isCoyoColumn, type CoyoColumn } from '@coyo/coyo-schema';
 import { z } from '@hono/zod-openapi';
-import { COYO_COLUMNS, MAX_ID, NUMERIC_COLUMNS, isCoyoColumn, type CoyoColumn } from '../../coyo/schema';
 
 export const MAX_BATCH_IDS = 100;
 export const MAX_ROWS_LENGTH = 100;
@@ -88,7 +88,7 @@ export const FilterQuerySchema = z
 
 /**
  * A value the source row lacks (NULL) is served as `null`. The ingest refuses NULL ids only, so every
- * other column is nullable here (`NULLABLE_COLUMNS`; a test keeps the two in step).
+ * other column is nullable here (`NULLABLE_COLUMNS` of `@coyo/coyo-schema`; a test keeps the two in step).
  */
 export const CoyoRowSchema = z
   .object({
