@@ -98,13 +98,28 @@ function displayPath(path: string): string {
 }
 
 /**
+ * Runs `open` with wrangler's log level at `warn` unless the caller chose one: wrangler announces a
+ * `.dev.vars` beside the configuration on stdout, which must carry the key alone. The level is
+ * restored afterwards, so wrangler commands spawned later still print their output.
+ */
+async function withoutWranglerNotices<T>(open: () => Promise<T>): Promise<T> {
+  const chosen = process.env.WRANGLER_LOG;
+  process.env.WRANGLER_LOG = chosen ?? 'warn';
+  try {
+    return await open();
+  } finally {
+    if (chosen === undefined) delete process.env.WRANGLER_LOG;
+  }
+}
+
+/**
  * Opens the local KV state through wrangler's platform proxy: the same files `wrangler dev
  * --persist-to <dir>` reads (it keeps them under `<dir>/v3`).
  */
 export async function openLocalNamespace({ configPath = DEFAULT_CONFIG, persistTo = DEFAULT_PERSIST_TO } = {}): Promise<KeyNamespace> {
-  // wrangler logs "Using secrets defined in .dev.vars" on stdout, which must carry the key alone.
-  process.env.WRANGLER_LOG ??= 'warn';
-  const proxy = await getPlatformProxy<{ API_KEYS: LocalKv }>({ configPath, persist: { path: join(persistTo, 'v3') } });
+  const proxy = await withoutWranglerNotices(() =>
+    getPlatformProxy<{ API_KEYS: LocalKv }>({ configPath, persist: { path: join(persistTo, 'v3') } }),
+  );
   const kv = proxy.env.API_KEYS;
   const listAll = async () => {
     const keys: { name: string; metadata?: unknown }[] = [];
@@ -139,7 +154,8 @@ const wranglerBin = (): string => createRequire(import.meta.url).resolve('wrangl
 async function runWrangler(args: string[]): Promise<string> {
   const child = spawn(process.execPath, [wranglerBin(), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
+    // Its JSON answers are log lines: a quieter WRANGLER_LOG in this environment would swallow them.
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', WRANGLER_LOG: 'log' },
   });
   let stdout = '';
   let stderr = '';

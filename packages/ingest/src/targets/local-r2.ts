@@ -39,12 +39,16 @@ function isR2Like(value: unknown): value is R2Like {
 export async function localR2Store(options: LocalR2Options): Promise<ObjectStore> {
   const binding = options.binding ?? 'COYO_BUCKET';
   const { getPlatformProxy } = await import('wrangler');
-  // wrangler logs "Using secrets defined in .dev.vars" on stdout, where the CLI prints its JSON summary.
-  process.env.WRANGLER_LOG ??= 'warn';
-  const proxy = await getPlatformProxy<Record<string, unknown>>({
-    configPath: options.configPath,
-    persist: { path: options.persistPath },
-  });
+  // wrangler announces a .dev.vars beside the configuration on stdout, where the CLI prints its JSON
+  // summary: quiet it to warnings while the proxy starts, unless the caller chose a level.
+  const chosen = process.env.WRANGLER_LOG;
+  process.env.WRANGLER_LOG = chosen ?? 'warn';
+  let proxy;
+  try {
+    proxy = await getPlatformProxy<Record<string, unknown>>({ configPath: options.configPath, persist: { path: options.persistPath } });
+  } finally {
+    if (chosen === undefined) delete process.env.WRANGLER_LOG;
+  }
   const bucket = proxy.env[binding];
   if (!isR2Like(bucket)) {
     await proxy.dispose();
