@@ -1,6 +1,7 @@
 /**
- * `@coyo/coyo-schema`: the COYO-700M columns, declared once for the ingest (DuckDB) and the edge
- * reader (parquet). Each package maps the logical types to its own storage types.
+ * `@coyo/coyo-schema`: the COYO-700M columns and the published layout (pointer and manifest), declared
+ * once for the ingest (DuckDB, the writer) and the edge reader (parquet). Each package maps the logical
+ * types to its own storage types and adds its own rules to the manifest schemas.
  */
 export {
   COYO_COLUMNS,
@@ -32,3 +33,18 @@ export type {
   RequiredColumn,
   StringColumn,
 } from './columns.js';
+export {
+  BASE_FORMAT_VERSION,
+  ColumnRangeSchema,
+  ColumnRangesSchema,
+  DatasetVersionSchema,
+  FORMAT_VERSIONS,
+  FormatVersionSchema,
+  ManifestSchema,
+  NULL_RANGES_FORMAT_VERSION,
+  POINTER_KEY,
+  PointerSchema,
+  ShardSchema,
+  hasNullRange,
+} from './manifest.js';
+export type { ColumnRange, ColumnRanges, FormatVersion, Manifest, Pointer, RangesOfManifest, Shard } from './manifest.js';

@@ -17,11 +17,11 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { STORAGE_ORDER, columnSpec, type CoyoLogicalType } from '@coyo/coyo-schema';
+import { POINTER_KEY, STORAGE_ORDER, columnSpec, type CoyoLogicalType, type Pointer, type Shard } from '@coyo/coyo-schema';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { assembleManifest, describeShard } from '../src/build.js';
 import { Duck } from '../src/duck.js';
-import { POINTER_KEY, manifestKey, shardKey, type Pointer, type Shard } from '../src/manifest.js';
+import { manifestKey, shardKey } from '../src/manifest.js';
 import { generateRows, type CoyoRow } from '../src/sample.js';
 
 export const FIXTURE_PATH = resolve(import.meta.dirname, '../../worker/test/fixtures/coyo-bucket.json');

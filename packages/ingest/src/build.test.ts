@@ -1,12 +1,11 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { STORAGE_ORDER } from '@coyo/coyo-schema';
+import { ManifestSchema, STORAGE_ORDER } from '@coyo/coyo-schema';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../test/helpers.js';
 import { buildShards, sha256File } from './build.js';
 import { Duck } from './duck.js';
 import { DuplicateIdsError, IngestError } from './errors.js';
-import { ManifestSchema } from './manifest.js';
 import { writeSample } from './sample.js';
 
 async function sample(rows: number, seed = 11): Promise<string> {

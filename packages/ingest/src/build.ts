@@ -8,22 +8,23 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { FLOAT_COLUMNS, MAX_ID, NUMERIC_COLUMNS, STORAGE_ORDER } from '@coyo/coyo-schema';
-import { z } from 'zod';
-import { Duck, toSafeNumber } from './duck.js';
-import { DuplicateIdsError, IngestError } from './errors.js';
-import { expandInputs } from './inputs.js';
 import {
   DatasetVersionSchema,
-  MANIFEST_FORMAT_VERSION,
+  FLOAT_COLUMNS,
+  MAX_ID,
   ManifestSchema,
-  formatVersionFor,
-  shardKey,
+  NUMERIC_COLUMNS,
+  STORAGE_ORDER,
   type ColumnRange,
   type ColumnRanges,
   type Manifest,
   type Shard,
-} from './manifest.js';
+} from '@coyo/coyo-schema';
+import { z } from 'zod';
+import { Duck, toSafeNumber } from './duck.js';
+import { DuplicateIdsError, IngestError } from './errors.js';
+import { expandInputs } from './inputs.js';
+import { MANIFEST_FORMAT_VERSION, formatVersionFor, shardKey } from './manifest.js';
 import type { Progress } from './progress.js';
 import {
   checkSchema,

@@ -1,10 +1,10 @@
 import { copyFile, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { PointerSchema } from '@coyo/coyo-schema';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../test/helpers.js';
 import { main, type CliIo } from './cli.js';
 import { Duck } from './duck.js';
-import { PointerSchema } from './manifest.js';
 import { writeSample } from './sample.js';
 
 const WRANGLER_CONFIG = resolve(import.meta.dirname, '../../../wrangler.toml');

@@ -1,8 +1,9 @@
+import { POINTER_KEY, PointerSchema } from '@coyo/coyo-schema';
 import { describe, expect, it } from 'vitest';
 import { IngestError } from './errors.js';
 import { memoryStore, tempDir } from '../test/helpers.js';
 import { assembleManifest, buildShards } from './build.js';
-import { POINTER_KEY, PointerSchema, manifestKey } from './manifest.js';
+import { manifestKey } from './manifest.js';
 import { publish, readPointer } from './publish.js';
 import { writeSample } from './sample.js';
 

@@ -5,8 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { ManifestSchema, POINTER_KEY, PointerSchema, type Manifest, type Pointer } from '@coyo/coyo-schema';
 import { IngestError } from './errors.js';
-import { ManifestSchema, POINTER_KEY, PointerSchema, manifestKey, type Manifest, type Pointer } from './manifest.js';
+import { manifestKey } from './manifest.js';
 import type { Progress } from './progress.js';
 import type { ObjectStore } from './targets/types.js';
 

@@ -5,6 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Manifest } from '@coyo/coyo-schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CountingBucket } from '../../worker/src/coyo/bucket.js';
 import { CoyoDataset, CoyoMemory } from '../../worker/src/coyo/dataset.js';
@@ -12,7 +13,6 @@ import type { Predicate } from '../../worker/src/coyo/filter.js';
 import { fileBucket } from '../bench/file-bucket.js';
 import { buildShards } from '../src/build.js';
 import { Duck } from '../src/duck.js';
-import type { Manifest } from '../src/manifest.js';
 import { publish } from '../src/publish.js';
 import { writeSample } from '../src/sample.js';
 import { dirStore } from '../src/targets/dir.js';

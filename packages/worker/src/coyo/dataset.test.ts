@@ -1,11 +1,10 @@
-import { COYO_COLUMNS, NULLABLE_COLUMNS, NUMERIC_COLUMNS } from '@coyo/coyo-schema';
+import { COYO_COLUMNS, NULLABLE_COLUMNS, NUMERIC_COLUMNS, POINTER_KEY } from '@coyo/coyo-schema';
 import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CountingBucket, type RangeReadBucket } from './bucket';
 import { CoyoDataset, CoyoMemory, DatasetUnavailableError, ShardDataError, servedValue, type CoyoIo } from './dataset';
 import { cacheApiEdgeCache } from './edge-cache';
 import { CursorError, encodeCursor, type Predicate } from './filter';
-import { POINTER_KEY } from './manifest';
 import type { CoyoRecord } from './schema';
 import {
   FIXTURE_VERSION,

@@ -4,7 +4,17 @@
  * one range read fetches the row group a row lives in. Footers and manifests are cached in isolate
  * memory and in the Cache API, keyed by version, so a warm look-up costs one R2 read.
  */
-import { COYO_COLUMNS, MAX_ID, NUMERIC_COLUMNS, isNullableColumn, type CoyoColumn } from '@coyo/coyo-schema';
+import {
+  COYO_COLUMNS,
+  MAX_ID,
+  NUMERIC_COLUMNS,
+  POINTER_KEY,
+  isNullableColumn,
+  type CoyoColumn,
+  type Manifest,
+  type Pointer,
+  type Shard,
+} from '@coyo/coyo-schema';
 import { parquetRead, type AsyncBuffer } from 'hyparquet';
 import { type CountingBucket, MissingObjectError, readRange } from './bucket';
 import type { EdgeCache } from './edge-cache';
@@ -19,7 +29,7 @@ import {
   type Predicate,
 } from './filter';
 import { WeightedLru } from '../services/lru';
-import { ManifestSchema, POINTER_KEY, PointerSchema, type Manifest, type Pointer, type Shard } from './manifest';
+import { ReadableManifestSchema, ReadablePointerSchema } from './manifest';
 import { findGroup, groupOfRow, groupSpan, indexShard, type ShardIndex } from './shard-index';
 import { canonicalColumns, type PartialRecord } from './schema';
 
@@ -123,7 +133,7 @@ async function loadPointer(io: CoyoIo): Promise<Pointer> {
     try {
       const object = await io.bucket.get(POINTER_KEY);
       if (object === null) throw new DatasetUnavailableError('no COYO dataset version has been published');
-      const value = PointerSchema.parse(JSON.parse(new TextDecoder().decode(await object.arrayBuffer())));
+      const value = ReadablePointerSchema.parse(JSON.parse(new TextDecoder().decode(await object.arrayBuffer())));
       memory.pointer = { value, until: (io.now ?? Date.now)() + (io.pointerTtlMs ?? DEFAULT_POINTER_TTL_MS) };
       return value;
     } finally {
@@ -145,7 +155,7 @@ async function loadManifest(io: CoyoIo, pointer: Pointer): Promise<Manifest> {
       bytes = await object.arrayBuffer();
       if (io.edgeCache) background(io, io.edgeCache.put(cacheKey, bytes));
     }
-    const manifest = ManifestSchema.parse(JSON.parse(new TextDecoder().decode(bytes)));
+    const manifest = ReadableManifestSchema.parse(JSON.parse(new TextDecoder().decode(bytes)));
     if (manifest.dataset_version !== pointer.version) {
       throw new Error(`manifest ${pointer.manifest_key} is version ${manifest.dataset_version}, the pointer says ${pointer.version}`);
     }

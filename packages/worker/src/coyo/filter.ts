@@ -2,9 +2,8 @@
  * Filter predicates (inclusive min/max per numeric column), the statistics test that lets a scan skip
  * a shard or row group without reading it, and the opaque cursor that resumes a scan.
  */
-import { MAX_ID, NUMERIC_COLUMNS, type NumericColumn } from '@coyo/coyo-schema';
+import { MAX_ID, NUMERIC_COLUMNS, type ColumnRange, type NumericColumn } from '@coyo/coyo-schema';
 import { z } from 'zod';
-import type { ColumnRange } from './manifest';
 
 export interface Predicate {
   readonly column: NumericColumn;

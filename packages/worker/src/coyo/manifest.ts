@@ -1,62 +1,41 @@
 /**
- * The shapes of `current.json` (which version is live) and a version's `manifest.json`, as the ingest
- * writes them (packages/ingest/src/manifest.ts). Parsed with zod: the bucket is a trust boundary too.
+ * The reader's side of the published layout (declared in `@coyo/coyo-schema`): which format versions
+ * this worker serves, and the consistency checks a manifest must pass before a look-up trusts it. The
+ * bucket is a trust boundary too.
  */
+import {
+  BASE_FORMAT_VERSION,
+  ManifestSchema,
+  NULL_RANGES_FORMAT_VERSION,
+  PointerSchema,
+  type FormatVersion,
+} from '@coyo/coyo-schema';
 import { z } from 'zod';
 
-export const POINTER_KEY = 'current.json';
 /**
  * Layouts this reader understands: 1, where every numeric column has a `{min, max}` range, and 2, where
  * a range may be `null`. Older layout-1 manifests stay readable; a column without values in them may
  * show as 0..0, which can only make a filter read a shard it could have skipped, never return a wrong row.
+ * A layout declared later in `@coyo/coyo-schema` is refused until this reader is taught it.
  */
-export const SUPPORTED_FORMAT_VERSIONS = [1, 2] as const;
+export const SUPPORTED_FORMAT_VERSIONS = [
+  BASE_FORMAT_VERSION,
+  NULL_RANGES_FORMAT_VERSION,
+] as const satisfies readonly FormatVersion[];
 
-const FormatVersionSchema = z.literal(SUPPORTED_FORMAT_VERSIONS);
+const SupportedFormatVersionSchema = z.literal(SUPPORTED_FORMAT_VERSIONS);
 
-const RangeSchema = z.object({ min: z.number(), max: z.number() });
-export type ColumnRange = z.infer<typeof RangeSchema>;
+/** `current.json` as this reader accepts it: a pointer to a manifest in a layout it can read. */
+export const ReadablePointerSchema = PointerSchema.extend({ format_version: SupportedFormatVersionSchema });
 
 /**
- * Per numeric column: its min/max, or null when the column holds no non-NULL value there. A column
- * left out is unknown, not empty.
+ * A manifest this reader can serve from: a supported layout, shards whose id ranges are ordered and
+ * disjoint (look-ups binary-search them), and a row count that is the sum of the shards' (paging by
+ * offset relies on it).
  */
-const ColumnRangesSchema = z.record(z.string(), RangeSchema.nullable());
-export type ColumnRanges = z.infer<typeof ColumnRangesSchema>;
-
-export const PointerSchema = z.object({
-  format_version: FormatVersionSchema,
-  version: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
-  manifest_key: z.string().min(1),
-  published_at: z.string(),
-});
-export type Pointer = z.infer<typeof PointerSchema>;
-
-export const ShardSchema = z.object({
-  key: z.string().min(1),
-  rows: z.number().int().positive(),
-  bytes: z.number().int().positive(),
-  sha256: z.string(),
-  footer_bytes: z.number().int().min(12),
-  row_groups: z.number().int().positive(),
-  min_id: z.number().int().nonnegative(),
-  max_id: z.number().int().nonnegative(),
-  columns: ColumnRangesSchema,
-});
-export type Shard = z.infer<typeof ShardSchema>;
-
-export const ManifestSchema = z
-  .object({
-    format_version: FormatVersionSchema,
-    dataset: z.string(),
-    dataset_version: z.string(),
-    created_at: z.string(),
-    schema: z.array(z.object({ name: z.string(), type: z.string() })),
-    total_rows: z.number().int().nonnegative(),
-    row_group_size: z.number().int().positive(),
-    columns: ColumnRangesSchema,
-    shards: z.array(ShardSchema),
-  })
+export const ReadableManifestSchema = ManifestSchema
+  // safeExtend keeps the shared rules (a null range needs layout 2); extend refuses to replace a field of a refined schema.
+  .safeExtend({ format_version: SupportedFormatVersionSchema })
   .superRefine((m, ctx) => {
     let rows = 0;
     for (const [i, shard] of m.shards.entries()) {
@@ -68,4 +47,3 @@ export const ManifestSchema = z
     }
     if (rows !== m.total_rows) ctx.addIssue({ code: 'custom', path: ['total_rows'], message: 'does not equal the sum of shard rows' });
   });
-export type Manifest = z.infer<typeof ManifestSchema>;

@@ -8,13 +8,13 @@
  *   (the patterns are listed in packages/ingest/scripts/worker-fixture.ts).
  * - `coyo-null-id-bucket.json`: one 20-row shard whose tenth id is NULL (which the ingest refuses).
  */
-import { COYO_COLUMNS } from '@coyo/coyo-schema';
+import { COYO_COLUMNS, POINTER_KEY, type Manifest } from '@coyo/coyo-schema';
 import { parquetReadObjects } from 'hyparquet';
 import fixture from '../../test/fixtures/coyo-bucket.json';
 import nullIdFixture from '../../test/fixtures/coyo-null-id-bucket.json';
 import nullsFixture from '../../test/fixtures/coyo-nulls-bucket.json';
 import type { RangeReadBucket } from './bucket';
-import { ManifestSchema, POINTER_KEY, type Manifest } from './manifest';
+import { ReadableManifestSchema } from './manifest';
 import type { CoyoRecord } from './schema';
 
 interface FixtureFile {
@@ -46,7 +46,7 @@ function objectsOf(data: FixtureFile): Map<string, Uint8Array> {
 
 function manifestOf(objects: Map<string, Uint8Array>): Manifest {
   const pointer = JSON.parse(new TextDecoder().decode(objects.get(POINTER_KEY))) as { manifest_key: string };
-  return ManifestSchema.parse(JSON.parse(new TextDecoder().decode(objects.get(pointer.manifest_key))));
+  return ReadableManifestSchema.parse(JSON.parse(new TextDecoder().decode(objects.get(pointer.manifest_key))));
 }
 
 async function rowsOf(data: FixtureFile): Promise<CoyoRecord[]> {
