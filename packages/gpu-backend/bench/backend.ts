@@ -16,14 +16,18 @@
  *   --device <d>          COYO_DEVICE for the server and device of the peer: cpu (default), cuda, auto
  *   --server-env K=V      extra environment for the backend (repeatable), e.g. ORT_INTRA_OP_THREADS=1
  *   --no-peer             skip the transformers.js peer
+ *   --client-nice <n>     run the load generator at nice n (1–19) and the servers at this process's
+ *                         own priority, so the generator takes less CPU from the server it measures,
+ *                         as remote clients would (needs the right to lower a nice value: root or
+ *                         CAP_SYS_NICE); default 0, everything at one priority
  *   --out <file>          JSON report (default bench-results/backend.json, backend-faithful.json)
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { availableParallelism, cpus, getPriority, loadavg, setPriority, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -54,6 +58,7 @@ const ArgsSchema = z.object({
   'max-batch-size': z.coerce.number().int().min(2).max(4096).optional(),
   device: z.enum(['cpu', 'cuda', 'auto']).default('cpu'),
   'no-peer': z.boolean().default(false),
+  'client-nice': z.coerce.number().int().min(0).max(19).default(0),
   out: z.string().min(1).optional(),
   'server-env': z
     .array(z.string().regex(/^[A-Z][A-Z0-9_]*=.*$/, '--server-env takes NAME=value'))
@@ -164,6 +169,27 @@ interface Running {
   log: string[];
 }
 
+/** The priority servers run at: this process's own, before `--client-nice` lowers it. */
+const SERVER_NICE = getPriority();
+
+/**
+ * Gives every thread of `pid` the servers' priority. Linux keeps a nice value per thread and a new
+ * thread takes its creator's, so the main thread is set at once (threads it starts later follow) and
+ * every thread again once the server is ready.
+ */
+function serverPriority(pid: number, allThreads: boolean): void {
+  const tids = allThreads ? readdirSync(`/proc/${pid}/task`).map(Number) : [pid];
+  for (const tid of tids) {
+    try {
+      if (getPriority(tid) !== SERVER_NICE) setPriority(tid, SERVER_NICE);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ESRCH') continue; // the thread ended
+      throw new Error(`--client-nice: cannot restore the server's priority (${code ?? String(error)}); it needs root or CAP_SYS_NICE`);
+    }
+  }
+}
+
 /** Starts `script` with tsx in this package, and waits for GET /readyz to answer 200. */
 async function start(script: string, env: Record<string, string>, port: number, readyTimeoutMs: number): Promise<Running> {
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
@@ -171,6 +197,7 @@ async function start(script: string, env: Record<string, string>, port: number, 
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (child.pid !== undefined && getPriority() !== SERVER_NICE) serverPriority(child.pid, false);
   const log: string[] = [];
   const keep = (chunk: Buffer) => {
     log.push(...chunk.toString('utf8').split('\n').filter(Boolean));
@@ -185,7 +212,10 @@ async function start(script: string, env: Record<string, string>, port: number, 
     try {
       const res = await fetch(`${url}/readyz`);
       await res.arrayBuffer();
-      if (res.status === 200) return { url, child, log };
+      if (res.status === 200) {
+        if (child.pid !== undefined && getPriority() !== SERVER_NICE) serverPriority(child.pid, true);
+        return { url, child, log };
+      }
     } catch {
       // not listening yet
     }
@@ -324,12 +354,14 @@ async function main(): Promise<void> {
       'max-batch-size': { type: 'string' },
       device: { type: 'string' },
       'no-peer': { type: 'boolean' },
+      'client-nice': { type: 'string' },
       out: { type: 'string' },
       'server-env': { type: 'string', multiple: true },
     },
     strict: true,
   });
   const args = ArgsSchema.parse(values);
+  if (args['client-nice'] > 0) setPriority(SERVER_NICE + args['client-nice']);
   const p = plan(args);
   const out = resolve(args.out ?? join(REPO_ROOT, `bench-results/${args.faithful ? 'backend-faithful' : 'backend'}.json`));
   ensureModels(p);
@@ -342,7 +374,8 @@ async function main(): Promise<void> {
 
   console.log(
     `models: ${p.modelsDir} (${p.kind}); device ${args.device}; ${availableParallelism()} CPUs; ${p.durationMs / 1000} s per cell; ` +
-      `load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')}`,
+      `load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')}` +
+      (args['client-nice'] > 0 ? `; load generator at nice +${args['client-nice']}` : ''),
   );
   console.log(HEADER);
 
@@ -462,6 +495,7 @@ async function main(): Promise<void> {
     // 1/5/15-minute load averages before and after: other work on the machine skews every number.
     loadAverage: { before: loadBefore, after: loadavg() },
     serverEnv: args['server-env'],
+    clientNice: args['client-nice'],
     durationMs: p.durationMs,
     cells,
     targets,
