@@ -187,3 +187,10 @@ export function workerNullsFixture(): Promise<{ text: string; rowGroups: number[
 export function workerNullIdFixture(): Promise<{ text: string; rowGroups: number[] }> {
   return buildFixture(NULL_ID);
 }
+
+/** Every committed fixture file with its builder: what `gen:fixture` writes and its test checks. */
+export const WORKER_FIXTURES = [
+  { path: FIXTURE_PATH, build: workerFixture },
+  { path: NULLS_FIXTURE_PATH, build: workerNullsFixture },
+  { path: NULL_ID_FIXTURE_PATH, build: workerNullIdFixture },
+] as const;

@@ -7,6 +7,8 @@ import { createApp, type AppDeps } from '../src/app';
 import type { Env } from '../src/env';
 import { ProblemError, type ProblemBody } from '../src/errors';
 import { generateApiKey, newApiKeyRecord, storeApiKey, type ApiKeyScope, type ApiKeyTier } from '../src/services/api-keys';
+// Type only: the fake backend itself runs in Node, these helpers in workerd.
+import type { TenantStats } from './fake-backend';
 
 export interface SeedApiKeyOptions {
   scopes?: ApiKeyScope[];
@@ -31,16 +33,6 @@ export const IMAGE_HOST = 'images.example.com';
 /** The fake backend URL of one tenant in one mode; tenants keep call counts apart. */
 export function backendUrl(tenant: string, mode: 'normal' | 'slow' | 'error' | 'flaky' | 'overloaded' | 'badjson' = 'normal'): string {
   return `${inject('fakeOrigin')}/t/${tenant}/${mode}`;
-}
-
-export interface TenantStats {
-  calls: Record<string, number>;
-  images: number;
-  texts: number;
-  requestIds: string[];
-  /** The `top_k` of each `/v1/classify` call, in order. */
-  classifyTopKs: number[];
-  deadlines: number[];
 }
 
 /** What the fake backend saw from one tenant. */
