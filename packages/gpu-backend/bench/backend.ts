@@ -369,6 +369,15 @@ async function main(): Promise<void> {
   const texts = await labelPrompts();
   const token = randomBytes(24).toString('hex');
   const cells: Cell[] = [];
+  /** One cell's closed loop, the same for every server. */
+  const measure = (send: Send, concurrency: number) =>
+    runClosedLoop(send, {
+      concurrency,
+      durationMs: p.durationMs,
+      minCompleted: p.minCompleted(concurrency),
+      maxDurationMs: p.maxDurationMs,
+      maxRequests: 1_000_000,
+    });
   const started = new Date().toISOString();
   const loadBefore = loadavg();
 
@@ -406,13 +415,7 @@ async function main(): Promise<void> {
         await settle(server.url, send); // also a warm-up request
         for (const concurrency of p.concurrency(workload)) {
           const before = histogramTotals(await scrape(server.url), 'coyo_backend_batch_size');
-          const result = await runClosedLoop(send, {
-            concurrency,
-            durationMs: p.durationMs,
-            minCompleted: p.minCompleted(concurrency),
-            maxDurationMs: p.maxDurationMs,
-            maxRequests: 1_000_000,
-          });
+          const result = await measure(send, concurrency);
           const after = histogramTotals(await scrape(server.url), 'coyo_backend_batch_size');
           await settle(server.url, send);
           const runs = after.count - before.count;
@@ -444,13 +447,7 @@ async function main(): Promise<void> {
       const send = sender(peer.url, undefined, 'vit', images, texts);
       await send(AbortSignal.timeout(300_000)); // the pipeline's first run allocates
       for (const concurrency of p.concurrency('vit')) {
-        const result = await runClosedLoop(send, {
-          concurrency,
-          durationMs: p.durationMs,
-          minCompleted: p.minCompleted(concurrency),
-          maxDurationMs: p.maxDurationMs,
-          maxRequests: 1_000_000,
-        });
+        const result = await measure(send, concurrency);
         // Abandoned requests are skipped by the peer; one more answer means it is idle again.
         await send(AbortSignal.timeout(300_000)).catch(() => undefined);
         const cell: Cell = { ...result, workload: 'vit', server: 'peer', batching: 'none', meanBatchSize: null };
