@@ -21,8 +21,7 @@ import {
   type RankedClasses,
 } from './classification-cache';
 import type { IntakeImage } from './image-intake';
-import type { CacheStatus } from './inference';
-import { firstMisses } from './kv-lru-cache';
+import { CacheTally, firstMisses, type CacheStatus } from './kv-lru-cache';
 import { vitModelOf, withCurrentModel, type ModelInfoCache, type ModelInfoStore, type VitModel } from './model-info';
 
 /** One class of an answer. */
@@ -43,8 +42,7 @@ export interface ClassifierOptions {
 /** One request's classifications; counts cache hits and misses per image for `x-cache`. */
 export class Classifier {
   readonly #o: ClassifierOptions;
-  #hits = 0;
-  #misses = 0;
+  readonly #tally = new CacheTally();
 
   constructor(options: ClassifierOptions) {
     this.#o = options;
@@ -52,8 +50,7 @@ export class Classifier {
 
   /** `hit` when every image's ranking came from the cache, `miss` when none did, else `partial`. */
   get cacheStatus(): CacheStatus {
-    if (this.#misses === 0) return 'hit';
-    return this.#hits === 0 ? 'miss' : 'partial';
+    return this.#tally.status;
   }
 
   /**
@@ -68,10 +65,7 @@ export class Classifier {
       { modelInfo, modelInfoStore, load: () => backend.models(call), defer },
       vitModelOf,
       (model) => this.#classify(images, topK, model),
-      () => {
-        this.#hits = 0;
-        this.#misses = 0;
-      },
+      () => this.#tally.reset(),
     );
   }
 
@@ -82,10 +76,7 @@ export class Classifier {
     let labels = cachedLabels ?? new Map<number, string>();
     // Too shallow for this top_k, or naming a class the label table lacks (it expired first): recomputed.
     const found = cached.map((entry) => (entry && answersTopK(entry, topK) && namesAll(entry, labels, topK) ? entry : undefined));
-    for (const entry of found) {
-      if (entry) this.#hits++;
-      else this.#misses++;
-    }
+    this.#tally.count(found);
     const missing = firstMisses(keys, found);
     if (missing.length > 0) {
       const depth = fillsLabelTable(labels, model) ? CLASSIFY_MAX_TOP_K : Math.max(topK, CLASSIFY_CACHE_MIN_DEPTH);

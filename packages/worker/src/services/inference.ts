@@ -9,12 +9,10 @@ import { ModelChangedError, type BackendClient, type CallContext, type Embedding
 import { embeddingKey, type CachedEmbedding, type EmbeddingCache } from './embedding-cache';
 import { sha256Hex } from './encoding';
 import type { IntakeImage } from './image-intake';
-import { firstMisses } from './kv-lru-cache';
+import { CacheTally, firstMisses, type CacheStatus } from './kv-lru-cache';
 import { alignModelOf, withCurrentModel, type AlignModel, type ModelInfoCache, type ModelInfoStore } from './model-info';
 import { cosineMatrix, l2Normalize, rankLabels } from './scoring';
 
-/** `x-cache` of a response: all embeddings cached, none, or some. */
-export type CacheStatus = 'hit' | 'miss' | 'partial';
 
 export interface InferenceOptions {
   backend: BackendClient;
@@ -38,8 +36,7 @@ export function hypothesis(template: string, label: string): string {
 /** One request's view of inference; counts cache hits and misses for `x-cache`. */
 export class Inference {
   readonly #o: InferenceOptions;
-  #hits = 0;
-  #misses = 0;
+  readonly #tally = new CacheTally();
 
   constructor(options: InferenceOptions) {
     this.#o = options;
@@ -47,8 +44,7 @@ export class Inference {
 
   /** `hit`, `miss` or `partial` over every embedding this request looked up. */
   get cacheStatus(): CacheStatus {
-    if (this.#misses === 0) return 'hit';
-    return this.#hits === 0 ? 'miss' : 'partial';
+    return this.#tally.status;
   }
 
   /**
@@ -58,10 +54,7 @@ export class Inference {
    */
   #withModel<T>(work: (model: AlignModel) => Promise<T>): Promise<T> {
     const { backend, call, modelInfo, modelInfoStore, defer } = this.#o;
-    return withCurrentModel({ modelInfo, modelInfoStore, load: () => backend.models(call), defer }, alignModelOf, work, () => {
-      this.#hits = 0;
-      this.#misses = 0;
-    });
+    return withCurrentModel({ modelInfo, modelInfoStore, load: () => backend.models(call), defer }, alignModelOf, work, () => this.#tally.reset());
   }
 
   /** Unnormalised image embeddings in input order; identical images are embedded once. */
@@ -166,10 +159,7 @@ export class Inference {
 
   async #lookup(keys: readonly string[], dim: number): Promise<(CachedEmbedding | undefined)[]> {
     const found = await this.#o.cache.getMany(keys, dim);
-    for (const entry of found) {
-      if (entry) this.#hits++;
-      else this.#misses++;
-    }
+    this.#tally.count(found);
     return found;
   }
 

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { firstMisses, KvLruCache, type CacheStore } from './kv-lru-cache';
+import { CacheTally, firstMisses, KvLruCache, type CacheStore } from './kv-lru-cache';
 import { Lru } from './lru';
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
@@ -60,5 +60,19 @@ describe('firstMisses', () => {
 
   it('lists nothing when every key was found', () => {
     expect(firstMisses(['a', 'b'], [0, ''])).toEqual([]);
+  });
+});
+
+describe('CacheTally', () => {
+  it('says hit, miss or partial over every look-up counted, and starts again after reset', () => {
+    const tally = new CacheTally();
+    expect(tally.status, 'nothing looked up: nothing missed').toBe('hit');
+    tally.count([{}, {}]);
+    expect(tally.status).toBe('hit');
+    tally.count([undefined]);
+    expect(tally.status).toBe('partial');
+    tally.reset();
+    tally.count([undefined, undefined]);
+    expect(tally.status).toBe('miss');
   });
 });

@@ -93,3 +93,32 @@ export function firstMisses(keys: readonly string[], found: readonly unknown[]):
   });
   return out;
 }
+
+/** What the `x-cache` header says of one request's look-ups. */
+export type CacheStatus = 'hit' | 'miss' | 'partial';
+
+/** Counts one request's cache hits and misses for `x-cache`. */
+export class CacheTally {
+  #hits = 0;
+  #misses = 0;
+
+  /** Counts each entry of a look-up: found (defined) or missed (undefined). */
+  count(found: readonly unknown[]): void {
+    for (const entry of found) {
+      if (entry === undefined) this.#misses++;
+      else this.#hits++;
+    }
+  }
+
+  /** Forgets what was counted, for a request that starts its look-ups again. */
+  reset(): void {
+    this.#hits = 0;
+    this.#misses = 0;
+  }
+
+  /** `hit` when every look-up found its entry, `miss` when none did, else `partial`. */
+  get status(): CacheStatus {
+    if (this.#misses === 0) return 'hit';
+    return this.#hits === 0 ? 'miss' : 'partial';
+  }
+}
