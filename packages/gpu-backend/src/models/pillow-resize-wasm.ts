@@ -4,7 +4,7 @@
  * pre-processing cost. Each thread owns its own instance (WebAssembly memory is not shared here).
  */
 import { PILLOW_RESIZE_WASM_BASE64 } from './pillow-resize-wasm.generated.js';
-import { planResize, type ResampleCoefficients, type ResizeWindow } from './pillow-resize.js';
+import { copyWindowColumns, planResize, type ResampleCoefficients, type ResizeWindow } from './pillow-resize.js';
 
 interface ResizeExports {
   memory: WebAssembly.Memory;
@@ -117,11 +117,7 @@ export class WasmPillowResizer {
       new Int32Array(memory, at.hWeights, h.weights.length).set(h.weights);
       ex.horizontal(at.src, srcStride, rows, at.temp, winW, at.hBounds, at.hWeights, h.ksize);
     } else {
-      // Same width: Pillow skips the pass; take the window's columns of the source rows.
-      for (let y = 0; y < rows; y++) {
-        const start = (rowFirst + y) * srcStride + left * 3;
-        bytes.set(rgb.subarray(start, start + rowLen), at.temp + y * rowLen);
-      }
+      copyWindowColumns(rgb, width, rowFirst, rowEnd, left, winW, bytes, at.temp);
     }
     if (v === undefined) return new Uint8Array(memory, at.temp, rows * rowLen);
 

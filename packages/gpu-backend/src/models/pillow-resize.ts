@@ -106,6 +106,28 @@ function checkImage(rgb: Uint8Array, width: number, height: number): void {
 }
 
 /**
+ * When the width does not change Pillow skips the horizontal pass: the window's columns `left ..
+ * left + winW - 1` of source rows `rowFirst .. rowEnd - 1` are copied, packed, into `dst` at `offset`.
+ */
+export function copyWindowColumns(
+  rgb: Uint8Array,
+  width: number,
+  rowFirst: number,
+  rowEnd: number,
+  left: number,
+  winW: number,
+  dst: Uint8Array,
+  offset: number,
+): void {
+  const srcStride = width * 3;
+  const rowLen = winW * 3;
+  for (let y = rowFirst; y < rowEnd; y++) {
+    const start = y * srcStride + left * 3;
+    dst.set(rgb.subarray(start, start + rowLen), offset + (y - rowFirst) * rowLen);
+  }
+}
+
+/**
  * What one windowed resize computes: the taps of each pass (absent when Pillow skips that pass
  * because the size does not change along its axis) and the source rows the vertical pass reads.
  * Shared by the JavaScript and the WebAssembly implementations, so both run the same arithmetic.
@@ -202,13 +224,8 @@ export function pillowBilinearResizeWindow(
       }
     }
   } else {
-    // Same width: Pillow skips the pass; take the window's columns of the source rows.
     temp = new Uint8Array(tempRows * rowLen);
-    const srcStride = width * 3;
-    for (let y = 0; y < tempRows; y++) {
-      const start = (rowFirst + y) * srcStride + left * 3;
-      temp.set(rgb.subarray(start, start + rowLen), y * rowLen);
-    }
+    copyWindowColumns(rgb, width, rowFirst, rowEnd, left, winW, temp, 0);
   }
 
   if (vertical === undefined) return temp;
