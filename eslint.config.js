@@ -1,5 +1,12 @@
-// Lints every package with typescript-eslint's recommended rules; `any` and unused code are errors.
+// Lints every package with typescript-eslint: the recommended rules everywhere, and the type-checked
+// strict set (`strictTypeChecked`: floating promises, exhaustive switches, unsafe `any` flows, needless
+// conditions and assertions) on the paths listed in STRICT_TYPE_CHECKED.
 import tseslint from 'typescript-eslint';
+
+/** Paths held to `strictTypeChecked`. */
+const STRICT_TYPE_CHECKED = [
+  'packages/coyo-schema/**/*.ts',
+];
 
 export default tseslint.config(
   {
@@ -17,4 +24,20 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  ...(STRICT_TYPE_CHECKED.length === 0 ? [] : strict(STRICT_TYPE_CHECKED)),
 );
+
+function strict(files) {
+  return [
+    ...tseslint.configs.strictTypeChecked.map((config) => ({ ...config, files })),
+    {
+      files,
+      languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+      rules: {
+        '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+        // Numbers (bigints too) read naturally in messages; `undefined`, objects and unions of them do not.
+        '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      },
+    },
+  ];
+}

@@ -55,7 +55,7 @@ export interface BackendHandle {
 }
 
 /** Spawns `packages/gpu-backend` (`tsx src/main.ts`) on a free port and waits for `/readyz`. */
-export async function startBackend(options: { env?: Record<string, string>; token?: string } = {}): Promise<BackendHandle> {
+export async function startBackend(options: { env?: Record<string, string> | undefined; token?: string | undefined } = {}): Promise<BackendHandle> {
   if (!existsSync(join(MODELS_DIR, 'align-base', 'onnx', 'vision_model.onnx'))) {
     throw new Error(`no models in ${MODELS_DIR}: run \`pnpm gen:models\` first`);
   }
@@ -146,7 +146,7 @@ export interface WorkerHandle {
 }
 
 /** Starts the edge worker from the root wrangler.toml in the local Workers runtime. */
-export async function startWorker(options: { backendUrl: string; backendToken: string; persistDir: string; vars?: Record<string, string> }): Promise<WorkerHandle> {
+export async function startWorker(options: { backendUrl: string; backendToken: string; persistDir: string; vars?: Record<string, string> | undefined }): Promise<WorkerHandle> {
   const vars = Object.fromEntries(
     Object.entries({ BACKEND_URL: options.backendUrl, ...options.vars }).map(([k, value]) => [k, { type: 'plain_text' as const, value }]),
   );

@@ -41,7 +41,7 @@ const cardColumns = DATASET_CARD.flatMap(([names, type]) => names.split(', ').ma
 /** True when `list` holds its members in the order they have in the dataset. */
 function inDatasetOrder(list: readonly string[]): boolean {
   const positions = list.map((c) => COYO_COLUMNS.indexOf(c as CoyoColumn));
-  return positions.every((p, i) => p >= 0 && (i === 0 || p > positions[i - 1]!));
+  return positions.every((p, i) => p >= 0 && (i === 0 || p > (positions[i - 1] ?? -1)));
 }
 
 describe('COYO_SCHEMA', () => {

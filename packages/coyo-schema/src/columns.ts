@@ -139,7 +139,7 @@ export function isNullableColumn(column: CoyoColumn): column is NullableColumn {
 /** The declaration of a column; each storage engine maps its `type` to its own. */
 export function columnSpec(column: CoyoColumn): CoyoColumnSpec {
   const spec = SPEC_BY_NAME.get(column);
-  if (spec === undefined) throw new Error(`bug: ${String(column)} is not a COYO column`);
+  if (spec === undefined) throw new Error(`bug: ${column} is not a COYO column`);
   return spec;
 }
 

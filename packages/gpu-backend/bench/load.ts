@@ -11,9 +11,9 @@ export type Send = (signal: AbortSignal) => Promise<SendResult>;
 export interface SendResult {
   items: number;
   /** Server-reported milliseconds waiting for a batch (x-queue-time), if any. */
-  queueMs?: number;
+  queueMs?: number | undefined;
   /** Server-reported milliseconds in the model (x-inference-time), if any. */
-  inferenceMs?: number;
+  inferenceMs?: number | undefined;
 }
 
 export interface LoadOptions {

@@ -290,7 +290,7 @@ export interface ConvOptions {
   kernel: number;
   stride?: number;
   /** [top, left, bottom, right], as ONNX `pads` orders them for 2-D. */
-  pads?: readonly [number, number, number, number];
+  pads?: readonly [number, number, number, number] | undefined;
   /** Channel groups; `groups === channels` is a depthwise convolution. */
   groups?: number;
   /** Standard deviation of the weights; defaults to `gain`/√fan-in. */

@@ -125,7 +125,7 @@ export async function openLocalNamespace({ configPath = DEFAULT_CONFIG, persistT
     const keys: { name: string; metadata?: unknown }[] = [];
     let cursor: string | undefined;
     do {
-      const page = await kv.list({ prefix: HASH_PREFIX, cursor });
+      const page = await kv.list({ prefix: HASH_PREFIX, ...(cursor === undefined ? {} : { cursor }) });
       keys.push(...page.keys);
       cursor = page.list_complete ? undefined : page.cursor;
     } while (cursor !== undefined);

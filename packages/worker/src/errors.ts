@@ -51,8 +51,8 @@ export interface ProblemBody {
 }
 
 export interface ProblemErrorOptions {
-  errors?: FieldError[];
-  headers?: Record<string, string>;
+  errors?: FieldError[] | undefined;
+  headers?: Record<string, string> | undefined;
   cause?: unknown;
 }
 
@@ -86,7 +86,7 @@ export function problemResponse(
   slug: ProblemSlug,
   detail: string,
   requestId: string,
-  options: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+  options: { errors?: FieldError[] | undefined; headers?: Record<string, string> | undefined } = {},
 ): Response {
   const body = problemBody(slug, detail, requestId, options.errors);
   const headers = new Headers(options.headers);

@@ -66,7 +66,7 @@ export function createRetryingFetch(options: RetryingFetchOptions): (input: Requ
         response = await options.fetch(input.url, {
           method: input.method,
           headers,
-          body,
+          ...(body === undefined ? {} : { body }),
           signal: controller.signal,
           redirect: input.redirect,
         });

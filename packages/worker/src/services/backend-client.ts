@@ -34,9 +34,9 @@ export interface BackendClientOptions {
   /** Base and cap of the full-jitter back-off, in ms (defaults 100 and 2000). */
   backoffBaseMs?: number;
   backoffCapMs?: number;
-  now?: () => number;
-  random?: () => number;
-  sleep?: (ms: number) => Promise<void>;
+  now?: (() => number) | undefined;
+  random?: (() => number) | undefined;
+  sleep?: ((ms: number) => Promise<void>) | undefined;
 }
 
 const EmbeddingsSchema = z.array(z.array(z.number()));
@@ -94,13 +94,13 @@ export interface TextEmbeddings extends Embeddings {
 
 export interface Classifications {
   model: string;
-  revision?: string;
+  revision?: string | undefined;
   predictions: { label: string; score: number; index: number }[][];
 }
 
 /** What `/healthz` of the backend said, or why it could not be asked. */
 export type BackendHealth =
-  | { status: 'ok'; latencyMs: number; testModels?: boolean; warning?: string }
+  | { status: 'ok'; latencyMs: number; testModels?: boolean | undefined; warning?: string | undefined }
   | { status: 'unreachable' | 'error'; latencyMs: number; detail: string };
 
 /** Most texts one backend call may carry (protocol limit). */
@@ -121,8 +121,8 @@ export function parseRetryAfter(value: string | null, now: number): number | nul
  */
 export class ModelChangedError extends Error {
   constructor(
-    readonly expected: { id: string; revision?: string },
-    readonly answered: { id: string; revision?: string },
+    readonly expected: { id: string; revision?: string | undefined },
+    readonly answered: { id: string; revision?: string | undefined },
   ) {
     super(`the backend answered with ${answered.id}@${answered.revision ?? '?'}; expected ${expected.id}@${expected.revision ?? '?'}`);
     this.name = 'ModelChangedError';

@@ -12,7 +12,7 @@ export interface CircuitBreakerOptions {
   /** How long the circuit stays open before a probe, in ms (default 10 s). */
   cooldownMs?: number;
   /** Clock in ms, injected for tests. */
-  now?: () => number;
+  now?: (() => number) | undefined;
 }
 
 /** Admission of one call: a permit to report back, or a rejection with the time until a probe. */

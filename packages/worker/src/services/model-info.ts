@@ -44,7 +44,7 @@ const StoredModelInfoSchema = z.object({ loaded_at: z.number(), info: BackendMod
 
 export interface ModelInfoCacheOptions {
   ttlSeconds: number;
-  now?: () => number;
+  now?: (() => number) | undefined;
 }
 
 /** Picks the ALIGN model out of the backend's list; a backend without it is a contract failure. */

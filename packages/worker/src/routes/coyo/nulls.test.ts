@@ -196,7 +196,7 @@ describe('the COYO row schema', () => {
   });
 
   it('has the reader row type as its complete form', () => {
-    expectTypeOf<Required<z.output<typeof CoyoRowSchema>>>().toEqualTypeOf<CoyoRecord>();
+    expectTypeOf<{ [K in keyof z.output<typeof CoyoRowSchema>]-?: Exclude<z.output<typeof CoyoRowSchema>[K], undefined> }>().toEqualTypeOf<CoyoRecord>();
     expect(CoyoRowSchema.safeParse({ id: null }).success).toBe(false);
   });
 });

@@ -71,7 +71,7 @@ export function parseFields<S extends z.ZodType>(schema: S, value: unknown, loca
 }
 
 /** Accepts the `image` / `images` of a JSON body; `batched` says the answer is a list of lists. */
-export async function jsonImages(svc: RequestServices, body: { image?: ImageInput; images?: ImageInput[] }): Promise<{ images: IntakeImage[]; batched: boolean }> {
+export async function jsonImages(svc: RequestServices, body: { image?: ImageInput | undefined; images?: ImageInput[] | undefined }): Promise<{ images: IntakeImage[]; batched: boolean }> {
   const budget = svc.imageBudget();
   if (body.images !== undefined) {
     return { images: await intakeImageInputs(body.images, svc.intake, budget, (i) => `images[${i}]`), batched: true };
