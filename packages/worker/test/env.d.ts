@@ -4,6 +4,10 @@ declare global {
   namespace Cloudflare {
     // The bindings the tests see through `cloudflare:test`'s `env`.
     interface Env extends WorkerEnv {}
+    // Types `exports` of `cloudflare:workers` (the worker under test: `exports.default.fetch(…)`).
+    interface GlobalProps {
+      mainModule: typeof import('../src/index');
+    }
   }
 }
 
