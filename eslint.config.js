@@ -6,6 +6,16 @@ import tseslint from 'typescript-eslint';
 /** Paths held to `strictTypeChecked`. */
 const STRICT_TYPE_CHECKED = [
   'packages/coyo-schema/**/*.ts',
+  // backend protocol and gpu-backend
+
+  // coyo reader and ingest
+
+  // worker
+
+  // sdk
+
+  // scripts and end-to-end tests
+
 ];
 
 export default tseslint.config(

@@ -2,12 +2,19 @@
 // Runs every test suite in the workspace (unit, Workers-runtime and end-to-end), one vitest run per
 // project so each keeps its own pool, then prints one closing line: "N passed, N failed".
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
-const projects = ['packages/coyo-schema', 'packages/gpu-backend', 'packages/ingest', 'packages/worker', 'packages/sdk', 'test'];
+// Every workspace package, then the end-to-end suite last (it starts the real processes).
+const projects = [
+  ...readdirSync(join(root, 'packages'), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(root, 'packages', d.name, 'package.json')))
+    .map((d) => `packages/${d.name}`)
+    .sort(),
+  'test',
+];
 const only = process.argv.slice(2);
 const out = mkdtempSync(join(tmpdir(), 'coyo-test-'));
 

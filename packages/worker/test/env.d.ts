@@ -1,4 +1,5 @@
 import type { Env as WorkerEnv } from '../src/env';
+import type * as WorkerModule from '../src/index';
 
 declare global {
   namespace Cloudflare {
@@ -6,7 +7,7 @@ declare global {
     interface Env extends WorkerEnv {}
     // Types `exports` of `cloudflare:workers` (the worker under test: `exports.default.fetch(…)`).
     interface GlobalProps {
-      mainModule: typeof import('../src/index');
+      mainModule: typeof WorkerModule;
     }
   }
 }
