@@ -12,6 +12,8 @@ const STRICT_TYPE_CHECKED = [
 
   // worker
 
+  'packages/worker/assets/**/*.ts', 'packages/worker/scripts/build-assets.ts',
+
   // sdk
 
   // scripts and end-to-end tests

@@ -1,5 +1,10 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
+import { buildAssets } from './scripts/build-assets';
+
+// wrangler.toml serves the pages from the built assets folder: build it first, so the runtime
+// never starts without it or with stale pages.
+await buildAssets();
 
 /**
  * Tests run inside workerd (the Workers runtime) with the bindings of the root wrangler.toml. A

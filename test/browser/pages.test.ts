@@ -1,7 +1,9 @@
 /**
- * The two HTML pages in a real Chromium against the real local stack (worker in workerd from the
- * root wrangler.toml + the GPU backend process): /docs must list what /openapi.json describes, and
- * the playground must show the same scores, in the same order, as a direct API call.
+ * The two HTML pages (Workers static assets built from packages/worker/assets) in a real Chromium
+ * against the real local stack (worker in workerd from the root wrangler.toml + the GPU backend
+ * process): /docs must render every operation /openapi.json describes and call the API with the key
+ * the playground remembered, the playground must show the same scores, in the same order, as a direct
+ * API call, and both must work offline under a Content-Security-Policy that names no other origin.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +17,14 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 const SHOT_DIR = mkdtempSync(join(tmpdir(), 'coyo-pages-'));
+const PAGES = ['/', '/docs'] as const;
+
+declare global {
+  interface Window {
+    /** CSP violations the page reported (collected by an init script). */
+    cspViolations?: string[];
+  }
+}
 
 interface LabelScore {
   label: string;
@@ -55,6 +65,12 @@ describe('HTML pages in Chromium against the real stack', () => {
   });
   beforeEach(async () => {
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await context.addInitScript(() => {
+      window.cspViolations = [];
+      document.addEventListener('securitypolicyviolation', (event) => {
+        window.cspViolations?.push(`${event.effectiveDirective} ${event.blockedURI}`);
+      });
+    });
     page = await context.newPage();
     pageErrors = [];
     page.on('pageerror', (error) => pageErrors.push(`pageerror: ${error.message}`));
@@ -75,7 +91,52 @@ describe('HTML pages in Chromium against the real stack', () => {
     await context?.close();
   });
 
-  it('/docs lists every operation that /openapi.json describes', async () => {
+  /** `METHOD /path` of every operation Swagger UI rendered, each once. */
+  async function renderedOperations(): Promise<string[]> {
+    const ops = await page.$$eval('#swagger-ui .opblock', (blocks) =>
+      blocks.map((block) => {
+        const method = block.querySelector('.opblock-summary-method')?.textContent?.trim().toUpperCase() ?? '';
+        const path = block.querySelector('.opblock-summary-path')?.getAttribute('data-path') ?? '';
+        return `${method} ${path}`;
+      }),
+    );
+    return [...new Set(ops)].sort();
+  }
+
+  it.each(PAGES)('%s is served with a CSP that names no other origin and allows no inline code', async (path) => {
+    const res = await fetch(`${stack.workerUrl}${path}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("style-src 'self'");
+    expect(csp).toContain("connect-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toMatch(/https?:|\*|unsafe-inline|unsafe-eval/);
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    const html = await res.text();
+    // Every script and stylesheet is a same-origin file; none is inline.
+    expect(html).not.toMatch(/<script(?![^>]*\ssrc="\/)[^>]*>/i);
+    expect(html).not.toMatch(/<style|\sstyle=/i);
+    for (const [, src] of html.matchAll(/(?:src|href)="(\/[^"]+\.(?:js|css))"/g)) {
+      const asset = await fetch(`${stack.workerUrl}${src}`);
+      expect(asset.status, src).toBe(200);
+      expect(asset.headers.get('content-security-policy'), src).toBe(csp);
+    }
+  });
+
+  it('answers API and unknown paths from the worker, not the assets', async () => {
+    const spec = await fetch(`${stack.workerUrl}/openapi.json`);
+    expect(spec.headers.get('content-type')).toMatch(/^application\/json/);
+    for (const path of ['/v1/no-such-route', '/no-such-page']) {
+      const res = await fetch(`${stack.workerUrl}${path}`, { headers: { authorization: `Bearer ${stack.apiKey}` } });
+      expect(res.status, path).toBe(404);
+      expect(res.headers.get('content-type'), path).toMatch(/^application\/problem\+json/);
+    }
+  });
+
+  it('/docs renders every operation that /openapi.json describes, offline', async () => {
     const spec = (await (await fetch(`${stack.workerUrl}/openapi.json`)).json()) as { paths: Record<string, Partial<Record<string, unknown>>> };
     const expected = Object.entries(spec.paths)
       .flatMap(([path, item]) => METHODS.filter((m) => item[m] !== undefined).map((m) => `${m.toUpperCase()} ${path}`))
@@ -84,13 +145,34 @@ describe('HTML pages in Chromium against the real stack', () => {
 
     await page.goto(`${stack.workerUrl}/docs`);
     await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
-    const listed = await page.$$eval('#endpoint-list a.endpoint', (links) => links.map((a) => `${(a as HTMLElement).dataset.method} ${(a as HTMLElement).dataset.path}`));
-    const sections = await page.$$eval('#operations section.op', (els) => els.map((s) => `${(s as HTMLElement).dataset.method} ${(s as HTMLElement).dataset.path}`));
-    expect([...listed].sort()).toEqual(expected);
-    expect([...sections].sort()).toEqual(expected);
-    expect(await page.locator('#operations section.op[data-path="/v1/zero-shot"]').innerText()).toContain('labels');
+    await page.waitForSelector('#swagger-ui .opblock');
+    expect(await renderedOperations()).toEqual(expected);
+
+    const zeroShot = page.locator('#swagger-ui .opblock').filter({ has: page.locator('.opblock-summary-path[data-path="/v1/zero-shot"]') }).first();
+    await zeroShot.locator('.opblock-summary-control').click();
+    await expect.poll(() => zeroShot.innerText()).toContain('labels');
 
     await page.screenshot({ path: join(SHOT_DIR, 'docs.png') });
+    expect(await page.evaluate(() => window.cspViolations)).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('/docs calls this server with the key the playground remembered', async () => {
+    await page.goto(`${stack.workerUrl}/`);
+    await page.fill('#api-key', stack.apiKey);
+    await page.goto(`${stack.workerUrl}/docs`);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+
+    const models = page.locator('#swagger-ui .opblock').filter({ has: page.locator('.opblock-summary-path[data-path="/v1/models"]') }).first();
+    await models.locator('.opblock-summary-control').click();
+    await models.locator('button.try-out__btn').click();
+    await models.locator('button.execute').click();
+    const status = models.locator('.live-responses-table .response .response-col_status').first();
+    await status.waitFor({ timeout: 30_000 });
+    expect((await status.innerText()).trim()).toBe('200');
+    // The request went to this origin (the spec's production server is listed second).
+    expect(await models.locator('.request-url').innerText()).toContain(`${stack.workerUrl}/v1/models`);
+    expect(await page.evaluate(() => window.cspViolations)).toEqual([]);
     expect(pageErrors).toEqual([]);
   });
 
@@ -127,6 +209,7 @@ describe('HTML pages in Chromium against the real stack', () => {
 
     await page.reload();
     expect(await page.inputValue('#api-key')).toBe(stack.apiKey);
+    expect(await page.evaluate(() => window.cspViolations)).toEqual([]);
     expect(pageErrors).toEqual([]);
   });
 

@@ -16,7 +16,6 @@ import { registerCoyoRoutes } from './routes/coyo';
 import { registerInferenceRoutes } from './routes/inference';
 import { registerHealth } from './routes/meta/health';
 import { registerModels } from './routes/meta/models';
-import { registerPageRoutes } from './routes/pages';
 import { requestServices, runtimeFactory, type AppDeps, type RequestServices } from './runtime';
 
 export type { AppDeps } from './runtime';
@@ -69,7 +68,6 @@ export function createApp(deps: AppDeps = {}): OpenAPIHono<AppEnv> {
     c.header('cache-control', 'public, max-age=300');
     return c.json(spec);
   });
-  registerPageRoutes(app);
 
   return app;
 }
