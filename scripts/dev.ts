@@ -122,10 +122,17 @@ children.push({
     BACKEND_TOKEN: token,
   }, join(root, 'packages', 'gpu-backend')),
 });
+// The pages are static assets: built before wrangler starts, then rebuilt on change.
+const workerDir = join(root, 'packages', 'worker');
+run(process.execPath, ['--import', 'tsx', 'scripts/build-assets.ts'], workerDir);
+children.push({
+  signal: 'SIGTERM',
+  child: start('assets', process.execPath, ['--import', 'tsx', 'scripts/build-assets.ts', '--watch'], {}, workerDir),
+});
 children.push({
   signal: 'SIGINT',
   child: start('worker', process.execPath, [wranglerBin, 'dev', '--ip', '127.0.0.1', '--port', workerPort, '--persist-to', persistDir, '--var', `BACKEND_URL:http://127.0.0.1:${backendPort}`], {}),
 });
-log(`edge API:    http://127.0.0.1:${workerPort}  (playground at /, API reference at /docs)`);
+log(`edge API:    http://127.0.0.1:${workerPort}  (playground at /, API reference at /docs; pages rebuilt on change)`);
 log(`GPU backend: http://127.0.0.1:${backendPort}`);
 log(`API key:     ${apiKey}  (also in .wrangler/dev-api-key)`);

@@ -5,7 +5,7 @@
  * Run: `pnpm --filter @coyo/worker build:assets` (`--watch` rebuilds on change). `pnpm dev`, the
  * worker's tests and the end-to-end setup run it first, so no one serves stale pages.
  */
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, watch as watchFiles } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { context, type BuildOptions } from 'esbuild';
@@ -30,15 +30,23 @@ const OPTIONS: BuildOptions = {
   define: { 'process.env.NODE_ENV': '"production"' },
 };
 
-/** Builds every page into `ASSETS_OUT_DIR` (emptied first); with `watch`, keeps rebuilding on change. */
+/**
+ * Builds every page into `ASSETS_OUT_DIR`. Once, it empties the folder first; with `watch`, it keeps
+ * rebuilding the bundles and re-copying `public/` on change (a running `wrangler dev` serves the new
+ * files), and never leaves the folder empty.
+ */
 export async function buildAssets(options: { watch?: boolean } = {}): Promise<void> {
-  rmSync(ASSETS_OUT_DIR, { recursive: true, force: true });
+  const publicDir = join(SOURCE_DIR, 'public');
+  if (options.watch !== true) rmSync(ASSETS_OUT_DIR, { recursive: true, force: true });
   mkdirSync(ASSETS_OUT_DIR, { recursive: true });
-  cpSync(join(SOURCE_DIR, 'public'), ASSETS_OUT_DIR, { recursive: true });
+  cpSync(publicDir, ASSETS_OUT_DIR, { recursive: true });
   const ctx = await context(OPTIONS);
   await ctx.rebuild();
   if (options.watch === true) {
     await ctx.watch();
+    watchFiles(publicDir, () => {
+      cpSync(publicDir, ASSETS_OUT_DIR, { recursive: true });
+    });
     return;
   }
   await ctx.dispose();
