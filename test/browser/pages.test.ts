@@ -176,6 +176,26 @@ describe('HTML pages in Chromium against the real stack', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('/docs remembers a key typed in its Authorize dialog for the playground, and forgets it on logout', async () => {
+    await page.goto(`${stack.workerUrl}/docs`);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+    await page.click('#swagger-ui .auth-wrapper button.authorize');
+    await page.locator('.modal-ux input').first().fill(stack.apiKey);
+    await page.click('.modal-ux button.authorize');
+    await page.click('.modal-ux button.btn-done');
+
+    await page.goto(`${stack.workerUrl}/`);
+    expect(await page.inputValue('#api-key')).toBe(stack.apiKey);
+
+    await page.goto(`${stack.workerUrl}/docs`);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+    await page.click('#swagger-ui .auth-wrapper button.authorize');
+    await page.click('.modal-ux button[aria-label="Remove authorization"]');
+    await page.goto(`${stack.workerUrl}/`);
+    expect(await page.inputValue('#api-key')).toBe('');
+    expect(pageErrors).toEqual([]);
+  });
+
   it('/ shows bars whose labels and order match a direct zero-shot call, and remembers the key', async () => {
     const png = await makePng();
     const labels = ['a red square', 'a blue circle', 'a landscape', 'text'];
