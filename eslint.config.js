@@ -13,6 +13,7 @@ const STRICT_TYPE_CHECKED = [
   // worker
 
   // sdk
+  'packages/sdk/**/*.ts',
 
   // scripts and end-to-end tests
 

@@ -1,10 +1,11 @@
 import { Coyo } from './client.js';
 
 export { Coyo };
-export { CoyoDataset, EmbeddingsResource, ModelsResource } from './client.js';
+export { CoyoResource, EmbeddingsResource, ModelsResource } from './client.js';
 export type {
   ClientOptions,
   RequestOptions,
+  WithRequestId,
   LabelScore,
   ZeroShotParams,
   ZeroShotBatchParams,
@@ -16,13 +17,20 @@ export type {
   Similarity,
   ModelList,
   CoyoRow,
-  CoyoRows,
+  CoyoColumn,
+  CoyoLookup,
+  CoyoBatch,
+  CoyoRowsPage,
+  CoyoRowsItem,
+  CoyoRowsParams,
   CoyoFilterParams,
   CoyoFilterPage,
   CoyoStats,
 } from './client.js';
+export { APIPromise, PagePromise } from './internal/api-promise.js';
 export {
   CoyoError,
+  CoyoInputError,
   APIError,
   BadRequestError,
   AuthenticationError,
@@ -33,11 +41,13 @@ export {
   UnprocessableEntityError,
   RateLimitError,
   InternalServerError,
+  InvalidResponseError,
   APIConnectionError,
   APIConnectionTimeoutError,
   APIUserAbortError,
   type Problem,
 } from './errors.js';
 export { decodeBase64Embedding, type ImageInput } from './internal/image.js';
+export { VERSION } from './version.js';
 export type { paths, components } from './generated/schema.js';
 export default Coyo;
