@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import type * as CoyoSdk from '@coyo/sdk';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unstable_startWorker } from 'wrangler';
@@ -250,7 +251,7 @@ window.ready = true;
       await tab.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
       const result = await tab.evaluate(
         async ({ baseURL, apiKey, png }) => {
-          const { Coyo, CoyoInputError, APIConnectionError } = (window as unknown as { sdk: typeof import('@coyo/sdk') }).sdk;
+          const { Coyo, CoyoInputError, APIConnectionError } = (window as unknown as { sdk: typeof CoyoSdk }).sdk;
           let guarded = false;
           try {
             new Coyo({ baseURL, apiKey });
