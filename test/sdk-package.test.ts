@@ -95,11 +95,17 @@ describe('@coyo/sdk as a published package', () => {
     }
     expect(paths.some((p) => p.startsWith('src/'))).toBe(false);
     const manifest = JSON.parse(packs.npm.get('package.json')?.toString() ?? '{}') as Record<string, unknown>;
-    expect(manifest).toMatchObject({ sideEffects: false, engines: { node: '>=18' }, license: 'Apache-2.0', type: 'module' });
+    expect(manifest).toMatchObject({ sideEffects: false, engines: { node: '>=18.3' }, license: 'Apache-2.0', type: 'module' });
     expect(manifest['dependencies']).toBeUndefined();
     const entryPoints = JSON.stringify([manifest['main'], manifest['types'], manifest['exports'], manifest['bin']]);
     expect(entryPoints).not.toMatch(/src\//);
     for (const target of entryPoints.match(/\.\/dist\/[\w.-]+|dist\/[\w.-]+/g) ?? []) expect(paths).toContain(target.replace(/^\.\//, ''));
+  });
+
+  it('resolves in every TypeScript mode (attw --pack) and passes publint --strict', async () => {
+    const { stdout } = await run('pnpm', ['run', '--silent', 'check:package'], { cwd: SDK_DIR, timeout: 120_000 });
+    expect(stdout).toMatch(/No problems found/);
+    expect(stdout).toMatch(/All good/);
   });
 
   it('runs as ESM from plain Node', async () => {

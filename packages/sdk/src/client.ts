@@ -1,12 +1,14 @@
 import type { components } from './generated/schema.js';
 import { CoyoInputError } from './errors.js';
 import { APIPromise, PagePromise, type WithRequestId } from './internal/api-promise.js';
-import { imageJson, resolveImage, type ImageInput, type ResolvedImage } from './internal/image.js';
+import { imageJson, jsonImages, resolveImage, type ImageInput, type ResolvedImage } from './internal/image.js';
 import { send, type PreparedRequest, type RequestOptions, type TransportConfig } from './internal/request.js';
-import type { JsonBody, JsonOk, Query } from './internal/types.js';
+import type { JsonBody, JsonOk } from './internal/types.js';
 import { VERSION } from './version.js';
+import { CoyoResource } from './resources/coyo.js';
+import { EmbeddingsResource, ModelsResource } from './resources/inference.js';
 
-export type { RequestOptions };
+export type { RequestOptions, PreparedRequest };
 
 /** Options of a {@link Coyo} client. */
 export interface ClientOptions {
@@ -39,24 +41,8 @@ export type ZeroShotParams = ZeroShotFields & { image: ImageInput };
 export type ZeroShotBatchParams = ZeroShotFields & { images: ImageInput[] };
 export type ClassifyParams = ClassifyFields & { image: ImageInput };
 export type ClassifyBatchParams = ClassifyFields & { images: ImageInput[] };
-export type EmbeddingsParams = Omit<JsonBody<'/v1/embeddings', 'post'>, 'images'> & { images?: ImageInput[] };
 export type SimilarityParams = Omit<JsonBody<'/v1/similarity', 'post'>, 'images'> & { images: ImageInput[] };
-export type Embeddings = JsonOk<'/v1/embeddings', 'post'>;
 export type Similarity = JsonOk<'/v1/similarity', 'post'>;
-export type ModelList = JsonOk<'/v1/models', 'get'>;
-/** One COYO-700M row; with `columns`, only those keys are present. */
-export type CoyoRow = components['schemas']['CoyoRow'];
-/** A column name of {@link CoyoRow}. */
-export type CoyoColumn = Extract<keyof CoyoRow, string>;
-export type CoyoLookup = JsonOk<'/v1/coyo/{id}', 'get'>;
-/** `coyo.batch()`'s answer: one entry per id asked, `null` where no row has it. */
-export type CoyoBatch = Omit<JsonOk<'/v1/coyo/batch', 'post'>, 'rows'> & { rows: (CoyoRow | null)[] };
-export type CoyoRowsPage = JsonOk<'/v1/coyo/rows', 'get'>;
-export type CoyoRowsItem = CoyoRowsPage['rows'][number];
-export type CoyoRowsParams = Omit<Query<'/v1/coyo/rows', 'get'>, 'columns'> & { columns?: CoyoColumn[] };
-export type CoyoFilterParams = Omit<Query<'/v1/coyo/filter', 'get'>, 'columns'> & { columns?: CoyoColumn[] };
-export type CoyoFilterPage = JsonOk<'/v1/coyo/filter', 'get'>;
-export type CoyoStats = JsonOk<'/v1/coyo/stats', 'get'>;
 
 function env(name: string): string | undefined {
   const g: { process?: { env?: Record<string, string | undefined> } } = globalThis;
@@ -96,14 +82,6 @@ async function imageRequest(path: '/v1/zero-shot' | '/v1/classify', params: { im
   }
   const json = (list: ResolvedImage[]) => list.map(imageJson);
   return { method: 'POST', path, body: { json: { ...Object.fromEntries(entries), ...(batched ? { images: json(resolved) } : { image: json(resolved)[0] }) } } };
-}
-
-async function jsonImages<P extends { images?: ImageInput[] | undefined }>(params: P): Promise<Omit<P, 'images'> & { images?: ({ url: string } | { base64: string })[] }> {
-  const { images, ...rest } = params;
-  if (images === undefined) return rest;
-  if (!Array.isArray(images)) throw new CoyoInputError('images must be an array');
-  const resolved = await Promise.all(images.map((image, i) => resolveImage(image, `images[${String(i)}]`)));
-  return { ...rest, images: resolved.map(imageJson) };
 }
 
 /**
@@ -185,84 +163,6 @@ export class Coyo {
   /** Cosine similarities (and ALIGN logits) of N images × M texts. */
   similarity(params: SimilarityParams, options?: RequestOptions): APIPromise<Similarity> {
     return this.request(async () => ({ method: 'POST', path: '/v1/similarity', body: { json: await jsonImages(params) } }), options);
-  }
-}
-
-/** `client.embeddings`: ALIGN image and text embeddings. */
-export class EmbeddingsResource {
-  constructor(private readonly client: Coyo) {}
-
-  /** Embeds texts and/or images (normalised by default; `encoding_format: 'base64'` for compact float32). */
-  create(params: EmbeddingsParams, options?: RequestOptions): APIPromise<Embeddings> {
-    return this.client.request(async () => ({ method: 'POST', path: '/v1/embeddings', body: { json: await jsonImages(params) } }), options);
-  }
-}
-
-/** `client.models`: what the API serves. */
-export class ModelsResource {
-  constructor(private readonly client: Coyo) {}
-
-  /** The served models, their dimensions and the backend's health. */
-  list(options?: RequestOptions): APIPromise<ModelList> {
-    return this.client.request(() => ({ method: 'GET', path: '/v1/models' }), options);
-  }
-}
-
-function columnsQuery(columns: readonly CoyoColumn[] | undefined): string | undefined {
-  return columns === undefined ? undefined : columns.join(',');
-}
-
-/** `client.coyo`: COYO-700M metadata. */
-export class CoyoResource {
-  constructor(private readonly client: Coyo) {}
-
-  /** One row by id; throws {@link NotFoundError} when no row has it. */
-  retrieve(id: number, params: { columns?: CoyoColumn[] } = {}, options?: RequestOptions): APIPromise<CoyoLookup> {
-    return this.client.request(() => {
-      if (!Number.isSafeInteger(id) || id < 0) throw new CoyoInputError(`id must be a non-negative integer, got ${String(id)}`);
-      return { method: 'GET', path: `/v1/coyo/${String(id)}`, query: { columns: columnsQuery(params.columns) } };
-    }, options);
-  }
-
-  /** Up to 100 rows by id, in the order asked; absent ids give `null`. */
-  batch(ids: number[], params: { columns?: CoyoColumn[] } = {}, options?: RequestOptions): APIPromise<CoyoBatch> {
-    return this.client.request(() => ({ method: 'POST', path: '/v1/coyo/batch', body: { json: { ids, ...params } } }), options);
-  }
-
-  /**
-   * Rows in global id order from `offset` (default 0), `length` (≤ 100, default 100) per page:
-   * `await` for one page, `for await (const { row_idx, row } of coyo.rows())` for every row after it.
-   */
-  rows(params: CoyoRowsParams = {}, options?: RequestOptions): PagePromise<CoyoRowsPage, CoyoRowsItem> {
-    const { columns, ...query } = params;
-    return this.client.requestPage<CoyoRowsPage, CoyoRowsItem>(
-      () => ({ method: 'GET', path: '/v1/coyo/rows', query: { ...query, columns: columnsQuery(columns) } }),
-      (page) => {
-        const offset = page.offset + page.rows.length;
-        return page.rows.length === 0 || offset >= page.num_rows_total ? undefined : this.rows({ ...params, offset }, options);
-      },
-      (page) => page.rows,
-      options,
-    );
-  }
-
-  /**
-   * Rows matching the predicates, `limit` (default 20) per page: `await` for one page,
-   * `for await (const row of coyo.filter({ … }))` for every match, `.pages()` for the pages.
-   */
-  filter(params: CoyoFilterParams = {}, options?: RequestOptions): PagePromise<CoyoFilterPage, CoyoRow> {
-    const { columns, ...query } = params;
-    return this.client.requestPage<CoyoFilterPage, CoyoRow>(
-      () => ({ method: 'GET', path: '/v1/coyo/filter', query: { ...query, columns: columnsQuery(columns) } }),
-      (page) => (page.next_cursor === null ? undefined : this.filter({ ...params, cursor: page.next_cursor }, options)),
-      (page) => page.rows,
-      options,
-    );
-  }
-
-  /** Dataset version, row and shard counts, per-column ranges. */
-  stats(options?: RequestOptions): APIPromise<CoyoStats> {
-    return this.client.request(() => ({ method: 'GET', path: '/v1/coyo/stats' }), options);
   }
 }
 

@@ -1,21 +1,23 @@
 import { Coyo } from './client.js';
 
 export { Coyo };
-export { CoyoResource, EmbeddingsResource, ModelsResource } from './client.js';
+export { CoyoResource } from './resources/coyo.js';
+export { EmbeddingsResource, ModelsResource } from './resources/inference.js';
 export type {
   ClientOptions,
   RequestOptions,
+  PreparedRequest,
   WithRequestId,
   LabelScore,
   ZeroShotParams,
   ZeroShotBatchParams,
   ClassifyParams,
   ClassifyBatchParams,
-  EmbeddingsParams,
   SimilarityParams,
-  Embeddings,
   Similarity,
-  ModelList,
+} from './client.js';
+export type { EmbeddingsParams, Embeddings, ModelList } from './resources/inference.js';
+export type {
   CoyoRow,
   CoyoColumn,
   CoyoLookup,
@@ -26,7 +28,7 @@ export type {
   CoyoFilterParams,
   CoyoFilterPage,
   CoyoStats,
-} from './client.js';
+} from './resources/coyo.js';
 export { APIPromise, PagePromise } from './internal/api-promise.js';
 export {
   CoyoError,

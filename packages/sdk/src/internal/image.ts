@@ -80,6 +80,15 @@ export async function resolveImage(image: ImageInput, where: string): Promise<Re
   throw new CoyoInputError(`${where}: an image must be a URL, { url }, { base64 }, a Blob, bytes or a stream`);
 }
 
+/** Resolves the `images` of a JSON-only route (embeddings, similarity) into their JSON forms. */
+export async function jsonImages<P extends { images?: ImageInput[] | undefined }>(params: P): Promise<Omit<P, 'images'> & { images?: ({ url: string } | { base64: string })[] }> {
+  const { images, ...rest } = params;
+  if (images === undefined) return rest;
+  if (!Array.isArray(images)) throw new CoyoInputError('images must be an array');
+  const resolved = await Promise.all(images.map((image, i) => resolveImage(image, `images[${String(i)}]`)));
+  return { ...rest, images: resolved.map(imageJson) };
+}
+
 /** The JSON form of a resolved image (bytes become base64). */
 export function imageJson(image: ResolvedImage): { url: string } | { base64: string } {
   return 'ref' in image ? image.ref : { base64: bytesToBase64(image.bytes) };
