@@ -60,7 +60,9 @@ function fieldText(value: unknown): string {
 
 /**
  * The body of an image route: one image of bytes as a raw body (fields in the query), several as
- * multipart parts, anything with a URL or base64 as JSON (bytes then go as base64).
+ * multipart parts, anything with a URL or base64 as JSON (bytes then go as base64). A batch of one
+ * goes as JSON too: the edge answers a lone raw or multipart image with a single list, not a list
+ * of lists.
  */
 async function imageRequest(path: '/v1/zero-shot' | '/v1/classify', params: { image: ImageInput } | { images: ImageInput[] }): Promise<PreparedRequest> {
   const { image: _image, images: _images, ...fields } = { image: undefined, images: undefined, ...params };
