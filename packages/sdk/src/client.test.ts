@@ -92,6 +92,12 @@ describe('requests', () => {
     expect(form.get('labels')).toBe('["cat"]');
   });
 
+  it('sends a batch of one image as JSON, so the answer stays a list of lists', async () => {
+    const f = fakeFetch([ok([[]])]);
+    await client(f.fn).zeroShot({ images: [PNG], labels: ['cat'] });
+    expect(JSON.parse(text(f.calls[0]?.body))).toEqual({ labels: ['cat'], images: [{ base64: 'iVBORw==' }] });
+  });
+
   it('sends URLs (string, URL object, data:) as JSON for the edge to fetch or decode', async () => {
     const f = fakeFetch([ok([[], [], []])]);
     await client(f.fn).zeroShot({ images: ['https://a.test/cat.jpg', new URL('http://b.test/d.png'), 'data:image/png;base64,iVBO'], labels: ['cat'] });
