@@ -15,6 +15,7 @@ const STRICT_TYPE_CHECKED = [
   'packages/worker/assets/**/*.ts', 'packages/worker/scripts/build-assets.ts',
 
   // sdk
+  'packages/sdk/**/*.ts',
 
   // scripts and end-to-end tests
 

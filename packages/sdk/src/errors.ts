@@ -8,9 +8,24 @@ export interface Problem {
   [extension: string]: unknown;
 }
 
-/** Base class of every error the SDK throws. */
+/** Base class of every error the SDK throws: `catch (e) { if (e instanceof CoyoError) … }` covers them all. */
 export class CoyoError extends Error {
   override name = 'CoyoError';
+}
+
+/** An argument the SDK cannot send (an image it cannot read, a missing `baseURL`, an API key in a browser). */
+export class CoyoInputError extends CoyoError {
+  override name = 'CoyoInputError';
+}
+
+/** Seconds to wait before retrying, from `Retry-After-Ms` / `Retry-After` (seconds or an HTTP date). */
+export function retryAfterSeconds(headers: Headers): number | undefined {
+  const ms = headers.get('retry-after-ms');
+  if (ms !== null && /^\d+(\.\d+)?$/.test(ms.trim())) return Number(ms) / 1000;
+  const value = headers.get('retry-after');
+  if (value === null) return undefined;
+  const seconds = /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : (Date.parse(value) - Date.now()) / 1000;
+  return Number.isFinite(seconds) ? Math.max(0, seconds) : undefined;
 }
 
 /** The API answered with a non-2xx status. Subclasses narrow it by status. */
@@ -26,6 +41,8 @@ export class APIError extends CoyoError {
   readonly problem: Problem | undefined;
   /** The problem's stable `type`, e.g. `https://coyo-edge.dev/problems/rate_limited`. */
   readonly type: string | undefined;
+  /** The server's `Retry-After`, in seconds, when it sent one. */
+  readonly retryAfter: number | undefined;
 
   constructor(status: number, problem: Problem | undefined, headers: Headers, message?: string) {
     super(message ?? APIError.describe(status, problem));
@@ -34,11 +51,12 @@ export class APIError extends CoyoError {
     this.problem = problem;
     this.type = problem?.type;
     this.requestId = headers.get('x-request-id') ?? problem?.request_id ?? undefined;
+    this.retryAfter = retryAfterSeconds(headers);
   }
 
   private static describe(status: number, problem: Problem | undefined): string {
     const what = problem?.detail ?? problem?.title ?? 'request failed';
-    return `${status} ${what}`;
+    return `${String(status)} ${what}`;
   }
 
   /** Builds the most specific error class for a status. */
@@ -58,7 +76,7 @@ export class UnprocessableEntityError extends APIError { override name = 'Unproc
 export class RateLimitError extends APIError { override name = 'RateLimitError'; }
 export class InternalServerError extends APIError { override name = 'InternalServerError'; }
 
-const STATUS_ERRORS: Record<number, typeof APIError> = {
+const STATUS_ERRORS: Partial<Record<number, typeof APIError>> = {
   400: BadRequestError,
   401: AuthenticationError,
   403: PermissionDeniedError,
@@ -69,7 +87,22 @@ const STATUS_ERRORS: Record<number, typeof APIError> = {
   429: RateLimitError,
 };
 
-/** The request never got an answer (DNS, refused connection, reset). */
+/** A 2xx answer whose body is not the JSON the API promises (empty, truncated, an HTML page from a proxy). */
+export class InvalidResponseError extends CoyoError {
+  override name = 'InvalidResponseError';
+  readonly status: number;
+  readonly headers: Headers;
+  readonly requestId: string | undefined;
+
+  constructor(message: string, response: Response, options?: { cause?: unknown }) {
+    super(message, options);
+    this.status = response.status;
+    this.headers = response.headers;
+    this.requestId = response.headers.get('x-request-id') ?? undefined;
+  }
+}
+
+/** The request never got an answer (DNS, refused connection, reset, a browser's CORS refusal). */
 export class APIConnectionError extends CoyoError {
   override name = 'APIConnectionError';
   constructor(message = 'Connection error.', options?: { cause?: unknown }) {
@@ -77,11 +110,11 @@ export class APIConnectionError extends CoyoError {
   }
 }
 
-/** The request took longer than the client's `timeout`. */
+/** The call took longer than its `timeout` (retries, Retry-After waits and reading the body included). */
 export class APIConnectionTimeoutError extends APIConnectionError {
   override name = 'APIConnectionTimeoutError';
   constructor(timeoutMs: number) {
-    super(`Request timed out after ${timeoutMs} ms.`);
+    super(`Request timed out after ${String(timeoutMs)} ms.`);
   }
 }
 

@@ -1,28 +1,38 @@
 import { Coyo } from './client.js';
 
 export { Coyo };
-export { CoyoDataset, EmbeddingsResource, ModelsResource } from './client.js';
+export { CoyoResource } from './resources/coyo.js';
+export { EmbeddingsResource, ModelsResource } from './resources/inference.js';
 export type {
   ClientOptions,
   RequestOptions,
+  PreparedRequest,
+  WithRequestId,
   LabelScore,
   ZeroShotParams,
   ZeroShotBatchParams,
   ClassifyParams,
   ClassifyBatchParams,
-  EmbeddingsParams,
   SimilarityParams,
-  Embeddings,
   Similarity,
-  ModelList,
+} from './client.js';
+export type { EmbeddingsParams, Embeddings, ModelList } from './resources/inference.js';
+export type {
   CoyoRow,
-  CoyoRows,
+  CoyoColumn,
+  CoyoLookup,
+  CoyoBatch,
+  CoyoRowsPage,
+  CoyoRowsItem,
+  CoyoRowsParams,
   CoyoFilterParams,
   CoyoFilterPage,
   CoyoStats,
-} from './client.js';
+} from './resources/coyo.js';
+export { APIPromise, PagePromise } from './internal/api-promise.js';
 export {
   CoyoError,
+  CoyoInputError,
   APIError,
   BadRequestError,
   AuthenticationError,
@@ -33,11 +43,13 @@ export {
   UnprocessableEntityError,
   RateLimitError,
   InternalServerError,
+  InvalidResponseError,
   APIConnectionError,
   APIConnectionTimeoutError,
   APIUserAbortError,
   type Problem,
 } from './errors.js';
 export { decodeBase64Embedding, type ImageInput } from './internal/image.js';
+export { VERSION } from './version.js';
 export type { paths, components } from './generated/schema.js';
 export default Coyo;

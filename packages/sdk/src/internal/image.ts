@@ -1,14 +1,97 @@
-/** An image for any endpoint: a URL the edge fetches, base64 (or a data URL), or raw bytes. */
-export type ImageInput = { url: string } | { base64: string } | Blob | ArrayBuffer | ArrayBufferView;
+import { CoyoInputError } from '../errors.js';
 
-/** The JSON form the API takes: bytes become base64, so one request shape works everywhere. */
-export async function toImagePayload(image: ImageInput): Promise<{ url: string } | { base64: string }> {
-  if (typeof Blob !== 'undefined' && image instanceof Blob) return { base64: bytesToBase64(new Uint8Array(await image.arrayBuffer())) };
-  if (image instanceof ArrayBuffer) return { base64: bytesToBase64(new Uint8Array(image)) };
-  if (ArrayBuffer.isView(image)) return { base64: bytesToBase64(new Uint8Array(image.buffer, image.byteOffset, image.byteLength)) };
-  if ('url' in image && typeof image.url === 'string') return { url: image.url };
-  if ('base64' in image && typeof image.base64 === 'string') return { base64: image.base64 };
-  throw new TypeError('image must be { url }, { base64 }, a Blob, an ArrayBuffer or a typed array');
+/**
+ * An image for any endpoint:
+ * - an `http(s)://` URL (string or `URL`, fetched by the edge) or a `data:` URL (sent inline);
+ * - `{ url }` or `{ base64 }`, the API's own JSON forms;
+ * - bytes: a `Blob`/`File`, an `ArrayBuffer`, a typed array or Node `Buffer`;
+ * - a stream of bytes: a web `ReadableStream` or any async iterable of chunks, e.g. a Node `Readable`.
+ *
+ * Files on disk: `fileFromPath()` from `@coyo/sdk/node`.
+ */
+export type ImageInput =
+  | string
+  | URL
+  | { url: string }
+  | { base64: string }
+  | Blob
+  | ArrayBuffer
+  | ArrayBufferView
+  | ReadableStream<Uint8Array>
+  | AsyncIterable<Uint8Array | string>;
+
+/** An image resolved for sending: a reference the edge fetches or decodes, or bytes. */
+export type ResolvedImage = { ref: { url: string } | { base64: string } } | { bytes: Uint8Array<ArrayBuffer>; type: string };
+
+const OCTET_STREAM = 'application/octet-stream';
+
+function fromURLString(url: string, where: string): ResolvedImage {
+  if (/^(https?|data):/i.test(url)) return { ref: { url } };
+  throw new CoyoInputError(`${where}: a string image must be an http(s):// or data: URL (got ${JSON.stringify(url.slice(0, 40))}); read a file with fileFromPath() from '@coyo/sdk/node'`);
+}
+
+function isAsyncIterable(value: object): value is AsyncIterable<unknown> {
+  return Symbol.asyncIterator in value;
+}
+
+function isReadableStream(value: object): value is ReadableStream<unknown> {
+  return typeof ReadableStream !== 'undefined' && value instanceof ReadableStream;
+}
+
+function chunkBytes(chunk: unknown, where: string): Uint8Array {
+  if (chunk instanceof Uint8Array) return chunk;
+  if (typeof chunk === 'string') return new TextEncoder().encode(chunk);
+  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
+  throw new CoyoInputError(`${where}: a stream chunk must be bytes`);
+}
+
+async function collect(chunks: AsyncIterable<unknown> | ReadableStream<unknown>, where: string): Promise<Uint8Array<ArrayBuffer>> {
+  const parts: Uint8Array[] = [];
+  if (isReadableStream(chunks)) {
+    const reader = chunks.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(chunkBytes(value, where));
+    }
+  } else {
+    for await (const chunk of chunks) parts.push(chunkBytes(chunk, where));
+  }
+  const out = new Uint8Array(parts.reduce((n, part) => n + part.byteLength, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
+  return out;
+}
+
+/** Reads any {@link ImageInput} into a reference or bytes; anything else is a {@link CoyoInputError}. */
+export async function resolveImage(image: ImageInput, where: string): Promise<ResolvedImage> {
+  if (typeof image === 'string') return fromURLString(image, where);
+  if (typeof image !== 'object') throw new CoyoInputError(`${where}: expected an image, got ${typeof image}`);
+  if (image instanceof URL) return fromURLString(image.href, where);
+  if (typeof Blob !== 'undefined' && image instanceof Blob) return { bytes: new Uint8Array(await image.arrayBuffer()), type: image.type || OCTET_STREAM };
+  if (image instanceof ArrayBuffer) return { bytes: new Uint8Array(image), type: OCTET_STREAM };
+  if (ArrayBuffer.isView(image)) return { bytes: new Uint8Array(image.buffer, image.byteOffset, image.byteLength).slice(), type: OCTET_STREAM };
+  if (isReadableStream(image) || isAsyncIterable(image)) return { bytes: await collect(image, where), type: OCTET_STREAM };
+  if ('url' in image && typeof image.url === 'string') return fromURLString(image.url, where);
+  if ('base64' in image && typeof image.base64 === 'string') return { ref: { base64: image.base64 } };
+  throw new CoyoInputError(`${where}: an image must be a URL, { url }, { base64 }, a Blob, bytes or a stream`);
+}
+
+/** Resolves the `images` of a JSON-only route (embeddings, similarity) into their JSON forms. */
+export async function jsonImages<P extends { images?: ImageInput[] | undefined }>(params: P): Promise<Omit<P, 'images'> & { images?: ({ url: string } | { base64: string })[] }> {
+  const { images, ...rest } = params;
+  if (images === undefined) return rest;
+  if (!Array.isArray(images)) throw new CoyoInputError('images must be an array');
+  const resolved = await Promise.all(images.map((image, i) => resolveImage(image, `images[${String(i)}]`)));
+  return { ...rest, images: resolved.map(imageJson) };
+}
+
+/** The JSON form of a resolved image (bytes become base64). */
+export function imageJson(image: ResolvedImage): { url: string } | { base64: string } {
+  return 'ref' in image ? image.ref : { base64: bytesToBase64(image.bytes) };
 }
 
 function bytesToBase64(bytes: Uint8Array): string {

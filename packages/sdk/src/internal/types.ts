@@ -14,3 +14,4 @@ export type JsonOk<P extends keyof paths, M extends Method> =
 /** The query parameters of an operation, from the generated OpenAPI types. */
 export type Query<P extends keyof paths, M extends Method> =
   Op<P, M> extends { parameters: { query?: infer Q } } ? NonNullable<Q> : never;
+

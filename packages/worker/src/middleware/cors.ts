@@ -18,7 +18,7 @@ import { ProblemError } from '../errors';
 export const CORS_EXPOSED_HEADERS = ['x-request-id', 'x-cache', 'RateLimit', 'RateLimit-Policy', 'Retry-After'] as const;
 
 /** Request headers a browser script may send: the key, JSON bodies, a correlation id, the SDK's retry count. */
-export const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'X-Request-Id', 'X-Retry-Count'] as const;
+export const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'X-Request-Id', 'X-Retry-Count', 'X-Coyo-Client'] as const;
 
 /** Methods the API serves. */
 export const CORS_ALLOWED_METHODS = ['GET', 'HEAD', 'POST'] as const;

@@ -1,0 +1,29 @@
+import type { APIPromise } from '../internal/api-promise.js';
+import { jsonImages, type ImageInput } from '../internal/image.js';
+import type { RequestOptions } from '../internal/request.js';
+import type { JsonBody, JsonOk } from '../internal/types.js';
+import type { Coyo } from '../client.js';
+
+export type EmbeddingsParams = Omit<JsonBody<'/v1/embeddings', 'post'>, 'images'> & { images?: ImageInput[] };
+export type Embeddings = JsonOk<'/v1/embeddings', 'post'>;
+export type ModelList = JsonOk<'/v1/models', 'get'>;
+
+/** `client.embeddings`: ALIGN image and text embeddings. */
+export class EmbeddingsResource {
+  constructor(private readonly client: Coyo) {}
+
+  /** Embeds texts and/or images (normalised by default; `encoding_format: 'base64'` for compact float32). */
+  create(params: EmbeddingsParams, options?: RequestOptions): APIPromise<Embeddings> {
+    return this.client.request(async () => ({ method: 'POST', path: '/v1/embeddings', body: { json: await jsonImages(params) } }), options);
+  }
+}
+
+/** `client.models`: what the API serves. */
+export class ModelsResource {
+  constructor(private readonly client: Coyo) {}
+
+  /** The served models, their dimensions and the backend's health. */
+  list(options?: RequestOptions): APIPromise<ModelList> {
+    return this.client.request(() => ({ method: 'GET', path: '/v1/models' }), options);
+  }
+}
