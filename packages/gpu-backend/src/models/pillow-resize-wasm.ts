@@ -1,23 +1,35 @@
 /**
- * Pillow-exact BILINEAR resize in WebAssembly SIMD (`pillow-resize.wat`): the same bytes as the
- * JavaScript reference in `pillow-resize.ts`, 5–7× faster, which is most of an image's
- * pre-processing cost. Each thread owns its own instance (WebAssembly memory is not shared here).
+ * Pillow-exact resize in WebAssembly SIMD (`pillow-resize.wat`): the same bytes as the JavaScript
+ * reference in `pillow-resize.ts` for every filter and channel count it handles, 5–7× faster,
+ * which is most of an image's pre-processing cost. Each thread owns its own instance (WebAssembly
+ * memory is not shared here).
  */
 import { PILLOW_RESIZE_WASM_BASE64 } from './pillow-resize-wasm.generated.js';
-import { copyWindowColumns, planResize, type ResampleCoefficients, type ResizeWindow } from './pillow-resize.js';
+import {
+  copyWindowColumns,
+  planResize,
+  type ResampleCoefficients,
+  type ResampleOptions,
+  type ResizeWindow,
+} from './pillow-resize.js';
+
+type HorizontalPass = (
+  src: number,
+  srcStride: number,
+  rows: number,
+  dst: number,
+  outW: number,
+  bounds: number,
+  weights: number,
+  ksize: number,
+) => void;
 
 interface ResizeExports {
   memory: WebAssembly.Memory;
-  horizontal: (
-    src: number,
-    srcStride: number,
-    rows: number,
-    dst: number,
-    outW: number,
-    bounds: number,
-    weights: number,
-    ksize: number,
-  ) => void;
+  /** Interleaved RGB. */
+  horizontal: HorizontalPass;
+  /** Single channel (L). */
+  horizontal1: HorizontalPass;
   vertical: (src: number, rowLen: number, outRows: number, dst: number, bounds: number, weights: number, ksize: number) => void;
 }
 
@@ -88,22 +100,23 @@ export class WasmPillowResizer {
   }
 
   /**
-   * Same contract and bytes as `pillowBilinearResizeWindow`, but the answer is a view into this
+   * Same contract and bytes as `pillowResizeWindow`, but the answer is a view into this
    * resizer's memory, valid until its next call: read it (or copy it) before resizing again.
    */
   resizeWindowView(
-    rgb: Uint8Array,
+    pixels: Uint8Array,
     width: number,
     height: number,
     outWidth: number,
     outHeight: number,
     window?: ResizeWindow,
+    options?: ResampleOptions,
   ): Uint8Array {
-    const plan = planResize(rgb, width, height, outWidth, outHeight, window);
-    const { horizontal: h, vertical: v, rowFirst, rowEnd } = plan;
+    const plan = planResize(pixels, width, height, outWidth, outHeight, window, options);
+    const { channels, horizontal: h, vertical: v, rowFirst, rowEnd } = plan;
     const { left, width: winW, height: winH } = plan.window;
-    const rowLen = winW * 3;
-    const srcStride = width * 3;
+    const rowLen = winW * channels;
+    const srcStride = width * channels;
     const rows = rowEnd - rowFirst;
     const srcBytes = h !== undefined ? rows * srcStride : 0;
     const at = layout(srcBytes, rows * rowLen, v !== undefined ? winH * rowLen : 0, h, v);
@@ -112,12 +125,13 @@ export class WasmPillowResizer {
     const bytes = new Uint8Array(memory);
 
     if (h !== undefined) {
-      bytes.set(rgb.subarray(rowFirst * srcStride, rowEnd * srcStride), at.src);
+      bytes.set(pixels.subarray(rowFirst * srcStride, rowEnd * srcStride), at.src);
       new Int32Array(memory, at.hBounds, h.bounds.length).set(h.bounds);
       new Int32Array(memory, at.hWeights, h.weights.length).set(h.weights);
-      ex.horizontal(at.src, srcStride, rows, at.temp, winW, at.hBounds, at.hWeights, h.ksize);
+      const pass = channels === 3 ? ex.horizontal : ex.horizontal1;
+      pass(at.src, srcStride, rows, at.temp, winW, at.hBounds, at.hWeights, h.ksize);
     } else {
-      copyWindowColumns(rgb, width, rowFirst, rowEnd, left, winW, bytes, at.temp);
+      copyWindowColumns(pixels, width, channels, rowFirst, rowEnd, left, winW, bytes, at.temp);
     }
     if (v === undefined) return new Uint8Array(memory, at.temp, rows * rowLen);
 
@@ -129,16 +143,17 @@ export class WasmPillowResizer {
     return new Uint8Array(memory, at.out, winH * rowLen);
   }
 
-  /** Same contract and bytes as `pillowBilinearResizeWindow` (a copy the caller owns). */
+  /** Same contract and bytes as `pillowResizeWindow` (a copy the caller owns). */
   resizeWindow(
-    rgb: Uint8Array,
+    pixels: Uint8Array,
     width: number,
     height: number,
     outWidth: number,
     outHeight: number,
     window?: ResizeWindow,
+    options?: ResampleOptions,
   ): Uint8Array {
-    return this.resizeWindowView(rgb, width, height, outWidth, outHeight, window).slice();
+    return this.resizeWindowView(pixels, width, height, outWidth, outHeight, window, options).slice();
   }
 }
 
