@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ImageInputError } from './errors.js';
 import { decodeToRgb } from './preprocess.js';
-import { phashDistance, phashOf, phashStagesOf, phashStagesOfL, rgbToL } from './phash.js';
+import { phashDistance, phashOf, phashStagesOf, phashStagesOfL, phashStagesOfRgb, rgbToL } from './phash.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const LIMITS = { maxPixels: 40_000_000 };
@@ -106,6 +106,11 @@ describe('phashOf', () => {
     await expect(phashOf(new TextEncoder().encode('not an image'), LIMITS)).rejects.toBeInstanceOf(ImageInputError);
     const png = await sharp({ create: { width: 10, height: 10, channels: 3, background: '#000' } }).png().toBuffer();
     await expect(phashOf(png, { maxPixels: 99 })).rejects.toMatchObject({ type: 'image_too_large' });
+  });
+
+  it('gives the same stages from RGB as from its L conversion', async () => {
+    const image = await decodeToRgb(await readFile(join(FIXTURES, 'scene-640x480.jpg')), LIMITS, { autoOrient: false });
+    expect(phashStagesOfL(rgbToL(image), image.width, image.height)).toEqual(phashStagesOfRgb(image));
   });
 
   it('hashes an L image of a single pixel', () => {

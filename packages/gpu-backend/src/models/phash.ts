@@ -79,6 +79,11 @@ export function phashStagesOfL(l: Uint8Array, width: number, height: number): Ph
     resizer !== null
       ? resizer.resizeWindow(l, width, height, IMAGE_SIZE, IMAGE_SIZE, undefined, L_LANCZOS)
       : pillowResizeWindow(l, width, height, IMAGE_SIZE, IMAGE_SIZE, undefined, L_LANCZOS);
+  return stagesOfPixels(pixels);
+}
+
+/** DCT, median and bits of the 32×32 `L` image. */
+function stagesOfPixels(pixels: Uint8Array): PhashStages {
   plan ??= new Dct2(IMAGE_SIZE);
   const dct = dct2d(pixels, IMAGE_SIZE, plan);
   const dctLow = new Float64Array(HASH_SIZE * HASH_SIZE);
@@ -88,6 +93,16 @@ export function phashStagesOfL(l: Uint8Array, width: number, height: number): Ph
   return { pixels, dctLow, median: med, hash };
 }
 
+/** The hash of interleaved RGB, with every stage: `convert('L')`, then as `phashStagesOfL`. */
+export function phashStagesOfRgb(image: RgbImage): PhashStages {
+  const resizer = threadResizer();
+  if (resizer === null) return phashStagesOfL(rgbToL(image), image.width, image.height);
+  // Luma and resize in one WebAssembly call: the same bytes as rgbToL then the resize.
+  const { data, width, height } = image;
+  const pixels = resizer.resizeLumaWindowView(data, width, height, IMAGE_SIZE, IMAGE_SIZE, undefined, { filter: LANCZOS });
+  return stagesOfPixels(pixels.slice());
+}
+
 /**
  * Image bytes → every stage of `imagehash.phash`. Decodes as `Image.open` does: first frame, no
  * EXIF rotation, alpha ignored, palettes through their palette.
@@ -95,8 +110,7 @@ export function phashStagesOfL(l: Uint8Array, width: number, height: number): Ph
  * @throws ImageInputError as `decodeToRgb` (non-images, corrupt data, more than `limits.maxPixels`).
  */
 export async function phashStagesOf(bytes: Uint8Array, limits: DecodeLimits): Promise<PhashStages> {
-  const image = await decodeToRgb(bytes, limits, { autoOrient: false });
-  return phashStagesOfL(rgbToL(image), image.width, image.height);
+  return phashStagesOfRgb(await decodeToRgb(bytes, limits, { autoOrient: false }));
 }
 
 /**

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { rgbToL } from './phash.js';
 import { RETAINED_MEMORY_BYTES, WasmPillowResizer, threadResizer } from './pillow-resize-wasm.js';
 import { LANCZOS, pillowBilinearResizeWindow, pillowResizeWindow, type ResizeWindow } from './pillow-resize.js';
 
@@ -61,6 +62,22 @@ describe('WasmPillowResizer', () => {
       expect(firstDifference(resizer.resizeWindow(l, w, h, outW, outH, window, options), expected)).toBeUndefined();
     });
   }
+
+  for (const [name, w, h, outW, outH, window] of lanczosCases) {
+    it(`converts RGB to L and resizes it as rgbToL and the JavaScript reference do: ${name}`, () => {
+      const rgb = noise(w, h, w * 13 + h);
+      const expected = pillowResizeWindow(rgbToL({ data: rgb, width: w, height: h }), w, h, outW, outH, window, {
+        filter: LANCZOS,
+        channels: 1,
+      });
+      const view = resizer.resizeLumaWindowView(rgb, w, h, outW, outH, window, { filter: LANCZOS });
+      expect(firstDifference(view.slice(), expected)).toBeUndefined();
+    });
+  }
+
+  it('refuses an RGB buffer of the wrong length for a luma resize', () => {
+    expect(() => resizer.resizeLumaWindowView(new Uint8Array(10), 2, 2, 4, 4)).toThrow(RangeError);
+  });
 
   it('gives the JavaScript reference\'s bytes for LANCZOS on RGB', () => {
     const rgb = noise(211, 157, 9);

@@ -129,6 +129,92 @@
         (local.set $y (i32.add (local.get $y) (i32.const 1)))
         (br $rows_loop))))
 
+;; Pillow's `convert('L')` of RGB (Convert.c `rgb2l`): `n` pixels at `src` → `n` bytes at `dst`,
+  ;; L = (R·19595 + G·38470 + B·7471 + 2^15) >> 16. Sixteen pixels (48 bytes) at a time: the R, G
+  ;; and B bytes gathered by shuffles, widened to 32 bits by unsigned 16×16 multiplies (every weight
+  ;; fits in 16 bits), the same integer sum per lane; the last `n mod 16` pixels one by one.
+  (func (export "luma") (param $src i32) (param $n i32) (param $dst i32)
+    (local $end i32) (local $end16 i32) (local $v0 v128) (local $v1 v128) (local $v2 v128)
+    (local $r v128) (local $g v128) (local $b v128) (local $lo v128) (local $hi v128)
+    (local.set $end (i32.add (local.get $dst) (local.get $n)))
+    (local.set $end16 (i32.add (local.get $dst) (i32.and (local.get $n) (i32.const -16))))
+    (block $blocks_done
+      (loop $blocks
+        (br_if $blocks_done (i32.ge_u (local.get $dst) (local.get $end16)))
+        (local.set $v0 (v128.load align=1 (local.get $src)))
+        (local.set $v1 (v128.load offset=16 align=1 (local.get $src)))
+        (local.set $v2 (v128.load offset=32 align=1 (local.get $src)))
+        (local.set $r
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 8 9 10 17 20 23 26 29
+            (i8x16.shuffle 0 3 6 9 12 15 18 21 24 27 30 0 0 0 0 0 (local.get $v0) (local.get $v1))
+            (local.get $v2)))
+        (local.set $g
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 8 9 10 18 21 24 27 30
+            (i8x16.shuffle 1 4 7 10 13 16 19 22 25 28 31 0 0 0 0 0 (local.get $v0) (local.get $v1))
+            (local.get $v2)))
+        (local.set $b
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 8 9 16 19 22 25 28 31
+            (i8x16.shuffle 2 5 8 11 14 17 20 23 26 29 0 0 0 0 0 0 (local.get $v0) (local.get $v1))
+            (local.get $v2)))
+        ;; pixels 0..7
+        (local.set $lo
+          (i16x8.narrow_i32x4_u
+            (call $luma4 (i16x8.extend_low_i8x16_u (local.get $r)) (i16x8.extend_low_i8x16_u (local.get $g))
+              (i16x8.extend_low_i8x16_u (local.get $b)) (i32.const 0))
+            (call $luma4 (i16x8.extend_low_i8x16_u (local.get $r)) (i16x8.extend_low_i8x16_u (local.get $g))
+              (i16x8.extend_low_i8x16_u (local.get $b)) (i32.const 1))))
+        ;; pixels 8..15
+        (local.set $hi
+          (i16x8.narrow_i32x4_u
+            (call $luma4 (i16x8.extend_high_i8x16_u (local.get $r)) (i16x8.extend_high_i8x16_u (local.get $g))
+              (i16x8.extend_high_i8x16_u (local.get $b)) (i32.const 0))
+            (call $luma4 (i16x8.extend_high_i8x16_u (local.get $r)) (i16x8.extend_high_i8x16_u (local.get $g))
+              (i16x8.extend_high_i8x16_u (local.get $b)) (i32.const 1))))
+        (v128.store align=1 (local.get $dst) (i8x16.narrow_i16x8_u (local.get $lo) (local.get $hi)))
+        (local.set $src (i32.add (local.get $src) (i32.const 48)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+        (br $blocks)))
+    (block $done
+      (loop $pixels
+        (br_if $done (i32.ge_u (local.get $dst) (local.get $end)))
+        (i32.store8 (local.get $dst)
+          (i32.shr_u
+            (i32.add
+              (i32.add
+                (i32.mul (i32.load8_u (local.get $src)) (i32.const 19595))
+                (i32.mul (i32.load8_u offset=1 (local.get $src)) (i32.const 38470)))
+              (i32.add
+                (i32.mul (i32.load8_u offset=2 (local.get $src)) (i32.const 7471))
+                (i32.const 32768)))
+            (i32.const 16)))
+        (local.set $src (i32.add (local.get $src) (i32.const 3)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 1)))
+        (br $pixels))))
+
+  ;; Luma of four pixels: lanes 0..3 (`$high` 0) or 4..7 (`$high` 1) of 16-bit R, G, B → i32x4.
+  (func $luma4 (param $r v128) (param $g v128) (param $b v128) (param $high i32) (result v128)
+    (if (result v128) (local.get $high)
+      (then
+        (i32x4.shr_u
+          (i32x4.add
+            (i32x4.add
+              (i32x4.extmul_high_i16x8_u (local.get $r) (i16x8.splat (i32.const 19595)))
+              (i32x4.extmul_high_i16x8_u (local.get $g) (i16x8.splat (i32.const 38470))))
+            (i32x4.add
+              (i32x4.extmul_high_i16x8_u (local.get $b) (i16x8.splat (i32.const 7471)))
+              (i32x4.splat (i32.const 32768))))
+          (i32.const 16)))
+      (else
+        (i32x4.shr_u
+          (i32x4.add
+            (i32x4.add
+              (i32x4.extmul_low_i16x8_u (local.get $r) (i16x8.splat (i32.const 19595)))
+              (i32x4.extmul_low_i16x8_u (local.get $g) (i16x8.splat (i32.const 38470))))
+            (i32x4.add
+              (i32x4.extmul_low_i16x8_u (local.get $b) (i16x8.splat (i32.const 7471)))
+              (i32x4.splat (i32.const 32768))))
+          (i32.const 16)))))
+
   ;; Vertical pass: rows of `rowLen` bytes packed at `src` → `outRows` rows packed at `dst`.
   ;; `bounds`: per output row [first source row (relative to `src`), tap count]; `weights` as above.
   (func (export "vertical")
