@@ -105,7 +105,9 @@ export function phashStagesOfRgb(image: RgbImage): PhashStages {
 
 /**
  * Image bytes → every stage of `imagehash.phash`. Decodes as `Image.open` does: first frame, no
- * EXIF rotation, alpha ignored, palettes through their palette.
+ * EXIF rotation, alpha ignored, palettes through their palette — except where sharp's decoder
+ * differs from Pillow's: transparent GIF pixels come out black (Pillow: their palette colour),
+ * and CMYK JPEGs and 16-bit PNGs are converted otherwise, so their hashes can differ.
  *
  * @throws ImageInputError as `decodeToRgb` (non-images, corrupt data, more than `limits.maxPixels`).
  */
