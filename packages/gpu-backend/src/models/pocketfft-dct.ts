@@ -4,8 +4,8 @@
  * radix-4 and radix-2 passes), with its twiddle tables built the way `sincos_2pibyn` builds them.
  * Every floating-point operation happens in the same order as in pocketfft, so the results are the
  * same doubles, not merely close: a perceptual hash thresholds these values at their median, and a
- * naive cosine sum differs in the last bits (a flat image gives ±1e-13 instead of pocketfft's exact
- * zeros, which flips half the bits of its hash).
+ * naive cosine sum differs in the last bits (a flat 32-point signal gives AC values of ±1e-13
+ * instead of pocketfft's exact zeros, which would set bits of a flat image's hash by chance).
  *
  * Only power-of-two lengths are implemented (pocketfft's radix-3, radix-5 and generic passes are not
  * needed for a 32-point pHash).

@@ -1,11 +1,12 @@
 /**
- * sin and cos of a double, rounded to the nearest double: the values glibc's libm returns, which
- * is what Pillow's Lanczos taps and pocketfft's twiddles are computed from. V8's `Math.sin` and
- * `Math.cos` (fdlibm) are faithful but not correctly rounded — cos(30·π/128) comes out one ulp
- * above glibc's — and one ulp in a twiddle moves a DCT output, one ulp in a tap can move a
- * fixed-point weight. Here: reduction by multiples of π/2 with a three-part π/2, then Taylor series
- * in double-double arithmetic (≈ 106 bits), rounded once. Meant for the small arguments those
- * callers use (|x| ≤ 64); it is not a fast general-purpose libm.
+ * sin and cos of a double, correctly rounded, for pocketfft's twiddles. pocketfft computes them with
+ * glibc's `cos`/`sin`, which give the correctly rounded value for every twiddle of the lengths
+ * checked (all power-of-two lengths up to 256; glibc is not correctly rounded for every argument).
+ * V8's `Math.cos`/`Math.sin` (fdlibm) are faithful but not correctly rounded — cos(30·π/128) comes
+ * out one ulp above glibc's — and one ulp in a twiddle moves DCT outputs by an ulp. Here: reduction
+ * by multiples of π/2 with a three-part π/2, then Taylor series in double-double arithmetic
+ * (≈ 106 bits), rounded once. Meant for small arguments (|x| ≤ 64); a few µs a call, not a
+ * general-purpose libm.
  */
 
 type DoubleDouble = readonly [hi: number, lo: number];
