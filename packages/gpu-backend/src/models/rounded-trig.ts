@@ -1,7 +1,8 @@
 /**
  * sin and cos of a double, correctly rounded, for pocketfft's twiddles. pocketfft computes them with
- * glibc's `cos`/`sin`, which give the correctly rounded value for every twiddle of the lengths
- * checked (all power-of-two lengths up to 256; glibc is not correctly rounded for every argument).
+ * glibc's `cos`/`sin`; for every angle its twiddle tables of up to 512 entries use (DCT lengths up
+ * to 128) these functions return glibc's exact values. glibc is not correctly rounded everywhere:
+ * the 1024-entry table needs sin(27π/512), where the two differ by an ulp.
  * V8's `Math.cos`/`Math.sin` (fdlibm) are faithful but not correctly rounded — cos(30·π/128) comes
  * out one ulp above glibc's — and one ulp in a twiddle moves DCT outputs by an ulp. Here: reduction
  * by multiples of π/2 with a three-part π/2, then Taylor series in double-double arithmetic
