@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { rgbToL } from './phash.js';
 import { RETAINED_MEMORY_BYTES, WasmPillowResizer, threadResizer } from './pillow-resize-wasm.js';
-import { pillowBilinearResizeWindow, type ResizeWindow } from './pillow-resize.js';
+import { LANCZOS, pillowBilinearResizeWindow, pillowResizeWindow, type ResizeWindow } from './pillow-resize.js';
 
 /** Deterministic noise: every byte value occurs, neighbours differ, so any tap or rounding slip shows. */
-function noise(width: number, height: number, seed: number): Uint8Array {
-  const out = new Uint8Array(width * height * 3);
+function noise(width: number, height: number, seed: number, channels: 1 | 3 = 3): Uint8Array {
+  const out = new Uint8Array(width * height * channels);
   let s = seed >>> 0;
   for (let i = 0; i < out.length; i++) {
     s = (Math.imul(s, 1_103_515_245) + 12_345) >>> 0;
@@ -43,6 +44,47 @@ describe('WasmPillowResizer', () => {
       expect(firstDifference(resizer.resizeWindow(rgb, w, h, outW, outH, window), expected)).toBeUndefined();
     });
   }
+
+  const lanczosCases: Array<[string, number, number, number, number, ResizeWindow?]> = [
+    ['pHash of a camera photo', 1600, 1200, 32, 32],
+    ['pHash of a thumbnail (enlarging)', 7, 5, 32, 32],
+    ['taps not a multiple of four', 97, 61, 32, 32],
+    ['only the width changes', 300, 32, 32, 32],
+    ['only the height changes', 32, 300, 32, 32],
+    ['a window', 123, 77, 61, 45, { left: 7, top: 1, width: 53, height: 40 }],
+  ];
+  for (const [name, w, h, outW, outH, window] of lanczosCases) {
+    it(`gives the JavaScript reference's bytes for LANCZOS on L: ${name} (${w}×${h} → ${outW}×${outH})`, () => {
+      const l = noise(w, h, w * 17 + h, 1);
+      const options = { filter: LANCZOS, channels: 1 } as const;
+      const expected = pillowResizeWindow(l, w, h, outW, outH, window, options);
+      expect(expected.length).toBe((window?.width ?? outW) * (window?.height ?? outH));
+      expect(firstDifference(resizer.resizeWindow(l, w, h, outW, outH, window, options), expected)).toBeUndefined();
+    });
+  }
+
+  for (const [name, w, h, outW, outH, window] of lanczosCases) {
+    it(`converts RGB to L and resizes it as rgbToL and the JavaScript reference do: ${name}`, () => {
+      const rgb = noise(w, h, w * 13 + h);
+      const expected = pillowResizeWindow(rgbToL({ data: rgb, width: w, height: h }), w, h, outW, outH, window, {
+        filter: LANCZOS,
+        channels: 1,
+      });
+      const view = resizer.resizeLumaWindowView(rgb, w, h, outW, outH, window, { filter: LANCZOS });
+      expect(firstDifference(view.slice(), expected)).toBeUndefined();
+    });
+  }
+
+  it('refuses an RGB buffer of the wrong length for a luma resize', () => {
+    expect(() => resizer.resizeLumaWindowView(new Uint8Array(10), 2, 2, 4, 4)).toThrow(RangeError);
+  });
+
+  it('gives the JavaScript reference\'s bytes for LANCZOS on RGB', () => {
+    const rgb = noise(211, 157, 9);
+    const options = { filter: LANCZOS } as const;
+    const expected = pillowResizeWindow(rgb, 211, 157, 32, 40, undefined, options);
+    expect(firstDifference(resizer.resizeWindow(rgb, 211, 157, 32, 40, undefined, options), expected)).toBeUndefined();
+  });
 
   it('gives the same bytes when one instance resizes images of different sizes in turn', () => {
     const sizes: Array<[number, number]> = [[640, 480], [17, 9], [1024, 700], [300, 301]];

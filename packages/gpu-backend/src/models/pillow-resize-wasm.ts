@@ -1,24 +1,39 @@
 /**
- * Pillow-exact BILINEAR resize in WebAssembly SIMD (`pillow-resize.wat`): the same bytes as the
- * JavaScript reference in `pillow-resize.ts`, 5–7× faster, which is most of an image's
- * pre-processing cost. Each thread owns its own instance (WebAssembly memory is not shared here).
+ * Pillow-exact resize in WebAssembly SIMD (`pillow-resize.wat`): the same bytes as the JavaScript
+ * reference in `pillow-resize.ts` for every filter and channel count it handles, 5–7× faster,
+ * which is most of an image's pre-processing cost. Each thread owns its own instance (WebAssembly
+ * memory is not shared here).
  */
 import { PILLOW_RESIZE_WASM_BASE64 } from './pillow-resize-wasm.generated.js';
-import { copyWindowColumns, planResize, type ResampleCoefficients, type ResizeWindow } from './pillow-resize.js';
+import {
+  copyWindowColumns,
+  planResize,
+  type ResampleCoefficients,
+  type ResampleOptions,
+  type ResizePlan,
+  type ResizeWindow,
+} from './pillow-resize.js';
+
+type HorizontalPass = (
+  src: number,
+  srcStride: number,
+  rows: number,
+  dst: number,
+  outW: number,
+  bounds: number,
+  weights: number,
+  ksize: number,
+) => void;
 
 interface ResizeExports {
   memory: WebAssembly.Memory;
-  horizontal: (
-    src: number,
-    srcStride: number,
-    rows: number,
-    dst: number,
-    outW: number,
-    bounds: number,
-    weights: number,
-    ksize: number,
-  ) => void;
+  /** Interleaved RGB. */
+  horizontal: HorizontalPass;
+  /** Single channel (L). */
+  horizontal1: HorizontalPass;
   vertical: (src: number, rowLen: number, outRows: number, dst: number, bounds: number, weights: number, ksize: number) => void;
+  /** Pillow's RGB → L. */
+  luma: (src: number, n: number, dst: number) => void;
 }
 
 const PAGE = 65_536;
@@ -42,6 +57,8 @@ const align16 = (n: number): number => (n + 15) & ~15;
 /** Byte offsets of one call's buffers in linear memory. */
 interface Layout {
   src: number;
+  /** The source rows converted to L (luma resizes only). */
+  luma: number;
   temp: number;
   out: number;
   hBounds: number;
@@ -51,15 +68,23 @@ interface Layout {
   end: number;
 }
 
-function layout(srcBytes: number, tempBytes: number, outBytes: number, h?: ResampleCoefficients, v?: ResampleCoefficients): Layout {
+function layout(
+  srcBytes: number,
+  lumaBytes: number,
+  tempBytes: number,
+  outBytes: number,
+  h?: ResampleCoefficients,
+  v?: ResampleCoefficients,
+): Layout {
   const src = 0;
-  const temp = align16(src + srcBytes + SLACK);
+  const luma = align16(src + srcBytes + SLACK);
+  const temp = align16(luma + lumaBytes + SLACK);
   const out = align16(temp + tempBytes + SLACK);
   const hBounds = align16(out + outBytes + SLACK);
   const hWeights = hBounds + (h?.bounds.byteLength ?? 0);
   const vBounds = align16(hWeights + (h?.weights.byteLength ?? 0));
   const vWeights = vBounds + (v?.bounds.byteLength ?? 0);
-  return { src, temp, out, hBounds, hWeights, vBounds, vWeights, end: vWeights + (v?.weights.byteLength ?? 0) + SLACK };
+  return { src, luma, temp, out, hBounds, hWeights, vBounds, vWeights, end: vWeights + (v?.weights.byteLength ?? 0) + SLACK };
 }
 
 /** One thread's WebAssembly resizer. */
@@ -88,58 +113,106 @@ export class WasmPillowResizer {
   }
 
   /**
-   * Same contract and bytes as `pillowBilinearResizeWindow`, but the answer is a view into this
+   * Same contract and bytes as `pillowResizeWindow`, but the answer is a view into this
    * resizer's memory, valid until its next call: read it (or copy it) before resizing again.
    */
   resizeWindowView(
-    rgb: Uint8Array,
+    pixels: Uint8Array,
     width: number,
     height: number,
     outWidth: number,
     outHeight: number,
     window?: ResizeWindow,
+    options?: ResampleOptions,
   ): Uint8Array {
-    const plan = planResize(rgb, width, height, outWidth, outHeight, window);
-    const { horizontal: h, vertical: v, rowFirst, rowEnd } = plan;
+    const plan = planResize(pixels, width, height, outWidth, outHeight, window, options);
+    const { channels, horizontal: h, vertical: v, rowFirst, rowEnd } = plan;
     const { left, width: winW, height: winH } = plan.window;
-    const rowLen = winW * 3;
-    const srcStride = width * 3;
+    const rowLen = winW * channels;
+    const srcStride = width * channels;
     const rows = rowEnd - rowFirst;
     const srcBytes = h !== undefined ? rows * srcStride : 0;
-    const at = layout(srcBytes, rows * rowLen, v !== undefined ? winH * rowLen : 0, h, v);
+    const at = layout(srcBytes, 0, rows * rowLen, v !== undefined ? winH * rowLen : 0, h, v);
     const ex = this.#instance(at.end);
     const memory = ex.memory.buffer;
     const bytes = new Uint8Array(memory);
 
     if (h !== undefined) {
-      bytes.set(rgb.subarray(rowFirst * srcStride, rowEnd * srcStride), at.src);
+      bytes.set(pixels.subarray(rowFirst * srcStride, rowEnd * srcStride), at.src);
       new Int32Array(memory, at.hBounds, h.bounds.length).set(h.bounds);
       new Int32Array(memory, at.hWeights, h.weights.length).set(h.weights);
-      ex.horizontal(at.src, srcStride, rows, at.temp, winW, at.hBounds, at.hWeights, h.ksize);
+      const pass = channels === 3 ? ex.horizontal : ex.horizontal1;
+      pass(at.src, srcStride, rows, at.temp, winW, at.hBounds, at.hWeights, h.ksize);
     } else {
-      copyWindowColumns(rgb, width, rowFirst, rowEnd, left, winW, bytes, at.temp);
+      copyWindowColumns(pixels, width, channels, rowFirst, rowEnd, left, winW, bytes, at.temp);
     }
-    if (v === undefined) return new Uint8Array(memory, at.temp, rows * rowLen);
-
-    const vBounds = new Int32Array(memory, at.vBounds, v.bounds.length);
-    vBounds.set(v.bounds);
-    for (let r = 0; r < winH; r++) vBounds[r * 2] = (vBounds[r * 2] as number) - rowFirst;
-    new Int32Array(memory, at.vWeights, v.weights.length).set(v.weights);
-    ex.vertical(at.temp, rowLen, winH, at.out, at.vBounds, at.vWeights, v.ksize);
-    return new Uint8Array(memory, at.out, winH * rowLen);
+    return verticalPass(ex, at, plan, rowLen);
   }
 
-  /** Same contract and bytes as `pillowBilinearResizeWindow` (a copy the caller owns). */
-  resizeWindow(
+  /**
+   * Pillow's `convert('L')` of interleaved RGB followed by `pillowResizeWindow` with
+   * `{ ...options, channels: 1 }` — the bytes of `pillowResizeWindow(rgbToL(rgb), …)` — with the
+   * luma computed here, only for the source rows the resize reads. The answer is a view, as for
+   * `resizeWindowView`.
+   */
+  resizeLumaWindowView(
     rgb: Uint8Array,
     width: number,
     height: number,
     outWidth: number,
     outHeight: number,
     window?: ResizeWindow,
+    options: Omit<ResampleOptions, 'channels'> = {},
   ): Uint8Array {
-    return this.resizeWindowView(rgb, width, height, outWidth, outHeight, window).slice();
+    const rgbPlan = planResize(rgb, width, height, outWidth, outHeight, window, { ...options, channels: 3 });
+    const plan: ResizePlan = { ...rgbPlan, channels: 1 };
+    const { horizontal: h, vertical: v, rowFirst, rowEnd } = plan;
+    const { left, width: winW, height: winH } = plan.window;
+    const rows = rowEnd - rowFirst;
+    const at = layout(rows * width * 3, rows * width, rows * winW, v !== undefined ? winH * winW : 0, h, v);
+    const ex = this.#instance(at.end);
+    const memory = ex.memory.buffer;
+    const bytes = new Uint8Array(memory);
+
+    bytes.set(rgb.subarray(rowFirst * width * 3, rowEnd * width * 3), at.src);
+    ex.luma(at.src, rows * width, at.luma);
+    if (h !== undefined) {
+      new Int32Array(memory, at.hBounds, h.bounds.length).set(h.bounds);
+      new Int32Array(memory, at.hWeights, h.weights.length).set(h.weights);
+      ex.horizontal1(at.luma, width, rows, at.temp, winW, at.hBounds, at.hWeights, h.ksize);
+    } else {
+      const luma = new Uint8Array(memory, at.luma, rows * width);
+      copyWindowColumns(luma, width, 1, 0, rows, left, winW, bytes, at.temp);
+    }
+    return verticalPass(ex, at, plan, winW);
   }
+
+  /** Same contract and bytes as `pillowResizeWindow` (a copy the caller owns). */
+  resizeWindow(
+    pixels: Uint8Array,
+    width: number,
+    height: number,
+    outWidth: number,
+    outHeight: number,
+    window?: ResizeWindow,
+    options?: ResampleOptions,
+  ): Uint8Array {
+    return this.resizeWindowView(pixels, width, height, outWidth, outHeight, window, options).slice();
+  }
+}
+
+/** The vertical pass of `plan` over the rows at `at.temp` (or those rows as they are, when it has none). */
+function verticalPass(ex: ResizeExports, at: Layout, plan: ResizePlan, rowLen: number): Uint8Array {
+  const { vertical: v, rowFirst, rowEnd } = plan;
+  const winH = plan.window.height;
+  const memory = ex.memory.buffer;
+  if (v === undefined) return new Uint8Array(memory, at.temp, (rowEnd - rowFirst) * rowLen);
+  const vBounds = new Int32Array(memory, at.vBounds, v.bounds.length);
+  vBounds.set(v.bounds);
+  for (let r = 0; r < winH; r++) vBounds[r * 2] = (vBounds[r * 2] as number) - rowFirst;
+  new Int32Array(memory, at.vWeights, v.weights.length).set(v.weights);
+  ex.vertical(at.temp, rowLen, winH, at.out, at.vBounds, at.vWeights, v.ksize);
+  return new Uint8Array(memory, at.out, winH * rowLen);
 }
 
 let shared: WasmPillowResizer | null | undefined;

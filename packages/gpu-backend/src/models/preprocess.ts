@@ -25,6 +25,15 @@ export interface DecodeLimits {
   maxPixels: number;
 }
 
+/** How to decode, beyond the limits. */
+export interface DecodeOptions {
+  /**
+   * Apply the EXIF orientation (default true), as the Hugging Face processors do after
+   * `exif_transpose`. `false` keeps the stored pixel order, as a bare `Image.open` does.
+   */
+  autoOrient?: boolean;
+}
+
 /** Interleaved 8-bit RGB, row-major, `width * height * 3` bytes. */
 export interface RgbImage {
   data: Uint8Array;
@@ -39,15 +48,20 @@ function messageOf(err: unknown): string {
 }
 
 /**
- * Decodes an untrusted image to 8-bit sRGB: first frame of animations, EXIF orientation applied,
- * alpha dropped, grey replicated, CMYK converted. Refuses non-images from their magic bytes and
- * pixel bombs from their header, so neither reaches the decoder.
+ * Decodes an untrusted image to 8-bit sRGB: first frame of animations, EXIF orientation applied
+ * (unless `options.autoOrient` is false), alpha dropped, grey replicated, CMYK converted. Refuses
+ * non-images from their magic bytes and pixel bombs from their header, so neither reaches the decoder.
  *
  * @throws ImageInputError `invalid_image` (empty, truncated or corrupt), `unsupported_media_type`
  *   (not JPEG/PNG/WebP/GIF/AVIF), `image_too_large` (more than `limits.maxPixels` pixels).
  */
-export async function decodeToRgb(bytes: Uint8Array, limits: DecodeLimits): Promise<RgbImage> {
+export async function decodeToRgb(
+  bytes: Uint8Array,
+  limits: DecodeLimits,
+  options: DecodeOptions = {},
+): Promise<RgbImage> {
   const { maxPixels } = limits;
+  const { autoOrient = true } = options;
   if (!Number.isSafeInteger(maxPixels) || maxPixels < 1) {
     throw new RangeError(`limits.maxPixels must be a positive integer, got ${maxPixels}`);
   }
@@ -86,7 +100,7 @@ export async function decodeToRgb(bytes: Uint8Array, limits: DecodeLimits): Prom
       // such as extraneous bytes before a marker.
       failOn: 'error',
       limitInputPixels: maxPixels,
-      autoOrient: true,
+      autoOrient,
       ignoreIcc: true,
       pages: 1,
       page: 0,
