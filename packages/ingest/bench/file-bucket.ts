@@ -5,7 +5,7 @@
  */
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RangeReadBucket, RangeReadOptions } from '../../worker/src/coyo/bucket.js';
+import type { RangeReadBucket, RangeReadOptions } from '@coyo/coyo-reader';
 
 export function fileBucket(root: string): RangeReadBucket {
   return {

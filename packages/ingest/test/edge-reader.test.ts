@@ -1,5 +1,5 @@
 /**
- * The ingest's output read back by the edge reader (packages/worker/src/coyo) in Node: a version whose
+ * The ingest's output read back by the edge reader (`@coyo/coyo-reader`) in Node: a version whose
  * scores are NULL in places must filter exactly as SQL does, NULL satisfying no bound.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -7,9 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Manifest } from '@coyo/coyo-schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CountingBucket } from '../../worker/src/coyo/bucket.js';
-import { CoyoDataset, CoyoMemory } from '../../worker/src/coyo/dataset.js';
-import type { Predicate } from '../../worker/src/coyo/filter.js';
+import { CountingBucket, CoyoDataset, CoyoMemory, type Predicate } from '@coyo/coyo-reader';
 import { fileBucket } from '../bench/file-bucket.js';
 import { buildShards } from '../src/build.js';
 import { Duck } from '../src/duck.js';

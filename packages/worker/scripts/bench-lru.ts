@@ -1,6 +1,7 @@
 /**
- * Isolate LRU throughput: ops/s of `lru-cache` on the two workloads the edge gives it, one run each,
- * same seeded key stream for every implementation.
+ * Isolate LRU throughput: ops/s of `lru-cache` on the two workloads the edge gives it, one run each
+ * over a seeded key stream. It replaced hand-written Map-based LRUs; on the same streams (one run,
+ * 2 shared cores) those did 0.55 M ops/s counted and 3.2 M weighted, lru-cache 1.8 M and 4.8 M.
  *
  * - counted: 4096 entries (the embedding LRU), keys drawn from 8192 (≈50 % hits), get then set on a miss;
  * - weighted: a 32 MiB byte budget (the footer cache), entries of 4 KB–1 MB, keys drawn from 512.
@@ -8,12 +9,11 @@
  *   pnpm bench:lru
  */
 import { LRUCache } from 'lru-cache';
-import { Lru, WeightedLru } from '../src/services/lru';
 
 const OPS = 2_000_000;
 const MiB = 1024 * 1024;
 
-/** A small deterministic PRNG (mulberry32), so every implementation sees the same keys. */
+/** A small deterministic PRNG (mulberry32), so every run sees the same keys. */
 function rng(seed: number): () => number {
   let a = seed;
   return () => {
@@ -58,14 +58,10 @@ function run(name: string, cache: Cache, { keys, sizes }: Workload): void {
 }
 
 const counted = workload(8192, 1, 2);
-const handCounted = new Lru<number>(4096);
-run('counted   hand-written Lru', { get: (k) => handCounted.get(k), set: (k, v) => handCounted.set(k, v) }, counted);
 const lru = new LRUCache<string, number>({ max: 4096 });
 run('counted   lru-cache', { get: (k) => lru.get(k), set: (k, v) => lru.set(k, v) }, counted);
 
 const weighted = workload(512, 4096, MiB);
-const hand = new WeightedLru<number>(32 * MiB);
-run('weighted  hand-written WeightedLru', { get: (k) => hand.get(k), set: (k, v, s) => hand.set(k, v, s) }, weighted);
 const sized = new LRUCache<string, number>({ maxSize: 32 * MiB });
 run('weighted  lru-cache (maxSize)', { get: (k) => sized.get(k), set: (k, v, size) => sized.set(k, v, { size }) }, weighted);
 

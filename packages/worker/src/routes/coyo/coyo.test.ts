@@ -1,9 +1,8 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CoyoMemory } from '../../coyo/dataset';
-import { encodeCursor } from '../../coyo/filter';
-import { FIXTURE_VERSION, fixtureRows, seedFixture, type CompleteRecord } from '../../coyo/test-fixture';
+import { CoyoMemory, encodeCursor } from '@coyo/coyo-reader';
+import { FIXTURE_VERSION, fixtureRows, seedFixture, type CompleteRecord } from '@coyo/coyo-reader/testing';
 import type { AppEnv, Env } from '../../env';
 import { handleError, validationHook } from '../../errors';
 import { registerCoyoRoutes } from './index';

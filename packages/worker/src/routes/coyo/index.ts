@@ -1,5 +1,5 @@
 /**
- * `/v1/coyo/*`: COYO-700M metadata read from the parquet shards in R2 (see `src/coyo/`). Every
+ * `/v1/coyo/*`: COYO-700M metadata read from the parquet shards in R2 (the reader is `@coyo/coyo-reader`). Every
  * answer names the dataset version in its ETag, so clients revalidate with If-None-Match and get
  * 304 without any shard being read.
  */
@@ -7,10 +7,19 @@ import { COYO_COLUMNS, NUMERIC_COLUMNS, type CoyoColumn } from '@coyo/coyo-schem
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { CountingBucket, MissingObjectError } from '../../coyo/bucket';
-import { CoyoDataset, type CoyoMemory, DatasetUnavailableError, isolateMemory, type CoyoIo } from '../../coyo/dataset';
-import { cacheApiEdgeCache, type EdgeCache } from '../../coyo/edge-cache';
-import { CursorError, type Predicate } from '../../coyo/filter';
+import {
+  cacheApiEdgeCache,
+  CountingBucket,
+  CoyoDataset,
+  CursorError,
+  DatasetUnavailableError,
+  isolateMemory,
+  MissingObjectError,
+  type CoyoIo,
+  type CoyoMemory,
+  type EdgeCache,
+  type Predicate,
+} from '@coyo/coyo-reader';
 import type { AppEnv } from '../../env';
 import { ProblemError } from '../../errors';
 import { commonProblemResponses, problemResponse } from '../../schemas/problem';

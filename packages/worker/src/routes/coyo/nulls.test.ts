@@ -1,5 +1,5 @@
 /**
- * The COYO routes over a version whose rows hold NULLs (test/fixtures/coyo-nulls-bucket.json, served
+ * The COYO routes over a version whose rows hold NULLs (`coyo-nulls-bucket.json` of `@coyo/coyo-reader/testing`, served
  * from memory so the shared R2 binding keeps the NULL-free fixture): every NULL is answered as JSON
  * null, filters follow SQL, and a NULL where the ingest never writes one is a logged 500.
  */
@@ -7,17 +7,15 @@ import { COYO_COLUMNS, NULLABLE_COLUMNS, type CoyoColumn } from '@coyo/coyo-sche
 import { OpenAPIHono, type z } from '@hono/zod-openapi';
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import { afterEach, beforeAll, describe, expect, expectTypeOf, it, vi } from 'vitest';
-import { createApp } from '../../app';
-import type { RangeReadBucket } from '../../coyo/bucket';
-import { CoyoMemory } from '../../coyo/dataset';
-import type { CoyoRecord } from '../../coyo/schema';
+import { CoyoMemory, type CoyoRecord, type RangeReadBucket } from '@coyo/coyo-reader';
 import {
   NULLS_FIXTURE_VERSION,
   memoryBucket,
   nullIdFixtureObjects,
   nullsFixtureObjects,
   nullsFixtureRows,
-} from '../../coyo/test-fixture';
+} from '@coyo/coyo-reader/testing';
+import { createApp } from '../../app';
 import type { AppEnv, Env } from '../../env';
 import { handleError, validationHook } from '../../errors';
 import { openApiDocument } from '../../openapi';

@@ -1,7 +1,8 @@
 /**
- * Test support (imported by tests only): the published fixture versions from test/fixtures (made by
- * `pnpm --filter @coyo/ingest gen:fixture`), a loader that seeds one into an R2 binding, and their rows
- * read whole with hyparquet as the oracle to compare with.
+ * Test support (`@coyo/coyo-reader/testing`, imported by tests only): the published fixture versions in
+ * `fixtures/` (made by `pnpm --filter @coyo/ingest gen:fixture`, checked against it by the ingest's
+ * drift test), a loader that seeds one into an R2 binding, their rows read whole with hyparquet as the
+ * oracle to compare with, and an in-memory bucket and Cache API.
  *
  * - `coyo-bucket.json`: 1000 rows, three shards of 50-row groups, no NULL.
  * - `coyo-nulls-bucket.json`: 300 rows, three shards of 25-row groups, NULLs in every column but `id`
@@ -10,12 +11,13 @@
  */
 import { COYO_COLUMNS, POINTER_KEY, type Manifest } from '@coyo/coyo-schema';
 import { parquetReadObjects } from 'hyparquet';
-import fixture from '../../test/fixtures/coyo-bucket.json';
-import nullIdFixture from '../../test/fixtures/coyo-null-id-bucket.json';
-import nullsFixture from '../../test/fixtures/coyo-nulls-bucket.json';
-import type { RangeReadBucket } from './bucket';
-import { ReadableManifestSchema } from './manifest';
-import type { CoyoRecord } from './schema';
+import fixture from '../fixtures/coyo-bucket.json';
+import nullIdFixture from '../fixtures/coyo-null-id-bucket.json';
+import nullsFixture from '../fixtures/coyo-nulls-bucket.json';
+import type { RangeReadBucket } from '../src/bucket';
+import type { CacheLike } from '../src/edge-cache';
+import { ReadableManifestSchema } from '../src/manifest';
+import type { CoyoRecord } from '../src/schema';
 
 interface FixtureFile {
   version: string;
@@ -74,8 +76,13 @@ export function fixtureManifest(): Manifest {
   return manifestOf(fixtureObjects());
 }
 
+/** The one call of an R2 binding that seeding uses. */
+export interface WritableBucket {
+  put(key: string, bytes: Uint8Array): Promise<unknown>;
+}
+
 /** Writes the NULL-free fixture into a bucket (an R2 binding in tests). */
-export async function seedFixture(bucket: R2Bucket): Promise<void> {
+export async function seedFixture(bucket: WritableBucket): Promise<void> {
   for (const [key, bytes] of fixtureObjects()) await bucket.put(key, bytes);
 }
 
@@ -119,6 +126,20 @@ export function memoryBucket(objects: Map<string, Uint8Array>): RangeReadBucket 
       if (bytes === undefined) return null;
       const slice = options?.range ? bytes.slice(options.range.offset, options.range.offset + options.range.length) : bytes.slice();
       return { arrayBuffer: async () => slice.buffer };
+    },
+  };
+}
+
+/** A Cache API stand-in over a Map: what one data centre's `caches.default` holds, for Node tests. */
+export function memoryCache(): CacheLike {
+  const entries = new Map<string, ArrayBuffer>();
+  return {
+    async match(key) {
+      const bytes = entries.get(key);
+      return bytes === undefined ? undefined : new Response(bytes.slice(0));
+    },
+    async put(key, response) {
+      entries.set(key, await response.arrayBuffer());
     },
   };
 }

@@ -1,5 +1,4 @@
 import { COYO_COLUMNS, NULLABLE_COLUMNS, NUMERIC_COLUMNS, POINTER_KEY } from '@coyo/coyo-schema';
-import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CountingBucket, type RangeReadBucket } from './bucket';
 import { CoyoDataset, CoyoMemory, DatasetUnavailableError, ShardDataError, servedValue, type CoyoIo } from './dataset';
@@ -17,15 +16,15 @@ import {
   nullsFixtureManifest,
   nullsFixtureObjects,
   nullsFixtureRows,
-  seedFixture,
+  memoryCache,
   type CompleteRecord,
-} from './test-fixture';
+} from '../testing';
 
-const bucket = (env as unknown as { COYO_BUCKET: R2Bucket }).COYO_BUCKET;
+const objects = fixtureObjects();
+const bucket = memoryBucket(objects);
 let oracle: CompleteRecord[];
 
 beforeAll(async () => {
-  await seedFixture(bucket);
   oracle = await fixtureRows();
 });
 
@@ -98,7 +97,7 @@ describe('CoyoDataset.lookup', () => {
   });
 
   it('reads footers from the Cache API when the isolate is cold', async () => {
-    const edgeCache = cacheApiEdgeCache(await caches.open('coyo-test-footers'));
+    const edgeCache = cacheApiEdgeCache(memoryCache());
     const pending: Promise<unknown>[] = [];
     const first = io({ edgeCache, waitUntil: (p) => pending.push(p) });
     await (await CoyoDataset.open(first)).lookup([oracle[0]!.id]);
@@ -106,6 +105,21 @@ describe('CoyoDataset.lookup', () => {
     const second = io({ edgeCache }); // a new isolate: empty memory, same data centre cache
     await (await CoyoDataset.open(second)).lookup([oracle[1]!.id]);
     expect(second.bucket.stats).toMatchObject({ reads: 2, rangeReads: 1 }); // pointer + row group
+  });
+
+  it('weighs a cached manifest by its shard count once it has loaded', async () => {
+    const memory = new CoyoMemory();
+    const dataset = await CoyoDataset.open(io({ memory }));
+    await Promise.resolve(); // the re-weighing runs in the load's own continuation
+    expect(memory.manifests.calculatedSize).toBe(dataset.manifest.shards.length * 2048 + 4096);
+  });
+
+  it('keeps no footer in isolate memory beyond its byte budget', async () => {
+    const memory = new CoyoMemory({ footerBytes: Math.max(...fixtureManifest().shards.map((s) => s.footer_bytes)) * 8 });
+    const dataset = await CoyoDataset.open(io({ memory }));
+    await dataset.lookup(fixtureManifest().shards.map((s) => s.min_id));
+    expect(memory.footers.size).toBe(1);
+    expect(memory.footers.calculatedSize).toBeLessThanOrEqual(memory.footers.maxSize);
   });
 
   it('reads each row group once for ids that share it', async () => {
@@ -129,9 +143,8 @@ describe('CoyoDataset.open', () => {
     const pointerTtlMs = 30_000;
     const first = await CoyoDataset.open(io({ memory, now: () => now, pointerTtlMs }));
     expect(first.version).toBe(FIXTURE_VERSION);
-    const original = await bucket.get(POINTER_KEY);
-    const text = await original!.text();
-    await bucket.put(POINTER_KEY, text.replace(FIXTURE_VERSION, 'fixture-2'));
+    const original = objects.get(POINTER_KEY)!;
+    objects.set(POINTER_KEY, new TextEncoder().encode(new TextDecoder().decode(original).replace(FIXTURE_VERSION, 'fixture-2')));
     try {
       now += 10_000;
       const cached = io({ memory, now: () => now, pointerTtlMs });
@@ -141,7 +154,7 @@ describe('CoyoDataset.open', () => {
       // The new pointer names a manifest of another version: the reader refuses the mismatch.
       await expect(CoyoDataset.open(io({ memory, now: () => now, pointerTtlMs }))).rejects.toThrow(/pointer says fixture-2/);
     } finally {
-      await bucket.put(POINTER_KEY, text);
+      objects.set(POINTER_KEY, original);
     }
   });
 });

@@ -1,7 +1,7 @@
 import type { Manifest, Pointer, Shard } from '@coyo/coyo-schema';
 import { describe, expect, it } from 'vitest';
 import { ReadableManifestSchema, ReadablePointerSchema, SUPPORTED_FORMAT_VERSIONS } from './manifest';
-import { fixtureManifest } from './test-fixture';
+import { fixtureManifest } from '../testing';
 
 /** The plain fixture's manifest (three shards, as the ingest wrote it) with its shards replaced. */
 function withShards(edit: (shards: Shard[]) => Shard[]): Manifest {
