@@ -280,7 +280,7 @@ function cellAt(group: GroupData, i: number, column: CoyoColumn): number | strin
 function recordAt(group: GroupData, i: number, columns: readonly CoyoColumn[]): PartialRecord {
   const out: Record<string, number | string | null> = {};
   for (const column of columns) out[column] = cellAt(group, i, column);
-  return out as PartialRecord;
+  return out;
 }
 
 /** The id of row `i`: look-ups, scans and cursors compare ids, so a NULL or a string is refused. */
@@ -482,7 +482,7 @@ export class CoyoDataset {
         }
         if (stopAt >= 0) {
           const lastId = idAt(scan, stopAt);
-          const exhausted = lastId >= this.manifest.shards.at(-1)!.max_id;
+          const exhausted = lastId >= (this.manifest.shards.at(-1)?.max_id ?? -1);
           return { ...result, next_cursor: exhausted ? null : cursorAt(lastId) };
         }
         position = groupMaxId;

@@ -120,12 +120,12 @@ export function memoryBucket(objects: Map<string, Uint8Array>): RangeReadBucket 
   const log: string[] = [];
   return {
     log,
-    async get(key, options) {
+    get(key, options) {
       const bytes = objects.get(key);
       log.push(options?.range ? `${key}@${options.range.offset}+${options.range.length}` : key);
-      if (bytes === undefined) return null;
+      if (bytes === undefined) return Promise.resolve(null);
       const slice = options?.range ? bytes.slice(options.range.offset, options.range.offset + options.range.length) : bytes.slice();
-      return { arrayBuffer: async () => slice.buffer };
+      return Promise.resolve({ arrayBuffer: () => Promise.resolve(slice.buffer) });
     },
   };
 }
@@ -134,12 +134,25 @@ export function memoryBucket(objects: Map<string, Uint8Array>): RangeReadBucket 
 export function memoryCache(): CacheLike {
   const entries = new Map<string, ArrayBuffer>();
   return {
-    async match(key) {
+    match(key) {
       const bytes = entries.get(key);
-      return bytes === undefined ? undefined : new Response(bytes.slice(0));
+      return Promise.resolve(bytes === undefined ? undefined : new Response(bytes.slice(0)));
     },
     async put(key, response) {
       entries.set(key, await response.arrayBuffer());
     },
   };
+}
+
+/** `items[i]`, failing the test (rather than going on with `undefined`) when there is no such element. */
+export function at<T>(items: readonly T[], i: number): T {
+  const item = items[i];
+  if (item === undefined) throw new Error(`test setup: no element ${i} among ${items.length}`);
+  return item;
+}
+
+/** `value`, failing the test when it is null or undefined; `what` names it in the message. */
+export function defined<T>(value: T | null | undefined, what = 'value'): NonNullable<T> {
+  if (value === null || value === undefined) throw new Error(`test setup: ${what} is ${String(value)}`);
+  return value;
 }

@@ -184,7 +184,7 @@ try {
   console.log(line('DuckDB, new instance', result.duckdb_lookup.cold_new_instance));
   console.log(`DuckDB / edge p50: warm ${result.ratio_duckdb_over_edge.warm_p50}×, cold ${result.ratio_duckdb_over_edge.cold_p50}×`);
   console.log(
-    `filter (${predicates.map((p) => `${p.column} ${'min' in p ? '≥ ' + p.min : '≤ ' + p.max}`).join(', ')}): ` +
+    `filter (${predicates.map((p) => `${p.column} ${'min' in p ? `≥ ${p.min}` : `≤ ${p.max}`}`).join(', ')}): ` +
       `${scanned} rows scanned in ${pages} pages, ${matched} matches, ${result.edge_filter.rows_scanned_per_second} rows/s, ` +
       `${result.edge_filter.r2_reads} R2 reads`,
   );

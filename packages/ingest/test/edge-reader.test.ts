@@ -14,6 +14,7 @@ import { Duck } from '../src/duck.js';
 import { publish } from '../src/publish.js';
 import { writeSample } from '../src/sample.js';
 import { dirStore } from '../src/targets/dir.js';
+import { at } from '@coyo/coyo-reader/testing';
 
 // Built once for the file (tempDir() folders go after each test), in a folder removed at the end.
 let root: string;
@@ -72,7 +73,7 @@ describe('the edge reader over a version with NULL scores', () => {
       [4096, 2],
       [1904, 1],
     ]);
-    expect(manifest.shards[1]!.columns['watermark_score']).toBeNull();
+    expect(at(manifest.shards, 1).columns['watermark_score']).toBeNull();
   });
 
   it('matches SQL for min=0 on a column that is NULL throughout a shard, skipping that shard unread', async () => {
