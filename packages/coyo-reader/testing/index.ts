@@ -6,7 +6,7 @@
  *
  * - `coyo-bucket.json`: 1000 rows, three shards of 50-row groups, no NULL.
  * - `coyo-nulls-bucket.json`: 300 rows, three shards of 25-row groups, NULLs in every column but `id`
- *   (the patterns are listed in packages/ingest/scripts/worker-fixture.ts).
+ *   (the patterns are listed in the ingest's `scripts/reader-fixture.ts`).
  * - `coyo-null-id-bucket.json`: one 20-row shard whose tenth id is NULL (which the ingest refuses).
  */
 import { COYO_COLUMNS, POINTER_KEY, type Manifest } from '@coyo/coyo-schema';
