@@ -1,7 +1,7 @@
 /**
- * `/v1/coyo/*`: COYO-700M metadata read from the parquet shards in R2 (the reader is `@coyo/coyo-reader`). Every
- * answer names the dataset version in its ETag, so clients revalidate with If-None-Match and get
- * 304 without any shard being read.
+ * `/v1/coyo/*`: COYO-700M metadata read from the parquet shards in R2 (by `@coyo/coyo-reader`).
+ * Every answer names the dataset version in its ETag, so clients revalidate with If-None-Match and
+ * get 304 without any shard being read.
  */
 import { COYO_COLUMNS, NUMERIC_COLUMNS } from '@coyo/coyo-schema';
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
