@@ -9,6 +9,9 @@ const STRICT_TYPE_CHECKED = [
   // backend protocol and gpu-backend
 
   // coyo reader and ingest
+  'packages/coyo-reader/**/*.ts',
+  'packages/ingest/**/*.ts',
+  'packages/worker/src/routes/coyo/**/*.ts',
 
   // worker
 

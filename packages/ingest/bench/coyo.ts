@@ -10,8 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { CountingBucket } from '../../worker/src/coyo/bucket.js';
-import { CoyoDataset, CoyoMemory, type CoyoIo } from '../../worker/src/coyo/dataset.js';
+import { CountingBucket, CoyoDataset, CoyoMemory, type CoyoIo } from '@coyo/coyo-reader';
 import { DEFAULT_ROW_GROUP_SIZE, DEFAULT_SHARD_ROWS, buildShards } from '../src/build.js';
 import { Duck } from '../src/duck.js';
 import { publish } from '../src/publish.js';
@@ -185,7 +184,7 @@ try {
   console.log(line('DuckDB, new instance', result.duckdb_lookup.cold_new_instance));
   console.log(`DuckDB / edge p50: warm ${result.ratio_duckdb_over_edge.warm_p50}×, cold ${result.ratio_duckdb_over_edge.cold_p50}×`);
   console.log(
-    `filter (${predicates.map((p) => `${p.column} ${'min' in p ? '≥ ' + p.min : '≤ ' + p.max}`).join(', ')}): ` +
+    `filter (${predicates.map((p) => `${p.column} ${'min' in p ? `≥ ${p.min}` : `≤ ${p.max}`}`).join(', ')}): ` +
       `${scanned} rows scanned in ${pages} pages, ${matched} matches, ${result.edge_filter.rows_scanned_per_second} rows/s, ` +
       `${result.edge_filter.r2_reads} R2 reads`,
   );

@@ -5,7 +5,7 @@
  */
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RangeReadBucket, RangeReadOptions } from '../../worker/src/coyo/bucket.js';
+import type { RangeReadBucket, RangeReadOptions } from '@coyo/coyo-reader';
 
 export function fileBucket(root: string): RangeReadBucket {
   return {
@@ -14,14 +14,14 @@ export function fileBucket(root: string): RangeReadBucket {
       try {
         if (options?.range === undefined) {
           const bytes = await readFile(path);
-          return { arrayBuffer: async () => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer };
+          return { arrayBuffer: () => Promise.resolve(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)) };
         }
         const { offset, length } = options.range;
         const handle = await open(path, 'r');
         try {
           const out = new Uint8Array(length);
           await handle.read(out, 0, length, offset);
-          return { arrayBuffer: async () => out.buffer };
+          return { arrayBuffer: () => Promise.resolve(out.buffer) };
         } finally {
           await handle.close();
         }

@@ -7,6 +7,7 @@ import { buildShards, sha256File } from './build.js';
 import { Duck } from './duck.js';
 import { DuplicateIdsError, IngestError } from './errors.js';
 import { writeSample } from './sample.js';
+import { at } from '@coyo/coyo-reader/testing';
 
 async function sample(rows: number, seed = 11): Promise<string> {
   const dir = await tempDir();
@@ -30,7 +31,7 @@ describe('buildShards', () => {
     const duck = await Duck.open();
     try {
       for (const [i, file] of shardFiles.entries()) {
-        const shard = manifest.shards[i]!;
+        const shard = at(manifest.shards, i);
         const ids = (await duck.all(`SELECT id FROM read_parquet('${file}')`)).map((r) => Number(r['id']));
         expect(ids).toEqual([...ids].sort((a, b) => a - b));
         expect(ids[0]).toBe(shard.min_id);
@@ -129,9 +130,9 @@ describe('buildShards', () => {
     try {
       const source = `read_parquet('${input}/part-00001.parquet')`;
       const ids = (await duck.all(`SELECT id FROM ${source} ORDER BY id`)).map((r) => r['id'] as bigint);
-      nanIds = [ids[7]!, ids[3]!, ids[40]!];
-      infId = ids[12]!;
-      const minusInfId = ids[20]!;
+      nanIds = [at(ids, 7), at(ids, 3), at(ids, 40)];
+      infId = at(ids, 12);
+      const minusInfId = at(ids, 20);
       await duck.run(
         `COPY (SELECT * REPLACE (
            CASE WHEN id IN (${nanIds.join(', ')}) THEN 'NaN'::FLOAT ELSE watermark_score END AS watermark_score,
@@ -178,7 +179,7 @@ describe('buildShards', () => {
     const work = await tempDir();
     const { manifest, shardFiles } = await buildShards({ inputs: [nulls], workDir: work, rowGroupSize: 2048, shardRows: 2048 });
     expect(manifest.shards).toHaveLength(3);
-    expect(manifest.shards[0]!.columns['watermark_score']).toBeNull();
+    expect(at(manifest.shards, 0).columns['watermark_score']).toBeNull();
     expect(manifest.shards.map((s) => s.columns['num_faces'])).toEqual([null, null, null]);
     expect(manifest.columns['num_faces']).toBeNull();
     const check = await Duck.open();

@@ -149,7 +149,7 @@ export async function findNonFinite(duck: Duck, files: readonly string[]): Promi
       const count = toSafeNumber(row[`n${i}`], 'row count');
       if (count === 0) continue;
       const example = row[`e${i}`];
-      problems.push({ file: String(row['filename']), column, rows: count, exampleId: example === null ? null : String(example) });
+      problems.push({ file: String(row['filename']), column, rows: count, exampleId: idText(example) });
     }
   }
   return problems;
@@ -258,6 +258,13 @@ export function assembleManifest(version: string, shards: readonly Shard[], rowG
     if (next !== undefined && next.min_id <= shard.max_id) throw new Error(`bug: shards ${i} and ${i + 1} overlap in id`);
   }
   return ManifestSchema.parse(manifest);
+}
+
+/** An id as DuckDB hands it back (BIGINT as bigint), as text for a message; null when there is none. */
+function idText(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint' || typeof value === 'number' || typeof value === 'string') return String(value);
+  throw new Error(`bug: an id came back from DuckDB as ${typeof value}`);
 }
 
 /** The version's range of each column: over the shards that have one; null where no shard has a value. */

@@ -6,6 +6,7 @@ import { tempDir } from '../test/helpers.js';
 import { main, type CliIo } from './cli.js';
 import { Duck } from './duck.js';
 import { writeSample } from './sample.js';
+import { defined } from '@coyo/coyo-reader/testing';
 
 const WRANGLER_CONFIG = resolve(import.meta.dirname, '../../../wrangler.toml');
 
@@ -123,7 +124,7 @@ describe('coyo-ingest', () => {
       persist: { path: persist },
     });
     try {
-      const pointer = PointerSchema.parse(JSON.parse(await (await proxy.env.COYO_BUCKET.get('current.json'))!.text()));
+      const pointer = PointerSchema.parse(JSON.parse(await defined(await proxy.env.COYO_BUCKET.get('current.json')).text()));
       expect(pointer.version).toBe(summary.version);
       expect(await proxy.env.COYO_BUCKET.get(pointer.manifest_key)).not.toBeNull();
     } finally {

@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { DEFAULT_ROW_GROUP_SIZE, DEFAULT_SHARD_ROWS, buildShards } from './build.js';
 import { dumpRows } from './dump.js';
 import { DuplicateIdsError, IngestError } from './errors.js';
-import { Progress, type ProgressMode } from './progress.js';
+import { Progress } from './progress.js';
 import { publish } from './publish.js';
 import { writeSample } from './sample.js';
 import { dirStore } from './targets/dir.js';
@@ -146,7 +146,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<void> {
       options: Object.fromEntries(Object.keys(IngestArgsSchema.shape).map((k) => [k, { type: 'string' as const }])),
     });
     const args = parseOrThrow(IngestArgsSchema, values);
-    const progress = new Progress(io.stderr, args.progress as ProgressMode);
+    const progress = new Progress(io.stderr, args.progress);
     // The target is checked first: a wrong binding or missing credential must not wait for a long sort.
     const store = await openStore(args, io.env);
     try {

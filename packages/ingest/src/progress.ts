@@ -121,7 +121,7 @@ export class Progress {
       if (!force && t - this.lastDraw < 2000) return;
       this.stream.write(`${formatProgress(this.snapshot())}\n`);
       this.lastDraw = t;
-    } else if (this.mode === 'json' && (force || t - this.lastDraw >= 1000)) {
+    } else if (force || t - this.lastDraw >= 1000) {
       const { rowsPerSecond, etaSeconds } = rate(this.snapshot());
       this.json({
         event: 'progress',

@@ -6,6 +6,7 @@ import { assembleManifest, buildShards } from './build.js';
 import { manifestKey } from './manifest.js';
 import { publish, readPointer } from './publish.js';
 import { writeSample } from './sample.js';
+import { at, defined } from '@coyo/coyo-reader/testing';
 
 async function built(rows: number, seed: number, datasetVersion?: string) {
   const input = await tempDir();
@@ -27,15 +28,15 @@ describe('publish', () => {
     const puts = store.log.filter((l) => l.startsWith('put '));
     expect(puts).toEqual([...manifest.shards.map((s) => `put ${s.key}`), `put ${manifestKey(manifest.dataset_version)}`, `put ${POINTER_KEY}`]);
     expect(result).toMatchObject({ version: manifest.dataset_version, uploaded: 3, skipped: 0, previousVersion: undefined });
-    const pointer = PointerSchema.parse(JSON.parse(new TextDecoder().decode(store.objects.get(POINTER_KEY)!.body)));
+    const pointer = PointerSchema.parse(JSON.parse(new TextDecoder().decode(defined(store.objects.get(POINTER_KEY)).body)));
     expect(pointer.manifest_key).toBe(manifestKey(manifest.dataset_version));
   });
 
   it('skips shards already stored with the same checksum and replaces those that differ', async () => {
     const { manifest, shardFiles } = await built(5000, 2);
     const store = memoryStore();
-    const first = manifest.shards[0]!;
-    const second = manifest.shards[1]!;
+    const first = at(manifest.shards, 0);
+    const second = at(manifest.shards, 1);
     await publish({ manifest, shardFiles, store });
     // A shard left half-written by a crash: same key, other bytes.
     store.objects.set(second.key, { body: new Uint8Array([1, 2, 3]), sha256: 'f'.repeat(64) });
@@ -44,7 +45,7 @@ describe('publish', () => {
     expect(again).toMatchObject({ uploaded: 1, skipped: 2, previousVersion: manifest.dataset_version });
     expect(store.log).not.toContain(`put ${first.key}`);
     expect(store.log).toContain(`put ${second.key}`);
-    expect(store.objects.get(second.key)!.sha256).toBe(second.sha256);
+    expect(defined(store.objects.get(second.key)).sha256).toBe(second.sha256);
   });
 
   it('leaves the previous pointer in place when an upload fails midway', async () => {

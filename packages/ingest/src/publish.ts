@@ -61,7 +61,10 @@ async function refuseRepublishing(store: ObjectStore, manifest: Manifest): Promi
   const same =
     stored.success &&
     stored.data.shards.length === manifest.shards.length &&
-    stored.data.shards.every((s, i) => s.key === manifest.shards[i]?.key && s.sha256 === manifest.shards[i]?.sha256);
+    stored.data.shards.every((s, i) => {
+      const shard = manifest.shards[i];
+      return shard !== undefined && s.key === shard.key && s.sha256 === shard.sha256;
+    });
   if (!same) {
     throw new IngestError(
       `version ${version} is already published in ${store.description} with other data; ` +

@@ -231,7 +231,9 @@ export async function writeSample(options: SampleOptions): Promise<SampleResult>
     const columns = DUCKDB_COLUMNS.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ');
     await duck.run(`CREATE TABLE sample (part INTEGER, ${columns})`);
     const appender = await duck.connection.createAppender('sample');
-    rows.forEach((row, i) => appendRow(appender, row, Math.floor(i / perFile)));
+    rows.forEach((row, i) => {
+      appendRow(appender, row, Math.floor(i / perFile));
+    });
     appender.closeSync();
     const files: string[] = [];
     const select = COYO_COLUMNS.map(quoteIdent).join(', ');

@@ -1,8 +1,9 @@
 import { COYO_COLUMNS } from '@coyo/coyo-schema';
 import { describe, expect, it } from 'vitest';
 import { DUCKDB_COLUMNS, checkSchema, columnType, describeNonFinite, describeSchemaProblem } from './schema.js';
+import { defined } from '@coyo/coyo-reader/testing';
 
-const good = DUCKDB_COLUMNS.map((c) => ({ name: c.name, type: c.type as string }));
+const good = DUCKDB_COLUMNS.map((c) => ({ name: c.name, type: c.type }));
 
 describe('checkSchema', () => {
   it('accepts the 17 COYO columns', () => {
@@ -12,7 +13,7 @@ describe('checkSchema', () => {
   it('names the file and the missing column', () => {
     const [problem, ...rest] = checkSchema('part-1.parquet', good.filter((c) => c.name !== 'watermark_score'));
     expect(rest).toEqual([]);
-    expect(describeSchemaProblem(problem!)).toBe('part-1.parquet: column "watermark_score" is missing (expected FLOAT)');
+    expect(describeSchemaProblem(defined(problem))).toBe('part-1.parquet: column "watermark_score" is missing (expected FLOAT)');
   });
 
   it('names the file and a column of the wrong type', () => {

@@ -1,5 +1,5 @@
 /**
- * The ingest's output read back by the edge reader (packages/worker/src/coyo) in Node: a version whose
+ * The ingest's output read back by the edge reader (`@coyo/coyo-reader`) in Node: a version whose
  * scores are NULL in places must filter exactly as SQL does, NULL satisfying no bound.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -7,15 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Manifest } from '@coyo/coyo-schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CountingBucket } from '../../worker/src/coyo/bucket.js';
-import { CoyoDataset, CoyoMemory } from '../../worker/src/coyo/dataset.js';
-import type { Predicate } from '../../worker/src/coyo/filter.js';
+import { CountingBucket, CoyoDataset, CoyoMemory, type Predicate } from '@coyo/coyo-reader';
 import { fileBucket } from '../bench/file-bucket.js';
 import { buildShards } from '../src/build.js';
 import { Duck } from '../src/duck.js';
 import { publish } from '../src/publish.js';
 import { writeSample } from '../src/sample.js';
 import { dirStore } from '../src/targets/dir.js';
+import { at } from '@coyo/coyo-reader/testing';
 
 // Built once for the file (tempDir() folders go after each test), in a folder removed at the end.
 let root: string;
@@ -74,7 +73,7 @@ describe('the edge reader over a version with NULL scores', () => {
       [4096, 2],
       [1904, 1],
     ]);
-    expect(manifest.shards[1]!.columns['watermark_score']).toBeNull();
+    expect(at(manifest.shards, 1).columns['watermark_score']).toBeNull();
   });
 
   it('matches SQL for min=0 on a column that is NULL throughout a shard, skipping that shard unread', async () => {

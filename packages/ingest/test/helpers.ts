@@ -41,22 +41,23 @@ export function memoryStore(): MemoryStore {
       failAt = n;
       puts = 0;
     },
-    async head(key: string): Promise<StoredObject | null> {
+    head(key: string): Promise<StoredObject | null> {
       log.push(`head ${key}`);
       const o = objects.get(key);
-      return o ? { size: o.body.byteLength, sha256: o.sha256 } : null;
+      return Promise.resolve(o ? { size: o.body.byteLength, sha256: o.sha256 } : null);
     },
-    async get(key: string): Promise<Uint8Array | null> {
+    get(key: string): Promise<Uint8Array | null> {
       log.push(`get ${key}`);
-      return objects.get(key)?.body ?? null;
+      return Promise.resolve(objects.get(key)?.body ?? null);
     },
-    async put(key: string, body: Uint8Array, options: PutOptions): Promise<void> {
+    put(key: string, body: Uint8Array, options: PutOptions): Promise<void> {
       puts += 1;
-      if (puts === failAt) throw new Error(`injected failure on put ${key}`);
+      if (puts === failAt) return Promise.reject(new Error(`injected failure on put ${key}`));
       const actual = createHash('sha256').update(body).digest('hex');
-      if (actual !== options.sha256) throw new Error(`checksum mismatch for ${key}`);
+      if (actual !== options.sha256) return Promise.reject(new Error(`checksum mismatch for ${key}`));
       log.push(`put ${key}`);
       objects.set(key, { body, sha256: options.sha256 });
+      return Promise.resolve();
     },
     async close(): Promise<void> {},
   };

@@ -10,7 +10,7 @@ import { Classifier } from './services/classifier';
 import { EmbeddingCache, type CachedEmbedding } from './services/embedding-cache';
 import { ImageBudget, type IntakeOptions } from './services/image-intake';
 import { Inference } from './services/inference';
-import { Lru } from './services/lru';
+import { isolateLru, type IsolateLru } from './services/kv-lru-cache';
 import { ModelInfoCache } from './services/model-info';
 
 /** What `createApp` takes, so tests pass fakes instead of patching globals. */
@@ -32,7 +32,7 @@ export interface Runtime {
   config: Config;
   backend: BackendClient;
   breaker: CircuitBreaker;
-  lru: Lru<CachedEmbedding>;
+  lru: IsolateLru<CachedEmbedding>;
   /** Classifications and label tables held in the isolate, in front of KV. */
   classificationLrus: ClassificationLrus;
   modelInfo: ModelInfoCache;
@@ -83,7 +83,7 @@ export function runtimeFactory(deps: AppDeps): (env: Env) => Runtime {
       config,
       backend,
       breaker,
-      lru: new Lru<CachedEmbedding>(deps.lruEntries ?? 4096),
+      lru: isolateLru<CachedEmbedding>(deps.lruEntries ?? 4096),
       classificationLrus: newClassificationLrus(),
       modelInfo: new ModelInfoCache({ ttlSeconds: config.modelInfoTtlSeconds, now: deps.now }),
     };

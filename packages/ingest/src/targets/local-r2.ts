@@ -45,7 +45,7 @@ export async function localR2Store(options: LocalR2Options): Promise<ObjectStore
   process.env.WRANGLER_LOG = chosen ?? 'warn';
   let proxy;
   try {
-    proxy = await getPlatformProxy<Record<string, unknown>>({ configPath: options.configPath, persist: { path: options.persistPath } });
+    proxy = await getPlatformProxy({ configPath: options.configPath, persist: { path: options.persistPath } });
   } finally {
     if (chosen === undefined) delete process.env.WRANGLER_LOG;
   }

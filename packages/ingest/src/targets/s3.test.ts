@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { IngestError } from '../errors.js';
 import { s3OptionsFromEnv, s3Store } from './s3.js';
 import { createHash } from 'node:crypto';
+import { defined } from '@coyo/coyo-reader/testing';
 
 interface Seen {
   method: string;
@@ -48,7 +49,9 @@ async function fakeS3(failFirst = 0) {
       res.end(req.method === 'HEAD' ? undefined : o.body);
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => {
+    r();
+  }));
   servers.push(server);
   return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, objects };
 }
@@ -70,7 +73,7 @@ describe('s3Store', () => {
     await store.put('v/1/shard-00000.parquet', body, { sha256: sha, contentType: 'application/vnd.apache.parquet' });
     expect(await store.head('v/1/shard-00000.parquet')).toEqual({ size: body.byteLength, sha256: sha });
     expect(await store.get('v/1/shard-00000.parquet')).toEqual(new Uint8Array(body));
-    const put = s3.seen.find((s) => s.method === 'PUT')!;
+    const put = defined(s3.seen.find((s) => s.method === 'PUT'));
     expect(put.url).toBe('/coyo-metadata/v/1/shard-00000.parquet');
     expect(put.headers['authorization']).toMatch(/^AWS4-HMAC-SHA256 Credential=AKID\/\d{8}\/auto\/s3\/aws4_request,SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date;x-amz-meta-sha256,Signature=[0-9a-f]{64}$/);
   });

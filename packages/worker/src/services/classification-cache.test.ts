@@ -176,7 +176,7 @@ describe('ClassificationCache', () => {
 
 describe('classification LRUs', () => {
   it('are bounded in entries', () => {
-    expect(newClassificationLrus().ranked.maxWeight).toBe(CLASSIFICATION_LRU_ENTRIES);
+    expect(newClassificationLrus().ranked.max).toBe(CLASSIFICATION_LRU_ENTRIES);
   });
 
   it('evicts the least recently used ranking beyond the bound', () => {

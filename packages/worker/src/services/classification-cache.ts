@@ -11,8 +11,7 @@
  */
 import { z } from 'zod';
 import { modelScope, type ModelKey } from './embedding-cache';
-import { KvLruCache, type CacheStore } from './kv-lru-cache';
-import { Lru } from './lru';
+import { isolateLru, KvLruCache, type CacheStore, type IsolateLru } from './kv-lru-cache';
 
 /** One image's best classes, best first, as the backend ranked them (its order is kept, ties included). */
 export interface RankedClasses {
@@ -119,13 +118,13 @@ function encodeLabels(labels: ClassLabels): Uint8Array {
 
 /** The isolate-lived half of the cache: one pair of LRUs per app (in its runtime). */
 export interface ClassificationLrus {
-  ranked: Lru<RankedClasses>;
-  labels: Lru<ClassLabels>;
+  ranked: IsolateLru<RankedClasses>;
+  labels: IsolateLru<ClassLabels>;
 }
 
 /** Fresh, bounded LRUs for one app. */
 export function newClassificationLrus(entries = CLASSIFICATION_LRU_ENTRIES): ClassificationLrus {
-  return { ranked: new Lru(entries), labels: new Lru(LABEL_TABLE_LRU_ENTRIES) };
+  return { ranked: isolateLru(entries), labels: isolateLru(LABEL_TABLE_LRU_ENTRIES) };
 }
 
 export interface ClassificationCacheOptions {
@@ -137,7 +136,7 @@ export interface ClassificationCacheOptions {
 }
 
 export class ClassificationCache {
-  readonly #rankedLru: Lru<RankedClasses>;
+  readonly #rankedLru: IsolateLru<RankedClasses>;
   readonly #ranked: KvLruCache<RankedClasses>;
   readonly #labels: KvLruCache<ClassLabels>;
 

@@ -1,9 +1,9 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { EmbeddingCache, embeddingKey, type CachedEmbedding } from './embedding-cache';
-import { Lru } from './lru';
+import { isolateLru } from './kv-lru-cache';
 
-function cache(lru = new Lru<CachedEmbedding>(16)) {
+function cache(lru = isolateLru<CachedEmbedding>(16)) {
   const pending: Promise<unknown>[] = [];
   const c = new EmbeddingCache({ store: env.CACHE, lru, ttlSeconds: 3600, defer: (p) => void pending.push(p) });
   return { cache: c, lru, flush: () => Promise.all(pending) };

@@ -5,8 +5,7 @@
  * little-endian float32 bytes (2.5 KB for ALIGN's 640 dims) with the dim in KV metadata.
  */
 import { bytesToFloat32, float32ToBytes } from './encoding';
-import { KvLruCache, type CacheStore } from './kv-lru-cache';
-import type { Lru } from './lru';
+import { KvLruCache, type CacheStore, type IsolateLru } from './kv-lru-cache';
 
 /** A cached embedding; text entries also remember their token count for `usage`. */
 export interface CachedEmbedding {
@@ -44,7 +43,7 @@ export function embeddingKey(model: ModelKey, kind: 'img' | 'txt', sha256: strin
 
 export interface EmbeddingCacheOptions {
   store: EmbeddingStore;
-  lru: Lru<CachedEmbedding>;
+  lru: IsolateLru<CachedEmbedding>;
   ttlSeconds: number;
   /** Runs KV writes after the response (`ctx.waitUntil`); the LRU is written at once. */
   defer: (work: Promise<unknown>) => void;

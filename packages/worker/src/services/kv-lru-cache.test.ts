@@ -1,15 +1,33 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { CacheTally, firstMisses, KvLruCache, type CacheStore } from './kv-lru-cache';
-import { Lru } from './lru';
+import { CacheTally, firstMisses, isolateLru, KvLruCache, type CacheStore } from './kv-lru-cache';
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
-function cache(store: CacheStore = env.CACHE, lru = new Lru<string>(8)) {
+function cache(store: CacheStore = env.CACHE, lru = isolateLru<string>(8)) {
   const pending: Promise<unknown>[] = [];
   const c = new KvLruCache<string>({ store, lru, ttlSeconds: 3600, defer: (p) => void pending.push(p), name: 'test' });
   return { cache: c, lru, flush: () => Promise.all(pending) };
 }
+
+describe('isolateLru', () => {
+  it('evicts the least recently used entry beyond its bound', () => {
+    const lru = isolateLru<number>(2);
+    lru.set('a', 1);
+    lru.set('b', 2);
+    lru.get('a');
+    lru.set('c', 3);
+    expect(lru.get('b')).toBeUndefined();
+    expect(lru.get('a')).toBe(1);
+    expect(lru.get('c')).toBe(3);
+    expect(lru.size).toBe(2);
+  });
+
+  it('refuses a bound that is not a positive integer', () => {
+    expect(() => isolateLru(0)).toThrow(RangeError);
+    expect(() => isolateLru(1.5)).toThrow(RangeError);
+  });
+});
 
 describe('KvLruCache', () => {
   it('writes KV only when the deferred work runs, and the LRU at once', async () => {

@@ -4,7 +4,19 @@
  * isolate warm. Both levels only ever hold values computed by the backend, so a failed or corrupt read
  * is a miss, never an error: the backend can always compute the value again.
  */
-import type { Lru } from './lru';
+import { LRUCache } from 'lru-cache';
+
+/**
+ * The isolate tier: an `lru-cache` bounded by its number of entries (cached values are all about the
+ * same size), living as long as the isolate.
+ */
+export type IsolateLru<V extends NonNullable<unknown>> = LRUCache<string, V>;
+
+/** A new isolate LRU holding at most `maxEntries` values. */
+export function isolateLru<V extends NonNullable<unknown>>(maxEntries: number): IsolateLru<V> {
+  if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError(`maxEntries must be a positive integer, got ${maxEntries}`);
+  return new LRUCache<string, V>({ max: maxEntries });
+}
 
 /** The part of a KV namespace a cache uses, so any KV-like store fits. */
 export interface CacheStore {
@@ -18,9 +30,9 @@ export interface CacheStore {
  */
 export type CacheDecoder<V> = (bytes: Uint8Array, metadata: unknown) => V | undefined;
 
-export interface KvLruCacheOptions<V> {
+export interface KvLruCacheOptions<V extends NonNullable<unknown>> {
   store: CacheStore;
-  lru: Lru<V>;
+  lru: IsolateLru<V>;
   ttlSeconds: number;
   /** Runs KV writes after the response (`ctx.waitUntil`); the LRU is written at once. */
   defer: (work: Promise<unknown>) => void;
@@ -28,9 +40,9 @@ export interface KvLruCacheOptions<V> {
   name: string;
 }
 
-export class KvLruCache<V> {
+export class KvLruCache<V extends NonNullable<unknown>> {
   readonly #store: CacheStore;
-  readonly #lru: Lru<V>;
+  readonly #lru: IsolateLru<V>;
   readonly #ttlSeconds: number;
   readonly #defer: (work: Promise<unknown>) => void;
   readonly #name: string;

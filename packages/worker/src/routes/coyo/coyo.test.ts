@@ -1,14 +1,14 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CoyoMemory } from '../../coyo/dataset';
-import { encodeCursor } from '../../coyo/filter';
-import { FIXTURE_VERSION, fixtureRows, seedFixture, type CompleteRecord } from '../../coyo/test-fixture';
+import { CoyoMemory, encodeCursor } from '@coyo/coyo-reader';
+import { at, FIXTURE_VERSION, fixtureRows, seedFixture, type CompleteRecord } from '@coyo/coyo-reader/testing';
 import type { AppEnv, Env } from '../../env';
 import { handleError, validationHook } from '../../errors';
 import { registerCoyoRoutes } from './index';
 
-const testEnv = env as unknown as Env;
+const testEnv: Env = env;
 let rows: CompleteRecord[];
 
 beforeAll(async () => {
@@ -32,12 +32,12 @@ async function call(path: string, init: RequestInit = {}, a = app()) {
 
 async function problem(response: Response) {
   expect(response.headers.get('content-type')).toBe('application/problem+json');
-  return (await response.json()) as { type: string; status: number; detail: string };
+  return await response.json<{ type: string; status: number; detail: string }>();
 }
 
 describe('GET /v1/coyo/{id}', () => {
   it('returns the row with the version as ETag and a cacheable Cache-Control', async () => {
-    const target = rows[42]!;
+    const target = at(rows, 42);
     const response = await call(`/v1/coyo/${target.id}`);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ version: FIXTURE_VERSION, row: target });
@@ -47,20 +47,20 @@ describe('GET /v1/coyo/{id}', () => {
 
   it('answers 304 without reading a shard when If-None-Match names the version', async () => {
     const a = app();
-    await call(`/v1/coyo/${rows[1]!.id}`, {}, a); // pointer and manifest now cached
-    const response = await call(`/v1/coyo/${rows[2]!.id}`, { headers: { 'if-none-match': `"${FIXTURE_VERSION}"` } }, a);
+    await call(`/v1/coyo/${at(rows, 1).id}`, {}, a); // pointer and manifest now cached
+    const response = await call(`/v1/coyo/${at(rows, 2).id}`, { headers: { 'if-none-match': `"${FIXTURE_VERSION}"` } }, a);
     expect(response.status).toBe(304);
     expect(response.headers.get('x-coyo-r2-reads')).toBe('0');
   });
 
   it('projects the requested columns', async () => {
-    const target = rows[7]!;
+    const target = at(rows, 7);
     const response = await call(`/v1/coyo/${target.id}?columns=url,id`);
     expect(await response.json()).toEqual({ version: FIXTURE_VERSION, row: { id: target.id, url: target.url } });
   });
 
   it('answers 404 problem for an absent id', async () => {
-    const response = await call(`/v1/coyo/${rows[0]!.id + 1}`);
+    const response = await call(`/v1/coyo/${at(rows, 0).id + 1}`);
     expect(response.status).toBe(404);
     expect((await problem(response)).type).toMatch(/not_found$/);
   });
@@ -72,7 +72,7 @@ describe('GET /v1/coyo/{id}', () => {
   });
 
   it('answers 400 problem naming an unknown column', async () => {
-    const response = await call(`/v1/coyo/${rows[0]!.id}?columns=id,labels`);
+    const response = await call(`/v1/coyo/${at(rows, 0).id}?columns=id,labels`);
     expect(response.status).toBe(400);
     expect((await problem(response)).detail).toMatch(/unknown column\(s\): labels/);
   });
@@ -82,15 +82,15 @@ describe('POST /v1/coyo/batch', () => {
   const post = (body: unknown) => call('/v1/coyo/batch', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
   it('keeps the request order and answers null for absent ids', async () => {
-    const ids = [rows[900]!.id, 1, rows[3]!.id, rows[3]!.id];
+    const ids = [at(rows, 900).id, 1, at(rows, 3).id, at(rows, 3).id];
     const response = await post({ ids, columns: ['id', 'text'] });
     expect(response.status).toBe(200);
-    const body = (await response.json()) as { rows: unknown[] };
+    const body = await response.json<{ rows: unknown[] }>();
     expect(body.rows).toEqual([
-      { id: rows[900]!.id, text: rows[900]!.text },
+      { id: at(rows, 900).id, text: at(rows, 900).text },
       null,
-      { id: rows[3]!.id, text: rows[3]!.text },
-      { id: rows[3]!.id, text: rows[3]!.text },
+      { id: at(rows, 3).id, text: at(rows, 3).text },
+      { id: at(rows, 3).id, text: at(rows, 3).text },
     ]);
   });
 
@@ -138,7 +138,7 @@ describe('GET /v1/coyo/rows', () => {
   it('returns a page in global id order with row indexes', async () => {
     const response = await call('/v1/coyo/rows?offset=395&length=10&columns=id');
     expect(response.status).toBe(200);
-    const body = (await response.json()) as { num_rows_total: number; rows: { row_idx: number; row: unknown }[] };
+    const body = await response.json<{ num_rows_total: number; rows: { row_idx: number; row: unknown }[] }>();
     expect(body.num_rows_total).toBe(rows.length);
     expect(body.rows).toEqual(rows.slice(395, 405).map((r, i) => ({ row_idx: 395 + i, row: { id: r.id } })));
   });
@@ -160,7 +160,7 @@ describe('GET /v1/coyo/filter', () => {
       const query = `min_aesthetic_score_laion_v2=5.5&max_nsfw_score_opennsfw2=0.01&columns=id&limit=7${cursor ? `&cursor=${cursor}` : ''}`;
       const response = await call(`/v1/coyo/filter?${query}`, {}, a);
       expect(response.status).toBe(200);
-      const body = (await response.json()) as { rows: { id: number }[]; next_cursor: string | null };
+      const body = await response.json<{ rows: { id: number }[]; next_cursor: string | null }>();
       seen.push(...body.rows.map((r) => r.id));
       cursor = body.next_cursor;
     } while (cursor !== null);
@@ -180,7 +180,7 @@ describe('GET /v1/coyo/filter', () => {
   });
 
   it('answers 400 problem for a cursor issued for other predicates', async () => {
-    const cursor = encodeCursor({ v: 1, after: rows[10]!.id, f: 'abcdef01' });
+    const cursor = encodeCursor({ v: 1, after: at(rows, 10).id, f: 'abcdef01' });
     const response = await call(`/v1/coyo/filter?min_width=300&cursor=${cursor}`);
     expect(response.status).toBe(400);
     expect((await problem(response)).detail).toMatch(/different filter/);
@@ -191,13 +191,13 @@ describe('GET /v1/coyo/stats', () => {
   it('reports the version, rows, shards and column ranges', async () => {
     const response = await call('/v1/coyo/stats');
     expect(response.status).toBe(200);
-    const body = (await response.json()) as { version: string; rows: number; shards: number; columns: Record<string, { min?: number }> };
+    const body = await response.json<{ version: string; rows: number; shards: number; columns: Record<string, { min?: number }> }>();
     expect(body).toMatchObject({ version: FIXTURE_VERSION, rows: rows.length, shards: 3 });
     expect(body.columns['width']?.min).toBe(Math.min(...rows.map((r) => r.width)));
   });
 
   it('answers 503 problem while no version is published', async () => {
-    const empty = { ...testEnv, COYO_BUCKET: { get: async () => null } as unknown as R2Bucket };
+    const empty = { ...testEnv, COYO_BUCKET: { get: () => Promise.resolve(null) } as unknown as R2Bucket };
     const a = app();
     const response = await a.request('/v1/coyo/stats', {}, empty, createExecutionContext());
     expect(response.status).toBe(503);

@@ -1,16 +1,25 @@
 /**
- * `/v1/coyo/*`: COYO-700M metadata read from the parquet shards in R2 (see `src/coyo/`). Every
- * answer names the dataset version in its ETag, so clients revalidate with If-None-Match and get
- * 304 without any shard being read.
+ * `/v1/coyo/*`: COYO-700M metadata read from the parquet shards in R2 (by `@coyo/coyo-reader`).
+ * Every answer names the dataset version in its ETag, so clients revalidate with If-None-Match and
+ * get 304 without any shard being read.
  */
-import { COYO_COLUMNS, NUMERIC_COLUMNS, type CoyoColumn } from '@coyo/coyo-schema';
+import { COYO_COLUMNS, NUMERIC_COLUMNS } from '@coyo/coyo-schema';
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { CountingBucket, MissingObjectError } from '../../coyo/bucket';
-import { CoyoDataset, type CoyoMemory, DatasetUnavailableError, isolateMemory, type CoyoIo } from '../../coyo/dataset';
-import { cacheApiEdgeCache, type EdgeCache } from '../../coyo/edge-cache';
-import { CursorError, type Predicate } from '../../coyo/filter';
+import {
+  cacheApiEdgeCache,
+  CountingBucket,
+  CoyoDataset,
+  CursorError,
+  DatasetUnavailableError,
+  isolateMemory,
+  MissingObjectError,
+  type CoyoIo,
+  type CoyoMemory,
+  type EdgeCache,
+  type Predicate,
+} from '@coyo/coyo-reader';
 import type { AppEnv } from '../../env';
 import { ProblemError } from '../../errors';
 import { commonProblemResponses, problemResponse } from '../../schemas/problem';
@@ -55,7 +64,7 @@ const unavailable = problemResponse('No dataset version is published yet', ['bac
  */
 export const MAX_BATCH_BODY_BYTES = 64 * 1024;
 
-const batchBodyLimit = bodyLimit({
+const batchBodyLimit: MiddlewareHandler<AppEnv> = bodyLimit({
   maxSize: MAX_BATCH_BODY_BYTES,
   onError: () => {
     throw new ProblemError('payload_too_large', `the request body exceeds ${MAX_BATCH_BODY_BYTES} bytes`);
@@ -163,7 +172,9 @@ export const statsRoute = createRoute({
 function waitUntilOf(c: Context<AppEnv>): ((p: Promise<unknown>) => void) | undefined {
   try {
     const ctx = c.executionCtx;
-    return (p) => ctx.waitUntil(p);
+    return (p) => {
+      ctx.waitUntil(p);
+    };
   } catch {
     return undefined;
   }
@@ -214,7 +225,7 @@ export function registerCoyoRoutes(app: OpenAPIHono<AppEnv>, options: CoyoRouteO
   const maxReads = options.filterMaxReads ?? 32;
 
   /** Opens the live version for one request and reports its R2 cost in response headers. */
-  async function withDataset<R extends Response>(c: Context<AppEnv>, fn: (dataset: CoyoDataset) => Promise<R>): Promise<R> {
+  async function withDataset<R extends Response>(c: Context<AppEnv>, fn: (dataset: CoyoDataset) => R | Promise<R>): Promise<R> {
     const bucket = new CountingBucket(c.env.COYO_BUCKET);
     const edgeCache = options.edgeCache === undefined ? cacheApiEdgeCache(caches.default) : (options.edgeCache ?? undefined);
     const waitUntil = waitUntilOf(c);
@@ -239,7 +250,7 @@ export function registerCoyoRoutes(app: OpenAPIHono<AppEnv>, options: CoyoRouteO
 
   // Registered before /v1/coyo/{id} so that "batch", "rows", "filter" and "stats" are not taken for ids.
   app.openapi(statsRoute, (c) =>
-    withDataset(c, async (dataset) => {
+    withDataset(c, (dataset) => {
       if (notModifiedFor(c, dataset.version)) return c.body(null, 304);
       c.header('cache-control', LIST_CACHE_CONTROL);
       return c.json(dataset.stats(), 200);
@@ -262,8 +273,8 @@ export function registerCoyoRoutes(app: OpenAPIHono<AppEnv>, options: CoyoRouteO
       if (notModifiedFor(c, dataset.version)) return c.body(null, 304);
       const result = await dataset.filter({
         predicates: predicatesOf(query),
-        columns: (query.columns as CoyoColumn[] | undefined) ?? COYO_COLUMNS,
-        limit: query.limit as number,
+        columns: query.columns ?? COYO_COLUMNS,
+        limit: query.limit,
         ...(typeof query.cursor === 'string' ? { cursor: query.cursor } : {}),
         maxRowsScanned,
         maxReads,
@@ -276,7 +287,7 @@ export function registerCoyoRoutes(app: OpenAPIHono<AppEnv>, options: CoyoRouteO
   app.openapi(batchRoute, (c) =>
     withDataset(c, async (dataset) => {
       const { ids, columns } = c.req.valid('json');
-      const rows = await dataset.lookup(ids, (columns as CoyoColumn[] | undefined) ?? COYO_COLUMNS);
+      const rows = await dataset.lookup(ids, columns ?? COYO_COLUMNS);
       c.header('cache-control', 'no-store');
       return c.json({ version: dataset.version, rows }, 200);
     }),

@@ -1,30 +1,31 @@
 /**
- * The COYO routes over a version whose rows hold NULLs (test/fixtures/coyo-nulls-bucket.json, served
+ * The COYO routes over a version whose rows hold NULLs (`coyo-nulls-bucket.json` of `@coyo/coyo-reader/testing`, served
  * from memory so the shared R2 binding keeps the NULL-free fixture): every NULL is answered as JSON
  * null, filters follow SQL, and a NULL where the ingest never writes one is a logged 500.
  */
 import { COYO_COLUMNS, NULLABLE_COLUMNS, type CoyoColumn } from '@coyo/coyo-schema';
 import { OpenAPIHono, type z } from '@hono/zod-openapi';
-import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { afterEach, beforeAll, describe, expect, expectTypeOf, it, vi } from 'vitest';
-import { createApp } from '../../app';
-import type { RangeReadBucket } from '../../coyo/bucket';
-import { CoyoMemory } from '../../coyo/dataset';
-import type { CoyoRecord } from '../../coyo/schema';
+import { CoyoMemory, type CoyoRecord, type RangeReadBucket } from '@coyo/coyo-reader';
 import {
+  at,
+  defined,
   NULLS_FIXTURE_VERSION,
   memoryBucket,
   nullIdFixtureObjects,
   nullsFixtureObjects,
   nullsFixtureRows,
-} from '../../coyo/test-fixture';
+} from '@coyo/coyo-reader/testing';
+import { createApp } from '../../app';
 import type { AppEnv, Env } from '../../env';
 import { handleError, validationHook } from '../../errors';
 import { openApiDocument } from '../../openapi';
 import { registerCoyoRoutes } from './index';
 import { BatchResponseSchema, CoyoRowSchema, FilterResponseSchema, LookupResponseSchema, RowsResponseSchema } from './schemas';
 
-const testEnv = env as unknown as Env;
+const testEnv: Env = env;
 let rows: CoyoRecord[];
 
 beforeAll(async () => {
@@ -94,7 +95,7 @@ describe('GET /v1/coyo/{id} with NULL values', () => {
 describe('POST /v1/coyo/batch with NULL values', () => {
   it('answers null for an absent id and null values inside present rows', async () => {
     const targets = [rowWithNull('text'), rowWithNull('num_faces'), rowWithNull('image_phash')];
-    const ids = [targets[0]!.id, 1, targets[1]!.id, targets[2]!.id];
+    const ids = [at(targets, 0).id, 1, at(targets, 1).id, at(targets, 2).id];
     const response = await call('/v1/coyo/batch', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ids }) });
     expect(response.status).toBe(200);
     const body = await response.json();
@@ -158,7 +159,7 @@ describe('GET /v1/coyo/stats with NULL values', () => {
     const response = await call('/v1/coyo/stats');
     expect(response.status).toBe(200);
     expect(response.headers.get('etag')).toBe(`"${NULLS_FIXTURE_VERSION}"`);
-    const body = (await response.json()) as { rows: number; columns: Record<string, { type: string; min?: number; max?: number }> };
+    const body = await response.json<{ rows: number; columns: Record<string, { type: string; min?: number; max?: number }> }>();
     const widths = rows.map((r) => r.width).filter((v): v is number => v !== null);
     expect(body.rows).toBe(rows.length);
     expect(body.columns['width']).toEqual({ type: 'INTEGER', min: Math.min(...widths), max: Math.max(...widths) });
@@ -171,10 +172,10 @@ describe('a NULL id in a shard', () => {
     const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     const objects = nullIdFixtureObjects();
     const [key] = [...objects.keys()].filter((k) => k.endsWith('.parquet'));
-    const manifest = JSON.parse(new TextDecoder().decode(objects.get(key!.replace(/shard-\d+\.parquet$/, 'manifest.json')))) as {
+    const manifest = JSON.parse(new TextDecoder().decode(objects.get(defined(key).replace(/shard-\d+\.parquet$/, 'manifest.json')))) as {
       shards: { min_id: number }[];
     };
-    const response = await call(`/v1/coyo/${manifest.shards[0]!.min_id}`, {}, { bucket: memoryBucket(objects) });
+    const response = await call(`/v1/coyo/${at(manifest.shards, 0).min_id}`, {}, { bucket: memoryBucket(objects) });
     expect(response.status).toBe(500);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
     expect(JSON.stringify(await response.json())).not.toMatch(/NULL|shard/);

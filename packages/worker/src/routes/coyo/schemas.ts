@@ -127,7 +127,7 @@ export const BatchRequestSchema = z
       .max(MAX_BATCH_IDS, `at most ${MAX_BATCH_IDS} ids per request`)
       .openapi({ example: [2680060225205, 1] }),
     columns: z
-      .array(z.string().refine(isCoyoColumn, { message: 'unknown column' }))
+      .array(z.string().refine(isCoyoColumn, { error: 'unknown column' }))
       .min(1)
       .optional()
       .openapi({ description: 'Columns to return (default all).' }),

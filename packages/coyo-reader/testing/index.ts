@@ -1,21 +1,23 @@
 /**
- * Test support (imported by tests only): the published fixture versions from test/fixtures (made by
- * `pnpm --filter @coyo/ingest gen:fixture`), a loader that seeds one into an R2 binding, and their rows
- * read whole with hyparquet as the oracle to compare with.
+ * Test support (`@coyo/coyo-reader/testing`, imported by tests only): the published fixture versions in
+ * `fixtures/` (made by `pnpm --filter @coyo/ingest gen:fixture`, checked against it by the ingest's
+ * drift test), a loader that seeds one into an R2 binding, their rows read whole with hyparquet as the
+ * oracle to compare with, and an in-memory bucket and Cache API.
  *
  * - `coyo-bucket.json`: 1000 rows, three shards of 50-row groups, no NULL.
  * - `coyo-nulls-bucket.json`: 300 rows, three shards of 25-row groups, NULLs in every column but `id`
- *   (the patterns are listed in packages/ingest/scripts/worker-fixture.ts).
+ *   (the patterns are listed in the ingest's `scripts/reader-fixture.ts`).
  * - `coyo-null-id-bucket.json`: one 20-row shard whose tenth id is NULL (which the ingest refuses).
  */
 import { COYO_COLUMNS, POINTER_KEY, type Manifest } from '@coyo/coyo-schema';
 import { parquetReadObjects } from 'hyparquet';
-import fixture from '../../test/fixtures/coyo-bucket.json';
-import nullIdFixture from '../../test/fixtures/coyo-null-id-bucket.json';
-import nullsFixture from '../../test/fixtures/coyo-nulls-bucket.json';
-import type { RangeReadBucket } from './bucket';
-import { ReadableManifestSchema } from './manifest';
-import type { CoyoRecord } from './schema';
+import fixture from '../fixtures/coyo-bucket.json';
+import nullIdFixture from '../fixtures/coyo-null-id-bucket.json';
+import nullsFixture from '../fixtures/coyo-nulls-bucket.json';
+import type { RangeReadBucket } from '../src/bucket';
+import type { CacheLike } from '../src/edge-cache';
+import { ReadableManifestSchema } from '../src/manifest';
+import type { CoyoRecord } from '../src/schema';
 
 interface FixtureFile {
   version: string;
@@ -74,8 +76,13 @@ export function fixtureManifest(): Manifest {
   return manifestOf(fixtureObjects());
 }
 
+/** The one call of an R2 binding that seeding uses. */
+export interface WritableBucket {
+  put(key: string, bytes: Uint8Array): Promise<unknown>;
+}
+
 /** Writes the NULL-free fixture into a bucket (an R2 binding in tests). */
-export async function seedFixture(bucket: R2Bucket): Promise<void> {
+export async function seedFixture(bucket: WritableBucket): Promise<void> {
   for (const [key, bytes] of fixtureObjects()) await bucket.put(key, bytes);
 }
 
@@ -113,12 +120,39 @@ export function memoryBucket(objects: Map<string, Uint8Array>): RangeReadBucket 
   const log: string[] = [];
   return {
     log,
-    async get(key, options) {
+    get(key, options) {
       const bytes = objects.get(key);
       log.push(options?.range ? `${key}@${options.range.offset}+${options.range.length}` : key);
-      if (bytes === undefined) return null;
+      if (bytes === undefined) return Promise.resolve(null);
       const slice = options?.range ? bytes.slice(options.range.offset, options.range.offset + options.range.length) : bytes.slice();
-      return { arrayBuffer: async () => slice.buffer };
+      return Promise.resolve({ arrayBuffer: () => Promise.resolve(slice.buffer) });
     },
   };
+}
+
+/** A Cache API stand-in over a Map: what one data centre's `caches.default` holds, for Node tests. */
+export function memoryCache(): CacheLike {
+  const entries = new Map<string, ArrayBuffer>();
+  return {
+    match(key) {
+      const bytes = entries.get(key);
+      return Promise.resolve(bytes === undefined ? undefined : new Response(bytes.slice(0)));
+    },
+    async put(key, response) {
+      entries.set(key, await response.arrayBuffer());
+    },
+  };
+}
+
+/** `items[i]`, failing the test (rather than going on with `undefined`) when there is no such element. */
+export function at<T>(items: readonly T[], i: number): T {
+  const item = items[i];
+  if (item === undefined) throw new Error(`test setup: no element ${i} among ${items.length}`);
+  return item;
+}
+
+/** `value`, failing the test when it is null or undefined; `what` names it in the message. */
+export function defined<T>(value: T | null | undefined, what = 'value'): NonNullable<T> {
+  if (value === null || value === undefined) throw new Error(`test setup: ${what} is ${String(value)}`);
+  return value;
 }

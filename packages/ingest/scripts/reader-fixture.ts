@@ -1,11 +1,13 @@
 /**
- * The worker's test fixtures: small published versions (pointer, manifest, three shards) that the
- * worker's tests load into their R2 binding or an in-memory bucket.
+ * The reader's test fixtures (`fixtures/` of `@coyo/coyo-reader`, loaded by `@coyo/coyo-reader/testing`):
+ * small published versions (pointer, manifest, three shards) that the reader's and the worker's tests
+ * load into an R2 binding or an in-memory bucket. The ingest writes them because they are its output:
+ * shards in its column order and types, manifests built by its own code.
  *
- * - `test/fixtures/coyo-bucket.json`: 1000 rows without a NULL, in 50-row groups.
- * - `test/fixtures/coyo-nulls-bucket.json`: 300 rows in 25-row groups with NULLs in every column the
+ * - `coyo-bucket.json`: 1000 rows without a NULL, in 50-row groups.
+ * - `coyo-nulls-bucket.json`: 300 rows in 25-row groups with NULLs in every column the
  *   ingest lets hold one (all but `id`), in the patterns listed at {@link withNulls}.
- * - `test/fixtures/coyo-null-id-bucket.json`: one 20-row shard whose tenth id is NULL, which the
+ * - `coyo-null-id-bucket.json`: one 20-row shard whose tenth id is NULL, which the
  *   ingest refuses: what a corrupt shard looks like to the worker.
  *
  * DuckDB cuts row groups on whole 2048-row vectors, so shards of a few hundred rows would hold one
@@ -15,8 +17,9 @@
  * writes them.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { POINTER_KEY, STORAGE_ORDER, columnSpec, type CoyoLogicalType, type Pointer, type Shard } from '@coyo/coyo-schema';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { assembleManifest, describeShard } from '../src/build.js';
@@ -24,9 +27,12 @@ import { Duck } from '../src/duck.js';
 import { manifestKey, shardKey } from '../src/manifest.js';
 import { generateRows, type CoyoRow } from '../src/sample.js';
 
-export const FIXTURE_PATH = resolve(import.meta.dirname, '../../worker/test/fixtures/coyo-bucket.json');
-export const NULLS_FIXTURE_PATH = resolve(import.meta.dirname, '../../worker/test/fixtures/coyo-nulls-bucket.json');
-export const NULL_ID_FIXTURE_PATH = resolve(import.meta.dirname, '../../worker/test/fixtures/coyo-null-id-bucket.json');
+/** The reader package's fixture folder, found through the package (not a path across packages). */
+const FIXTURES_DIR = join(dirname(createRequire(import.meta.url).resolve('@coyo/coyo-reader/package.json')), 'fixtures');
+
+export const FIXTURE_PATH = join(FIXTURES_DIR, 'coyo-bucket.json');
+export const NULLS_FIXTURE_PATH = join(FIXTURES_DIR, 'coyo-nulls-bucket.json');
+export const NULL_ID_FIXTURE_PATH = join(FIXTURES_DIR, 'coyo-null-id-bucket.json');
 
 const TIMESTAMP = '2024-06-01T00:00:00.000Z';
 
@@ -174,23 +180,23 @@ async function buildFixture(spec: FixtureSpec): Promise<{ text: string; rowGroup
 }
 
 /** Builds the NULL-free fixture file's text; deterministic, so a test can check the committed copy. */
-export function workerFixture(): Promise<{ text: string; rowGroups: number[] }> {
+export function readerFixture(): Promise<{ text: string; rowGroups: number[] }> {
   return buildFixture(PLAIN);
 }
 
-/** Builds the fixture with NULLs ({@link withNulls}); deterministic like {@link workerFixture}. */
-export function workerNullsFixture(): Promise<{ text: string; rowGroups: number[] }> {
+/** Builds the fixture with NULLs ({@link withNulls}); deterministic like {@link readerFixture}. */
+export function readerNullsFixture(): Promise<{ text: string; rowGroups: number[] }> {
   return buildFixture(NULLS);
 }
 
-/** Builds the fixture whose shard holds a NULL id; deterministic like {@link workerFixture}. */
-export function workerNullIdFixture(): Promise<{ text: string; rowGroups: number[] }> {
+/** Builds the fixture whose shard holds a NULL id; deterministic like {@link readerFixture}. */
+export function readerNullIdFixture(): Promise<{ text: string; rowGroups: number[] }> {
   return buildFixture(NULL_ID);
 }
 
 /** Every committed fixture file with its builder: what `gen:fixture` writes and its test checks. */
-export const WORKER_FIXTURES = [
-  { path: FIXTURE_PATH, build: workerFixture },
-  { path: NULLS_FIXTURE_PATH, build: workerNullsFixture },
-  { path: NULL_ID_FIXTURE_PATH, build: workerNullIdFixture },
+export const READER_FIXTURES = [
+  { path: FIXTURE_PATH, build: readerFixture },
+  { path: NULLS_FIXTURE_PATH, build: readerNullsFixture },
+  { path: NULL_ID_FIXTURE_PATH, build: readerNullIdFixture },
 ] as const;

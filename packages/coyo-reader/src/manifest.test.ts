@@ -1,7 +1,7 @@
 import type { Manifest, Pointer, Shard } from '@coyo/coyo-schema';
 import { describe, expect, it } from 'vitest';
 import { ReadableManifestSchema, ReadablePointerSchema, SUPPORTED_FORMAT_VERSIONS } from './manifest';
-import { fixtureManifest } from './test-fixture';
+import { at, fixtureManifest } from '../testing';
 
 /** The plain fixture's manifest (three shards, as the ingest wrote it) with its shards replaced. */
 function withShards(edit: (shards: Shard[]) => Shard[]): Manifest {
@@ -22,17 +22,17 @@ describe('ReadableManifestSchema', () => {
   });
 
   it('refuses shards whose id ranges overlap', () => {
-    const overlapping = withShards(([a, b, c]) => [a!, { ...b!, min_id: a!.max_id }, c!]);
+    const overlapping = withShards((s) => [at(s, 0), { ...at(s, 1), min_id: at(s, 0).max_id }, at(s, 2)]);
     expect(issuePaths(overlapping)).toEqual([['shards', 0]]);
   });
 
   it('refuses shards listed out of id order', () => {
-    const swapped = withShards(([a, b, c]) => [b!, a!, c!]);
+    const swapped = withShards((s) => [at(s, 1), at(s, 0), at(s, 2)]);
     expect(issuePaths(swapped)).toEqual([['shards', 0]]);
   });
 
   it('refuses a shard whose min id is above its max id', () => {
-    const inverted = withShards(([a, b, c]) => [a!, b!, { ...c!, min_id: c!.max_id + 1 }]);
+    const inverted = withShards((s) => [at(s, 0), at(s, 1), { ...at(s, 2), min_id: at(s, 2).max_id + 1 }]);
     expect(issuePaths(inverted)).toEqual([['shards', 2]]);
   });
 

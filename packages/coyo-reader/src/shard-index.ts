@@ -66,7 +66,8 @@ export function indexShard(key: string, footer: ArrayBuffer): ShardIndex {
   const chunkRanges: Record<CoyoColumn, readonly [number, number]>[] = [];
   for (const [g, group] of metadata.row_groups.entries()) {
     groupStarts.push((groupStarts[g] ?? 0) + Number(group.num_rows));
-    const ranges = {} as Record<CoyoColumn, readonly [number, number]>;
+    // Filled chunk by chunk; checked complete below.
+    const ranges: Partial<Record<CoyoColumn, readonly [number, number]>> = {};
     for (const chunk of group.columns) {
       const meta = chunk.meta_data;
       const name = meta?.path_in_schema[0];
@@ -81,12 +82,24 @@ export function indexShard(key: string, footer: ArrayBuffer): ShardIndex {
         groupMax[name as NumericColumn][g] = max;
       }
     }
-    for (const column of COYO_COLUMNS) {
-      if (ranges[column] === undefined) throw new ShardSchemaError(`${key}: row group ${g} has no chunk for ${column}`);
-    }
-    chunkRanges.push(ranges);
+    chunkRanges.push(completeRanges(ranges, key, g));
   }
   return { metadata, groupStarts, groupMin, groupMax, chunkRanges };
+}
+
+/** The byte range of every column's chunk in row group `g`; a column without one is a shard this reader cannot serve. */
+function completeRanges(
+  ranges: Partial<Record<CoyoColumn, readonly [number, number]>>,
+  key: string,
+  g: number,
+): Record<CoyoColumn, readonly [number, number]> {
+  const out = {} as Record<CoyoColumn, readonly [number, number]>;
+  for (const column of COYO_COLUMNS) {
+    const range = ranges[column];
+    if (range === undefined) throw new ShardSchemaError(`${key}: row group ${g} has no chunk for ${column}`);
+    out[column] = range;
+  }
+  return out;
 }
 
 /** The byte range covering the chunks of `columns` in row group `g`: read in one request. */

@@ -35,7 +35,7 @@ export class CountingBucket implements RangeReadBucket {
     if (object === null) return null;
     const bytes = await object.arrayBuffer();
     this.stats.bytes += bytes.byteLength;
-    return { arrayBuffer: async () => bytes };
+    return { arrayBuffer: () => Promise.resolve(bytes) };
   }
 }
 

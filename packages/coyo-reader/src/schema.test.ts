@@ -2,7 +2,7 @@ import { COYO_COLUMNS, STORAGE_ORDER } from '@coyo/coyo-schema';
 import { parquetMetadata } from 'hyparquet';
 import { describe, expect, it } from 'vitest';
 import { canonicalColumns, parquetType } from './schema';
-import { fixtureManifest, fixtureObjects, nullsFixtureManifest, nullsFixtureObjects } from './test-fixture';
+import { fixtureManifest, fixtureObjects, nullsFixtureManifest, nullsFixtureObjects } from '../testing';
 
 /** Column name → physical type, as the footer of every shard of a fixture version declares them. */
 function footerTypes(objects: Map<string, Uint8Array>, keys: readonly string[]): Map<string, string | undefined>[] {

@@ -3,16 +3,16 @@ import { basename } from 'node:path';
 import { NULLABLE_COLUMNS } from '@coyo/coyo-schema';
 import { parquetReadObjects } from 'hyparquet';
 import { describe, expect, it } from 'vitest';
-import { NULLS_FIXTURE_PATH, WORKER_FIXTURES } from './worker-fixture.js';
+import { NULLS_FIXTURE_PATH, READER_FIXTURES } from './reader-fixture.js';
 
-/** Size limit per fixture file, in KB: the worker's tests load them whole. */
+/** Size limit per fixture file, in KB: the reader's and the worker's tests load them whole. */
 const MAX_KB: Readonly<Record<string, number>> = {
   'coyo-bucket.json': 300,
   'coyo-nulls-bucket.json': 150,
   'coyo-null-id-bucket.json': 20,
 };
 
-const fixtures = WORKER_FIXTURES.map(({ path, build }) => [basename(path), path, build] as const);
+const fixtures = READER_FIXTURES.map(({ path, build }) => [basename(path), path, build] as const);
 
 /** Every row of a fixture file's shards, read whole. */
 async function shardRows(path: string): Promise<Record<string, unknown>[]> {
@@ -26,7 +26,7 @@ async function shardRows(path: string): Promise<Record<string, unknown>[]> {
   return rows;
 }
 
-describe.each(fixtures)('the worker fixture %s', (name, path, build) => {
+describe.each(fixtures)('the reader fixture %s', (name, path, build) => {
   const maxKb = MAX_KB[name];
   it('matches what gen:fixture writes (run `pnpm --filter @coyo/ingest gen:fixture` after changing the generator)', async () => {
     const { text } = await build();
@@ -40,7 +40,7 @@ describe.each(fixtures)('the worker fixture %s', (name, path, build) => {
 });
 
 describe('the fixture with NULLs', () => {
-  it('holds a NULL in every column the worker serves as nullable, and in no id', async () => {
+  it('holds a NULL in every column the reader serves as nullable, and in no id', async () => {
     const rows = await shardRows(NULLS_FIXTURE_PATH);
     expect(rows).toHaveLength(300);
     expect(NULLABLE_COLUMNS.filter((c) => !rows.some((r) => r[c] === null))).toEqual([]);

@@ -16,6 +16,8 @@ import {
   type Shard,
 } from '@coyo/coyo-schema';
 import { parquetRead, type AsyncBuffer } from 'hyparquet';
+import { LRUCache } from 'lru-cache';
+import pMap from 'p-map';
 import { type CountingBucket, MissingObjectError, readRange } from './bucket';
 import type { EdgeCache } from './edge-cache';
 import {
@@ -28,7 +30,6 @@ import {
   recordedRangeMayMatch,
   type Predicate,
 } from './filter';
-import { WeightedLru } from '../services/lru';
 import { ReadableManifestSchema, ReadablePointerSchema } from './manifest';
 import { findGroup, groupOfRow, groupSpan, indexShard, type ShardIndex } from './shard-index';
 import { canonicalColumns, type PartialRecord } from './schema';
@@ -40,16 +41,28 @@ export const DEFAULT_POINTER_TTL_MS = 30_000;
 /** Parallel R2 reads per request (Workers allow six open connections). */
 const READ_CONCURRENCY = 6;
 
-/** Caches that outlive a request: one per isolate. */
+/** Byte budgets of an isolate's caches (approximate bytes of the parsed objects). */
+export interface CoyoMemoryOptions {
+  /** Parsed manifests (default 16 MiB). */
+  manifestBytes?: number;
+  /** Parsed shard footers (default 32 MiB): they vary from a few KB to MBs. */
+  footerBytes?: number;
+}
+
+/**
+ * Caches that outlive a request: one per isolate, bounded by the weight of their entries so they
+ * cannot take more than their share of the worker's 128 MB. A load in flight is cached as its promise,
+ * so concurrent requests share one read.
+ */
 export class CoyoMemory {
   pointer: { value: Pointer; until: number } | undefined;
   pointerLoad: Promise<Pointer> | undefined;
-  readonly manifests: WeightedLru<Promise<Manifest>>;
-  readonly footers: WeightedLru<Promise<ShardIndex>>;
+  readonly manifests: LRUCache<string, Promise<Manifest>>;
+  readonly footers: LRUCache<string, Promise<ShardIndex>>;
 
-  constructor({ manifestBytes = 16 * MiB, footerBytes = 32 * MiB }: { manifestBytes?: number; footerBytes?: number } = {}) {
-    this.manifests = new WeightedLru(manifestBytes);
-    this.footers = new WeightedLru(footerBytes);
+  constructor({ manifestBytes = 16 * MiB, footerBytes = 32 * MiB }: CoyoMemoryOptions = {}) {
+    this.manifests = new LRUCache({ maxSize: manifestBytes });
+    this.footers = new LRUCache({ maxSize: footerBytes });
   }
 
   clear(): void {
@@ -143,6 +156,11 @@ async function loadPointer(io: CoyoIo): Promise<Pointer> {
   return memory.pointerLoad;
 }
 
+/** Approximate bytes of a parsed manifest in isolate memory. */
+function manifestWeight(manifest: Manifest): number {
+  return manifest.shards.length * 2048 + 4096;
+}
+
 async function loadManifest(io: CoyoIo, pointer: Pointer): Promise<Manifest> {
   const cached = io.memory.manifests.get(pointer.version);
   if (cached !== undefined) return cached;
@@ -161,9 +179,14 @@ async function loadManifest(io: CoyoIo, pointer: Pointer): Promise<Manifest> {
     }
     return manifest;
   })();
-  io.memory.manifests.set(pointer.version, load, 4096 + 2048 * 4);
+  io.memory.manifests.set(pointer.version, load, { size: 4096 + 2048 * 4 });
   load.then(
-    (m) => io.memory.manifests.set(pointer.version, load, m.shards.length * 2048 + 4096),
+    (m) => {
+      // Re-weigh by the real shard count (lru-cache keeps the old size when the same value is set again).
+      if (io.memory.manifests.peek(pointer.version) !== load) return;
+      io.memory.manifests.delete(pointer.version);
+      io.memory.manifests.set(pointer.version, load, { size: manifestWeight(m) });
+    },
     () => io.memory.manifests.delete(pointer.version),
   );
   return load;
@@ -183,23 +206,9 @@ async function loadShardIndex(io: CoyoIo, version: string, shard: Shard): Promis
     return indexShard(shard.key, footer);
   })();
   // A parsed footer takes several times its encoded size in objects.
-  io.memory.footers.set(key, load, shard.footer_bytes * 8);
+  io.memory.footers.set(key, load, { size: Math.max(1, shard.footer_bytes * 8) });
   load.catch(() => io.memory.footers.delete(key));
   return load;
-}
-
-/** Runs `fn` over items with at most `limit` in flight, keeping the order of results. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  });
-  await Promise.all(workers);
-  return out;
 }
 
 /** Reads the given columns of one row group with a single R2 range read. */
@@ -271,7 +280,7 @@ function cellAt(group: GroupData, i: number, column: CoyoColumn): number | strin
 function recordAt(group: GroupData, i: number, columns: readonly CoyoColumn[]): PartialRecord {
   const out: Record<string, number | string | null> = {};
   for (const column of columns) out[column] = cellAt(group, i, column);
-  return out as PartialRecord;
+  return out;
 }
 
 /** The id of row `i`: look-ups, scans and cursors compare ids, so a NULL or a string is refused. */
@@ -351,7 +360,7 @@ export class CoyoDataset {
       if (s >= 0) byShard.set(s, [...(byShard.get(s) ?? []), position]);
     });
     const shardList = [...byShard.keys()];
-    const indexes = await mapLimit(shardList, READ_CONCURRENCY, (s) => this.shardIndex(s));
+    const indexes = await pMap(shardList, (s) => this.shardIndex(s), { concurrency: READ_CONCURRENCY });
     const groups = new Map<string, { s: number; g: number; index: ShardIndex; positions: number[] }>();
     shardList.forEach((s, k) => {
       const index = indexes[k] as ShardIndex;
@@ -364,13 +373,17 @@ export class CoyoDataset {
         groups.set(key, entry);
       }
     });
-    await mapLimit([...groups.values()], READ_CONCURRENCY, async ({ s, g, index, positions }) => {
-      const group = await readGroup(this.io, this.manifest.shards[s] as Shard, index, g, read);
-      for (const position of positions) {
-        const i = searchId(group, ids[position] as number);
-        if (i >= 0) out[position] = recordAt(group, i, output);
-      }
-    });
+    await pMap(
+      groups.values(),
+      async ({ s, g, index, positions }) => {
+        const group = await readGroup(this.io, this.manifest.shards[s] as Shard, index, g, read);
+        for (const position of positions) {
+          const i = searchId(group, ids[position] as number);
+          if (i >= 0) out[position] = recordAt(group, i, output);
+        }
+      },
+      { concurrency: READ_CONCURRENCY },
+    );
     return out;
   }
 
@@ -469,7 +482,7 @@ export class CoyoDataset {
         }
         if (stopAt >= 0) {
           const lastId = idAt(scan, stopAt);
-          const exhausted = lastId >= this.manifest.shards.at(-1)!.max_id;
+          const exhausted = lastId >= (this.manifest.shards.at(-1)?.max_id ?? -1);
           return { ...result, next_cursor: exhausted ? null : cursorAt(lastId) };
         }
         position = groupMaxId;

@@ -1,0 +1,37 @@
+/**
+ * The COYO-700M edge reader: rows straight from the published parquet shards in an R2-like bucket
+ * (pointer → manifest → shard footer → one row-group range read), numeric filters that skip row groups
+ * by their statistics, and the isolate and edge caches that make a warm look-up one read. The layout it
+ * reads is declared in `@coyo/coyo-schema`; the ingest writes it.
+ */
+export { CountingBucket, MissingObjectError, readRange, type RangeReadBucket, type RangeReadOptions, type ReadStats } from './bucket';
+export {
+  CoyoDataset,
+  CoyoMemory,
+  DatasetUnavailableError,
+  DEFAULT_POINTER_TTL_MS,
+  isolateMemory,
+  servedValue,
+  ShardDataError,
+  type CoyoIo,
+  type CoyoMemoryOptions,
+  type FilterRequest,
+  type FilterResult,
+  type PositionedRow,
+} from './dataset';
+export { cacheApiEdgeCache, type CacheLike, type EdgeCache } from './edge-cache';
+export {
+  CursorError,
+  decodeCursor,
+  encodeCursor,
+  matchesPredicate,
+  predicateFingerprint,
+  predicateValue,
+  rangeMayMatch,
+  recordedRangeMayMatch,
+  type Cursor,
+  type Predicate,
+} from './filter';
+export { ReadableManifestSchema, ReadablePointerSchema, SUPPORTED_FORMAT_VERSIONS } from './manifest';
+export { canonicalColumns, PARQUET_PHYSICAL_TYPES, parquetType, type CoyoRecord, type ParquetPhysicalType, type PartialRecord } from './schema';
+export { findGroup, groupOfRow, groupSpan, indexShard, ShardSchemaError, statisticsRange, type ShardIndex } from './shard-index';
