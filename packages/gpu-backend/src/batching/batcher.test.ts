@@ -158,6 +158,20 @@ describe('Batcher', () => {
     expect(batcher.admit(3)).toBeDefined();
   });
 
+  it('widens a permit to the slots the request turned out to need, or refuses and keeps it as it was', () => {
+    const { batcher, rejected } = make(recorder().run, { maxQueue: 4 });
+    const permit = batcher.admit(1);
+    if (!permit) throw new Error('expected a permit');
+    expect(batcher.widen(permit, 3)).toBe(true);
+    expect(permit.remaining).toBe(3);
+    expect(batcher.reserved).toBe(3);
+    expect(batcher.widen(permit, 5)).toBe(false);
+    expect(permit.remaining).toBe(3);
+    expect(rejected).toEqual([['overloaded', 5]]);
+    permit.release();
+    expect(batcher.reserved).toBe(0);
+  });
+
   it('drops an item whose deadline passes before its batch starts', async () => {
     const r = recorder();
     const { submit, batcher, rejected } = make(r.run, { maxBatchSize: 8, maxQueueDelayMs: 20 });

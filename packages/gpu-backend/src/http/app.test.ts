@@ -32,7 +32,7 @@ function setup(options: SetupOptions = {}) {
   const engine = new Engine({ backend, batching, metrics });
   if (options.ready !== false) status.markReady(engine);
   const token = 'token' in options ? options.token : TOKEN;
-  const app = createApp({ config: { token, limits, batching }, status, metrics });
+  const app = createApp({ config: { token, limits }, status, metrics });
   return { app, backend, status, engine, metrics };
 }
 

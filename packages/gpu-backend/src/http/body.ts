@@ -3,12 +3,12 @@
  * refused without reading) and while reading (a stream without a length, or one longer than it said, is
  * cut off at the limit). Nothing here buffers more than the limit.
  */
-import { z } from 'zod';
+import { EmbedTextRequestSchema, LIMITS } from '@coyo/backend-protocol';
 import type { LimitsConfig } from '../config.js';
 import { HttpProblem } from './problem.js';
 
 /** Longest text accepted, in UTF-16 code units. */
-export const MAX_TEXT_LENGTH = 2048;
+const MAX_TEXT_LENGTH = LIMITS.maxTextLength;
 
 /** `type/subtype` of a Content-Type header, lower-cased, without parameters. */
 export function mediaType(header: string | null | undefined): string | undefined {
@@ -105,12 +105,10 @@ async function readMultipartImages(request: Request, limits: LimitsConfig): Prom
   return images;
 }
 
+/** The protocol's request schema, with this server's (possibly lower) cap on texts per request. */
 function textsSchema(maxTexts: number) {
-  return z.object({
-    texts: z
-      .array(z.string().max(MAX_TEXT_LENGTH, `each text must be at most ${MAX_TEXT_LENGTH} characters`))
-      .min(1, 'texts must hold at least one text')
-      .max(maxTexts, `texts must hold at most ${maxTexts} texts`),
+  return EmbedTextRequestSchema.extend({
+    texts: EmbedTextRequestSchema.shape.texts.max(maxTexts, `texts must hold at most ${maxTexts} texts`),
   });
 }
 

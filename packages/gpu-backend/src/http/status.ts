@@ -3,10 +3,11 @@
  * draining (after SIGTERM: no new work, finish what was admitted). It also counts requests in flight, so
  * shutdown can wait for them.
  */
+import type { Phase } from '@coyo/backend-protocol';
 import type { Engine } from '../batching/engine.js';
 import type { ModelsInfo } from '../backend/types.js';
 
-export type Phase = 'starting' | 'ready' | 'draining';
+export type { Phase };
 
 export class ServerStatus {
   #phase: Phase = 'starting';
