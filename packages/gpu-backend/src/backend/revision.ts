@@ -7,7 +7,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { REVISION_HEX_DIGITS, revisionOfDigest } from '@coyo/backend-protocol';
+import { revisionOfDigest } from '@coyo/backend-protocol';
 import { ALIGN_MODEL_ID, VIT_MODEL_ID, type ModelRevisions } from './types.js';
 
 
@@ -55,7 +55,7 @@ async function hashFile(hash: Hash, file: string): Promise<void> {
 }
 
 /**
- * The first {@link REVISION_HEX_DIGITS} hex digits of a SHA-256 over `files`: for each, its path relative
+ * A revision (`revisionOfDigest`: its first 16 hex digits) of a SHA-256 over `files`: for each, its path relative
  * to `root` (so moving the models folder keeps the revision, renaming a variant does not), its size, then
  * its bytes. The framing keeps a byte moved from one file to the next from hashing the same.
  */
