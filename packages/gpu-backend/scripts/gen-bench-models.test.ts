@@ -12,7 +12,7 @@ import {
   buildVit,
   roundFilters,
 } from './gen-bench-models.js';
-import type { GraphBuilder } from './onnx-builder.js';
+import type { GraphBuilder } from '../src/models/onnx-builder.js';
 
 const VIT_TINY: VitSpec = { imageSize: 32, patchSize: 16, hidden: 32, layers: 2, heads: 4, mlp: 64, labels: 10, eps: 1e-12 };
 const BERT_TINY: BertSpec = {

@@ -42,7 +42,7 @@ import {
   mlp,
   selfAttention,
   silu,
-} from './onnx-builder.js';
+} from '../src/models/onnx-builder.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const FLOAT32_MIN = -3.4028234663852886e38; // torch.finfo(float32).min, BERT's additive mask value
@@ -395,7 +395,7 @@ const STAMP_FILE = 'bench-models.json';
 /** A digest of the generator's own source: any change to how weights or graphs are built invalidates. */
 async function generatorDigest(): Promise<string> {
   const hash = createHash('sha256');
-  for (const file of ['./gen-bench-models.ts', './onnx-builder.ts']) {
+  for (const file of ['./gen-bench-models.ts', '../src/models/onnx-builder.ts']) {
     hash.update(await readFile(fileURLToPath(new URL(file, import.meta.url))));
   }
   return hash.digest('hex').slice(0, 16);

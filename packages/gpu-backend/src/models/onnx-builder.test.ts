@@ -24,6 +24,22 @@ describe('GraphBuilder', () => {
     expect(build(7).equals(build(8))).toBe(false);
   });
 
+  it('builds a graph of named values and given weights that runs as written', async () => {
+    const g = new GraphBuilder();
+    g.input('x', 'float32', ['batch', 2]);
+    g.tensor('w', 'float32', [2, 2], [1, 2, 3, 4]);
+    g.node('MatMul', ['x', 'w'], ['y']);
+    g.output('y', 'y', 'float32', ['batch', 2]);
+    const y = await run(g, { x: new ort.Tensor('float32', Float32Array.of(1, 1), [1, 2]) });
+    expect(Array.from(y.data as Float32Array)).toEqual([4, 6]);
+    expect(g.stats.params).toBe(4);
+  });
+
+  it('refuses an output that names no value of the graph', () => {
+    const g = new GraphBuilder();
+    expect(() => g.output('nothing', 'nothing', 'float32', [1])).toThrow(/not a value of the graph/);
+  });
+
   it('refuses to define a value name twice', () => {
     const g = new GraphBuilder();
     g.weight('w', [2], { fill: 0 });
