@@ -1,7 +1,8 @@
 /**
- * Pre-processing thread: decodes images and runs the exact (plain JavaScript) Pillow resize, and
- * tokenises texts, so none of it runs on the event loop. Each thread loads the model folders' JSON files
- * and the tokenizer once at start.
+ * Pre-processing thread: decodes images and runs the Pillow-exact resize (the thread's own WebAssembly
+ * SIMD instance, `pillow-resize-wasm.ts`, falling back to the JavaScript reference where WebAssembly SIMD
+ * is missing), and tokenises texts, so none of it runs on the event loop. Each thread loads the model
+ * folders' JSON files and the tokenizer once at start.
  */
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
