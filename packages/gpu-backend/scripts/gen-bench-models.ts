@@ -259,13 +259,19 @@ export function buildEfficientNet(spec: EfficientNetSpec, options?: GraphBuilder
   // than 0.5, and residual branches start small so their sum stays bounded.
   let block = 0;
   for (let stage = 0; stage < spec.kernelSizes.length; stage++) {
-    const kernel = spec.kernelSizes[stage]!;
-    const outDim = roundFilters(spec, spec.outChannels[stage]!);
-    const expandRatio = spec.expandRatios[stage]!;
-    const repeats = Math.ceil(spec.depthCoefficient * spec.repeats[stage]!);
+    const at = (list: readonly number[], what: string): number => {
+      const value = list[stage];
+      if (value === undefined) throw new Error(`bug: the EfficientNet spec has no ${what} for stage ${stage}`);
+      return value;
+    };
+    const kernel = at(spec.kernelSizes, 'kernel size');
+    const outDim = roundFilters(spec, at(spec.outChannels, 'output channels'));
+    const expandRatio = at(spec.expandRatios, 'expand ratio');
+    const repeats = Math.ceil(spec.depthCoefficient * at(spec.repeats, 'repeats'));
+    const stageStride = at(spec.strides, 'stride');
     for (let j = 0; j < repeats; j++, block++) {
       const name = `encoder.blocks.${block}`;
-      const stride = j === 0 ? spec.strides[stage]! : 1;
+      const stride = j === 0 ? stageStride : 1;
       const residual = stride === 1 && j > 0;
       const inDim = x.channels;
       const input = x;
@@ -456,7 +462,7 @@ async function checkModel(path: string, model: BenchModel): Promise<CheckResult>
     const started = performance.now();
     const results = await session.run(model.feeds());
     const ms = performance.now() - started;
-    const output = results[session.outputNames[0]!];
+    const output = results[session.outputNames[0] ?? ''];
     if (output === undefined || !(output.data instanceof Float32Array)) throw new Error(`${model.file}: no float32 output`);
     let sum = 0;
     for (const v of output.data) {

@@ -68,8 +68,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await backend?.close();
   rmSync(dir, { recursive: true, force: true });
+  await backend.close();
 });
 
 /** The body of a 2xx answer, parsed as the worker parses it. */

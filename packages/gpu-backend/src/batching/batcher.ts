@@ -279,7 +279,7 @@ export class Batcher<I, O> {
         }, Math.min(delay, MAX_TIMER_DELAY_MS));
       };
       if (Number.isFinite(deadlineAt)) armDeadline(deadlineAt - now);
-      const onAbort = () => this.#drop(group, 'client_gone', 'the client closed the request');
+      const onAbort = () => { this.#drop(group, 'client_gone', 'the client closed the request'); };
       signal?.addEventListener('abort', onAbort, { once: true });
       group.cleanup = () => {
         if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
@@ -301,7 +301,7 @@ export class Batcher<I, O> {
     if (dropped > 0) this.#queue = this.#queue.filter((e) => e.group !== group);
     group.permit.release(dropped);
     group.queued = 0;
-    this.#settle(group, () => group.reject(new QueueRejection(reason, message)));
+    this.#settle(group, () => { group.reject(new QueueRejection(reason, message)); });
     this.#observer.rejected?.(reason, dropped);
   }
 
@@ -402,8 +402,7 @@ export class Batcher<I, O> {
           group.inferenceMs += inferenceMs;
         }
         if (group.remaining === 0) {
-          this.#settle(group, () =>
-            group.resolve({ outputs: group.outputs as O[], queueMs: group.queueMs, inferenceMs: group.inferenceMs }),
+          this.#settle(group, () => { group.resolve({ outputs: group.outputs as O[], queueMs: group.queueMs, inferenceMs: group.inferenceMs }); },
           );
         }
       });
@@ -413,7 +412,7 @@ export class Batcher<I, O> {
         if (group.queued > 0) this.#queue = this.#queue.filter((e) => e.group !== group);
         group.permit.release(group.queued);
         group.queued = 0;
-        this.#settle(group, () => group.reject(error));
+        this.#settle(group, () => { group.reject(error); });
       }
     } finally {
       this.#running = false;

@@ -31,8 +31,10 @@ export async function readLimited(request: Request, limit: number, what: string)
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
+    const chunk: { done: true; value?: unknown } | { done: false; value: unknown } = await reader.read();
+    if (chunk.done) break;
+    const { value } = chunk;
+    if (!(value instanceof Uint8Array)) throw new Error('bug: a request body stream yielded something other than bytes');
     total += value.byteLength;
     if (total > limit) {
       await reader.cancel().catch(() => {});
@@ -77,6 +79,8 @@ async function readMultipartImages(request: Request, limits: LimitsConfig): Prom
   try {
     // Parse from the bounded copy rather than the stream, so the size limit holds for the whole body.
     const contentType = request.headers.get('content-type') ?? '';
+    // Deprecated for server use because it buffers the whole body: this one is already bounded above.
+    // eslint-disable-next-line @typescript-eslint/no-deprecated
     form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
   } catch {
     throw new HttpProblem('invalid_request', 'the multipart/form-data body could not be parsed');

@@ -191,21 +191,23 @@ export class GraphBuilder {
 
   /** A small constant (shapes, axes, scalars); not counted as a parameter. */
   constant(type: ElemType, dims: readonly number[], values: readonly number[], prefix = 'const'): string {
-    if (product(dims) !== values.length) throw new Error(`bug: constant of shape [${dims}] given ${values.length} values`);
+    if (product(dims) !== values.length) throw new Error(`bug: constant of shape [${dims.join(', ')}] given ${values.length} values`);
     const data = type === 'int64' ? BigInt64Array.from(values, (v) => BigInt(v)) : Float32Array.from(values);
+    const name = this.fresh(prefix);
     this.initializers.push({
-      name: this.fresh(prefix),
+      name,
       dims: [...dims],
       dataType: ELEM_TYPE[type],
       rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     });
-    return this.initializers[this.initializers.length - 1]!.name!;
+    return name;
   }
 
   /** Appends one node with a single output and returns that output's name. */
   op(opType: string, inputs: readonly string[], attributes: Record<string, AttrValue> = {}): string {
     const [out] = this.opN(opType, inputs, 1, attributes);
-    return out!;
+    if (out === undefined) throw new Error(`bug: ${opType} node made no output`);
+    return out;
   }
 
   /** Appends one node with `outputs` outputs. */

@@ -52,9 +52,10 @@ const SPECIAL_TOKENS: ReadonlyArray<readonly [string, number]> = [
 
 /** Printable ASCII without upper case, ids 999..1066 in bert-base-uncased. */
 const CHAR_TOKENS = [
-  ...'!"#$%&\'()*+,-./0123456789:;<=>?@[\\]^_`',
-  ...'abcdefghijklmnopqrstuvwxyz',
-  ...'{|}~',
+  // ASCII only, so splitting by UTF-16 unit splits by character.
+  ...Array.from('!"#$%&\'()*+,-./0123456789:;<=>?@[\\]^_`'),
+  ...Array.from('abcdefghijklmnopqrstuvwxyz'),
+  ...Array.from('{|}~'),
 ];
 
 /** The most frequent words and pieces, ids 1996..2111 in bert-base-uncased. */
@@ -84,8 +85,8 @@ export function testVocabulary(): Map<string, number> {
     vocab.set(token, id);
   };
   for (const [token, id] of SPECIAL_TOKENS) add(token, id);
-  CHAR_TOKENS.forEach((token, i) => add(token, 999 + i));
-  WORD_TOKENS.forEach((token, i) => add(token, 1996 + i));
+  for (const [i, token] of CHAR_TOKENS.entries()) add(token, 999 + i);
+  for (const [i, token] of WORD_TOKENS.entries()) add(token, 1996 + i);
   for (const [token, id] of EXTRA_TOKENS) add(token, id);
   return vocab;
 }
