@@ -100,13 +100,7 @@ export function createApp({ config, status, metrics, logger = silentLogger }: Ap
     }
   });
 
-  app.get(ROUTES.health.path, (c) =>
-    c.json({
-      status: 'ok',
-      test_models: status.models.testModels,
-      ...(status.models.warning !== undefined ? { warning: status.models.warning } : {}),
-    } satisfies HealthAnswer),
-  );
+  app.get(ROUTES.health.path, (c) => c.json(status.health() satisfies HealthAnswer));
 
   app.get(ROUTES.ready.path, (c) => c.json({ status: status.phase } satisfies ReadyAnswer, status.phase === 'ready' ? 200 : 503));
 
