@@ -7,6 +7,8 @@ import tseslint from 'typescript-eslint';
 const STRICT_TYPE_CHECKED = [
   'packages/coyo-schema/**/*.ts',
   // backend protocol and gpu-backend
+  'packages/backend-protocol/**/*.ts',
+  'packages/gpu-backend/**/*.ts',
 
   // coyo reader and ingest
   'packages/coyo-reader/**/*.ts',

@@ -130,7 +130,7 @@ function sender(baseUrl: string, token: string | undefined, workload: Workload, 
       res = await fetch(`${baseUrl}/v1/embed/text`, {
         method: 'POST',
         headers: { ...auth, 'content-type': 'application/json' },
-        body: JSON.stringify({ texts: [texts[i % texts.length]!] }),
+        body: JSON.stringify({ texts: [pick(texts, i)] }),
         signal,
       });
     } else {
@@ -138,7 +138,7 @@ function sender(baseUrl: string, token: string | undefined, workload: Workload, 
       res = await fetch(`${baseUrl}${route}`, {
         method: 'POST',
         headers: { ...auth, 'content-type': 'image/jpeg' },
-        body: images[i % images.length]!,
+        body: pick(images, i),
         signal,
       });
     }
@@ -152,13 +152,23 @@ function sender(baseUrl: string, token: string | undefined, workload: Workload, 
 // Processes
 // ---------------------------------------------------------------------------------------------------
 
+/** The `i`-th item of a non-empty list, cycling. */
+function pick<T>(list: readonly T[], i: number): T {
+  const item = list[i % list.length];
+  if (item === undefined) throw new Error('bug: picking from an empty list');
+  return item;
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const probe = createServer();
     probe.once('error', reject);
     probe.listen(0, '127.0.0.1', () => {
       const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address !== null ? resolvePort(address.port) : reject(new Error('no port'))));
+      probe.close(() => {
+        if (typeof address === 'object' && address !== null) resolvePort(address.port);
+        else reject(new Error('no port'));
+      });
     });
   });
 }
@@ -203,8 +213,8 @@ async function start(script: string, env: Record<string, string>, port: number, 
     log.push(...chunk.toString('utf8').split('\n').filter(Boolean));
     if (log.length > 200) log.splice(0, log.length - 200);
   };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + readyTimeoutMs;
   while (Date.now() < deadline) {
@@ -228,7 +238,7 @@ async function start(script: string, env: Record<string, string>, port: number, 
 /** SIGTERM (the server drains), then SIGKILL if it has not exited after 60 s. */
 async function stop(running: Running): Promise<void> {
   if (running.child.exitCode !== null) return;
-  const exited = new Promise<void>((r) => running.child.once('exit', () => r()));
+  const exited = new Promise<void>((r) => running.child.once('exit', () => { r(); }));
   running.child.kill('SIGTERM');
   const timer = setTimeout(() => running.child.kill('SIGKILL'), 60_000);
   await exited;

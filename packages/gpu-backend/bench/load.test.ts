@@ -65,7 +65,7 @@ describe('runClosedLoop', () => {
   });
 
   it('refuses a bound that cannot be met', async () => {
-    const send: Send = async () => ({ items: 1 });
+    const send: Send = () => Promise.resolve({ items: 1 });
     await expect(runClosedLoop(send, { concurrency: 0, durationMs: 10 })).rejects.toThrow(RangeError);
     await expect(runClosedLoop(send, { concurrency: 1, durationMs: 10, maxDurationMs: 5 })).rejects.toThrow(RangeError);
   });

@@ -45,7 +45,7 @@ export interface LoadResult {
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] ?? Number.NaN;
 }
 
 function mean(values: readonly number[]): number | null {
@@ -71,6 +71,8 @@ export async function runClosedLoop(send: Send, options: LoadOptions): Promise<L
   const started = performance.now();
   let stoppedAt = started;
 
+  // Read through a call: `stopped` changes while a caller awaits, which narrowing does not see.
+  const isStopped = (): boolean => stopped;
   const stop = (): void => {
     if (stopped) return;
     stopped = true;
@@ -92,14 +94,14 @@ export async function runClosedLoop(send: Send, options: LoadOptions): Promise<L
       inFlight.add(controller);
       try {
         const result = await send(controller.signal);
-        if (stopped) return; // answered after the end: outside the measured window
+        if (isStopped()) return; // answered after the end: outside the measured window
         latencies.push(performance.now() - t0);
         items += result.items;
         if (result.queueMs !== undefined) queueMs.push(result.queueMs);
         if (result.inferenceMs !== undefined) inferenceMs.push(result.inferenceMs);
         if (performance.now() - started >= durationMs && latencies.length >= minCompleted) stop();
       } catch (error) {
-        if (stopped) return;
+        if (isStopped()) return;
         errors++;
         if (errorSamples.length < 5) errorSamples.push(error instanceof Error ? error.message : String(error));
       } finally {

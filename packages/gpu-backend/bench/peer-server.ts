@@ -46,9 +46,9 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 
 const server = createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://peer');
-  if (req.method === 'GET' && url.pathname === '/readyz') return send(res, classify ? 200 : 503, { ready: Boolean(classify) });
-  if (req.method !== 'POST' || url.pathname !== '/v1/classify') return send(res, 404, { error: 'not found' });
-  if (!classify) return send(res, 503, { error: 'loading' });
+  if (req.method === 'GET' && url.pathname === '/readyz') { send(res, classify ? 200 : 503, { ready: Boolean(classify) }); return; }
+  if (req.method !== 'POST' || url.pathname !== '/v1/classify') { send(res, 404, { error: 'not found' }); return; }
+  if (!classify) { send(res, 503, { error: 'loading' }); return; }
   const model = classify;
   const topK = Number(url.searchParams.get('top_k') ?? '5');
   void (async () => {

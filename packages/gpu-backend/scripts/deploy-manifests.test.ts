@@ -23,6 +23,13 @@ function documents(file: string): unknown[] {
   return docs.map((d) => d.toJS() as unknown);
 }
 
+/** The first item of a list a manifest must not leave empty. */
+function first<T>(list: readonly T[], what: string): T {
+  const item = list[0];
+  if (item === undefined) throw new Error(`no ${what} in the manifest`);
+  return item;
+}
+
 const Labels = z.record(z.string(), z.string());
 const Probe = z.object({ httpGet: z.object({ path: z.string(), port: z.union([z.string(), z.number()]) }) });
 const EnvVar = z.object({
@@ -80,7 +87,7 @@ const one = <T>(schema: z.ZodType<T>, file: string): T => {
   return schema.parse(docs[0]);
 };
 const deployment = () => one(DeploymentSchema, 'deployment.yaml');
-const container = () => deployment().spec.template.spec.containers[0]!;
+const container = () => first(deployment().spec.template.spec.containers, 'container');
 const matches = (selector: Record<string, string>, labels: Record<string, string>) =>
   Object.entries(selector).every(([k, v]) => labels[k] === v);
 
@@ -104,7 +111,7 @@ describe('deploy/k8s', () => {
 
   it('the Service targets the named container port the server listens on', () => {
     const c = container();
-    const port = one(ServiceSchema, 'service.yaml').spec.ports[0]!;
+    const port = first(one(ServiceSchema, 'service.yaml').spec.ports, 'service port');
     const target = c.ports.find((p) => p.name === port.targetPort || p.containerPort === port.targetPort);
     expect(target?.containerPort).toBe(Number(c.env.find((e) => e.name === 'PORT')?.value));
     expect(deployment().spec.template.metadata.annotations['prometheus.io/port']).toBe(String(target?.containerPort));
@@ -141,10 +148,11 @@ describe('deploy/k8s', () => {
     const hpa = one(HpaSchema, 'hpa.yaml');
     expect(hpa.spec.scaleTargetRef.name).toBe(deployment().metadata.name);
     expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2);
-    const metric = hpa.spec.metrics[0]!.pods.metric.name;
+    const metric = first(hpa.spec.metrics, 'autoscaler metric').pods.metric.name;
     const rule = one(AdapterSchema, 'prometheus-adapter-values.yaml').rules.custom.find((r) => r.name.as === metric);
-    expect(rule).toBeDefined();
-    const series = /^([a-z_:][a-z0-9_:]*)\{/.exec(rule!.seriesQuery)?.[1];
+    if (rule === undefined) throw new Error(`no adapter rule exposes ${metric}`);
+    const series = /^([a-z_:][a-z0-9_:]*)\{/.exec(rule.seriesQuery)?.[1];
+    expect(series).toBeDefined();
     const metrics = new BackendMetrics({ maxBatchSize: 8 });
     metrics.trackQueue('vit', () => 3);
     expect(metrics.render()).toMatch(new RegExp(`^${series}\\{tower="vit"\\} 3$`, 'm'));
@@ -155,7 +163,7 @@ describe('Dockerfile', () => {
   const dockerfile = readFileSync(fileURLToPath(new URL('../Dockerfile', import.meta.url)), 'utf8');
 
   it('exposes and health-checks the port the Deployment uses, as a non-root user', () => {
-    const port = container().ports[0]!.containerPort;
+    const port = first(container().ports, 'container port').containerPort;
     expect(dockerfile).toMatch(new RegExp(`^EXPOSE ${port}$`, 'm'));
     expect(dockerfile).toMatch(new RegExp(`PORT=${port}\\b`));
     expect(dockerfile).toMatch(/^HEALTHCHECK .*\n?.*\/healthz/m);
@@ -168,7 +176,7 @@ describe('Dockerfile', () => {
       .split('\n')
       .filter((l) => l.startsWith('!'))
       .map((l) => l.slice(1).replace(/\/$/, ''));
-    const sources = [...dockerfile.matchAll(/^COPY (?!--from)(?:--\S+ )*(.+) \S+$/gm)].flatMap((m) => m[1]!.split(' '));
+    const sources = [...dockerfile.matchAll(/^COPY (?!--from)(?:--\S+ )*(.+) \S+$/gm)].flatMap((m) => (m[1] ?? '').split(' '));
     expect(sources.length).toBeGreaterThan(0);
     for (const source of sources) {
       expect(allowed.some((a) => source === a || source.startsWith(`${a}/`)), source).toBe(true);

@@ -12,7 +12,7 @@ import {
   buildVit,
   roundFilters,
 } from './gen-bench-models.js';
-import type { GraphBuilder } from './onnx-builder.js';
+import type { GraphBuilder } from '../src/models/onnx-builder.js';
 
 const VIT_TINY: VitSpec = { imageSize: 32, patchSize: 16, hidden: 32, layers: 2, heads: 4, mlp: 64, labels: 10, eps: 1e-12 };
 const BERT_TINY: BertSpec = {
@@ -45,7 +45,22 @@ function rows(t: ort.Tensor): Float32Array[] {
 }
 
 function maxDiff(a: Float32Array, b: Float32Array): number {
-  return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+  if (a.length !== b.length) throw new Error(`compared ${a.length} values with ${b.length}`);
+  return a.reduce((m, v, i) => Math.max(m, Math.abs(v - (b[i] ?? Number.NaN))), 0);
+}
+
+/** The only output of a run. */
+async function runOne(s: ort.InferenceSession, feeds: Record<string, ort.Tensor>): Promise<ort.Tensor> {
+  const [out] = Object.values(await s.run(feeds));
+  if (out === undefined) throw new Error('the model has no output');
+  return out;
+}
+
+/** Row `i` of a `[n, d]` output. */
+function row(t: ort.Tensor, i: number): Float32Array {
+  const r = rows(t)[i];
+  if (r === undefined) throw new Error(`no row ${i} in [${t.dims.join(', ')}]`);
+  return r;
 }
 
 describe('real-size accounting', () => {
@@ -86,11 +101,11 @@ describe('generated graphs run in onnxruntime', () => {
     const s = await session(buildVit(VIT_TINY, { seed: 1 }));
     try {
       const pair = image(2, 32, 0.37);
-      const [both] = Object.values(await s.run({ pixel_values: pair }));
-      expect(both!.dims).toEqual([2, 10]);
+      const both = await runOne(s, { pixel_values: pair });
+      expect(both.dims).toEqual([2, 10]);
       const second = new ort.Tensor('float32', (pair.data as Float32Array).slice(3 * 32 * 32), [1, 3, 32, 32]);
-      const [alone] = Object.values(await s.run({ pixel_values: second }));
-      expect(maxDiff(rows(both!)[1]!, rows(alone!)[0]!)).toBeLessThan(1e-5);
+      const alone = await runOne(s, { pixel_values: second });
+      expect(maxDiff(row(both, 1), row(alone, 0))).toBeLessThan(1e-5);
     } finally {
       await s.release();
     }
@@ -104,12 +119,12 @@ describe('generated graphs run in onnxruntime', () => {
       token_type_ids: new ort.Tensor('int64', new BigInt64Array(ids.length), [1, ids.length]),
     });
     try {
-      const [short] = Object.values(await s.run(seq([1, 5, 9, 2], [1, 1, 1, 1])));
-      const [padded] = Object.values(await s.run(seq([1, 5, 9, 2, 0, 0, 0], [1, 1, 1, 1, 0, 0, 0])));
-      const [other] = Object.values(await s.run(seq([1, 6, 9, 2], [1, 1, 1, 1])));
-      expect(short!.dims).toEqual([1, 24]);
-      const paddingEffect = maxDiff(short!.data as Float32Array, padded!.data as Float32Array);
-      const tokenEffect = maxDiff(short!.data as Float32Array, other!.data as Float32Array);
+      const short = await runOne(s, seq([1, 5, 9, 2], [1, 1, 1, 1]));
+      const padded = await runOne(s, seq([1, 5, 9, 2, 0, 0, 0], [1, 1, 1, 1, 0, 0, 0]));
+      const other = await runOne(s, seq([1, 6, 9, 2], [1, 1, 1, 1]));
+      expect(short.dims).toEqual([1, 24]);
+      const paddingEffect = maxDiff(short.data as Float32Array, padded.data as Float32Array);
+      const tokenEffect = maxDiff(short.data as Float32Array, other.data as Float32Array);
       expect(paddingEffect).toBeLessThan(1e-6);
       // A changed token moves the embedding; padding behind the mask does not.
       expect(tokenEffect).toBeGreaterThan(1e-4);
@@ -123,15 +138,15 @@ describe('generated graphs run in onnxruntime', () => {
     const s = await session(buildEfficientNet(EFFICIENTNET_TINY, { seed: 3 }));
     try {
       const pair = image(2, 33, 0.11);
-      const [both] = Object.values(await s.run({ pixel_values: pair }));
+      const both = await runOne(s, { pixel_values: pair });
       const width = roundFilters(EFFICIENTNET_TINY, 320);
-      expect(both!.dims).toEqual([2, width]);
-      const values = both!.data as Float32Array;
+      expect(both.dims).toEqual([2, width]);
+      const values = both.data as Float32Array;
       expect(values.every(Number.isFinite)).toBe(true);
       expect(values.reduce((a, v) => a + Math.abs(v), 0) / values.length).toBeGreaterThan(1e-3);
       const first = new ort.Tensor('float32', (pair.data as Float32Array).slice(0, 3 * 33 * 33), [1, 3, 33, 33]);
-      const [alone] = Object.values(await s.run({ pixel_values: first }));
-      expect(maxDiff(rows(both!)[0]!, rows(alone!)[0]!)).toBeLessThan(1e-5);
+      const alone = await runOne(s, { pixel_values: first });
+      expect(maxDiff(row(both, 0), row(alone, 0))).toBeLessThan(1e-5);
     } finally {
       await s.release();
     }

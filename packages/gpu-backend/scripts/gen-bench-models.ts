@@ -42,7 +42,7 @@ import {
   mlp,
   selfAttention,
   silu,
-} from './onnx-builder.js';
+} from '../src/models/onnx-builder.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const FLOAT32_MIN = -3.4028234663852886e38; // torch.finfo(float32).min, BERT's additive mask value
@@ -259,13 +259,19 @@ export function buildEfficientNet(spec: EfficientNetSpec, options?: GraphBuilder
   // than 0.5, and residual branches start small so their sum stays bounded.
   let block = 0;
   for (let stage = 0; stage < spec.kernelSizes.length; stage++) {
-    const kernel = spec.kernelSizes[stage]!;
-    const outDim = roundFilters(spec, spec.outChannels[stage]!);
-    const expandRatio = spec.expandRatios[stage]!;
-    const repeats = Math.ceil(spec.depthCoefficient * spec.repeats[stage]!);
+    const at = (list: readonly number[], what: string): number => {
+      const value = list[stage];
+      if (value === undefined) throw new Error(`bug: the EfficientNet spec has no ${what} for stage ${stage}`);
+      return value;
+    };
+    const kernel = at(spec.kernelSizes, 'kernel size');
+    const outDim = roundFilters(spec, at(spec.outChannels, 'output channels'));
+    const expandRatio = at(spec.expandRatios, 'expand ratio');
+    const repeats = Math.ceil(spec.depthCoefficient * at(spec.repeats, 'repeats'));
+    const stageStride = at(spec.strides, 'stride');
     for (let j = 0; j < repeats; j++, block++) {
       const name = `encoder.blocks.${block}`;
-      const stride = j === 0 ? spec.strides[stage]! : 1;
+      const stride = j === 0 ? stageStride : 1;
       const residual = stride === 1 && j > 0;
       const inDim = x.channels;
       const input = x;
@@ -395,7 +401,7 @@ const STAMP_FILE = 'bench-models.json';
 /** A digest of the generator's own source: any change to how weights or graphs are built invalidates. */
 async function generatorDigest(): Promise<string> {
   const hash = createHash('sha256');
-  for (const file of ['./gen-bench-models.ts', './onnx-builder.ts']) {
+  for (const file of ['./gen-bench-models.ts', '../src/models/onnx-builder.ts']) {
     hash.update(await readFile(fileURLToPath(new URL(file, import.meta.url))));
   }
   return hash.digest('hex').slice(0, 16);
@@ -456,7 +462,7 @@ async function checkModel(path: string, model: BenchModel): Promise<CheckResult>
     const started = performance.now();
     const results = await session.run(model.feeds());
     const ms = performance.now() - started;
-    const output = results[session.outputNames[0]!];
+    const output = results[session.outputNames[0] ?? ''];
     if (output === undefined || !(output.data instanceof Float32Array)) throw new Error(`${model.file}: no float32 output`);
     let sum = 0;
     for (const v of output.data) {

@@ -89,7 +89,7 @@ export interface BatchingConfig {
   maxQueue: number;
   /**
    * Start an item at once when it reaches an idle tower instead of holding it for `maxQueueDelayMs`
-   * (default false, Triton's behaviour). Items answered by a run that just ended still get
+   * (`DISPATCH_WHEN_IDLE`, on unless set to 0; a batcher given no value keeps Triton's behaviour, off). Items answered by a run that just ended still get
    * `maxQueueDelayMs` from the end of that run for their callers to come back and share the next batch.
    */
   dispatchWhenIdle?: boolean;

@@ -17,11 +17,17 @@ const TOKEN = 'e2e-token-0123456789abcdef';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 
 let dir: string;
-let child: ChildProcess;
+let child: ChildProcess | undefined;
 let base: string;
 let output = '';
 let exited: Promise<number | null>;
 let photo: Uint8Array;
+
+/** The server process, once `beforeAll` has started it. */
+function running(): ChildProcess {
+  if (child === undefined) throw new Error('the server process was not started');
+  return child;
+}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -29,8 +35,8 @@ async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      if (address === null || typeof address === 'string') return reject(new Error('no port'));
-      server.close(() => resolve(address.port));
+      if (address === null || typeof address === 'string') { reject(new Error('no port')); return; }
+      server.close(() => { resolve(address.port); });
     });
   });
 }
@@ -38,7 +44,8 @@ async function freePort(): Promise<number> {
 async function waitForReady(timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output}`);
+    const { exitCode } = running();
+    if (exitCode !== null) throw new Error(`server exited with ${exitCode}:\n${output}`);
     const response = await fetch(`${base}/readyz`).catch(() => undefined);
     if (response?.status === 200) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -62,7 +69,7 @@ beforeAll(async () => {
   );
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: PACKAGE_DIR,
     env: {
       ...process.env,
@@ -76,9 +83,10 @@ beforeAll(async () => {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  child = server;
+  server.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  server.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  exited = new Promise((resolve) => server.once('exit', (code) => { resolve(code); }));
   await waitForReady(60_000);
 }, 90_000);
 
@@ -142,14 +150,16 @@ describe('backend process', () => {
 
   it('answers /healthz while a large request is being processed', async () => {
     let done = false;
-    const big = fetch(`${base}/v1/classify`, { method: 'POST', headers: AUTH, body: imageForm(Array(16).fill(photo)) }).then((r) => {
+    const big = fetch(`${base}/v1/classify`, { method: 'POST', headers: AUTH, body: imageForm(Array.from({ length: 16 }, () => photo)) }).then((r) => {
       done = true;
       return r;
     });
+    // Read through a call: `done` changes while this loop awaits, which narrowing does not see.
+    const finished = (): boolean => done;
     let answeredDuring = 0;
-    while (!done) {
+    while (!finished()) {
       const health = await fetch(`${base}/healthz`);
-      if (health.status === 200 && !done) answeredDuring += 1;
+      if (health.status === 200 && !finished()) answeredDuring += 1;
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     expect((await big).status).toBe(200);
@@ -157,9 +167,9 @@ describe('backend process', () => {
   });
 
   it('drains on SIGTERM: finishes the request in flight, then exits 0', async () => {
-    const inFlight = fetch(`${base}/v1/classify`, { method: 'POST', headers: AUTH, body: imageForm(Array(16).fill(photo)) });
+    const inFlight = fetch(`${base}/v1/classify`, { method: 'POST', headers: AUTH, body: imageForm(Array.from({ length: 16 }, () => photo)) });
     await new Promise((resolve) => setTimeout(resolve, 200));
-    child.kill('SIGTERM');
+    running().kill('SIGTERM');
     const response = await inFlight;
     expect(response.status).toBe(200);
     expect(((await response.json()) as { predictions: unknown[] }).predictions).toHaveLength(16);

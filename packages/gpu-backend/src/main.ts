@@ -70,6 +70,8 @@ async function main(): Promise<void> {
   );
 
   let stopping = false;
+  // Read through a call: a signal can start the shutdown while the models load, which narrowing does not see.
+  const isStopping = (): boolean => stopping;
   const shutdown = async (signal: NodeJS.Signals, exitCode = 0): Promise<void> => {
     if (stopping) {
       logger.warn('already shutting down', { signal });
@@ -98,7 +100,7 @@ async function main(): Promise<void> {
     await server.close();
     process.exit(1);
   }
-  if (stopping) return;
+  if (isStopping()) return;
   status.markReady(new Engine({ backend, batching: config.batching, metrics }));
   logger.info('ready', { device: backend.device, test_models: models.testModels });
 }

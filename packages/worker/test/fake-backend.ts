@@ -3,7 +3,8 @@
  * by the vitest global setup. Behaviour is chosen by the URL, so tests running in parallel never
  * share state:
  *
- *   /t/<tenant>/<mode>/…   the backend protocol; <mode> is normal | slow | error | flaky | overloaded
+ *   /t/<tenant>/<mode>/…   the backend protocol (`@coyo/backend-protocol`, whose types and tables build
+ *                          every answer here); <mode> is normal | slow | error | flaky | overloaded
  *                          | badjson; calls are counted per tenant
  *   /__stats/<tenant>      what that tenant's backend saw (calls per route, request ids, deadlines)
  *   PUT /__revision/<tenant>  body `{ "revision": "<hex>" | null, "models_revision"?: "<hex>" }`: the
@@ -13,6 +14,23 @@
  *   /img/…                 image host: png/<seed>, redirect?to=, chain/<n>, status/<code>, text,
  *                          big?bytes=&declare=1, hang
  */
+import {
+  EmbedTextRequestSchema,
+  HEADERS,
+  IMAGE_PART_NAME,
+  LIMITS,
+  MODEL_TASKS,
+  PROBLEM_CONTENT_TYPE,
+  REVISION_PATTERN,
+  ROUTES,
+  problemAnswer,
+  type ClassifyAnswer,
+  type EmbedImageAnswer,
+  type EmbedTextAnswer,
+  type HealthAnswer,
+  type ModelsAnswer,
+  type ProblemType,
+} from '@coyo/backend-protocol';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
@@ -58,9 +76,10 @@ export function fakePngBytes(seed: string, size = 256): Uint8Array {
   return out;
 }
 
-function problem(res: ServerResponse, status: number, type: string, detail: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/problem+json', ...headers });
-  res.end(JSON.stringify({ type, title: type, status, detail, request_id: 'fake' }));
+function problem(res: ServerResponse, type: ProblemType, detail: string, headers: Record<string, string> = {}): void {
+  const body = problemAnswer(type, detail, 'fake');
+  res.writeHead(body.status, { 'content-type': PROBLEM_CONTENT_TYPE, ...headers });
+  res.end(JSON.stringify(body));
 }
 
 function json(res: ServerResponse, body: unknown, headers: Record<string, string> = {}): void {
@@ -70,7 +89,7 @@ function json(res: ServerResponse, body: unknown, headers: Record<string, string
 
 /** The body field and header that name the weights, or nothing for an older backend. */
 function revisionOf(revision: string | null): { field: { revision?: string }; headers: Record<string, string> } {
-  return revision === null ? { field: {}, headers: {} } : { field: { revision }, headers: { 'x-model-revision': revision } };
+  return revision === null ? { field: {}, headers: {} } : { field: { revision }, headers: { [HEADERS.modelRevision]: revision } };
 }
 
 function toWebRequest(req: IncomingMessage, origin: string): Request {
@@ -90,7 +109,7 @@ async function imagesOf(request: Request): Promise<Uint8Array[]> {
   const type = request.headers.get('content-type') ?? '';
   if (type.startsWith('multipart/form-data')) {
     const form = await request.formData();
-    const parts = form.getAll('image').filter((p): p is File => typeof p !== 'string');
+    const parts = form.getAll(IMAGE_PART_NAME).filter((p): p is File => typeof p !== 'string');
     return Promise.all(parts.map(async (p) => new Uint8Array(await p.arrayBuffer())));
   }
   return [new Uint8Array(await request.arrayBuffer())];
@@ -108,7 +127,7 @@ export class FakeServer {
   constructor() {
     this.#server = createServer((req, res) => {
       this.#handle(req, res).catch((err: unknown) => {
-        if (!res.headersSent) problem(res, 500, 'internal', String(err));
+        if (!res.headersSent) problem(res, 'internal', String(err));
         else res.destroy();
       });
     });
@@ -144,14 +163,14 @@ export class FakeServer {
     if (url.pathname.startsWith('/img/')) return this.#image(url, req, res);
     const backend = /^\/t\/([^/]+)\/([^/]+)(\/.*)$/.exec(url.pathname);
     if (backend) return this.#backend(backend[1] ?? '', backend[2] ?? '', backend[3] ?? '', url, req, res);
-    problem(res, 404, 'not_found', url.pathname);
+    problem(res, 'not_found', url.pathname);
   }
 
   async #setRevision(tenant: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = (await toWebRequest(req, this.origin).json()) as { revision?: unknown; models_revision?: unknown };
-    const hex = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{8,64}$/.test(v);
+    const hex = (v: unknown): v is string => typeof v === 'string' && REVISION_PATTERN.test(v);
     if ((body.revision !== null && !hex(body.revision)) || (body.models_revision !== undefined && !hex(body.models_revision))) {
-      return problem(res, 400, 'invalid_request', 'revision must be hex digits or null, models_revision hex digits');
+      return problem(res, 'invalid_request', 'revision must be hex digits or null, models_revision hex digits');
     }
     this.#revisions.set(tenant, body.revision);
     if (body.models_revision === undefined) this.#modelsRevisions.delete(tenant);
@@ -210,30 +229,30 @@ export class FakeServer {
       await new Promise((resolve) => req.socket.once('close', resolve));
       return;
     }
-    problem(res, 404, 'not_found', path);
+    problem(res, 'not_found', path);
   }
 
   async #backend(tenant: string, mode: string, route: string, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const stats = this.#tenant(tenant);
     stats.calls[route] = (stats.calls[route] ?? 0) + 1;
-    const requestId = req.headers['x-request-id'];
+    const requestId = req.headers[HEADERS.requestId];
     if (typeof requestId === 'string') stats.requestIds.push(requestId);
-    const deadline = req.headers['x-deadline-ms'];
+    const deadline = req.headers[HEADERS.deadlineMs];
     if (typeof deadline === 'string') stats.deadlines.push(Number(deadline));
 
-    if (route !== '/healthz' && req.headers.authorization !== `Bearer ${FAKE_BACKEND_TOKEN}`) {
-      return problem(res, 401, 'unauthorized', 'bad backend token');
+    if (route !== ROUTES.health.path && req.headers.authorization !== `Bearer ${FAKE_BACKEND_TOKEN}`) {
+      return problem(res, 'unauthorized', 'bad backend token');
     }
     if (mode === 'slow') {
       const closed = new Promise((resolve) => res.once('close', resolve));
       await Promise.race([new Promise((resolve) => setTimeout(resolve, SLOW_MS)), closed]);
       if (res.destroyed || res.writableEnded) return;
     }
-    if (mode === 'error') return problem(res, 500, 'internal', 'the fake backend failed on purpose');
-    if (mode === 'overloaded') return problem(res, 503, 'overloaded', 'queue full', { 'retry-after': '0' });
+    if (mode === 'error') return problem(res, 'internal', 'the fake backend failed on purpose');
+    if (mode === 'overloaded') return problem(res, 'overloaded', 'queue full', { [HEADERS.retryAfter]: '0' });
     if (mode === 'flaky' && !this.#flaky.has(`${tenant}${route}`)) {
       this.#flaky.add(`${tenant}${route}`);
-      return problem(res, 503, 'overloaded', 'queue full', { 'retry-after': '0' });
+      return problem(res, 'overloaded', 'queue full', { [HEADERS.retryAfter]: '0' });
     }
     if (mode === 'badjson') return json(res, { model: FAKE_ALIGN_ID });
 
@@ -243,51 +262,65 @@ export class FakeServer {
     // An older backend serves the default weights.
     const weights = served ?? FAKE_REVISION;
     switch (route) {
-      case '/healthz':
-        return json(res, { status: 'ok', test_models: true, warning: 'fake backend' });
-      case '/v1/models': {
+      case ROUTES.health.path:
+        return json(res, { status: 'ok', test_models: true, warning: 'fake backend' } satisfies HealthAnswer);
+      case ROUTES.models.path: {
         const listed = this.#modelsRevisions.has(tenant) ? revisionOf(this.#modelsRevisions.get(tenant) ?? null).field : field;
         return json(res, {
           device: 'cpu',
           test_models: true,
           warning: 'serving fake test models',
           models: [
-            { id: FAKE_ALIGN_ID, ...listed, task: 'zero-shot-image-classification', image_size: 289, embedding_dim: FAKE_DIM, max_text_tokens: 64, temperature: FAKE_TEMPERATURE },
-            { id: FAKE_VIT_ID, ...listed, task: 'image-classification', image_size: 384, num_labels: FAKE_NUM_CLASSES },
+            {
+              id: FAKE_ALIGN_ID,
+              ...listed,
+              task: MODEL_TASKS.zeroShot,
+              image_size: 289,
+              embedding_dim: FAKE_DIM,
+              max_text_tokens: LIMITS.maxTextTokens,
+              temperature: FAKE_TEMPERATURE,
+            },
+            { id: FAKE_VIT_ID, ...listed, task: MODEL_TASKS.imageClassification, image_size: 384, num_labels: FAKE_NUM_CLASSES },
           ],
           batching: { max_batch_size: 32, max_queue_delay_ms: 5, max_queue: 256 },
-        });
+        } satisfies ModelsAnswer);
       }
-      case '/v1/embed/image': {
+      case ROUTES.embedImage.path: {
         const images = await imagesOf(request);
         stats.images += images.length;
         const embeddings = await Promise.all(images.map((img) => fakeImageEmbedding(img, weights)));
-        return json(res, { model: FAKE_ALIGN_ID, ...field, dim: FAKE_DIM, embeddings }, headers);
+        return json(res, { model: FAKE_ALIGN_ID, ...field, dim: FAKE_DIM, embeddings } satisfies EmbedImageAnswer, headers);
       }
-      case '/v1/embed/text': {
-        const body = (await request.json()) as { texts: string[] };
-        stats.texts += body.texts.length;
+      case ROUTES.embedText.path: {
+        const parsed = EmbedTextRequestSchema.safeParse(await request.json());
+        if (!parsed.success) return problem(res, 'invalid_request', parsed.error.message);
+        const { texts } = parsed.data;
+        stats.texts += texts.length;
         return json(
           res,
           {
             model: FAKE_ALIGN_ID,
             ...field,
             dim: FAKE_DIM,
-            embeddings: await Promise.all(body.texts.map((text) => fakeTextEmbedding(text, weights))),
-            tokens: body.texts.map(fakeTokens),
-          },
+            embeddings: await Promise.all(texts.map((text) => fakeTextEmbedding(text, weights))),
+            tokens: texts.map(fakeTokens),
+          } satisfies EmbedTextAnswer,
           headers,
         );
       }
-      case '/v1/classify': {
+      case ROUTES.classify.path: {
         const images = await imagesOf(request);
         stats.images += images.length;
-        const topK = Number(url.searchParams.get('top_k') ?? '5');
+        const topK = Number(url.searchParams.get('top_k') ?? String(LIMITS.defaultTopK));
         stats.classifyTopKs.push(topK);
-        return json(res, { model: FAKE_VIT_ID, ...field, predictions: await Promise.all(images.map((img) => fakeClassify(img, topK))) }, headers);
+        return json(
+          res,
+          { model: FAKE_VIT_ID, ...field, predictions: await Promise.all(images.map((img) => fakeClassify(img, topK))) } satisfies ClassifyAnswer,
+          headers,
+        );
       }
       default:
-        return problem(res, 404, 'not_found', route);
+        return problem(res, 'not_found', route);
     }
   }
 }

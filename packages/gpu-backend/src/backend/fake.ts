@@ -103,6 +103,8 @@ export class FakeBackend implements Backend {
   }
 
   async preprocessImage(model: ImageModel, bytes: Uint8Array, options: PreprocessOptions = {}): Promise<Float32Array> {
+    // Answer on a later tick, as the real pool does from its threads.
+    await Promise.resolve();
     if (options.signal?.aborted) throw new QueueRejection('client_gone', 'the client closed the request');
     // As the real decoder: unknown magic bytes are an unsupported type, a known one that is cut short is invalid.
     if (!looksLikeImage(bytes)) throw new ImageInputError('unsupported_media_type', 'not a recognised image format');
@@ -110,15 +112,15 @@ export class FakeBackend implements Backend {
     return Float32Array.of(bytes.length, bytes[0] ?? 0, model === 'align' ? 1 : 2);
   }
 
-  async tokenize(texts: readonly string[]): Promise<number[][]> {
-    return texts.map((text) => {
+  tokenize(texts: readonly string[]): Promise<number[][]> {
+    return Promise.resolve(texts.map((text) => {
       const words = text
         .toLowerCase()
         .split(/\s+/)
         .filter((w) => w.length > 0)
         .map((w) => 1000 + w.length);
       return [CLS, ...words.slice(0, MAX_TEXT_TOKENS - 2), SEP];
-    });
+    }));
   }
 
   pixelBuffer(_model: ImageModel, length: number): Float32Array {
@@ -159,8 +161,9 @@ export class FakeBackend implements Backend {
     return out;
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.closed = true;
+    return Promise.resolve();
   }
 
   async #run(run: FakeRun): Promise<void> {

@@ -37,8 +37,7 @@ describe('float16', () => {
     const values = Float32Array.of(0.1, -3.75, 1000.5, 1e-5);
     const back = float16ToFloat32(float32ToFloat16(values));
     // Normal halves keep 11 significant bits; subnormals (below 2^-14) have a fixed spacing of 2^-24.
-    values.forEach((v, i) =>
-      expect(Math.abs((back[i] ?? 0) - v)).toBeLessThanOrEqual(Math.max(Math.abs(v) * 2 ** -11, 2 ** -25)),
+    values.forEach((v, i) => { expect(Math.abs((back[i] ?? 0) - v)).toBeLessThanOrEqual(Math.max(Math.abs(v) * 2 ** -11, 2 ** -25)); },
     );
   });
 });

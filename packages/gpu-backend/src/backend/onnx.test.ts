@@ -29,8 +29,8 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await backend?.close();
   rmSync(dir, { recursive: true, force: true });
+  await backend.close();
 });
 
 describe('model files', () => {

@@ -151,7 +151,7 @@ export class OnnxBackend implements Backend {
           init: { modelsDir: options.modelsDir, maxImagePixels: options.maxImagePixels, maxTextTokens: MAX_TEXT_TOKENS },
           logger,
         }),
-      ]).then(([r]) => r as PromiseSettledResult<PreprocessPool>),
+      ]).then(([r]) => r),
       Promise.allSettled(
         TOWERS.map((tower) =>
           SessionHost.start({
@@ -164,11 +164,11 @@ export class OnnxBackend implements Backend {
           }),
         ),
       ),
-      Promise.allSettled([hashing]).then(([r]) => r as PromiseSettledResult<ModelRevisions>),
+      Promise.allSettled([hashing]).then(([r]) => r),
     ]);
     const results = [poolResult, ...hostResults];
     const closeStarted = () =>
-      Promise.allSettled(results.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
+      Promise.allSettled(results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.close()] : [])));
     const failure = [...results, revisionResult].find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure || poolResult.status !== 'fulfilled' || revisionResult.status !== 'fulfilled') {
       await closeStarted();

@@ -41,7 +41,7 @@ async function startWorker(init: PreprocessInit, index: number): Promise<Worker>
   const first = await new Promise<FromPreprocess>((resolve, reject) => {
     worker.once('message', resolve);
     worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`pre-processing thread exited with code ${code} while starting`)));
+    worker.once('exit', (code) => { reject(new Error(`pre-processing thread exited with code ${code} while starting`)); });
   });
   if (first.kind === 'ready') return worker;
   await worker.terminate();
@@ -70,7 +70,7 @@ export class PreprocessPool {
     const results = await Promise.allSettled(Array.from({ length: options.threads }, (_, i) => startWorker(options.init, i)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
-      await Promise.all(results.map((r) => (r.status === 'fulfilled' ? r.value.terminate() : undefined)));
+      await Promise.all(results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.terminate()] : [])));
       throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
     }
     return new PreprocessPool(
@@ -131,7 +131,7 @@ export class PreprocessPool {
           this.#checkDrained();
         };
         signal.addEventListener('abort', onAbort, { once: true });
-        entry.detach = () => signal.removeEventListener('abort', onAbort);
+        entry.detach = () => { signal.removeEventListener('abort', onAbort); };
       }
       this.#queue.push(entry);
       this.#dispatch();
@@ -159,9 +159,9 @@ export class PreprocessPool {
   #adopt(worker: Worker): void {
     const slot: Slot = { worker, current: undefined };
     this.#slots.add(slot);
-    worker.on('message', (message: FromPreprocess) => this.#onMessage(slot, message));
-    worker.on('error', (error) => this.#logger.error('pre-processing thread failed', { error }));
-    worker.on('exit', (code) => this.#onExit(slot, code));
+    worker.on('message', (message: FromPreprocess) => { this.#onMessage(slot, message); });
+    worker.on('error', (error) => { this.#logger.error('pre-processing thread failed', { error }); });
+    worker.on('exit', (code) => { this.#onExit(slot, code); });
   }
 
   #onMessage(slot: Slot, message: FromPreprocess): void {

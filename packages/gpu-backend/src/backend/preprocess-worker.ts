@@ -1,7 +1,8 @@
 /**
- * Pre-processing thread: decodes images and runs the exact (plain JavaScript) Pillow resize, and
- * tokenises texts, so none of it runs on the event loop. Each thread loads the model folders' JSON files
- * and the tokenizer once at start.
+ * Pre-processing thread: decodes images and runs the Pillow-exact resize (the thread's own WebAssembly
+ * SIMD instance, `pillow-resize-wasm.ts`, falling back to the JavaScript reference where WebAssembly SIMD
+ * is missing), and tokenises texts, so none of it runs on the event loop. Each thread loads the model
+ * folders' JSON files and the tokenizer once at start.
  */
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
   const [align, vit, tokenizer] = loaded;
   const limits = { maxPixels: init.maxImagePixels };
 
-  port?.on('message', async ({ id, task }: ToPreprocess) => {
+  const answer = async ({ id, task }: ToPreprocess): Promise<void> => {
     try {
       if (task.kind === 'tokenize') {
         post({ kind: 'tokens', id, ids: task.texts.map((t) => tokenizer.encode(t, init.maxTextTokens)) });
@@ -51,6 +52,10 @@ async function main(): Promise<void> {
       if (error instanceof ImageInputError) post({ kind: 'image-error', id, type: error.type, message: error.message });
       else post({ kind: 'error', id, message: error instanceof Error ? error.message : String(error) });
     }
+  };
+  // `answer` catches every error itself and posts it back.
+  port?.on('message', (message: ToPreprocess) => {
+    void answer(message);
   });
   post({ kind: 'ready' });
 }

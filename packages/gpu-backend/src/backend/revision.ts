@@ -7,10 +7,9 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import { revisionOfDigest } from '@coyo/backend-protocol';
 import { ALIGN_MODEL_ID, VIT_MODEL_ID, type ModelRevisions } from './types.js';
 
-/** Hex digits of a revision: 64 bits, ample to tell weight sets apart. */
-export const REVISION_HEX_DIGITS = 16;
 
 /** Read size while hashing: large enough for disk throughput, small enough to keep the event loop free. */
 const CHUNK_BYTES = 1 << 20;
@@ -56,7 +55,7 @@ async function hashFile(hash: Hash, file: string): Promise<void> {
 }
 
 /**
- * The first {@link REVISION_HEX_DIGITS} hex digits of a SHA-256 over `files`: for each, its path relative
+ * A revision (`revisionOfDigest`: its first 16 hex digits) of a SHA-256 over `files`: for each, its path relative
  * to `root` (so moving the models folder keeps the revision, renaming a variant does not), its size, then
  * its bytes. The framing keeps a byte moved from one file to the next from hashing the same.
  */
@@ -68,7 +67,7 @@ export async function filesRevision(root: string, files: readonly string[]): Pro
     hash.update(`${name}\0${size}\0`);
     await hashFile(hash, file);
   }
-  return hash.digest('hex').slice(0, REVISION_HEX_DIGITS);
+  return revisionOfDigest(hash.digest('hex'));
 }
 
 /** The revision of both served models; the two models are hashed concurrently. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_SPARE_BUFFERS, SessionHost } from './session-host.js';
-import { writeFloat16DoubleModel, writeMatMulChainModel } from './tiny-onnx.js';
+import { writeFloat16DoubleModel, writeMatMulChainModel } from '../../test/tiny-onnx.js';
 
 let dir: string;
 let chain: string;
@@ -151,7 +151,7 @@ describe('SessionHost', () => {
 
   it('reports a thread that dies while serving once, and not a deliberate close', async () => {
     const deaths: Error[] = [];
-    const crashing = new URL('./crashing-session-worker.ts', import.meta.url);
+    const crashing = new URL('../../test/crashing-session-worker.ts', import.meta.url);
     const host = await SessionHost.start({ name: 'crashy', modelPath: 'unused.onnx', device: 'cpu', intraOpThreads: 1, module: crashing, onDeath: (e) => deaths.push(e) });
     await expect(host.run(ones(1, 4))).rejects.toThrow(/crashy session thread/);
     await expect(host.run(ones(1, 4))).rejects.toThrow(/crashy session thread/);

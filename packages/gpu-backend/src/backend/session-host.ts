@@ -81,9 +81,9 @@ export class SessionHost {
     this.outputs = ready.outputs;
     this.fallback = ready.fallback;
     this.#exited = exited;
-    worker.on('message', (message: FromSession) => this.#onMessage(message));
-    worker.on('error', (error) => this.#fail(new Error(`${name} session thread crashed: ${error.message}`)));
-    void exited.then(() => this.#fail(new Error(`${name} session thread exited`)));
+    worker.on('message', (message: FromSession) => { this.#onMessage(message); });
+    worker.on('error', (error) => { this.#fail(new Error(`${name} session thread crashed: ${error.message}`)); });
+    void exited.then(() => { this.#fail(new Error(`${name} session thread exited`)); });
   }
 
   /** Starts the thread and loads the model there; resolves once the session exists. */
@@ -96,11 +96,11 @@ export class SessionHost {
       allowSpinning: options.allowSpinning ?? false,
     };
     const worker = startThread(options.module ?? WORKER_URL, init, `session:${options.name}`);
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => { resolve(); }));
     const first = await new Promise<FromSession>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);
-      void exited.then(() => reject(new Error(`${options.name} session thread exited while loading ${options.modelPath}`)));
+      void exited.then(() => { reject(new Error(`${options.name} session thread exited while loading ${options.modelPath}`)); });
     });
     if (first.kind === 'failed') {
       await exited;

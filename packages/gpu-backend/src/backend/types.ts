@@ -3,6 +3,7 @@
  * model tower. The ONNX backend (`onnx.ts`) implements it for real; `fake.ts` implements it for tests of
  * the HTTP and batching layers.
  */
+import { LIMITS } from '@coyo/backend-protocol';
 import type { PaddedBatch } from '../models/tokenizer.js';
 
 export type Device = 'cpu' | 'cuda';
@@ -19,7 +20,7 @@ export const VIT_MODEL_ID = 'vit-large-patch16-384';
 export const ALIGN_IMAGE_SIZE = 289;
 export const VIT_IMAGE_SIZE = 384;
 export const ALIGN_EMBEDDING_DIM = 640;
-export const MAX_TEXT_TOKENS = 64;
+export const MAX_TEXT_TOKENS = LIMITS.maxTextTokens;
 
 /** Facts about the loaded models that callers report (`/v1/models`, `/healthz`). */
 export interface ModelsInfo {

@@ -120,7 +120,7 @@ describe('Batcher', () => {
   });
 
   it('routes each output to its own caller in request order across batches', async () => {
-    const run: RunBatch<number, number> = async (inputs) => inputs.map((x) => -x);
+    const run: RunBatch<number, number> = (inputs) => Promise.resolve(inputs.map((x) => -x));
     const { submit } = make(run, { maxBatchSize: 3, maxQueueDelayMs: 1 });
     const answers = [submit([1, 2]), submit([3, 4, 5]), submit([6]), submit([7, 8, 9, 10])];
     await vi.advanceTimersByTimeAsync(10);
@@ -156,6 +156,20 @@ describe('Batcher', () => {
     permit?.release();
     expect(batcher.reserved).toBe(0);
     expect(batcher.admit(3)).toBeDefined();
+  });
+
+  it('widens a permit to the slots the request turned out to need, or refuses and keeps it as it was', () => {
+    const { batcher, rejected } = make(recorder().run, { maxQueue: 4 });
+    const permit = batcher.admit(1);
+    if (!permit) throw new Error('expected a permit');
+    expect(batcher.widen(permit, 3)).toBe(true);
+    expect(permit.remaining).toBe(3);
+    expect(batcher.reserved).toBe(3);
+    expect(batcher.widen(permit, 5)).toBe(false);
+    expect(permit.remaining).toBe(3);
+    expect(rejected).toEqual([['overloaded', 5]]);
+    permit.release();
+    expect(batcher.reserved).toBe(0);
   });
 
   it('drops an item whose deadline passes before its batch starts', async () => {
@@ -243,10 +257,10 @@ describe('Batcher', () => {
 
   it('fails only the callers of a failed batch and goes on with the next', async () => {
     let calls = 0;
-    const run: RunBatch<number, number> = async (inputs) => {
+    const run: RunBatch<number, number> = (inputs) => {
       calls += 1;
-      if (calls === 1) throw new Error('model exploded');
-      return inputs.map((x) => x + 1);
+      if (calls === 1) return Promise.reject(new Error('model exploded'));
+      return Promise.resolve(inputs.map((x) => x + 1));
     };
     const { submit, batcher } = make(run, { maxBatchSize: 2, maxQueueDelayMs: 0 });
     const first = submit([1, 2]);
@@ -260,11 +274,11 @@ describe('Batcher', () => {
   it('drops the rest of a request whose earlier items were in a failed batch', async () => {
     let calls = 0;
     const seen: number[][] = [];
-    const run: RunBatch<number, number> = async (inputs) => {
+    const run: RunBatch<number, number> = (inputs) => {
       seen.push(inputs);
       calls += 1;
-      if (calls === 1) throw new Error('boom');
-      return inputs;
+      if (calls === 1) return Promise.reject(new Error('boom'));
+      return Promise.resolve(inputs);
     };
     const { submit, batcher } = make(run, { maxBatchSize: 2, maxQueueDelayMs: 0 });
     await expect(submit([1, 2, 3])).rejects.toThrow('boom');

@@ -86,6 +86,11 @@ export class Permit {
     return this.#remaining;
   }
 
+  /** @internal called by {@link Batcher.widen} once it has reserved `n` more slots for this permit. */
+  grow(n: number): void {
+    this.#remaining += n;
+  }
+
   /** Returns `n` slots (all remaining by default); releasing more than remain is a no-op. */
   release(n = this.#remaining): void {
     const k = Math.min(n, this.#remaining);
@@ -213,13 +218,20 @@ export class Batcher<I, O> {
   }
 
   /**
-   * Throws an `overloaded` rejection when not even one more item would be admitted, so a request can be
-   * refused before its body is read.
+   * Widens `permit` (taken from this batcher) to hold `count` slots, or returns `false` and changes nothing
+   * when the queue cannot take the extra ones: the caller answers 503 at once.
    */
-  refuseIfFull(): void {
-    if (this.#reserved < this.#maxQueue) return;
-    this.#observer.rejected?.('overloaded', 1);
-    throw new QueueRejection('overloaded', `the ${this.name} queue is full`);
+  widen(permit: Permit, count: number): boolean {
+    const extra = count - permit.remaining;
+    if (extra <= 0) return true;
+    if (this.#reserved + extra > this.#maxQueue) {
+      // The whole request is refused, so all its items count as rejected.
+      this.#observer.rejected?.('overloaded', count);
+      return false;
+    }
+    this.#reserved += extra;
+    permit.grow(extra);
+    return true;
   }
 
   /**
@@ -267,7 +279,7 @@ export class Batcher<I, O> {
         }, Math.min(delay, MAX_TIMER_DELAY_MS));
       };
       if (Number.isFinite(deadlineAt)) armDeadline(deadlineAt - now);
-      const onAbort = () => this.#drop(group, 'client_gone', 'the client closed the request');
+      const onAbort = () => { this.#drop(group, 'client_gone', 'the client closed the request'); };
       signal?.addEventListener('abort', onAbort, { once: true });
       group.cleanup = () => {
         if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
@@ -289,7 +301,7 @@ export class Batcher<I, O> {
     if (dropped > 0) this.#queue = this.#queue.filter((e) => e.group !== group);
     group.permit.release(dropped);
     group.queued = 0;
-    this.#settle(group, () => group.reject(new QueueRejection(reason, message)));
+    this.#settle(group, () => { group.reject(new QueueRejection(reason, message)); });
     this.#observer.rejected?.(reason, dropped);
   }
 
@@ -390,8 +402,7 @@ export class Batcher<I, O> {
           group.inferenceMs += inferenceMs;
         }
         if (group.remaining === 0) {
-          this.#settle(group, () =>
-            group.resolve({ outputs: group.outputs as O[], queueMs: group.queueMs, inferenceMs: group.inferenceMs }),
+          this.#settle(group, () => { group.resolve({ outputs: group.outputs as O[], queueMs: group.queueMs, inferenceMs: group.inferenceMs }); },
           );
         }
       });
@@ -401,7 +412,7 @@ export class Batcher<I, O> {
         if (group.queued > 0) this.#queue = this.#queue.filter((e) => e.group !== group);
         group.permit.release(group.queued);
         group.queued = 0;
-        this.#settle(group, () => group.reject(error));
+        this.#settle(group, () => { group.reject(error); });
       }
     } finally {
       this.#running = false;

@@ -56,7 +56,7 @@ describe('Engine', () => {
   it('tells the siblings of a broken image to stop and frees its queue slots', async () => {
     const backend = new WatchingBackend();
     const { engine } = engineWith(backend);
-    await expect(engine.embedImages([image(20), image(17)])).rejects.toBeInstanceOf(ImageInputError);
+    await expect(engine.embedImages([image(20), image(17)], engine.tryAcquirePermit('embed-image'))).rejects.toBeInstanceOf(ImageInputError);
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(backend.seen).toEqual([{ size: 20, aborted: true }]);
     expect(engine.alignVision.reserved).toBe(0);
@@ -66,21 +66,46 @@ describe('Engine', () => {
   it('refuses an overloaded request before pre-processing any of its images', async () => {
     const backend = new WatchingBackend();
     const { engine, metrics } = engineWith(backend, 2);
-    await expect(engine.classify([image(20), image(21), image(22)], 5)).rejects.toMatchObject({ reason: 'overloaded' });
+    await expect(engine.classify([image(20), image(21), image(22)], 5, engine.tryAcquirePermit('classify'))).rejects.toMatchObject({ reason: 'overloaded' });
     expect(backend.preprocessCalls).toBe(0);
     expect(metrics.rejected.get({ tower: 'vit', reason: 'overloaded' })).toBe(3);
   });
 
   it('returns text embeddings with the tokens each text used', async () => {
     const { engine } = engineWith(new FakeBackend());
-    const result = await engine.embedTexts(['a', 'a b c']);
-    expect(result.value.tokens).toEqual([3, 5]);
-    expect(result.value.embeddings.map((e) => e[0])).toEqual([3, 5]);
+    const result = await engine.embedTexts(['a', 'a b c'], engine.tryAcquirePermit('embed-text'));
+    expect(result.tokens).toEqual([3, 5]);
+    expect(result.embeddings.map((e) => e[0])).toEqual([3, 5]);
+  });
+
+  it('answers with the model, revision and dim of the weights that ran', async () => {
+    const backend = new FakeBackend();
+    const { engine } = engineWith(backend);
+    const result = await engine.embedImages([image(20)], engine.tryAcquirePermit('embed-image'));
+    expect(result).toMatchObject({ model: 'align-base', revision: backend.revisions.align, dim: backend.models.embeddingDim });
+    expect(result.embeddings).toHaveLength(1);
+    expect(engine.alignVision.reserved).toBe(0);
+  });
+
+  it('refuses a permit at once when the tower queue is full, and frees the slot on release', () => {
+    const { engine, metrics } = engineWith(new FakeBackend(), 1);
+    const held = engine.tryAcquirePermit('embed-text');
+    expect(() => engine.tryAcquirePermit('embed-text')).toThrow(expect.objectContaining({ reason: 'overloaded' }));
+    expect(engine.tryAcquirePermit('classify')).toBeDefined();
+    expect(metrics.rejected.get({ tower: 'align-text', reason: 'overloaded' })).toBe(1);
+    held.release();
+    held.release();
+    expect(engine.alignText.reserved).toBe(0);
+  });
+
+  it('refuses to run a request under a permit taken for other work', async () => {
+    const { engine } = engineWith(new FakeBackend());
+    await expect(engine.embedTexts(['a'], engine.tryAcquirePermit('embed-image'))).rejects.toThrow(/bug: a permit for embed-image/);
   });
 
   it('records batch sizes and queue times per tower', async () => {
     const { engine, metrics } = engineWith(new FakeBackend());
-    await engine.embedImages([image(20), image(21)]);
+    await engine.embedImages([image(20), image(21)], engine.tryAcquirePermit('embed-image'));
     const text = metrics.render();
     expect(text).toContain('coyo_backend_batch_size_sum{tower="align-vision"} 2');
     expect(text).toContain('coyo_backend_queue_time_seconds_count{tower="align-vision"} 2');

@@ -1,10 +1,22 @@
 /**
  * The serving pipeline behind the HTTP routes: pre-process off the event loop, queue each item on its
- * tower's batcher, run, post-process. Admission happens first, so an overloaded tower refuses a request
- * before any image is decoded.
+ * tower's batcher, run, post-process. The HTTP layer asks it twice per request, as TEI's router does
+ * (`try_acquire_permit`, then `embed(…, permit)`): {@link Engine.tryAcquirePermit} before the body is
+ * read, so an overloaded tower refuses at once, then one call that returns everything the answer needs
+ * (outputs, model, revision, dim, timings).
  */
+import { MODEL_TASKS, type ModelsAnswer } from '@coyo/backend-protocol';
 import type { BatchingConfig } from '../config.js';
-import type { Backend, ImageModel, Tower } from '../backend/types.js';
+import {
+  ALIGN_IMAGE_SIZE,
+  ALIGN_MODEL_ID,
+  MAX_TEXT_TOKENS,
+  VIT_IMAGE_SIZE,
+  VIT_MODEL_ID,
+  type Backend,
+  type ImageModel,
+  type Tower,
+} from '../backend/types.js';
 import type { BackendMetrics } from '../metrics/metrics.js';
 import { padBatch } from '../models/tokenizer.js';
 import { topK, type Prediction } from '../models/vit-postprocess.js';
@@ -18,19 +30,53 @@ export interface WorkOptions {
   signal?: AbortSignal;
 }
 
-/** A result with the time its items waited for a batch and spent in the model, in ms. */
-export interface Timed<T> {
-  value: T;
+/** The kinds of work a request asks for, each served by one tower. */
+export type Work = 'embed-image' | 'embed-text' | 'classify';
+
+/** What every answer carries: the model and weights that made it, and where its time went (ms). */
+export interface Answered {
+  model: string;
+  /** The served model's revision (`backend/revision.ts`). */
+  revision: string;
+  /** Longest time any of the request's items waited for a batch. */
   queueMs: number;
+  /** Time the batches that served them spent in the model. */
   inferenceMs: number;
+}
+
+export interface ImageEmbeddings extends Answered {
+  dim: number;
+  /** Unnormalised, one per input in request order. */
+  embeddings: Float32Array[];
+}
+
+export interface TextEmbeddings extends ImageEmbeddings {
+  /** Tokens used per text, after truncation. */
+  tokens: number[];
+}
+
+export interface Classifications extends Answered {
+  /** Per image, the top classes, scores descending. */
+  predictions: Prediction[][];
 }
 
 export type { Prediction };
 
-export interface TextEmbeddings {
-  embeddings: Float32Array[];
-  /** Tokens used per text, after truncation. */
-  tokens: number[];
+/**
+ * A request's place in its tower's queue, taken before its body is read. The engine call the request
+ * makes with it widens it to the request's item count; `release()` (idempotent) returns its slots when
+ * the request ends, whether or not it got that far.
+ */
+export class RequestPermit {
+  /** @internal made by {@link Engine.tryAcquirePermit} only. */
+  constructor(
+    readonly work: Work,
+    readonly slots: Permit,
+  ) {}
+
+  release(): void {
+    this.slots.release();
+  }
 }
 
 export interface EngineOptions {
@@ -75,10 +121,12 @@ export class Engine {
   readonly alignText: Batcher<number[], Float32Array>;
   readonly vit: Batcher<Float32Array, Float32Array>;
   readonly #now: () => number;
+  readonly #batching: BatchingConfig;
 
   constructor({ backend, batching, metrics, now = () => performance.now() }: EngineOptions) {
     this.backend = backend;
     this.#now = now;
+    this.#batching = batching;
     const common = (tower: Tower) => ({ ...batching, name: tower, now, observer: metrics.observerFor(tower) });
     this.alignVision = new Batcher({
       ...common('align-vision'),
@@ -108,49 +156,126 @@ export class Engine {
     return this.#now();
   }
 
+  /**
+   * Takes one queue slot for a request of `work`, or throws an `overloaded` {@link QueueRejection} at
+   * once when its tower's queue is full. Call it before reading the request's body.
+   */
+  tryAcquirePermit(work: Work): RequestPermit {
+    return new RequestPermit(work, this.#admit(this.#batcherFor(work), 1));
+  }
+
   /** ALIGN image embeddings (unnormalised), one per image, in request order. */
-  async embedImages(images: readonly Uint8Array[], options: WorkOptions = {}): Promise<Timed<Float32Array[]>> {
-    const result = await this.#runImages(this.alignVision, 'align', images, options);
-    return { value: result.outputs, queueMs: result.queueMs, inferenceMs: result.inferenceMs };
+  async embedImages(images: readonly Uint8Array[], permit: RequestPermit, options: WorkOptions = {}): Promise<ImageEmbeddings> {
+    const result = await this.#runImages(this.alignVision, 'align', images, this.#widen(permit, 'embed-image', images.length), options);
+    return {
+      model: ALIGN_MODEL_ID,
+      revision: this.backend.revisions.align,
+      dim: this.backend.models.embeddingDim,
+      embeddings: result.outputs,
+      queueMs: result.queueMs,
+      inferenceMs: result.inferenceMs,
+    };
   }
 
   /** ViT predictions, `k` per image (capped at the number of labels), scores descending. */
-  async classify(images: readonly Uint8Array[], k: number, options: WorkOptions = {}): Promise<Timed<Prediction[][]>> {
-    const result = await this.#runImages(this.vit, 'vit', images, options);
+  async classify(images: readonly Uint8Array[], k: number, permit: RequestPermit, options: WorkOptions = {}): Promise<Classifications> {
+    const result = await this.#runImages(this.vit, 'vit', images, this.#widen(permit, 'classify', images.length), options);
     const labels = this.backend.models.vitLabels;
-    const value = result.outputs.map((logits) => topK(logits, labels, k));
-    return { value, queueMs: result.queueMs, inferenceMs: result.inferenceMs };
+    return {
+      model: VIT_MODEL_ID,
+      revision: this.backend.revisions.vit,
+      predictions: result.outputs.map((logits) => topK(logits, labels, k)),
+      queueMs: result.queueMs,
+      inferenceMs: result.inferenceMs,
+    };
   }
 
   /** ALIGN text embeddings (unnormalised) and the tokens each text used. */
-  async embedTexts(texts: readonly string[], options: WorkOptions = {}): Promise<Timed<TextEmbeddings>> {
-    const permit = this.#admit(this.alignText, texts.length);
+  async embedTexts(texts: readonly string[], permit: RequestPermit, options: WorkOptions = {}): Promise<TextEmbeddings> {
+    const slots = this.#widen(permit, 'embed-text', texts.length);
     try {
       const sequences = await this.backend.tokenize(texts, options.signal ? { signal: options.signal } : {});
-      const result = await this.alignText.submit(permit, sequences, options);
+      const result = await this.alignText.submit(slots, sequences, options);
       return {
-        value: { embeddings: result.outputs, tokens: sequences.map((s) => s.length) },
+        model: ALIGN_MODEL_ID,
+        revision: this.backend.revisions.align,
+        dim: this.backend.models.embeddingDim,
+        embeddings: result.outputs,
+        tokens: sequences.map((s) => s.length),
         queueMs: result.queueMs,
         inferenceMs: result.inferenceMs,
       };
     } finally {
-      permit.release();
+      slots.release();
     }
   }
 
-  #admit<I, O>(batcher: Batcher<I, O>, count: number): Permit {
+  /** The served models and the batching knobs, as `GET /v1/models` reports them. */
+  describe(): ModelsAnswer {
+    const { models } = this.backend;
+    return {
+      device: this.backend.device,
+      test_models: models.testModels,
+      ...(models.warning !== undefined ? { warning: models.warning } : {}),
+      models: [
+        {
+          id: ALIGN_MODEL_ID,
+          revision: this.backend.revisions.align,
+          task: MODEL_TASKS.zeroShot,
+          image_size: ALIGN_IMAGE_SIZE,
+          embedding_dim: models.embeddingDim,
+          max_text_tokens: MAX_TEXT_TOKENS,
+          temperature: models.alignTemperature,
+        },
+        {
+          id: VIT_MODEL_ID,
+          revision: this.backend.revisions.vit,
+          task: MODEL_TASKS.imageClassification,
+          image_size: VIT_IMAGE_SIZE,
+          num_labels: models.vitLabels.length,
+        },
+      ],
+      batching: {
+        max_batch_size: this.#batching.maxBatchSize,
+        max_queue_delay_ms: this.#batching.maxQueueDelayMs,
+        max_queue: this.#batching.maxQueue,
+      },
+    };
+  }
+
+  #batcherFor(work: Work): Batcher<Float32Array, Float32Array> | Batcher<number[], Float32Array> {
+    switch (work) {
+      case 'embed-image':
+        return this.alignVision;
+      case 'embed-text':
+        return this.alignText;
+      case 'classify':
+        return this.vit;
+    }
+  }
+
+  #admit(batcher: Batcher<Float32Array, Float32Array> | Batcher<number[], Float32Array>, count: number): Permit {
     const permit = batcher.admit(count);
     if (!permit) throw new QueueRejection('overloaded', `the ${batcher.name} queue is full`);
     return permit;
+  }
+
+  /** The permit's slots, widened to `count` items of `work`; the request is refused when they do not fit. */
+  #widen(permit: RequestPermit, work: Work, count: number): Permit {
+    if (permit.work !== work) throw new Error(`bug: a permit for ${permit.work} used for ${work}`);
+    if (count < 1) throw new Error(`bug: ${work} called with no inputs`);
+    const batcher = this.#batcherFor(work);
+    if (!batcher.widen(permit.slots, count)) throw new QueueRejection('overloaded', `the ${batcher.name} queue is full`);
+    return permit.slots;
   }
 
   async #runImages(
     batcher: Batcher<Float32Array, Float32Array>,
     model: ImageModel,
     images: readonly Uint8Array[],
+    permit: Permit,
     options: WorkOptions,
   ): Promise<BatchResult<Float32Array>> {
-    const permit = this.#admit(batcher, images.length);
     // One failed image fails the request: stop pre-processing its siblings that have not started.
     const failed = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;

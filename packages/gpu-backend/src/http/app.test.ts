@@ -32,7 +32,7 @@ function setup(options: SetupOptions = {}) {
   const engine = new Engine({ backend, batching, metrics });
   if (options.ready !== false) status.markReady(engine);
   const token = 'token' in options ? options.token : TOKEN;
-  const app = createApp({ config: { token, limits, batching }, status, metrics });
+  const app = createApp({ config: { token, limits }, status, metrics });
   return { app, backend, status, engine, metrics };
 }
 
@@ -246,7 +246,7 @@ describe('POST /v1/embed/image', () => {
       headers: { ...AUTH, 'content-type': 'image/png', 'content-length': '1001' },
       body,
       duplex: 'half',
-    } as RequestInit);
+    });
     expect(response.status).toBe(413);
     expect((await problem(response)).type).toBe('payload_too_large');
     expect(pulled).toBe(false);
@@ -267,7 +267,7 @@ describe('POST /v1/embed/image', () => {
       headers: { ...AUTH, 'content-type': 'image/png' },
       body,
       duplex: 'half',
-    } as RequestInit);
+    });
     expect(response.status).toBe(413);
     expect(sent).toBeLessThan(5000);
   });
@@ -435,7 +435,7 @@ describe('queueing', () => {
       body,
       duplex: 'half',
       signal: controller.signal,
-    } as RequestInit);
+    });
     expect(response.status).toBe(499);
     expect(metrics.requests.get({ route: '/v1/embed/image', status: '499' })).toBe(1);
     expect(metrics.requests.get({ route: '/v1/embed/image', status: '500' })).toBe(0);

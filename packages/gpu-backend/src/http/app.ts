@@ -1,12 +1,29 @@
 /**
- * The backend's HTTP routes (docs/backend-protocol.md). The app holds no model state itself: it reads the
+ * The backend's HTTP routes: the wire format is `@coyo/backend-protocol` (docs/backend-protocol.md), and
+ * every answer is built as its type. A handler asks the engine twice: a permit before reading the body,
+ * then one call that returns all the answer holds. The app holds no model state itself: it reads the
  * engine from {@link ServerStatus}, so tests run it with a fake backend through `app.request()` and the
  * server can listen (and answer `/healthz`) before the sessions have loaded.
  */
+import {
+  CLIENT_CLOSED_STATUS,
+  DEADLINE_MS_PATTERN,
+  HEADERS,
+  LIMITS,
+  ROUTES,
+  TOP_K_PATTERN,
+  encodeFloat32,
+  encodeVector,
+  type ClassifyAnswer,
+  type EmbedImageAnswer,
+  type EmbedTextAnswer,
+  type HealthAnswer,
+  type ModelsAnswer,
+  type ReadyAnswer,
+} from '@coyo/backend-protocol';
 import { Hono, type Context } from 'hono';
 import { requestId, type RequestIdVariables } from 'hono/request-id';
-import type { Engine, Timed } from '../batching/engine.js';
-import { ALIGN_IMAGE_SIZE, ALIGN_MODEL_ID, MAX_TEXT_TOKENS, VIT_IMAGE_SIZE, VIT_MODEL_ID } from '../backend/types.js';
+import type { Answered, Engine, Work, WorkOptions } from '../batching/engine.js';
 import type { Config } from '../config.js';
 import type { BackendMetrics } from '../metrics/metrics.js';
 import { silentLogger, type Logger } from '../metrics/logger.js';
@@ -16,12 +33,7 @@ import { readImages, readTexts } from './body.js';
 import { ClientGone, HttpProblem, problemResponse, toProblem } from './problem.js';
 import type { ServerStatus } from './status.js';
 
-/** `top_k` of `/v1/classify` when none is given (the image-classification pipeline's default). */
-export const DEFAULT_TOP_K = 5;
-/** Status logged and counted for requests whose client went away (nobody receives it). */
-export const CLIENT_CLOSED_STATUS = 499;
-
-const ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/v1/embed/image', '/v1/embed/text', '/v1/classify', '/v1/models']);
+const KNOWN_PATHS = new Set<string>(Object.values(ROUTES).map((r) => r.path));
 
 type AppEnv = {
   Variables: RequestIdVariables & {
@@ -32,43 +44,37 @@ type AppEnv = {
 };
 
 export interface AppDeps {
-  config: Pick<Config, 'token' | 'limits' | 'batching'>;
+  config: Pick<Config, 'token' | 'limits'>;
   status: ServerStatus;
   metrics: BackendMetrics;
   logger?: Logger;
-}
-
-/** Float32 values as JSON numbers with the 9 significant digits that round-trip a float32 exactly. */
-function float32Json(values: Float32Array): number[] {
-  return Array.from(values, (v) => Number(v.toPrecision(9)));
 }
 
 function formatMs(ms: number): string {
   return String(Math.round(ms * 10) / 10);
 }
 
-function setTiming(c: Context, result: Timed<unknown>): void {
-  c.header('x-queue-time', formatMs(result.queueMs));
-  c.header('x-inference-time', formatMs(result.inferenceMs));
-}
-
-/** Names the weights that made an answer, in the header as in the body, so callers can key caches by it. */
-function setRevision(c: Context, revision: string): string {
-  c.header('x-model-revision', revision);
-  return revision;
+/**
+ * The headers every inference answer carries: where its time went, and the revision of the weights that
+ * made it, in the header as in the body, so callers can key caches by it.
+ */
+function answeredHeaders(c: Context, answered: Answered): void {
+  c.header(HEADERS.queueTime, formatMs(answered.queueMs));
+  c.header(HEADERS.inferenceTime, formatMs(answered.inferenceMs));
+  c.header(HEADERS.modelRevision, answered.revision);
 }
 
 function parseDeadlineMs(header: string | undefined): number | undefined {
   if (header === undefined) return undefined;
-  if (!/^\d{1,10}$/.test(header.trim())) {
-    throw new HttpProblem('invalid_request', 'x-deadline-ms must be a whole number of milliseconds');
+  if (!DEADLINE_MS_PATTERN.test(header.trim())) {
+    throw new HttpProblem('invalid_request', `${HEADERS.deadlineMs} must be a whole number of milliseconds`);
   }
   return Number(header.trim());
 }
 
 function parseTopK(value: string | undefined): number {
-  if (value === undefined) return DEFAULT_TOP_K;
-  if (!/^\d{1,6}$/.test(value) || Number(value) < 1) throw new HttpProblem('invalid_request', 'top_k must be a whole number ≥ 1');
+  if (value === undefined) return LIMITS.defaultTopK;
+  if (!TOP_K_PATTERN.test(value) || Number(value) < 1) throw new HttpProblem('invalid_request', 'top_k must be a whole number ≥ 1');
   return Number(value);
 }
 
@@ -76,12 +82,12 @@ function parseTopK(value: string | undefined): number {
 export function createApp({ config, status, metrics, logger = silentLogger }: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
-  app.use(requestId({ headerName: 'x-request-id' }));
+  app.use(requestId({ headerName: HEADERS.requestId }));
 
   app.use(async function recordRequest(c, next) {
     const started = performance.now();
     await next();
-    const route = ROUTES.has(c.req.path) ? c.req.path : 'other';
+    const route = KNOWN_PATHS.has(c.req.path) ? c.req.path : 'other';
     metrics.requests.inc({ route, status: String(c.res.status) });
     if (route.startsWith('/v1/')) {
       logger.info('request', {
@@ -94,24 +100,18 @@ export function createApp({ config, status, metrics, logger = silentLogger }: Ap
     }
   });
 
-  app.get('/healthz', (c) =>
-    c.json({
-      status: 'ok',
-      test_models: status.models.testModels,
-      ...(status.models.warning !== undefined ? { warning: status.models.warning } : {}),
-    }),
-  );
+  app.get(ROUTES.health.path, (c) => c.json(status.health() satisfies HealthAnswer));
 
-  app.get('/readyz', (c) => c.json({ status: status.phase }, status.phase === 'ready' ? 200 : 503));
+  app.get(ROUTES.ready.path, (c) => c.json({ status: status.phase } satisfies ReadyAnswer, status.phase === 'ready' ? 200 : 503));
 
-  app.get('/metrics', (c) => c.body(metrics.render(), 200, { 'content-type': PROMETHEUS_CONTENT_TYPE }));
+  app.get(ROUTES.metrics.path, (c) => c.body(metrics.render(), 200, { 'content-type': PROMETHEUS_CONTENT_TYPE }));
 
   app.use('/v1/*', bearerAuth({ token: config.token }), async function admitWhenReady(c, next) {
     const engine = status.engine;
     if (status.phase !== 'ready' || engine === undefined) {
       throw new HttpProblem('not_ready', status.phase === 'draining' ? 'the server is shutting down' : 'the models are still loading');
     }
-    const deadlineMs = parseDeadlineMs(c.req.header('x-deadline-ms'));
+    const deadlineMs = parseDeadlineMs(c.req.header(HEADERS.deadlineMs));
     c.set('engine', engine);
     c.set('deadlineAt', deadlineMs === undefined ? undefined : engine.now() + deadlineMs);
     const leave = status.enter();
@@ -122,88 +122,66 @@ export function createApp({ config, status, metrics, logger = silentLogger }: Ap
     }
   });
 
-  const work = (c: Context<AppEnv>) => {
+  const work = (c: Context<AppEnv>): WorkOptions => {
     const deadlineAt = c.get('deadlineAt');
     return { signal: c.req.raw.signal, ...(deadlineAt !== undefined ? { deadlineAt } : {}) };
   };
 
-  app.post('/v1/embed/image', async (c) => {
+  /**
+   * Runs `handle` under a permit of `work`, taken before the body is read so an overloaded tower answers
+   * 503 at once; the permit is returned however the request ends.
+   */
+  const withPermit = async <T>(c: Context<AppEnv>, kind: Work, handle: (engine: Engine, permit: ReturnType<Engine['tryAcquirePermit']>) => Promise<T>) => {
     const engine = c.get('engine');
-    engine.alignVision.refuseIfFull();
-    const images = await readImages(c.req.raw, config.limits);
-    const result = await engine.embedImages(images, work(c));
-    setTiming(c, result);
+    const permit = engine.tryAcquirePermit(kind);
+    try {
+      return await handle(engine, permit);
+    } finally {
+      permit.release();
+    }
+  };
+
+  app.post(ROUTES.embedImage.path, async (c) => {
+    const answer = await withPermit(c, 'embed-image', async (engine, permit) =>
+      engine.embedImages(await readImages(c.req.raw, config.limits), permit, work(c)),
+    );
+    answeredHeaders(c, answer);
     return c.json({
-      model: ALIGN_MODEL_ID,
-      revision: setRevision(c, engine.backend.revisions.align),
-      dim: status.models.embeddingDim,
-      embeddings: result.value.map(float32Json),
-    });
+      model: answer.model,
+      revision: answer.revision,
+      dim: answer.dim,
+      embeddings: answer.embeddings.map(encodeVector),
+    } satisfies EmbedImageAnswer);
   });
 
-  app.post('/v1/embed/text', async (c) => {
-    const engine = c.get('engine');
-    engine.alignText.refuseIfFull();
-    const texts = await readTexts(c.req.raw, config.limits);
-    const result = await engine.embedTexts(texts, work(c));
-    setTiming(c, result);
+  app.post(ROUTES.embedText.path, async (c) => {
+    const answer = await withPermit(c, 'embed-text', async (engine, permit) =>
+      engine.embedTexts(await readTexts(c.req.raw, config.limits), permit, work(c)),
+    );
+    answeredHeaders(c, answer);
     return c.json({
-      model: ALIGN_MODEL_ID,
-      revision: setRevision(c, engine.backend.revisions.align),
-      dim: status.models.embeddingDim,
-      embeddings: result.value.embeddings.map(float32Json),
-      tokens: result.value.tokens,
-    });
+      model: answer.model,
+      revision: answer.revision,
+      dim: answer.dim,
+      embeddings: answer.embeddings.map(encodeVector),
+      tokens: answer.tokens,
+    } satisfies EmbedTextAnswer);
   });
 
-  app.post('/v1/classify', async (c) => {
-    const engine = c.get('engine');
+  app.post(ROUTES.classify.path, async (c) => {
     const k = parseTopK(c.req.query('top_k'));
-    engine.vit.refuseIfFull();
-    const images = await readImages(c.req.raw, config.limits);
-    const result = await engine.classify(images, k, work(c));
-    setTiming(c, result);
+    const answer = await withPermit(c, 'classify', async (engine, permit) =>
+      engine.classify(await readImages(c.req.raw, config.limits), k, permit, work(c)),
+    );
+    answeredHeaders(c, answer);
     return c.json({
-      model: VIT_MODEL_ID,
-      revision: setRevision(c, engine.backend.revisions.vit),
-      predictions: result.value.map((list) =>
-        list.map(({ label, score, index }) => ({ label, score: Number(score.toPrecision(9)), index })),
-      ),
-    });
+      model: answer.model,
+      revision: answer.revision,
+      predictions: answer.predictions.map((list) => list.map(({ label, score, index }) => ({ label, score: encodeFloat32(score), index }))),
+    } satisfies ClassifyAnswer);
   });
 
-  app.get('/v1/models', (c) => {
-    const { models } = status;
-    const { backend } = c.get('engine');
-    return c.json({
-      device: backend.device,
-      test_models: models.testModels,
-      ...(models.warning !== undefined ? { warning: models.warning } : {}),
-      models: [
-        {
-          id: ALIGN_MODEL_ID,
-          revision: backend.revisions.align,
-          task: 'zero-shot-image-classification',
-          image_size: ALIGN_IMAGE_SIZE,
-          embedding_dim: models.embeddingDim,
-          max_text_tokens: MAX_TEXT_TOKENS,
-          temperature: models.alignTemperature,
-        },
-        {
-          id: VIT_MODEL_ID,
-          revision: backend.revisions.vit,
-          task: 'image-classification',
-          image_size: VIT_IMAGE_SIZE,
-          num_labels: models.vitLabels.length,
-        },
-      ],
-      batching: {
-        max_batch_size: config.batching.maxBatchSize,
-        max_queue_delay_ms: config.batching.maxQueueDelayMs,
-        max_queue: config.batching.maxQueue,
-      },
-    });
-  });
+  app.get(ROUTES.models.path, (c) => c.json(c.get('engine').describe() satisfies ModelsAnswer));
 
   app.notFound((c) => problemResponse({ type: 'not_found', detail: `no route for ${c.req.method} ${c.req.path}` }, c.get('requestId')));
 
@@ -215,7 +193,7 @@ export function createApp({ config, status, metrics, logger = silentLogger }: Ap
     const gone = problem instanceof ClientGone || (problem.type === 'internal' && c.req.raw.signal.aborted);
     if (gone) {
       logger.info('client closed the request', { request_id: requestIdValue });
-      return new Response(null, { status: CLIENT_CLOSED_STATUS, headers: { 'x-request-id': requestIdValue } });
+      return new Response(null, { status: CLIENT_CLOSED_STATUS, headers: { [HEADERS.requestId]: requestIdValue } });
     }
     if (problem.type === 'internal') logger.error('request failed', { request_id: requestIdValue, error });
     return problemResponse(problem, requestIdValue);

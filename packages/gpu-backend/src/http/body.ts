@@ -3,12 +3,12 @@
  * refused without reading) and while reading (a stream without a length, or one longer than it said, is
  * cut off at the limit). Nothing here buffers more than the limit.
  */
-import { z } from 'zod';
+import { EmbedTextRequestSchema, LIMITS } from '@coyo/backend-protocol';
 import type { LimitsConfig } from '../config.js';
 import { HttpProblem } from './problem.js';
 
 /** Longest text accepted, in UTF-16 code units. */
-export const MAX_TEXT_LENGTH = 2048;
+const MAX_TEXT_LENGTH = LIMITS.maxTextLength;
 
 /** `type/subtype` of a Content-Type header, lower-cased, without parameters. */
 export function mediaType(header: string | null | undefined): string | undefined {
@@ -31,8 +31,10 @@ export async function readLimited(request: Request, limit: number, what: string)
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
+    const chunk: { done: true; value?: unknown } | { done: false; value: unknown } = await reader.read();
+    if (chunk.done) break;
+    const { value } = chunk;
+    if (!(value instanceof Uint8Array)) throw new Error('bug: a request body stream yielded something other than bytes');
     total += value.byteLength;
     if (total > limit) {
       await reader.cancel().catch(() => {});
@@ -77,6 +79,8 @@ async function readMultipartImages(request: Request, limits: LimitsConfig): Prom
   try {
     // Parse from the bounded copy rather than the stream, so the size limit holds for the whole body.
     const contentType = request.headers.get('content-type') ?? '';
+    // Deprecated for server use because it buffers the whole body: this one is already bounded above.
+    // eslint-disable-next-line @typescript-eslint/no-deprecated
     form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
   } catch {
     throw new HttpProblem('invalid_request', 'the multipart/form-data body could not be parsed');
@@ -105,12 +109,10 @@ async function readMultipartImages(request: Request, limits: LimitsConfig): Prom
   return images;
 }
 
+/** The protocol's request schema, with this server's (possibly lower) cap on texts per request. */
 function textsSchema(maxTexts: number) {
-  return z.object({
-    texts: z
-      .array(z.string().max(MAX_TEXT_LENGTH, `each text must be at most ${MAX_TEXT_LENGTH} characters`))
-      .min(1, 'texts must hold at least one text')
-      .max(maxTexts, `texts must hold at most ${maxTexts} texts`),
+  return EmbedTextRequestSchema.extend({
+    texts: EmbedTextRequestSchema.shape.texts.max(maxTexts, `texts must hold at most ${maxTexts} texts`),
   });
 }
 

@@ -24,7 +24,7 @@ export async function createServer(config: Pick<Config, 'host' | 'port'>, deps: 
   const app = createApp(deps);
   // Without a `createServer` option, node-server serves HTTP/1.1 on a node:http Server.
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(s as Server));
+    const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => { resolve(s as Server); });
     s.once('error', reject);
   });
   const address = server.address() as AddressInfo;
@@ -36,8 +36,8 @@ export async function createServer(config: Pick<Config, 'host' | 'port'>, deps: 
       new Promise<void>((resolve, reject) => {
         // Connections answering when close() is called turn idle later; keep closing those as they do,
         // so keep-alive clients do not hold the process for the keep-alive timeout.
-        const sweep = setInterval(() => server.closeIdleConnections(), 50);
-        const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+        const sweep = setInterval(() => { server.closeIdleConnections(); }, 50);
+        const force = setTimeout(() => { server.closeAllConnections(); }, CLOSE_GRACE_MS);
         server.close((error) => {
           clearInterval(sweep);
           clearTimeout(force);

@@ -3,10 +3,11 @@
  * draining (after SIGTERM: no new work, finish what was admitted). It also counts requests in flight, so
  * shutdown can wait for them.
  */
+import type { HealthAnswer, Phase } from '@coyo/backend-protocol';
 import type { Engine } from '../batching/engine.js';
 import type { ModelsInfo } from '../backend/types.js';
 
-export type Phase = 'starting' | 'ready' | 'draining';
+export type { Phase };
 
 export class ServerStatus {
   #phase: Phase = 'starting';
@@ -24,6 +25,12 @@ export class ServerStatus {
   /** The engine, once warm-up has finished. */
   get engine(): Engine | undefined {
     return this.#engine;
+  }
+
+  /** What `/healthz` answers: known before the sessions load, so it answers from the start. */
+  health(): HealthAnswer {
+    const { testModels, warning } = this.models;
+    return { status: 'ok', test_models: testModels, ...(warning !== undefined ? { warning } : {}) };
   }
 
   get inFlight(): number {

@@ -41,6 +41,6 @@ describe('Registry', () => {
 
   it('throws on labels that do not match the declared names', () => {
     const c = new Counter('c', 'C.', ['a']);
-    expect(() => c.inc({ b: 'x' } as unknown as Record<'a', string>)).toThrow(/bug: c takes labels/);
+    expect(() => { c.inc({ b: 'x' } as unknown as Record<'a', string>); }).toThrow(/bug: c takes labels/);
   });
 });

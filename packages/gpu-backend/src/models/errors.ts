@@ -1,19 +1,9 @@
+import { PROBLEMS, type ProblemType } from '@coyo/backend-protocol';
+
 /** Problem `type`s an image payload can be refused with (see docs/backend-protocol.md). */
-export type ImageInputErrorType =
-  | 'invalid_image'
-  | 'unsupported_media_type'
-  | 'image_too_large'
-  | 'payload_too_large';
+export type ImageInputErrorType = Extract<ProblemType, 'invalid_image' | 'unsupported_media_type' | 'image_too_large' | 'payload_too_large'>;
 
-/** HTTP status for each image error type: one table, so callers never guess. */
-export const IMAGE_ERROR_STATUS = {
-  invalid_image: 422,
-  unsupported_media_type: 415,
-  image_too_large: 413,
-  payload_too_large: 413,
-} as const satisfies Record<ImageInputErrorType, number>;
-
-export type ImageInputErrorStatus = (typeof IMAGE_ERROR_STATUS)[ImageInputErrorType];
+export type ImageInputErrorStatus = (typeof PROBLEMS)[ImageInputErrorType]['status'];
 
 /**
  * A client-caused image failure. The HTTP layer maps it straight to problem+json
@@ -27,7 +17,7 @@ export class ImageInputError extends Error {
     super(message, options);
     this.name = 'ImageInputError';
     this.type = type;
-    this.status = IMAGE_ERROR_STATUS[type];
+    this.status = PROBLEMS[type].status;
   }
 }
 

@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { sniffImageFormat } from './image-format.js';
 
-const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0));
+const ascii = (s: string): number[] => Array.from(s, (c) => c.charCodeAt(0));
 const ftyp = (...brands: string[]): Uint8Array => {
   const [major = 'mif1', ...compatible] = brands;
   const size = 16 + 4 * compatible.length;

@@ -45,14 +45,14 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return max;
 }
 
-async function rawImage(pixels: number[], width: number, height: number, channels: 1 | 2 | 3 | 4): Promise<Sharp> {
+function rawImage(pixels: number[], width: number, height: number, channels: 1 | 2 | 3 | 4): Sharp {
   return sharp(Buffer.from(pixels), { raw: { width, height, channels } });
 }
 
 async function uniformPng(rgb: [number, number, number], width: number, height: number): Promise<Buffer> {
   const pixels: number[] = [];
   for (let i = 0; i < width * height; i++) pixels.push(...rgb);
-  return (await rawImage(pixels, width, height, 3)).png().toBuffer();
+  return rawImage(pixels, width, height, 3).png().toBuffer();
 }
 
 async function expectImageError(promise: Promise<unknown>, type: string, status: number): Promise<void> {
@@ -167,14 +167,14 @@ describe('pillowBilinearResize', () => {
 
 describe('decodeToRgb', () => {
   it('drops alpha without compositing onto a background', async () => {
-    const png = await (await rawImage([200, 100, 50, 0, 10, 20, 30, 255], 2, 1, 4)).png().toBuffer();
+    const png = await rawImage([200, 100, 50, 0, 10, 20, 30, 255], 2, 1, 4).png().toBuffer();
     const { data, width, height } = await decodeToRgb(png, LIMITS);
     expect([width, height]).toEqual([2, 1]);
     expect([...data]).toEqual([200, 100, 50, 10, 20, 30]);
   });
 
   it('replicates a grey channel to RGB', async () => {
-    const png = await (await rawImage([77, 140], 1, 2, 1)).png().toBuffer();
+    const png = await rawImage([77, 140], 1, 2, 1).png().toBuffer();
     const { data } = await decodeToRgb(png, LIMITS);
     expect([...data]).toEqual([77, 77, 77, 140, 140, 140]);
   });
@@ -187,7 +187,7 @@ describe('decodeToRgb', () => {
   });
 
   it('decodes lossless WebP to the stored pixels', async () => {
-    const webp = await (await rawImage([1, 2, 3, 250, 128, 7], 2, 1, 3)).webp({ lossless: true }).toBuffer();
+    const webp = await rawImage([1, 2, 3, 250, 128, 7], 2, 1, 3).webp({ lossless: true }).toBuffer();
     expect([...(await decodeToRgb(webp, LIMITS)).data]).toEqual([1, 2, 3, 250, 128, 7]);
   });
 
@@ -203,14 +203,14 @@ describe('decodeToRgb', () => {
   });
 
   it('decodes AVIF', async () => {
-    const avif = await (await rawImage(new Array(16 * 16 * 3).fill(90), 16, 16, 3)).avif({ lossless: true }).toBuffer();
+    const avif = await rawImage(Array.from({ length: 16 * 16 * 3 }, () => 90), 16, 16, 3).avif({ lossless: true }).toBuffer();
     const { width, height, data } = await decodeToRgb(avif, LIMITS);
     expect([width, height]).toEqual([16, 16]);
     expect(Math.abs((data[0] as number) - 90)).toBeLessThanOrEqual(2);
   });
 
   it('applies the EXIF orientation', async () => {
-    const jpeg = await (await rawImage(new Array(4 * 2 * 3).fill(128), 4, 2, 3))
+    const jpeg = await rawImage(Array.from({ length: 4 * 2 * 3 }, () => 128), 4, 2, 3)
       .jpeg({ quality: 95 })
       .withMetadata({ orientation: 6 })
       .toBuffer();

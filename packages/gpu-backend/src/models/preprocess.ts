@@ -83,7 +83,8 @@ export async function decodeToRgb(
       cause: err,
     });
   }
-  if (width === undefined || height === undefined || width < 1 || height < 1) {
+  // Written to refuse a missing or NaN size too, whatever sharp's types promise.
+  if (!(width >= 1) || !(height >= 1)) {
     throw new ImageInputError('invalid_image', `the ${sniffed.format} header has no valid dimensions`);
   }
   if (width * height > maxPixels) {

@@ -5,6 +5,7 @@ import onnxProto from 'onnx-proto';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { ModelConfigError } from './errors.js';
 import { loadAlignConfig } from './model-config.js';
 import { preprocessAlign } from './preprocess.js';
@@ -143,8 +144,11 @@ describe('generateTestModels', () => {
   });
 
   it('marks both configs as test models with a warning, and ALIGN with its temperature', async () => {
-    const align = JSON.parse(await readFile(join(modelsDir, ALIGN_MODEL_ID, 'config.json'), 'utf8'));
-    const vit = JSON.parse(await readFile(join(modelsDir, VIT_MODEL_ID, 'config.json'), 'utf8'));
+    const Marked = z.looseObject({ coyo_test_model: z.boolean(), coyo_warning: z.string() });
+    const Vit = Marked.extend({ id2label: z.record(z.string(), z.string()), label2id: z.record(z.string(), z.int()) });
+    const read = async (model: string) => JSON.parse(await readFile(join(modelsDir, model, 'config.json'), 'utf8')) as unknown;
+    const align = Marked.parse(await read(ALIGN_MODEL_ID));
+    const vit = Vit.parse(await read(VIT_MODEL_ID));
     for (const config of [align, vit]) {
       expect(config.coyo_test_model).toBe(true);
       expect(config.coyo_warning).toMatch(/meaningless/);

@@ -7,10 +7,9 @@
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import onnxProto from 'onnx-proto';
-import type { onnx as OnnxTypes } from 'onnx-proto';
 import { z } from 'zod';
 import { ModelConfigError } from './errors.js';
+import { ELEM_TYPE, GraphBuilder, attr } from './onnx-builder.js';
 import {
   TEST_ALIGN_IMAGE_SIZE,
   TEST_ALIGN_TEMPERATURE,
@@ -29,8 +28,6 @@ import {
   weightVector,
 } from './test-model-spec.js';
 
-const { onnx } = onnxProto;
-
 /** Folder names under the models directory (ARCHITECTURE.md). */
 export const ALIGN_MODEL_ID = 'align-base';
 export const VIT_MODEL_ID = 'vit-large-patch16-384';
@@ -40,8 +37,6 @@ export const TEST_MODEL_WARNING =
   'Generated test model with synthetic weights: its embeddings, scores and labels are meaningless. ' +
   'Export the real checkpoints to get real results.';
 
-const OPSET = 17;
-const IR_VERSION = 8;
 const PRODUCER = 'coyo-edge test-models';
 
 // ---------------------------------------------------------------------------------------------
@@ -57,9 +52,10 @@ const SPECIAL_TOKENS: ReadonlyArray<readonly [string, number]> = [
 
 /** Printable ASCII without upper case, ids 999..1066 in bert-base-uncased. */
 const CHAR_TOKENS = [
-  ...'!"#$%&\'()*+,-./0123456789:;<=>?@[\\]^_`',
-  ...'abcdefghijklmnopqrstuvwxyz',
-  ...'{|}~',
+  // ASCII only, so splitting by UTF-16 unit splits by character.
+  ...Array.from('!"#$%&\'()*+,-./0123456789:;<=>?@[\\]^_`'),
+  ...Array.from('abcdefghijklmnopqrstuvwxyz'),
+  ...Array.from('{|}~'),
 ];
 
 /** The most frequent words and pieces, ids 1996..2111 in bert-base-uncased. */
@@ -89,8 +85,8 @@ export function testVocabulary(): Map<string, number> {
     vocab.set(token, id);
   };
   for (const [token, id] of SPECIAL_TOKENS) add(token, id);
-  CHAR_TOKENS.forEach((token, i) => add(token, 999 + i));
-  WORD_TOKENS.forEach((token, i) => add(token, 1996 + i));
+  for (const [i, token] of CHAR_TOKENS.entries()) add(token, 999 + i);
+  for (const [i, token] of WORD_TOKENS.entries()) add(token, 1996 + i);
   for (const [token, id] of EXTRA_TOKENS) add(token, id);
   return vocab;
 }
@@ -250,160 +246,75 @@ function vitConfig(labels: readonly string[]): unknown {
 }
 
 // ---------------------------------------------------------------------------------------------
-// ONNX graphs.
+// ONNX graphs: named values and nodes, so the tensor names match the real exports.
 
-/** An ONNX dimension: a fixed size, or a named dynamic one (`batch_size`). */
-export type Dim = number | string;
-
-function floatTensor(name: string, dims: number[], values: Float32Array): OnnxTypes.ITensorProto {
-  const bytes = new Uint8Array(values.length * 4);
-  const view = new DataView(bytes.buffer);
-  values.forEach((v, i) => view.setFloat32(i * 4, v, true));
-  return { name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: bytes };
-}
-
-function int64Tensor(name: string, dims: number[], values: readonly number[]): OnnxTypes.ITensorProto {
-  const bytes = new Uint8Array(values.length * 8);
-  const view = new DataView(bytes.buffer);
-  values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
-  return { name, dims, dataType: onnx.TensorProto.DataType.INT64, rawData: bytes };
-}
-
-/** A graph input/output declaration with its element type and shape. */
-export function valueInfo(name: string, elemType: number, dims: Dim[]): OnnxTypes.IValueInfoProto {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType,
-        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
-      },
-    },
-  };
-}
-
-function intAttr(name: string, value: number): OnnxTypes.IAttributeProto {
-  return { name, type: onnx.AttributeProto.AttributeType.INT, i: value };
-}
-
-function intsAttr(name: string, values: number[]): OnnxTypes.IAttributeProto {
-  return { name, type: onnx.AttributeProto.AttributeType.INTS, ints: values };
-}
-
-function node(
-  opType: string,
-  input: string[],
-  output: string[],
-  attribute: OnnxTypes.IAttributeProto[] = [],
-): OnnxTypes.INodeProto {
-  return { opType, input, output, name: `${output[0] ?? opType}_${opType}`, attribute };
-}
-
-function encodeModel(graph: OnnxTypes.IGraphProto, docString: string): Uint8Array {
-  return onnx.ModelProto.encode(
-    onnx.ModelProto.create({
-      irVersion: IR_VERSION,
-      opsetImport: [{ domain: '', version: OPSET }],
-      producerName: PRODUCER,
-      producerVersion: '1',
-      docString,
-      graph,
-    }),
-  ).finish();
-}
-
-const FLOAT = onnx.TensorProto.DataType.FLOAT;
-const INT64 = onnx.TensorProto.DataType.INT64;
 const D = TEST_EMBEDDING_DIM;
 
+function encode(g: GraphBuilder, graphName: string, docString: string): Uint8Array {
+  return g.encode({ producerName: PRODUCER, producerVersion: '1', graphName, docString });
+}
+
 /** pixel_values [B,3,S,S] → per-channel spatial mean [B,3]. */
-function channelMeanNode(): OnnxTypes.INodeProto {
-  return node('ReduceMean', ['pixel_values'], ['channel_means'], [intsAttr('axes', [2, 3]), intAttr('keepdims', 0)]);
+function channelMeans(g: GraphBuilder): void {
+  g.node('ReduceMean', ['pixel_values'], ['channel_means'], { axes: attr.ints([2, 3]), keepdims: attr.int(0) });
 }
 
 function visionModel(): Uint8Array {
-  return encodeModel(
-    {
-      name: 'align_test_vision',
-      input: [valueInfo('pixel_values', FLOAT, ['batch_size', 3, TEST_ALIGN_IMAGE_SIZE, TEST_ALIGN_IMAGE_SIZE])],
-      output: [valueInfo('image_embeds', FLOAT, ['batch_size', D])],
-      initializer: [
-        floatTensor('vision_weight', [3, D], weightTable(3, D, visionWeight)),
-        floatTensor('vision_bias', [D], weightVector(D, visionBias)),
-      ],
-      node: [
-        channelMeanNode(),
-        node('MatMul', ['channel_means', 'vision_weight'], ['projected']),
-        node('Add', ['projected', 'vision_bias'], ['image_embeds']),
-      ],
-    },
-    `${TEST_MODEL_WARNING} image_embeds = mean_hw(pixel_values) · WV + BV.`,
-  );
+  const g = new GraphBuilder();
+  g.input('pixel_values', 'float32', ['batch_size', 3, TEST_ALIGN_IMAGE_SIZE, TEST_ALIGN_IMAGE_SIZE]);
+  g.tensor('vision_weight', 'float32', [3, D], weightTable(3, D, visionWeight));
+  g.tensor('vision_bias', 'float32', [D], weightVector(D, visionBias));
+  channelMeans(g);
+  g.node('MatMul', ['channel_means', 'vision_weight'], ['projected']);
+  g.node('Add', ['projected', 'vision_bias'], ['image_embeds']);
+  g.output('image_embeds', 'image_embeds', 'float32', ['batch_size', D]);
+  return encode(g, 'align_test_vision', `${TEST_MODEL_WARNING} image_embeds = mean_hw(pixel_values) · WV + BV.`);
 }
 
 function textModel(): Uint8Array {
-  const cast = (from: string, to: string) => node('Cast', [from], [to], [intAttr('to', FLOAT)]);
-  return encodeModel(
-    {
-      name: 'align_test_text',
-      input: [
-        valueInfo('input_ids', INT64, ['batch_size', 'sequence_length']),
-        valueInfo('attention_mask', INT64, ['batch_size', 'sequence_length']),
-        valueInfo('token_type_ids', INT64, ['batch_size', 'sequence_length']),
-      ],
-      output: [valueInfo('text_embeds', FLOAT, ['batch_size', D])],
-      initializer: [
-        floatTensor('text_frequency', [D], weightVector(D, textFrequency)),
-        floatTensor('text_phase', [D], weightVector(D, textPhase)),
-        floatTensor('text_type_weight', [D], weightVector(D, textTypeWeight)),
-        int64Tensor('last_axis', [1], [-1]),
-        int64Tensor('sequence_axis', [1], [1]),
-      ],
-      node: [
-        cast('input_ids', 'ids_f'),
-        cast('attention_mask', 'mask_f'),
-        cast('token_type_ids', 'types_f'),
-        node('Unsqueeze', ['ids_f', 'last_axis'], ['ids_3d']),
-        node('Mul', ['ids_3d', 'text_frequency'], ['scaled_ids']),
-        node('Add', ['scaled_ids', 'text_phase'], ['angles']),
-        node('Sin', ['angles'], ['waves']),
-        node('Unsqueeze', ['mask_f', 'last_axis'], ['mask_3d']),
-        node('Mul', ['waves', 'mask_3d'], ['masked_waves']),
-        node('ReduceSum', ['masked_waves', 'sequence_axis'], ['wave_sum'], [intAttr('keepdims', 0)]),
-        node('ReduceSum', ['mask_f', 'sequence_axis'], ['token_count'], [intAttr('keepdims', 1)]),
-        node('Div', ['wave_sum', 'token_count'], ['wave_mean']),
-        node('Mul', ['types_f', 'mask_f'], ['masked_types']),
-        node('ReduceSum', ['masked_types', 'sequence_axis'], ['type_sum'], [intAttr('keepdims', 1)]),
-        node('Div', ['type_sum', 'token_count'], ['type_mean']),
-        node('Mul', ['type_mean', 'text_type_weight'], ['type_term']),
-        node('Add', ['wave_mean', 'type_term'], ['text_embeds']),
-      ],
-    },
-    `${TEST_MODEL_WARNING} text_embeds = masked mean of sin(ω·id + φ) + 0.5·mean(type)·cos(φ).`,
-  );
+  const g = new GraphBuilder();
+  const dims = ['batch_size', 'sequence_length'];
+  for (const name of ['input_ids', 'attention_mask', 'token_type_ids']) g.input(name, 'int64', dims);
+  g.tensor('text_frequency', 'float32', [D], weightVector(D, textFrequency));
+  g.tensor('text_phase', 'float32', [D], weightVector(D, textPhase));
+  g.tensor('text_type_weight', 'float32', [D], weightVector(D, textTypeWeight));
+  g.tensor('last_axis', 'int64', [1], [-1]);
+  g.tensor('sequence_axis', 'int64', [1], [1]);
+  const cast = (from: string, to: string) => g.node('Cast', [from], [to], { to: attr.int(ELEM_TYPE.float32) });
+  cast('input_ids', 'ids_f');
+  cast('attention_mask', 'mask_f');
+  cast('token_type_ids', 'types_f');
+  g.node('Unsqueeze', ['ids_f', 'last_axis'], ['ids_3d']);
+  g.node('Mul', ['ids_3d', 'text_frequency'], ['scaled_ids']);
+  g.node('Add', ['scaled_ids', 'text_phase'], ['angles']);
+  g.node('Sin', ['angles'], ['waves']);
+  g.node('Unsqueeze', ['mask_f', 'last_axis'], ['mask_3d']);
+  g.node('Mul', ['waves', 'mask_3d'], ['masked_waves']);
+  g.node('ReduceSum', ['masked_waves', 'sequence_axis'], ['wave_sum'], { keepdims: attr.int(0) });
+  g.node('ReduceSum', ['mask_f', 'sequence_axis'], ['token_count'], { keepdims: attr.int(1) });
+  g.node('Div', ['wave_sum', 'token_count'], ['wave_mean']);
+  g.node('Mul', ['types_f', 'mask_f'], ['masked_types']);
+  g.node('ReduceSum', ['masked_types', 'sequence_axis'], ['type_sum'], { keepdims: attr.int(1) });
+  g.node('Div', ['type_sum', 'token_count'], ['type_mean']);
+  g.node('Mul', ['type_mean', 'text_type_weight'], ['type_term']);
+  g.node('Add', ['wave_mean', 'type_term'], ['text_embeds']);
+  g.output('text_embeds', 'text_embeds', 'float32', ['batch_size', D]);
+  return encode(g, 'align_test_text', `${TEST_MODEL_WARNING} text_embeds = masked mean of sin(ω·id + φ) + 0.5·mean(type)·cos(φ).`);
 }
 
 function vitModel(): Uint8Array {
   const K = TEST_NUM_LABELS;
-  return encodeModel(
-    {
-      name: 'vit_test_classifier',
-      input: [valueInfo('pixel_values', FLOAT, ['batch_size', 3, TEST_VIT_IMAGE_SIZE, TEST_VIT_IMAGE_SIZE])],
-      output: [valueInfo('logits', FLOAT, ['batch_size', K])],
-      initializer: [
-        floatTensor('head_weight', [3, K], weightTable(3, K, vitWeight)),
-        floatTensor('head_bias', [K], weightVector(K, vitBias)),
-        floatTensor('logit_scale', [], new Float32Array([TEST_VIT_LOGIT_SCALE])),
-      ],
-      node: [
-        channelMeanNode(),
-        node('MatMul', ['channel_means', 'head_weight'], ['head_out']),
-        node('Add', ['head_out', 'head_bias'], ['unscaled_logits']),
-        node('Mul', ['unscaled_logits', 'logit_scale'], ['logits']),
-      ],
-    },
-    `${TEST_MODEL_WARNING} logits = 10·(mean_hw(pixel_values) · WT + BT).`,
-  );
+  const g = new GraphBuilder();
+  g.input('pixel_values', 'float32', ['batch_size', 3, TEST_VIT_IMAGE_SIZE, TEST_VIT_IMAGE_SIZE]);
+  g.tensor('head_weight', 'float32', [3, K], weightTable(3, K, vitWeight));
+  g.tensor('head_bias', 'float32', [K], weightVector(K, vitBias));
+  g.tensor('logit_scale', 'float32', [], [TEST_VIT_LOGIT_SCALE]);
+  channelMeans(g);
+  g.node('MatMul', ['channel_means', 'head_weight'], ['head_out']);
+  g.node('Add', ['head_out', 'head_bias'], ['unscaled_logits']);
+  g.node('Mul', ['unscaled_logits', 'logit_scale'], ['logits']);
+  g.output('logits', 'logits', 'float32', ['batch_size', K]);
+  return encode(g, 'vit_test_classifier', `${TEST_MODEL_WARNING} logits = 10·(mean_hw(pixel_values) · WT + BT).`);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { ModelConfigError } from './errors.js';
 import { ALIGN_MODEL_ID, generateTestModels } from './test-models.js';
 import { loadTokenizer, padBatch, type BertTokenizer } from './tokenizer.js';
@@ -79,7 +80,7 @@ describe('loadTokenizer', () => {
     const dir = await mkdtemp(join(tmpdir(), 'coyo-tokenizer-bad-'));
     try {
       await cp(alignDir, dir, { recursive: true });
-      const json = JSON.parse(await readFile(join(dir, 'tokenizer.json'), 'utf8'));
+      const json = z.looseObject({ model: z.looseObject({ type: z.string() }) }).parse(JSON.parse(await readFile(join(dir, 'tokenizer.json'), 'utf8')));
       json.model.type = 'BPE';
       await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(json));
       const err = await loadTokenizer(dir).catch((e: unknown) => e);

@@ -4,6 +4,8 @@
  * not load).
  */
 declare namespace WebAssembly {
+  // Declared as the DOM library declares it: a class with a static method.
+  // eslint-disable-next-line @typescript-eslint/no-extraneous-class
   class Module {
     constructor(bytes: ArrayBufferView | ArrayBuffer);
     static exports(module: Module): Array<{ name: string; kind: string }>;

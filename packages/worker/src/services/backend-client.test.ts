@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { backendCalls, backendStats, backendUrl, uniquePng, rejectionProblem } from '../../test/helpers';
 import { FAKE_DIM, fakeImageEmbedding, fakeTextEmbedding } from '../../test/fake-embeddings';
 import { inject } from 'vitest';
+import { PROBLEM_CONTENT_TYPE, problemAnswer, type EmbedImageAnswer } from '@coyo/backend-protocol';
 import { BackendClient, parseRetryAfter, type BackendClientOptions } from './backend-client';
 import { CircuitBreaker } from './circuit-breaker';
 
@@ -134,6 +135,24 @@ describe('BackendClient', () => {
     const err = await rejectionProblem(c.embedTexts(['x'], ctx()));
     expect(err.slug).toBe('backend_error');
     expect(err.status).toBe(502);
+  });
+
+  it('passes on the detail of a problem the backend built from the protocol', async () => {
+    const answer = new Response(JSON.stringify(problemAnswer('invalid_image', 'the JPEG is truncated', 'r1')), {
+      status: 422,
+      headers: { 'content-type': PROBLEM_CONTENT_TYPE },
+    });
+    const { client: c } = client('http://backend.test', { fetch: () => Promise.resolve(answer) });
+    const err = await rejectionProblem(c.embedImages([{ bytes: uniquePng(), type: 'image/png' }], ctx()));
+    expect(err.slug).toBe('invalid_image');
+    expect(err.message).toBe('the JPEG is truncated');
+  });
+
+  it('answers backend_error when an answer parses but its vectors do not have the declared dim', async () => {
+    const body: EmbedImageAnswer = { model: 'align-base', revision: '0123456789abcdef', dim: 3, embeddings: [[1, 2]] };
+    const { client: c } = client('http://backend.test', { fetch: () => Promise.resolve(Response.json(body)) });
+    const err = await rejectionProblem(c.embedImages([{ bytes: uniquePng(), type: 'image/png' }], ctx()));
+    expect(err.slug).toBe('backend_error');
   });
 
   it('answers backend_error when the backend refuses the token', async () => {

@@ -3,8 +3,25 @@
  * every call carries the shared secret, the request id and the time left (`x-deadline-ms`). Connect
  * errors and 503s are retried with full jitter (honouring `Retry-After`), a circuit breaker stops
  * calls to a backend that keeps failing, and every failure surfaces as a problem with a stable type.
+ * Every answer is parsed with the protocol's own schemas (`@coyo/backend-protocol`).
  */
-import { z } from 'zod';
+import {
+  ClassifyAnswerSchema,
+  EmbedImageAnswerSchema,
+  EmbedTextAnswerSchema,
+  HEADERS,
+  HealthAnswerSchema,
+  IMAGE_PART_NAME,
+  LIMITS,
+  ModelsAnswerSchema,
+  ProblemAnswerSchema,
+  ROUTES,
+  decodeVectors,
+  type EmbedTextRequest,
+  type Model,
+  type ModelsAnswer,
+} from '@coyo/backend-protocol';
+import type { z } from 'zod';
 import { ProblemError, type ProblemSlug } from '../errors';
 import type { CircuitBreaker } from './circuit-breaker';
 import type { SupportedImageType } from './image-sniff';
@@ -39,45 +56,13 @@ export interface BackendClientOptions {
   sleep?: ((ms: number) => Promise<void>) | undefined;
 }
 
-const EmbeddingsSchema = z.array(z.array(z.number()));
-/**
- * A model revision (a content hash of the weights, docs/backend-protocol.md). Optional everywhere: an
- * older backend does not send one. Hex only, because it becomes part of cache keys.
- */
-const RevisionSchema = z.string().regex(/^[0-9a-f]{8,64}$/, 'expected 8 to 64 lowercase hex digits');
-
-const EmbedImageResponseSchema = z.object({
-  model: z.string(),
-  revision: RevisionSchema.optional(),
-  dim: z.int().positive(),
-  embeddings: EmbeddingsSchema,
-});
-const EmbedTextResponseSchema = EmbedImageResponseSchema.extend({ tokens: z.array(z.int().nonnegative()) });
-const PredictionSchema = z.object({ label: z.string(), score: z.number(), index: z.int() });
-const ClassifyResponseSchema = z.object({ model: z.string(), revision: RevisionSchema.optional(), predictions: z.array(z.array(PredictionSchema)) });
-
-const BackendModelSchema = z.object({
-  id: z.string(),
-  revision: RevisionSchema.optional(),
-  task: z.string(),
-  image_size: z.int().optional(),
-  embedding_dim: z.int().optional(),
-  max_text_tokens: z.int().optional(),
-  num_labels: z.int().optional(),
-  temperature: z.number().positive().optional(),
-});
 /** The backend's `GET /v1/models` answer (also how cached copies are checked). */
-export const BackendModelsSchema = z.object({
-  device: z.string(),
-  test_models: z.boolean(),
-  warning: z.string().optional(),
-  models: z.array(BackendModelSchema),
-});
-const BackendHealthSchema = z.object({ status: z.string(), test_models: z.boolean().optional(), warning: z.string().optional() });
-const BackendProblemSchema = z.object({ type: z.string().optional(), detail: z.string().optional(), title: z.string().optional() });
+export const BackendModelsSchema = ModelsAnswerSchema;
+/** A problem body, loosely: a proxy in front of the backend may answer with part of one. */
+const BackendProblemSchema = ProblemAnswerSchema.partial();
 
-export type BackendModel = z.infer<typeof BackendModelSchema>;
-export type BackendModels = z.infer<typeof BackendModelsSchema>;
+export type BackendModel = Model;
+export type BackendModels = ModelsAnswer;
 
 /** Embeddings as compact float32 vectors, one per input, in request order. */
 export interface Embeddings {
@@ -104,7 +89,7 @@ export type BackendHealth =
   | { status: 'unreachable' | 'error'; latencyMs: number; detail: string };
 
 /** Most texts one backend call may carry (protocol limit). */
-export const BACKEND_MAX_TEXTS = 256;
+export const BACKEND_MAX_TEXTS = LIMITS.maxTextsPerCall;
 
 /** Parses `Retry-After` (delta-seconds or an HTTP date) into ms, or null. */
 export function parseRetryAfter(value: string | null, now: number): number | null {
@@ -168,13 +153,14 @@ export class BackendClient {
   /** Image-tower embeddings (unnormalised), one per image, in order. */
   async embedImages(images: readonly BackendImage[], ctx: CallContext): Promise<Embeddings> {
     if (images.length === 0) throw new Error('bug: embedImages called with no images');
-    const json = await this.#call('POST', '/v1/embed/image', ctx, () => imageBody(images));
-    const parsed = this.#parse(EmbedImageResponseSchema, json, '/v1/embed/image');
+    const { path } = ROUTES.embedImage;
+    const json = await this.#call('POST', path, ctx, () => imageBody(images));
+    const parsed = this.#parse(EmbedImageAnswerSchema, json, path);
     return {
       model: parsed.model,
       ...(parsed.revision === undefined ? {} : { revision: parsed.revision }),
       dim: parsed.dim,
-      vectors: this.#vectors(parsed.embeddings, images.length, parsed.dim, '/v1/embed/image'),
+      vectors: this.#vectors(parsed.embeddings, images.length, parsed.dim, path),
     };
   }
 
@@ -187,15 +173,16 @@ export class BackendClient {
     if (texts.length === 0) throw new Error('bug: embedTexts called with no texts');
     const chunks: string[][] = [];
     for (let i = 0; i < texts.length; i += BACKEND_MAX_TEXTS) chunks.push(texts.slice(i, i + BACKEND_MAX_TEXTS));
+    const { path } = ROUTES.embedText;
     const results = await Promise.all(
       chunks.map(async (chunk) => {
-        const json = await this.#call('POST', '/v1/embed/text', ctx, () => ({
-          body: JSON.stringify({ texts: chunk }),
+        const json = await this.#call('POST', path, ctx, () => ({
+          body: JSON.stringify({ texts: chunk } satisfies EmbedTextRequest),
           contentType: 'application/json',
         }));
-        const parsed = this.#parse(EmbedTextResponseSchema, json, '/v1/embed/text');
-        if (parsed.tokens.length !== chunk.length) throw this.#contractError('/v1/embed/text', 'token counts do not match the texts');
-        return { parsed, vectors: this.#vectors(parsed.embeddings, chunk.length, parsed.dim, '/v1/embed/text') };
+        const parsed = this.#parse(EmbedTextAnswerSchema, json, path);
+        if (parsed.tokens.length !== chunk.length) throw this.#contractError(path, 'token counts do not match the texts');
+        return { parsed, vectors: this.#vectors(parsed.embeddings, chunk.length, parsed.dim, path) };
       }),
     );
     const first = results[0];
@@ -214,16 +201,18 @@ export class BackendClient {
   /** ViT ImageNet classification: top `topK` classes per image, best first. */
   async classify(images: readonly BackendImage[], topK: number, ctx: CallContext): Promise<Classifications> {
     if (images.length === 0) throw new Error('bug: classify called with no images');
-    const json = await this.#call('POST', `/v1/classify?top_k=${topK}`, ctx, () => imageBody(images));
-    const parsed = this.#parse(ClassifyResponseSchema, json, '/v1/classify');
-    if (parsed.predictions.length !== images.length) throw this.#contractError('/v1/classify', `expected ${images.length} prediction lists, got ${parsed.predictions.length}`);
+    const { path } = ROUTES.classify;
+    const json = await this.#call('POST', `${path}?top_k=${topK}`, ctx, () => imageBody(images));
+    const parsed = this.#parse(ClassifyAnswerSchema, json, path);
+    if (parsed.predictions.length !== images.length) throw this.#contractError(path, `expected ${images.length} prediction lists, got ${parsed.predictions.length}`);
     return parsed;
   }
 
   /** The models the backend serves, with ALIGN's learned temperature. */
   async models(ctx: CallContext): Promise<BackendModels> {
-    const json = await this.#call('GET', '/v1/models', ctx, null);
-    return this.#parse(BackendModelsSchema, json, '/v1/models');
+    const { path } = ROUTES.models;
+    const json = await this.#call('GET', path, ctx, null);
+    return this.#parse(BackendModelsSchema, json, path);
   }
 
   /**
@@ -235,11 +224,11 @@ export class BackendClient {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     try {
-      const res = await this.#fetch(`${this.#base}/healthz`, { headers: { 'x-request-id': requestId }, signal: controller.signal });
+      const res = await this.#fetch(`${this.#base}${ROUTES.health.path}`, { headers: { [HEADERS.requestId]: requestId }, signal: controller.signal });
       const text = await res.text();
       const latencyMs = this.#now() - started;
       if (!res.ok) return { status: 'error', latencyMs, detail: `backend /healthz answered ${res.status}` };
-      const parsed = BackendHealthSchema.safeParse(safeJson(text));
+      const parsed = HealthAnswerSchema.safeParse(safeJson(text));
       if (!parsed.success) return { status: 'error', latencyMs, detail: 'backend /healthz answered malformed JSON' };
       return { status: 'ok', latencyMs, testModels: parsed.data.test_models, warning: parsed.data.warning };
     } catch (err) {
@@ -313,8 +302,8 @@ export class BackendClient {
     const timer = setTimeout(() => controller.abort(), remainingMs);
     const headers: Record<string, string> = {
       authorization: `Bearer ${this.#token}`,
-      'x-request-id': requestId,
-      'x-deadline-ms': String(remainingMs),
+      [HEADERS.requestId]: requestId,
+      [HEADERS.deadlineMs]: String(remainingMs),
       accept: 'application/json',
     };
     const init: RequestInit = { method, headers, signal: controller.signal };
@@ -345,7 +334,7 @@ export class BackendClient {
         return json;
       }
       if (res.status === 503) {
-        throw new AttemptError('overloaded', backendDetail(text) ?? 'status 503', parseRetryAfter(res.headers.get('retry-after'), this.#now()));
+        throw new AttemptError('overloaded', backendDetail(text) ?? 'status 503', parseRetryAfter(res.headers.get(HEADERS.retryAfter), this.#now()));
       }
       throw this.#statusProblem(path, res.status, text);
     } finally {
@@ -379,9 +368,11 @@ export class BackendClient {
   }
 
   #vectors(rows: number[][], expected: number, dim: number, path: string): Float32Array[] {
-    if (rows.length !== expected) throw this.#contractError(path, `expected ${expected} embeddings, got ${rows.length}`);
-    if (rows.some((r) => r.length !== dim)) throw this.#contractError(path, `an embedding does not have dim ${dim}`);
-    return rows.map((r) => Float32Array.from(r));
+    try {
+      return decodeVectors(rows, expected, dim);
+    } catch (err) {
+      throw this.#contractError(path, errorMessage(err));
+    }
   }
 
   #contractError(path: string, detail: string): ProblemError {
@@ -399,7 +390,7 @@ function imageBody(images: readonly BackendImage[]): { body: BodyInit; contentTy
   const [only] = images;
   if (images.length === 1 && only) return { body: only.bytes, contentType: only.type };
   const form = new FormData();
-  images.forEach((img, i) => form.append('image', new Blob([img.bytes], { type: img.type }), `image-${i}`));
+  images.forEach((img, i) => form.append(IMAGE_PART_NAME, new Blob([img.bytes], { type: img.type }), `image-${i}`));
   return { body: form, contentType: 'multipart/form-data' };
 }
 

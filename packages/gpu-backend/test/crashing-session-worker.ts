@@ -3,7 +3,7 @@
  * uncaught error on its first run, as a thread whose native session broke would.
  */
 import { parentPort } from 'node:worker_threads';
-import type { FromSession, ToSession } from './session-protocol.js';
+import type { FromSession, ToSession } from '../src/backend/session-protocol.js';
 
 const port = parentPort;
 if (port === null) throw new Error('bug: crashing-session-worker.ts must run in a worker thread');

@@ -1,6 +1,7 @@
 /**
- * A small ONNX graph builder (on `onnx-proto`) with the layers that transformer and EfficientNet exports are
- * made of, written the way `torch.onnx.export` lays them out, so that generated random-weight models run
+ * The one ONNX graph builder of the package (on `onnx-proto`): the generated test models, the benchmark
+ * models and the tiny graphs of the session tests are all built with it. It has the layers that
+ * transformer and EfficientNet exports are made of, written the way `torch.onnx.export` lays them out, so that generated random-weight models run
  * the same kernels as the real exports. Every layer helper also counts its FLOPs per item
  * (2 × multiply-adds of its convolutions and matrix products) and, for convolutional layers, the
  * activation traffic, so a generated model states its own cost.
@@ -18,10 +19,12 @@ type ValueInfoProto = OnnxTypes.IValueInfoProto;
 
 /** A dimension: a fixed size, or a named symbolic one (`'batch_size'`). */
 export type Dim = number | string;
-export type ElemType = 'float32' | 'int64';
+export type ElemType = 'float32' | 'float16' | 'int64';
 
-const ELEM_TYPE: Record<ElemType, number> = {
+/** ONNX's code for each element type (what a `Cast` node's `to` attribute takes). */
+export const ELEM_TYPE: Readonly<Record<ElemType, number>> = {
   float32: onnx.TensorProto.DataType.FLOAT,
+  float16: onnx.TensorProto.DataType.FLOAT16,
   int64: onnx.TensorProto.DataType.INT64,
 };
 
@@ -60,6 +63,10 @@ export interface GraphStats {
 
 export interface ModelMetadata {
   producerName: string;
+  /** Absent: none is written. */
+  producerVersion?: string;
+  /** The graph's name (default: `producerName`). */
+  graphName?: string;
   docString: string;
   /** Stored in the model's metadata_props (visible in Netron and `session.metadata`). */
   properties?: Record<string, string>;
@@ -120,10 +127,47 @@ export class GraphBuilder {
     return name;
   }
 
-  /** Exposes an existing value as a graph output under `name` (an Identity node renames it). */
+  /**
+   * Exposes an existing value as a graph output under `name`: an Identity node renames it, unless it
+   * already has that name.
+   */
   output(value: string, name: string, type: ElemType, dims: readonly Dim[]): void {
-    this.nodes.push({ opType: 'Identity', input: [value], output: [this.claim(name)], name: `${name}_identity` });
+    if (value !== name) this.nodes.push({ opType: 'Identity', input: [value], output: [this.claim(name)], name: `${name}_identity` });
+    else if (!this.names.has(name)) throw new Error(`bug: graph output "${name}" is not a value of the graph`);
     this.outputs.push(valueInfo(name, type, dims));
+  }
+
+  /**
+   * A named tensor of given values (the weights of a closed-form model, axes), counted in
+   * {@link GraphStats.params} when float32.
+   */
+  tensor(name: string, type: Exclude<ElemType, 'float16'>, dims: readonly number[], values: ArrayLike<number>): string {
+    if (product(dims) !== values.length) throw new Error(`bug: tensor ${name} of shape [${dims.join(', ')}] given ${values.length} values`);
+    if (type === 'float32') this.stats.params += values.length;
+    const data = type === 'int64' ? BigInt64Array.from(Array.from(values), (v) => BigInt(v)) : Float32Array.from(values);
+    this.initializers.push({
+      name: this.claim(name),
+      dims: [...dims],
+      dataType: ELEM_TYPE[type],
+      rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    });
+    return name;
+  }
+
+  /**
+   * Appends one node whose outputs have the given names (for graphs whose value names are part of their
+   * contract, like the test models); named `<first output>_<op>` unless `name` is given.
+   */
+  node(opType: string, inputs: readonly string[], outputs: readonly string[], attributes: Record<string, AttrValue> = {}, name?: string): string[] {
+    for (const output of outputs) this.claim(output);
+    this.nodes.push({
+      opType,
+      input: [...inputs],
+      output: [...outputs],
+      name: name ?? `${outputs[0] ?? opType}_${opType}`,
+      attribute: Object.entries(attributes).map(([key, value]) => ({ name: key, ...value })),
+    });
+    return [...outputs];
   }
 
   /** A float32 weight, counted in {@link GraphStats.params}. */
@@ -147,21 +191,23 @@ export class GraphBuilder {
 
   /** A small constant (shapes, axes, scalars); not counted as a parameter. */
   constant(type: ElemType, dims: readonly number[], values: readonly number[], prefix = 'const'): string {
-    if (product(dims) !== values.length) throw new Error(`bug: constant of shape [${dims}] given ${values.length} values`);
+    if (product(dims) !== values.length) throw new Error(`bug: constant of shape [${dims.join(', ')}] given ${values.length} values`);
     const data = type === 'int64' ? BigInt64Array.from(values, (v) => BigInt(v)) : Float32Array.from(values);
+    const name = this.fresh(prefix);
     this.initializers.push({
-      name: this.fresh(prefix),
+      name,
       dims: [...dims],
       dataType: ELEM_TYPE[type],
       rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     });
-    return this.initializers[this.initializers.length - 1]!.name!;
+    return name;
   }
 
   /** Appends one node with a single output and returns that output's name. */
   op(opType: string, inputs: readonly string[], attributes: Record<string, AttrValue> = {}): string {
     const [out] = this.opN(opType, inputs, 1, attributes);
-    return out!;
+    if (out === undefined) throw new Error(`bug: ${opType} node made no output`);
+    return out;
   }
 
   /** Appends one node with `outputs` outputs. */
@@ -184,10 +230,11 @@ export class GraphBuilder {
       irVersion: 8,
       opsetImport: [{ domain: '', version: opset }],
       producerName: meta.producerName,
+      ...(meta.producerVersion !== undefined ? { producerVersion: meta.producerVersion } : {}),
       docString: meta.docString,
       metadataProps: Object.entries(meta.properties ?? {}).map(([key, value]) => ({ key, value })),
       graph: {
-        name: meta.producerName,
+        name: meta.graphName ?? meta.producerName,
         node: this.nodes,
         initializer: this.initializers,
         input: this.inputs,

@@ -1,0 +1,48 @@
+/**
+ * `@coyo/backend-protocol`: the worker ↔ GPU backend wire format, declared once (docs/backend-protocol.md
+ * explains it). The backend builds its answers from these types and tables; the worker's client and its
+ * fake backend parse and build with the same schemas, so a change to the protocol is one edit here that
+ * both sides' type checks and the contract test follow.
+ */
+export { DEADLINE_MS_PATTERN, HEADERS, IMAGE_PART_NAME, LIMITS, REVISION_HEX_DIGITS, REVISION_PATTERN, ROUTES, TOP_K_PATTERN, revisionOfDigest } from './wire.js';
+export type { RouteName, RoutePath } from './wire.js';
+export {
+  BatchingSchema,
+  ClassifyAnswerSchema,
+  EmbedImageAnswerSchema,
+  EmbedTextAnswerSchema,
+  EmbedTextRequestSchema,
+  EmbeddingsSchema,
+  HealthAnswerSchema,
+  MODEL_TASKS,
+  ModelRevisionSchema,
+  ModelSchema,
+  ModelsAnswerSchema,
+  PHASES,
+  PredictionSchema,
+  ReadyAnswerSchema,
+} from './messages.js';
+export type {
+  ClassifyAnswer,
+  EmbedImageAnswer,
+  EmbedTextAnswer,
+  EmbedTextRequest,
+  HealthAnswer,
+  Model,
+  ModelsAnswer,
+  Phase,
+  Prediction,
+  ReadyAnswer,
+} from './messages.js';
+export {
+  CLIENT_CLOSED_STATUS,
+  PROBLEMS,
+  PROBLEM_CONTENT_TYPE,
+  PROBLEM_TYPES,
+  ProblemAnswerSchema,
+  RETRY_AFTER_SECONDS,
+  isProblemType,
+  problemAnswer,
+} from './problems.js';
+export type { ProblemAnswer, ProblemStatus, ProblemType } from './problems.js';
+export { decodeVectors, encodeFloat32, encodeVector } from './vectors.js';
