@@ -33,10 +33,12 @@ describe('OpenAPI document', () => {
     }
   });
 
-  it('documents the three body kinds of zero-shot and marks the body required', () => {
-    const body = doc.paths?.['/v1/zero-shot']?.post?.requestBody;
-    expect(body && 'content' in body ? Object.keys(body.content) : []).toEqual(['application/json', 'multipart/form-data', 'image/*', 'application/octet-stream']);
-    expect(body && 'required' in body ? body.required : undefined).toBe(true);
+  it('documents the three body kinds of zero-shot and classify and marks their bodies required', () => {
+    for (const path of ['/v1/zero-shot', '/v1/classify']) {
+      const body = doc.paths?.[path]?.post?.requestBody;
+      expect(body && 'content' in body ? Object.keys(body.content) : [], path).toEqual(['application/json', 'multipart/form-data', 'image/*', 'application/octet-stream']);
+      expect(body && 'required' in body ? body.required : undefined, path).toBe(true);
+    }
   });
 
   it('is byte-for-byte deterministic', () => {

@@ -3,14 +3,11 @@ import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import { describe, expect, it } from 'vitest';
 import { handleError, ProblemError } from '../errors';
-import {
-  RATE_LIMIT_POLICIES,
-  rateLimit,
-  secondsUntilWindowEnd,
-  type RateLimitBindings,
-  type RateLimitOptions,
-  type RateLimitSubject,
-} from './rate-limit';
+import { loadEdgeConfig, type RateLimitBindings } from '../env';
+import { rateLimit, secondsUntilWindowEnd, type RateLimitOptions, type RateLimitSubject } from './rate-limit';
+
+/** The policies the deployed configuration advertises (wrangler.toml's vars, else the defaults). */
+const RATE_LIMIT_POLICIES = loadEdgeConfig(env).rateLimitPolicies;
 
 /** The real binding from wrangler.toml, checked at runtime rather than cast. */
 function binding(name: keyof RateLimitBindings): RateLimit {
