@@ -11,10 +11,18 @@ const STRICT_TYPE_CHECKED = [
   // coyo reader and ingest
 
   // worker
+  'packages/worker/src/*.ts',
+  'packages/worker/src/{middleware,schemas}/**/*.ts',
+  'packages/worker/src/routes/*.ts',
+  'packages/worker/src/routes/{inference,meta}/**/*.ts',
+  'packages/worker/src/services/{api-keys,circuit-breaker,classification-cache,classifier,embedding-cache,encoding,image-intake,image-sniff,inference,model-info,read-capped,scoring,ssrf-guard}*.ts',
+  'packages/worker/test/{env.d,expected,fake-embeddings,global-setup,helpers}.ts',
 
   // sdk
 
   // scripts and end-to-end tests
+  'scripts/**/*.ts',
+  'test/**/*.ts',
 
 ];
 

@@ -50,8 +50,9 @@ describe('HTML pages in Chromium against the real stack', () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   });
   afterAll(async () => {
-    await browser?.close();
-    await stack?.stop();
+    // Unset when beforeAll failed before starting them.
+    await (browser as Browser | undefined)?.close();
+    await (stack as Stack | undefined)?.stop();
   });
   beforeEach(async () => {
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -72,7 +73,7 @@ describe('HTML pages in Chromium against the real stack', () => {
     );
   });
   afterEach(async () => {
-    await context?.close();
+    await (context as BrowserContext | undefined)?.close();
   });
 
   it('/docs lists every operation that /openapi.json describes', async () => {
@@ -118,7 +119,9 @@ describe('HTML pages in Chromium against the real stack', () => {
       items.map((li) => ({ label: (li as HTMLElement).dataset.label ?? '', score: Number((li as HTMLElement).dataset.score) })),
     );
     expect(bars.map((b) => b.label)).toEqual(expected.map((s) => s.label));
-    bars.forEach((bar, i) => expect(bar.score).toBeCloseTo(expected[i]?.score ?? Number.NaN, 6));
+    bars.forEach((bar, i) => {
+      expect(bar.score).toBeCloseTo(expected[i]?.score ?? Number.NaN, 6);
+    });
     expect(await page.locator('#bars li.bar.top .bar-label').innerText()).toBe(expected[0]?.label);
     expect(await page.locator('#error').isHidden()).toBe(true);
 

@@ -22,7 +22,7 @@ import { requestServices, runtimeFactory, type AppDeps, type RequestServices } f
 export type { AppDeps } from './runtime';
 
 /** `ctx.waitUntil` when the runtime gave an execution context, else let the work run unawaited. */
-function deferOf(c: Context<AppEnv>): (work: Promise<unknown>) => void {
+function deferOf(c: Pick<Context, 'executionCtx'>): (work: Promise<unknown>) => void {
   return waitUntilOf(c) ?? ((work) => void work);
 }
 

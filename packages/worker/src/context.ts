@@ -21,7 +21,7 @@ declare module 'hono' {
  * `ctx.waitUntil` of the request, so work may finish after the response; undefined where the runtime
  * gave no execution context (`app.request()` in tests).
  */
-export function waitUntilOf(c: Context): ((work: Promise<unknown>) => void) | undefined {
+export function waitUntilOf(c: Pick<Context, 'executionCtx'>): ((work: Promise<unknown>) => void) | undefined {
   let ctx: { waitUntil(promise: Promise<unknown>): void };
   try {
     ctx = c.executionCtx;

@@ -13,7 +13,7 @@ export const FAKE_REVISION = '0123456789abcdef';
 
 async function sha256(data: Uint8Array | string): Promise<Uint8Array> {
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
-  return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
 }
 
 export async function sha256Hex(data: Uint8Array | string): Promise<string> {

@@ -28,7 +28,7 @@ function appWith() {
   return { app, downstreamCalls: () => downstreamCalls };
 }
 
-const refusing: RateLimit = { limit: async () => ({ success: false }) };
+const refusing: RateLimit = { limit: () => Promise.resolve({ success: false }) };
 const envWith = (ALLOWED_ORIGINS?: string) => ({ ALLOWED_ORIGINS, RATE_LIMIT_STANDARD: refusing, RATE_LIMIT_HIGH: refusing });
 
 function preflight(origin: string, requestHeaders = 'authorization, content-type') {

@@ -47,7 +47,9 @@ export function cors({ maxAgeSeconds = 7200 }: CorsOptions = {}): MiddlewareHand
   const allowHeaders = CORS_ALLOWED_HEADERS.join(', ');
   const allowMethods = CORS_ALLOWED_METHODS.join(', ');
   return async function cors(c, next) {
-    const allowed = loadEdgeConfig(c.env ?? NO_VARS).allowedOrigins;
+    // `app.request()` without bindings (tests) leaves c.env undefined: the defaults apply.
+    const vars = c.env as EdgeVars | undefined;
+    const allowed = loadEdgeConfig(vars ?? NO_VARS).allowedOrigins;
     const origin = c.req.header('origin');
     const isPreflight = c.req.method === 'OPTIONS' && origin !== undefined && c.req.header('access-control-request-method') !== undefined;
 

@@ -70,9 +70,11 @@ export function rateLimit({ policies, now = Date.now }: RateLimitOptions = {}): 
     const subject = c.get('apiKey');
     if (subject === undefined) return next();
 
-    const policy = (policies ?? loadEdgeConfig(c.env ?? {}).rateLimitPolicies)[subject.tier];
+    // `app.request()` without bindings (tests) leaves c.env undefined.
+    const bindings = c.env as RateLimitEnv['Bindings'] | undefined;
+    const policy = (policies ?? loadEdgeConfig(bindings ?? {}).rateLimitPolicies)[subject.tier] as RateLimitPolicy | undefined;
     if (policy === undefined) throw new Error(`bug: no rate-limit policy for tier ${JSON.stringify(subject.tier)}`);
-    const limiter = c.env?.[policy.binding];
+    const limiter = bindings?.[policy.binding];
     if (limiter === undefined) {
       throw new ConfigError(`invalid worker configuration: ${policy.binding} is missing (a [[ratelimits]] binding in wrangler.toml)`);
     }

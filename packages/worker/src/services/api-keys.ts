@@ -50,7 +50,7 @@ export function generateApiKey(randomBytes: (n: number) => Uint8Array = (n) => c
   while (body.length < API_KEY_BODY_LENGTH) {
     for (const byte of randomBytes(48)) {
       // 248 = 4 × 62: bytes at or above it would favour the first characters.
-      if (byte < 248 && body.length < API_KEY_BODY_LENGTH) body += BASE62[byte % 62];
+      if (byte < 248 && body.length < API_KEY_BODY_LENGTH) body += BASE62.charAt(byte % 62);
     }
   }
   return `${API_KEY_PREFIX}${body}`;
@@ -112,7 +112,7 @@ export async function lookupApiKey(store: ApiKeyStore, key: string, { cacheTtl }
   }
   const parsed = ApiKeyRecordSchema.safeParse(json);
   if (!parsed.success) {
-    console.error(JSON.stringify({ level: 'error', message: 'stored API key record is invalid', hash, issues: parsed.success ? [] : parsed.error.issues.length }));
+    console.error(JSON.stringify({ level: 'error', message: 'stored API key record is invalid', hash, issues: parsed.error.issues.length }));
     return { status: 'unknown' };
   }
   return { status: 'found', record: parsed.data };
