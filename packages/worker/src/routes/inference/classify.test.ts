@@ -50,6 +50,24 @@ describe('POST /v1/classify', () => {
     expect(await res.json<Scores>()).toEqual(strip(await fakeClassify(png, 4)));
   });
 
+  it("takes a multipart request's top_k from the query when the form has none", async () => {
+    const png = uniquePng();
+    const form = new FormData();
+    form.append('image', new Blob([png], { type: 'image/png' }), 'x.png');
+    const res = await exports.default.fetch('https://api.test/v1/classify?top_k=2', { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: form });
+    expect(await res.json<Scores>()).toEqual(strip(await fakeClassify(png, 2)));
+  });
+
+  it('refuses malformed JSON with 400 invalid_request', async () => {
+    const res = await exports.default.fetch('https://api.test/v1/classify', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: '{"image": ',
+    });
+    expect(res.status).toBe(400);
+    expect((await problemOf(res)).type).toBe('https://coyo-edge.dev/problems/invalid_request');
+  });
+
   it.each([0, 1001, 2.5])('refuses top_k %s with 400', async (topK) => {
     const res = await exports.default.fetch('https://api.test/v1/classify', postJson(key, { image: { base64: toBase64(uniquePng()) }, top_k: topK }));
     expect(res.status).toBe(400);
