@@ -16,6 +16,12 @@ const STRICT_TYPE_CHECKED = [
   'packages/worker/src/routes/coyo/**/*.ts',
 
   // worker
+  'packages/worker/src/*.ts',
+  'packages/worker/src/{middleware,schemas}/**/*.ts',
+  'packages/worker/src/routes/*.ts',
+  'packages/worker/src/routes/{inference,meta}/**/*.ts',
+  'packages/worker/src/services/{api-keys,circuit-breaker,classification-cache,classifier,embedding-cache,encoding,image-intake,image-sniff,inference,model-info,read-capped,scoring,ssrf-guard}*.ts',
+  'packages/worker/test/{env.d,expected,fake-embeddings,global-setup,helpers}.ts',
 
   'packages/worker/assets/**/*.ts', 'packages/worker/scripts/build-assets.ts',
 
@@ -23,6 +29,8 @@ const STRICT_TYPE_CHECKED = [
   'packages/sdk/**/*.ts',
 
   // scripts and end-to-end tests
+  'scripts/**/*.ts',
+  'test/**/*.ts',
 
 ];
 

@@ -48,7 +48,7 @@ function ensureModels(): void {
   run('pnpm', ['--filter', '@coyo/gpu-backend', 'gen:models', '--out', modelsDir]);
 }
 
-async function ensureApiKey(): Promise<string> {
+function ensureApiKey(): string {
   if (existsSync(keyFile)) return readFileSync(keyFile, 'utf8').trim();
   mkdirSync(join(root, '.wrangler'), { recursive: true });
   const result = spawnSync(
@@ -56,7 +56,7 @@ async function ensureApiKey(): Promise<string> {
     ['--silent', '--filter', '@coyo/worker', 'keys', 'create', '--name', 'local-dev', '--scopes', 'inference,coyo', '--tier', 'high', '--persist-to', persistDir],
     { cwd: root, encoding: 'utf8' },
   );
-  const key = /coyo_[0-9A-Za-z]{32}/.exec(result.stdout ?? '')?.[0];
+  const key = /coyo_[0-9A-Za-z]{32}/.exec(result.stdout)?.[0];
   if (result.status !== 0 || !key) throw new Error(`could not create a local API key:\n${result.stdout}\n${result.stderr}`);
   writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
   return key;
@@ -100,8 +100,18 @@ async function stop(code: number): Promise<void> {
   stopping = true;
   // wrangler shuts workerd down on SIGINT (its Ctrl-C); the backend drains on SIGTERM.
   for (const { child, signal } of children) signalChild(child, signal);
-  const killer = setTimeout(() => children.forEach(({ child }) => signalChild(child, 'SIGKILL')), 15_000);
-  await Promise.all(children.map(({ child }) => (child.exitCode === null && child.signalCode === null ? new Promise((r) => child.once('exit', r)) : undefined)));
+  const killer = setTimeout(() => {
+    for (const { child } of children) signalChild(child, 'SIGKILL');
+  }, 15_000);
+  await Promise.all(
+    children.map(({ child }) =>
+      child.exitCode === null && child.signalCode === null
+        ? new Promise((r) => {
+            child.once('exit', r);
+          })
+        : Promise.resolve(),
+    ),
+  );
   clearTimeout(killer);
   process.exit(code);
 }
@@ -111,7 +121,7 @@ process.on('SIGTERM', () => void stop(0));
 const token = backendToken();
 ensureModels();
 await ensureCoyoSample();
-const apiKey = await ensureApiKey();
+const apiKey = ensureApiKey();
 
 children.push({
   signal: 'SIGTERM',

@@ -7,24 +7,41 @@ import { buildAssets } from './scripts/build-assets';
 await buildAssets();
 
 /**
- * Tests run inside workerd (the Workers runtime) with the bindings of the root wrangler.toml. A
- * real HTTP server in Node (test/fake-backend.ts, started by the global setup) plays the GPU
- * backend and public image hosts; BACKEND_URL points the default app (SELF) at it.
+ * Two projects. `workers`: the app's tests, run inside workerd (the Workers runtime) with the
+ * bindings of the root wrangler.toml; a real HTTP server in Node (test/fake-backend.ts, started by
+ * the global setup) plays the GPU backend and public image hosts, and BACKEND_URL points the default
+ * app (SELF) at it. `node`: checks of the build's own files that need Node (wrangler's CLI).
  */
 export default defineConfig({
-  plugins: [
-    cloudflareTest(({ inject }) => ({
-      wrangler: { configPath: '../../wrangler.toml' },
-      miniflare: {
-        bindings: {
-          BACKEND_URL: `${inject('fakeOrigin')}/t/self/normal`,
-          BACKEND_TOKEN: 'test-backend-token',
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: '../../wrangler.toml' },
+            miniflare: {
+              bindings: {
+                BACKEND_URL: `${inject('fakeOrigin')}/t/self/normal`,
+                BACKEND_TOKEN: 'test-backend-token',
+              },
+            },
+          })),
+        ],
+        test: {
+          name: 'workers',
+          include: ['src/**/*.test.ts'],
+          globalSetup: ['./test/global-setup.ts'],
+          testTimeout: 20_000,
         },
       },
-    })),
-  ],
-  test: {
-    globalSetup: ['./test/global-setup.ts'],
-    testTimeout: 20_000,
+      {
+        test: {
+          name: 'node',
+          include: ['scripts/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+        },
+      },
+    ],
   },
 });

@@ -59,9 +59,16 @@ async function backendRequests(stack: Stack): Promise<number> {
   return total;
 }
 
+/** The `i`-th item of a non-empty list, round robin. */
+function pick<T>(items: readonly T[], i: number): T {
+  const item = items[i % items.length];
+  if (item === undefined) throw new Error('bug: nothing to pick from');
+  return item;
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
 async function measure(
@@ -151,7 +158,7 @@ try {
   }
   for (const c of [1, 8]) {
     let next = c === 1 ? 0 : 60;
-    results.push(await measure(stack, 'zero-shot, cold image', c, 60, 60, () => zeroShot(coldImages[next++ % coldImages.length]!)));
+    results.push(await measure(stack, 'zero-shot, cold image', c, 60, 60, () => zeroShot(pick(coldImages, next++))));
   }
   if (coyoIds.length > 0) {
     for (const c of [1, 8]) {

@@ -80,7 +80,7 @@ describe('keys CLI on local state', () => {
     const stored = await readRaw(persistTo, hash);
     expect(stored.value).not.toBeNull();
     expect(stored.value).not.toContain(key);
-    const record = JSON.parse(stored.value ?? '{}');
+    const record = JSON.parse(stored.value ?? '{}') as { created_at: string };
     expect(record).toMatchObject({ id: key.slice(0, 12), name: 'Alice laptop', scopes: ['inference', 'coyo'], tier: 'high', disabled: false });
     expect(Date.parse(record.created_at)).not.toBeNaN();
     expect(stored.metadata).toEqual({ id: key.slice(0, 12), name: 'Alice laptop', disabled: false });
@@ -137,9 +137,9 @@ describe('keys CLI on local state', () => {
   ])('refuses %j with exit code 2 and says why', async (args, reason) => {
     let opened = false;
     const io = captureIo();
-    const code = await runCli(args, io, async () => {
+    const code = await runCli(args, io, () => {
       opened = true;
-      throw new Error('bug: storage opened for a refused command');
+      return Promise.reject(new Error('bug: storage opened for a refused command'));
     });
     expect(code).toBe(2);
     expect(io.stderr()).toContain(reason);

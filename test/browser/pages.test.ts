@@ -60,8 +60,9 @@ describe('HTML pages in Chromium against the real stack', () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   });
   afterAll(async () => {
-    await browser?.close();
-    await stack?.stop();
+    // Unset when beforeAll failed before starting them.
+    await (browser as Browser | undefined)?.close();
+    await (stack as Stack | undefined)?.stop();
   });
   beforeEach(async () => {
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -88,14 +89,14 @@ describe('HTML pages in Chromium against the real stack', () => {
     );
   });
   afterEach(async () => {
-    await context?.close();
+    await (context as BrowserContext | undefined)?.close();
   });
 
   /** `METHOD /path` of every operation Swagger UI rendered, each once. */
   async function renderedOperations(): Promise<string[]> {
     const ops = await page.$$eval('#swagger-ui .opblock', (blocks) =>
       blocks.map((block) => {
-        const method = block.querySelector('.opblock-summary-method')?.textContent?.trim().toUpperCase() ?? '';
+        const method = block.querySelector('.opblock-summary-method')?.textContent.trim().toUpperCase() ?? '';
         const path = block.querySelector('.opblock-summary-path')?.getAttribute('data-path') ?? '';
         return `${method} ${path}`;
       }),
@@ -220,7 +221,9 @@ describe('HTML pages in Chromium against the real stack', () => {
       items.map((li) => ({ label: (li as HTMLElement).dataset.label ?? '', score: Number((li as HTMLElement).dataset.score) })),
     );
     expect(bars.map((b) => b.label)).toEqual(expected.map((s) => s.label));
-    bars.forEach((bar, i) => expect(bar.score).toBeCloseTo(expected[i]?.score ?? Number.NaN, 6));
+    bars.forEach((bar, i) => {
+      expect(bar.score).toBeCloseTo(expected[i]?.score ?? Number.NaN, 6);
+    });
     expect(await page.locator('#bars li.bar.top .bar-label').innerText()).toBe(expected[0]?.label);
     expect(await page.locator('#error').isHidden()).toBe(true);
 

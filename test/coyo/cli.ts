@@ -21,7 +21,9 @@ export function runCli(args: readonly string[]): Promise<CliResult> {
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
+    child.on('close', (status) => {
+      resolve({ status, stdout, stderr });
+    });
   });
 }
 
@@ -62,6 +64,9 @@ export function ingestAndKillAfterFirstUpload(args: readonly string[]): Promise<
       }
     });
     child.on('error', reject);
-    child.on('close', () => (killed ? resolve({ events }) : reject(new Error(`the ingest ended before any upload:\n${buffer}`))));
+    child.on('close', () => {
+      if (killed) resolve({ events });
+      else reject(new Error(`the ingest ended before any upload:\n${buffer}`));
+    });
   });
 }

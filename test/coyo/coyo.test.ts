@@ -27,6 +27,12 @@ let persist: string;
 let state: string;
 let apiKey: string;
 let worker: WorkerHandle | undefined;
+
+/** The worker beforeAll started. */
+function started(): WorkerHandle {
+  if (worker === undefined) throw new Error('the worker is not running');
+  return worker;
+}
 let rowsV1: Row[];
 let versionV1: string;
 
@@ -122,7 +128,7 @@ describe('COYO metadata from ingest to the edge', () => {
       expect(response.status, path).toBe(status);
       expect(response.headers.get('content-type'), path).toBe('application/problem+json');
     }
-    const anonymous = await fetch(`${worker!.url}/v1/coyo/stats`);
+    const anonymous = await fetch(`${started().url}/v1/coyo/stats`);
     expect(anonymous.status).toBe(401);
   });
 
@@ -158,7 +164,9 @@ describe('COYO metadata from ingest to the edge', () => {
     const proxy = await getPlatformProxy<{ COYO_BUCKET: BucketView }>({ configPath: WRANGLER_CONFIG, persist: { path: state } });
     let present: number;
     try {
-      const pointer = JSON.parse(await (await proxy.env.COYO_BUCKET.get('current.json'))!.text()) as { version: string };
+      const current = await proxy.env.COYO_BUCKET.get('current.json');
+      if (current === null) throw new Error('no current.json in the bucket');
+      const pointer = JSON.parse(await current.text()) as { version: string };
       expect(pointer.version).toBe(versionV1);
       present = (await proxy.env.COYO_BUCKET.list({ prefix: `v/${versionV2}/` })).objects.length;
     } finally {
@@ -185,7 +193,8 @@ describe('COYO metadata from ingest to the edge', () => {
     const rowsV2 = await dump(input);
     const sample = rowsV2.filter((_, i) => i % 200 === 7);
     expect(await batch(sample.map((r) => r.id))).toEqual(sample);
-    const gone = rowsV1.find((r) => r.id !== 2680060225205 && !rowsV2.some((x) => x.id === r.id))!;
+    const gone = rowsV1.find((r) => r.id !== 2680060225205 && !rowsV2.some((x) => x.id === r.id));
+    if (gone === undefined) throw new Error('the fixture has no row that v2 drops');
     expect(await batch([gone.id])).toEqual([null]);
   });
 });

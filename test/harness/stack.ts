@@ -23,8 +23,13 @@ export async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      if (address === null || typeof address === 'string') return reject(new Error('no port'));
-      server.close(() => resolvePort(address.port));
+      if (address === null || typeof address === 'string') {
+        reject(new Error('no port'));
+        return;
+      }
+      server.close(() => {
+        resolvePort(address.port);
+      });
     });
   });
 }
@@ -78,12 +83,16 @@ export async function startBackend(options: { env?: Record<string, string> | und
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     if (child.exitCode !== null) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    const exited = new Promise<void>((r) => {
+      child.once('exit', () => {
+        r();
+      });
+    });
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     await exited;
@@ -194,7 +203,8 @@ export async function startStack(
     // `dev.persist` names the folder under which wrangler keeps its `v3` state.
     const apiKeys: string[] = [];
     for (let i = 0; i <= (options.extraKeys ?? 0); i++) apiKeys.push((await seedApiKey(join(persistDir, 'v3'), { name: `e2e-${i}` })).key);
-    const key = apiKeys[0]!;
+    const key = apiKeys[0];
+    if (key === undefined) throw new Error('bug: no API key was seeded');
     const worker = await startWorker({ backendUrl: backend.url, backendToken: backend.token, persistDir, vars: options.workerVars });
     return {
       workerUrl: worker.url,

@@ -25,7 +25,7 @@ import { REPO_ROOT, startStack, type Stack } from '../harness/stack.ts';
 
 const ROWS = 600;
 let temp: string;
-let stack: Stack;
+let stack: Stack | undefined;
 let coyo: Coyo;
 let rows: CoyoRow[];
 let png: Buffer;
@@ -86,7 +86,7 @@ describe('inference through the SDK', () => {
   it('classifies, embeds, compares and lists models', async () => {
     const top3 = await coyo.classify({ image: png, top_k: 3 });
     expect(top3).toHaveLength(3);
-    expect(top3[0]!.score).toBeGreaterThanOrEqual(top3[1]!.score);
+    expect(must(top3[0]).score).toBeGreaterThanOrEqual(must(top3[1]).score);
     const embeddings = await coyo.embeddings.create({ texts: ['a cat'], images: [png] });
     expect(embeddings.data).toHaveLength(2);
     const similarity = await coyo.similarity({ images: [png, png2], texts: ['a cat', 'a dog'] });
@@ -106,12 +106,12 @@ describe('inference through the SDK', () => {
 
 describe('COYO metadata through the SDK', () => {
   it('retrieves one row, whole or by columns, and batches with null for absent ids', async () => {
-    const first = rows[0]!;
-    expect((await coyo.coyo.retrieve(first.id!)).row).toEqual(first);
-    expect((await coyo.coyo.retrieve(first.id!, { columns: ['url', 'width'] })).row).toEqual({ url: first.url, width: first.width });
+    const first = must(rows[0]);
+    expect((await coyo.coyo.retrieve(must(first.id))).row).toEqual(first);
+    expect((await coyo.coyo.retrieve(must(first.id), { columns: ['url', 'width'] })).row).toEqual({ url: first.url, width: first.width });
     const absent = 1;
     expect(rows.some((r) => r.id === absent)).toBe(false);
-    const batch = await coyo.coyo.batch([first.id!, absent], { columns: ['id', 'text'] });
+    const batch = await coyo.coyo.batch([must(first.id), absent], { columns: ['id', 'text'] });
     expect(batch.rows).toEqual([{ id: first.id, text: first.text }, null]);
     expect((await coyo.coyo.stats()).rows).toBe(ROWS);
   });
@@ -120,7 +120,7 @@ describe('COYO metadata through the SDK', () => {
     const seen: number[] = [];
     for await (const { row_idx, row } of coyo.coyo.rows({ offset: 0, length: 100, columns: ['id'] })) {
       expect(row_idx).toBe(seen.length);
-      seen.push(row.id!);
+      seen.push(must(row.id));
     }
     expect(seen).toEqual(rows.map((r) => r.id));
   });
@@ -131,12 +131,12 @@ describe('COYO metadata through the SDK', () => {
     let pages = 0;
     for await (const page of coyo.coyo.filter({ min_width: 512, limit: 25, columns: ['id'] }).pages()) {
       pages++;
-      ids.push(...page.rows.map((r) => r.id!));
+      ids.push(...page.rows.map((r) => must(r.id)));
     }
     expect(ids).toEqual(expected);
     expect(pages).toBeGreaterThan(1);
     const items: number[] = [];
-    for await (const row of coyo.coyo.filter({ min_width: 512, limit: 25, columns: ['id'] })) items.push(row.id!);
+    for await (const row of coyo.coyo.filter({ min_width: 512, limit: 25, columns: ['id'] })) items.push(must(row.id));
     expect(items).toEqual(expected);
   });
 });
@@ -147,8 +147,14 @@ describe('failures through the SDK', () => {
     expect(missing).toBeInstanceOf(NotFoundError);
     expect((missing as NotFoundError).requestId).toMatch(/\S/);
     await expect(coyo.zeroShot({ image: png, labels: [] })).rejects.toBeInstanceOf(BadRequestError);
-    await expect(new Coyo({ baseURL: stack.workerUrl, apiKey: 'coyo_wrong' }).models.list()).rejects.toBeInstanceOf(AuthenticationError);
+    await expect(new Coyo({ baseURL: must(stack).workerUrl, apiKey: 'coyo_wrong' }).models.list()).rejects.toBeInstanceOf(AuthenticationError);
     await expect(coyo.zeroShot({ image: 'cat.jpg', labels })).rejects.toBeInstanceOf(CoyoInputError);
     await expect(coyo.models.list({ signal: AbortSignal.abort() })).rejects.toBeInstanceOf(APIUserAbortError);
   });
 });
+
+/** The value, or a failed test when it is missing. */
+function must<T>(value: T | null | undefined): T {
+  if (value === null || value === undefined) throw new Error('expected a value');
+  return value;
+}

@@ -4,7 +4,7 @@
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import './context';
+import { waitUntilOf } from './context';
 import type { AppEnv } from './env';
 import { handleError, notFoundHandler, validationHook } from './errors';
 import { auth } from './middleware/auth';
@@ -21,17 +21,8 @@ import { requestServices, runtimeFactory, type AppDeps, type RequestServices } f
 export type { AppDeps } from './runtime';
 
 /** `ctx.waitUntil` when the runtime gave an execution context, else let the work run unawaited. */
-function deferOf(c: Context<AppEnv>): (work: Promise<unknown>) => void {
-  let ctx: { waitUntil(promise: Promise<unknown>): void } | undefined;
-  try {
-    ctx = c.executionCtx;
-  } catch {
-    ctx = undefined;
-  }
-  return (work) => {
-    if (ctx) ctx.waitUntil(work);
-    else void work;
-  };
+function deferOf(c: Pick<Context, 'executionCtx'>): (work: Promise<unknown>) => void {
+  return waitUntilOf(c) ?? ((work) => void work);
 }
 
 /**

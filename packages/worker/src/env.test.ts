@@ -1,6 +1,6 @@
-import { env } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, type Env } from './env';
+import { ConfigError, loadConfig, loadEdgeConfig, type Env } from './env';
 
 const base = (overrides: Record<string, unknown>) => ({ ...env, BACKEND_URL: 'http://127.0.0.1:1', BACKEND_TOKEN: 't', ...overrides }) as Env;
 
@@ -23,5 +23,34 @@ describe('loadConfig', () => {
   it('parses each env object once', () => {
     const e = base({});
     expect(loadConfig(e)).toBe(loadConfig(e));
+  });
+});
+
+describe('loadEdgeConfig', () => {
+  it('applies documented defaults without the backend settings', () => {
+    const config = loadEdgeConfig({});
+    expect(config.allowedOrigins).toEqual({ any: true });
+    expect(config.rateLimitPolicies).toEqual({
+      standard: { binding: 'RATE_LIMIT_STANDARD', limit: 60, period: 60 },
+      high: { binding: 'RATE_LIMIT_HIGH', limit: 600, period: 60 },
+    });
+    expect(config).toMatchObject({ coyoFilterMaxRowsScanned: 65_536, coyoFilterMaxReads: 32 });
+  });
+
+  it('reads rate-limit policies and COYO scan budgets from vars', () => {
+    const config = loadEdgeConfig({ RATE_LIMIT_HIGH_LIMIT: '1200', RATE_LIMIT_HIGH_PERIOD: 10, COYO_FILTER_MAX_ROWS_SCANNED: '1000', COYO_FILTER_MAX_READS: 4 });
+    expect(config.rateLimitPolicies.high).toEqual({ binding: 'RATE_LIMIT_HIGH', limit: 1200, period: 10 });
+    expect(config).toMatchObject({ coyoFilterMaxRowsScanned: 1000, coyoFilterMaxReads: 4 });
+  });
+
+  it('refuses a period the rate-limit binding does not accept, naming the variable', () => {
+    expect(() => loadEdgeConfig({ RATE_LIMIT_STANDARD_PERIOD: 30 })).toThrow(/RATE_LIMIT_STANDARD_PERIOD must be 10 or 60/);
+    expect(() => loadEdgeConfig({ COYO_FILTER_MAX_READS: '0' })).toThrow(/COYO_FILTER_MAX_READS/);
+  });
+
+  it('is the part of the full configuration the middleware sees', () => {
+    const config = loadConfig(base({ ALLOWED_ORIGINS: 'https://a.example', COYO_FILTER_MAX_READS: 8 }));
+    expect(config.allowedOrigins).toEqual({ any: false, origins: new Set(['https://a.example']) });
+    expect(config.coyoFilterMaxReads).toBe(8);
   });
 });

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 
 /**
- * Every binding the worker reads, in one place. Storage bindings come from `wrangler.toml`; `[vars]`
- * there or in the dashboard may be strings or numbers, so tunables are typed `string | number` and
- * parsed once by {@link loadConfig}.
+ * Every binding the worker reads, in one place. Storage bindings and `[vars]` come from
+ * `wrangler.toml`, typed by `wrangler types` into `worker-configuration.d.ts` (`Cloudflare.Env`;
+ * regenerate with `pnpm --filter @coyo/worker gen:env`, a test fails when it drifts). `[vars]` there
+ * or in the dashboard may be strings or numbers, so tunables are typed `string | number` and parsed
+ * once by {@link loadConfig} / {@link loadEdgeConfig}, which hold every default.
  *
  * | binding | kind | meaning (default) |
  * |---|---|---|
@@ -13,7 +15,11 @@ import { z } from 'zod';
  * | `RATE_LIMIT_STANDARD`, `RATE_LIMIT_HIGH` | rate limit | per-key limits of the two key tiers (`[[ratelimits]]`) |
  * | `BACKEND_URL` | var | base URL of the GPU backend; a path prefix is kept (required) |
  * | `BACKEND_TOKEN` | secret | shared secret sent as `Authorization: Bearer` to the backend (required) |
- * | `ALLOWED_ORIGINS` | var | comma-separated CORS origins, `*` for any (read by `middleware/cors.ts`) |
+ * | `ALLOWED_ORIGINS` | var | comma-separated CORS origins, `*` for any, empty for none (`*`) |
+ * | `RATE_LIMIT_STANDARD_LIMIT`, `RATE_LIMIT_HIGH_LIMIT` | var | requests per period a key of the tier may make (60, 600); must equal `simple.limit` of the tier's `[[ratelimits]]` binding, which enforces it |
+ * | `RATE_LIMIT_STANDARD_PERIOD`, `RATE_LIMIT_HIGH_PERIOD` | var | the tier's window in s, 10 or 60 (60, 60); must equal the binding's `simple.period` |
+ * | `COYO_FILTER_MAX_ROWS_SCANNED` | var | rows one `/v1/coyo/filter` request may examine before it answers with a cursor (65536) |
+ * | `COYO_FILTER_MAX_READS` | var | R2 reads one `/v1/coyo/filter` request may make, footers included (32) |
  * | `MAX_IMAGE_BYTES` | var | largest accepted image, in bytes (10 MiB) |
  * | `MAX_REQUEST_BYTES` | var | largest request body, and the budget for all images of one request (32 MiB) |
  * | `BACKEND_DEADLINE_MS` | var | time budget for all backend work of one request, in ms (30000) |
@@ -25,15 +31,12 @@ import { z } from 'zod';
  * | `CACHE_TTL_SECONDS` | var | lifetime of cached embeddings, classifications and label tables in KV, in s (30 days; KV's minimum is 60) |
  * | `MODEL_INFO_TTL_SECONDS` | var | lifetime of the cached backend model info, in s (300) |
  */
-export interface Env {
-  COYO_BUCKET: R2Bucket;
-  API_KEYS: KVNamespace;
-  CACHE: KVNamespace;
-  RATE_LIMIT_STANDARD: RateLimit;
-  RATE_LIMIT_HIGH: RateLimit;
-  BACKEND_URL: string;
+export interface Env extends Cloudflare.Env, Omit<TunableVars, keyof Cloudflare.Env> {
   BACKEND_TOKEN: string;
-  ALLOWED_ORIGINS?: string;
+}
+
+/** The optional vars; those wrangler.toml sets are typed by the generated `Cloudflare.Env` instead. */
+export interface TunableVars extends EdgeVars {
   MAX_IMAGE_BYTES?: string | number;
   MAX_REQUEST_BYTES?: string | number;
   BACKEND_DEADLINE_MS?: string | number;
@@ -44,6 +47,17 @@ export interface Env {
   IMAGE_FETCH_TIMEOUT_MS?: string | number;
   CACHE_TTL_SECONDS?: string | number;
   MODEL_INFO_TTL_SECONDS?: string | number;
+}
+
+/** The vars the middleware and the COYO routes read; none of them needs the backend's. */
+export interface EdgeVars {
+  ALLOWED_ORIGINS?: string;
+  RATE_LIMIT_STANDARD_LIMIT?: string | number;
+  RATE_LIMIT_STANDARD_PERIOD?: string | number;
+  RATE_LIMIT_HIGH_LIMIT?: string | number;
+  RATE_LIMIT_HIGH_PERIOD?: string | number;
+  COYO_FILTER_MAX_ROWS_SCANNED?: string | number;
+  COYO_FILTER_MAX_READS?: string | number;
 }
 
 /** The Hono environment of this app: bindings only; request variables are typed in `context.ts`. */
@@ -69,7 +83,64 @@ function intVar(min: number, max: number, fallback: number) {
     });
 }
 
-const ConfigSchema = z.object({
+/** The parsed `ALLOWED_ORIGINS`: any origin, or an exact set of serialised origins. */
+export type AllowedOrigins = { any: true } | { any: false; origins: ReadonlySet<string> };
+
+const OriginEntrySchema = z.string().transform((entry, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(entry);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(entry)} is not a URL origin (scheme://host[:port])` });
+    return z.NEVER;
+  }
+  const bare = url.pathname === '/' && url.search === '' && url.hash === '' && url.username === '' && url.password === '';
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || !bare || /[?#]/.test(entry)) {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(entry)} is not an http(s) origin (scheme://host[:port], no path)` });
+    return z.NEVER;
+  }
+  // URL.origin lower-cases scheme and host and drops a default port, as browsers serialise Origin.
+  return url.origin;
+});
+
+const AllowedOriginsSchema = z
+  .string()
+  .optional()
+  .transform((raw = '*', ctx): AllowedOrigins => {
+    const entries = raw
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== '');
+    if (entries.includes('*')) {
+      if (entries.length === 1) return { any: true };
+      ctx.addIssue({ code: 'custom', message: 'must be "*" or a comma-separated list of origins: "*" cannot be combined with other origins' });
+      return z.NEVER;
+    }
+    const origins: string[] = [];
+    for (const entry of entries) {
+      const parsed = OriginEntrySchema.safeParse(entry);
+      if (parsed.success) origins.push(parsed.data);
+      else for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: `must be "*" or a comma-separated list of origins: ${issue.message}` });
+    }
+    return { any: false, origins: new Set(origins) };
+  });
+
+/** A rate-limit window: the Workers binding accepts only 10 or 60 seconds. */
+function periodVar(fallback: 10 | 60) {
+  return intVar(10, 60, fallback).refine((n): n is 10 | 60 => n === 10 || n === 60, 'must be 10 or 60 (the periods a [[ratelimits]] binding accepts)');
+}
+
+const EdgeConfigSchema = z.object({
+  ALLOWED_ORIGINS: AllowedOriginsSchema,
+  RATE_LIMIT_STANDARD_LIMIT: intVar(1, 1_000_000, 60),
+  RATE_LIMIT_STANDARD_PERIOD: periodVar(60),
+  RATE_LIMIT_HIGH_LIMIT: intVar(1, 1_000_000, 600),
+  RATE_LIMIT_HIGH_PERIOD: periodVar(60),
+  COYO_FILTER_MAX_ROWS_SCANNED: intVar(1, 100_000_000, 65_536),
+  COYO_FILTER_MAX_READS: intVar(1, 10_000, 32),
+});
+
+const ConfigSchema = EdgeConfigSchema.extend({
   BACKEND_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
   BACKEND_TOKEN: z.string({ error: 'is required (a secret: `wrangler secret put BACKEND_TOKEN`, or .dev.vars)' }).min(1, 'must not be empty'),
   MAX_IMAGE_BYTES: intVar(1024, 100 * MiB, 10 * MiB),
@@ -84,8 +155,35 @@ const ConfigSchema = z.object({
   MODEL_INFO_TTL_SECONDS: intVar(60, 24 * 3600, 300),
 });
 
+/** The tiers of API keys (the `tier` of an API key record). */
+export type RateLimitTier = 'standard' | 'high';
+
+/** The rate-limit bindings, one per tier. */
+export interface RateLimitBindings {
+  RATE_LIMIT_STANDARD: RateLimit;
+  RATE_LIMIT_HIGH: RateLimit;
+}
+
+/** One tier's policy: which binding counts it and the quota that binding is configured with. */
+export interface RateLimitPolicy {
+  binding: keyof RateLimitBindings;
+  /** Requests allowed per period; must equal `simple.limit` of the binding in wrangler.toml. */
+  limit: number;
+  /** Window in seconds; the binding accepts only 10 or 60. */
+  period: 10 | 60;
+}
+
+/** What the middleware and the COYO routes read, parsed without the backend's settings. */
+export interface EdgeConfig {
+  allowedOrigins: AllowedOrigins;
+  /** Policy per tier, as the `[[ratelimits]]` bindings enforce it (a test checks they agree). */
+  rateLimitPolicies: Readonly<Record<RateLimitTier, RateLimitPolicy>>;
+  coyoFilterMaxRowsScanned: number;
+  coyoFilterMaxReads: number;
+}
+
 /** Parsed, validated configuration; field names say their unit. */
-export interface Config {
+export interface Config extends EdgeConfig {
   backendUrl: string;
   backendToken: string;
   maxImageBytes: number;
@@ -106,6 +204,40 @@ export class ConfigError extends Error {
 }
 
 const parsed = new WeakMap<object, Config>();
+const parsedEdge = new WeakMap<object, EdgeConfig>();
+
+function configError(error: z.ZodError): ConfigError {
+  const problems = error.issues.map((i) => `${i.path.join('.') || '(env)'} ${i.message}`);
+  return new ConfigError(`invalid worker configuration: ${problems.join('; ')}`);
+}
+
+function edgeConfigOf(v: z.infer<typeof EdgeConfigSchema>): EdgeConfig {
+  return {
+    allowedOrigins: v.ALLOWED_ORIGINS,
+    rateLimitPolicies: {
+      standard: { binding: 'RATE_LIMIT_STANDARD', limit: v.RATE_LIMIT_STANDARD_LIMIT, period: v.RATE_LIMIT_STANDARD_PERIOD },
+      high: { binding: 'RATE_LIMIT_HIGH', limit: v.RATE_LIMIT_HIGH_LIMIT, period: v.RATE_LIMIT_HIGH_PERIOD },
+    },
+    coyoFilterMaxRowsScanned: v.COYO_FILTER_MAX_ROWS_SCANNED,
+    coyoFilterMaxReads: v.COYO_FILTER_MAX_READS,
+  };
+}
+
+/**
+ * Parses the vars the middleware and the COYO routes need, once per `env` object, so requests that
+ * never reach the backend do not need its settings. Throws a {@link ConfigError} naming the variable.
+ *
+ * @example loadEdgeConfig({ ALLOWED_ORIGINS: 'https://a.example, http://localhost:5173' }).allowedOrigins
+ */
+export function loadEdgeConfig(env: EdgeVars): EdgeConfig {
+  const hit = parsedEdge.get(env) ?? parsed.get(env);
+  if (hit) return hit;
+  const result = EdgeConfigSchema.safeParse(env);
+  if (!result.success) throw configError(result.error);
+  const config = edgeConfigOf(result.data);
+  parsedEdge.set(env, config);
+  return config;
+}
 
 /**
  * Parses the vars once per `env` object (the runtime hands the same object to every request of an
@@ -115,12 +247,10 @@ export function loadConfig(env: Env): Config {
   const hit = parsed.get(env);
   if (hit) return hit;
   const result = ConfigSchema.safeParse(env);
-  if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.join('.') || '(env)'} ${i.message}`);
-    throw new ConfigError(`invalid worker configuration: ${problems.join('; ')}`);
-  }
+  if (!result.success) throw configError(result.error);
   const v = result.data;
   const config: Config = {
+    ...edgeConfigOf(v),
     backendUrl: v.BACKEND_URL,
     backendToken: v.BACKEND_TOKEN,
     maxImageBytes: v.MAX_IMAGE_BYTES,

@@ -1,4 +1,4 @@
-import { SELF, env } from 'cloudflare:test';
+import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { problemOf, testApp } from '../test/helpers';
@@ -6,21 +6,21 @@ import { fieldErrorsFromZod, formatPath, ProblemError } from './errors';
 
 describe('errors', () => {
   it('answers unknown paths with a 404 problem', async () => {
-    const res = await SELF.fetch('https://api.test/nothing/here');
+    const res = await exports.default.fetch('https://api.test/nothing/here');
     expect(res.status).toBe(404);
     const problem = await problemOf(res);
     expect(problem).toMatchObject({ type: 'https://coyo-edge.dev/problems/not_found', title: 'Not found', status: 404 });
   });
 
   it('answers a wrong method with 405 and an Allow header', async () => {
-    const res = await SELF.fetch('https://api.test/healthz', { method: 'DELETE' });
+    const res = await exports.default.fetch('https://api.test/healthz', { method: 'DELETE' });
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')).toBe('GET, HEAD');
     expect((await problemOf(res)).type).toBe('https://coyo-edge.dev/problems/method_not_allowed');
   });
 
   it('answers a route path with a trailing slash, which no route serves, with 404 rather than 405', async () => {
-    const res = await SELF.fetch('https://api.test/healthz/');
+    const res = await exports.default.fetch('https://api.test/healthz/');
     expect(res.status).toBe(404);
     expect(res.headers.get('allow')).toBeNull();
     expect((await problemOf(res)).type).toBe('https://coyo-edge.dev/problems/not_found');

@@ -178,7 +178,9 @@ function isHttpException(err: unknown): err is HttpExceptionLike {
 }
 
 function requestIdOf(c: Context): string {
-  return c.get('requestId') ?? 'unknown';
+  // Unset when the failure happened before the request-id middleware ran.
+  const id = c.get('requestId') as string | undefined;
+  return id ?? 'unknown';
 }
 
 /**

@@ -9,15 +9,6 @@ export type OpenApiDocument = ReturnType<OpenAPIHono<AppEnv>['getOpenAPI31Docume
 
 export const API_VERSION = '1.0.0';
 
-/**
- * Operations whose body is required. The route configs leave `required` unset on purpose: with it
- * set, @hono/zod-openapi would validate multipart and raw-image bodies against the JSON schema.
- */
-const REQUIRED_BODIES: readonly [path: string, method: 'post'][] = [
-  ['/v1/zero-shot', 'post'],
-  ['/v1/classify', 'post'],
-];
-
 /** Registers the bearer scheme once per app; routes opt in with `security: [{ bearerAuth: [] }]`. */
 export function registerSecurityScheme(app: OpenAPIHono<AppEnv>): void {
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
@@ -30,7 +21,7 @@ export function registerSecurityScheme(app: OpenAPIHono<AppEnv>): void {
 
 /** Builds the document; deterministic for a given set of routes. */
 export function openApiDocument(app: OpenAPIHono<AppEnv>): OpenApiDocument {
-  const doc = app.getOpenAPI31Document({
+  return app.getOpenAPI31Document({
     openapi: '3.1.0',
     info: {
       title: 'coyo-edge API',
@@ -50,11 +41,6 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>): OpenApiDocument {
       { name: 'meta', description: 'Health and the spec' },
     ],
   });
-  for (const [path, method] of REQUIRED_BODIES) {
-    const body = doc.paths?.[path]?.[method]?.requestBody;
-    if (body && !('$ref' in body)) body.required = true;
-  }
-  return doc;
 }
 
 /** The committed form of the document: stable key order as built, two-space indent, final newline. */

@@ -1,13 +1,10 @@
-import type { Env as WorkerEnv } from '../src/env';
-import type * as WorkerModule from '../src/index';
-
 declare global {
   namespace Cloudflare {
-    // The bindings the tests see through `cloudflare:test`'s `env`.
-    interface Env extends WorkerEnv {}
-    // Types `exports` of `cloudflare:workers` (the worker under test: `exports.default.fetch(…)`).
-    interface GlobalProps {
-      mainModule: typeof WorkerModule;
+    // The bindings the tests see through `cloudflare:test`'s `env`: wrangler.toml's (generated into
+    // worker-configuration.d.ts, which also types `exports` of `cloudflare:workers`) and the secret
+    // vitest.config.ts adds.
+    interface Env {
+      BACKEND_TOKEN: string;
     }
   }
 }
@@ -20,3 +17,5 @@ declare module 'vitest' {
     deadOrigin: string;
   }
 }
+
+export {};

@@ -31,5 +31,5 @@ export async function expectedZeroShot(
 
 /** Asserts two score lists agree label by label, in order, within `tol`. */
 export function sameScores(actual: { label: string; score: number }[], expected: { label: string; score: number }[], tol = 1e-6): boolean {
-  return actual.length === expected.length && actual.every((a, i) => a.label === expected[i]?.label && Math.abs(a.score - (expected[i]?.score ?? NaN)) < tol);
+  return actual.length === expected.length && actual.every((a, i) => a.label === expected[i]?.label && Math.abs(a.score - (expected.at(i)?.score ?? NaN)) < tol);
 }

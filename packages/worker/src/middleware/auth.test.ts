@@ -1,4 +1,4 @@
-import { SELF, env } from 'cloudflare:test';
+import { env, exports } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { postJson, problemOf, seedApiKey, toBase64, uniquePng } from '../../test/helpers';
 import { generateApiKey } from '../services/api-keys';
@@ -14,7 +14,7 @@ beforeAll(async () => {
 });
 
 const models = (authorization?: string) =>
-  SELF.fetch('https://api.test/v1/models', { headers: authorization === undefined ? {} : { authorization } });
+  exports.default.fetch('https://api.test/v1/models', { headers: authorization === undefined ? {} : { authorization } });
 
 describe('auth', () => {
   it('answers 401 with a Bearer challenge when the key is missing', async () => {
@@ -43,14 +43,14 @@ describe('auth', () => {
   });
 
   it('answers 403 insufficient_scope when the key lacks the route scope', async () => {
-    const res = await SELF.fetch('https://api.test/v1/zero-shot', postJson(keys.coyo, { image: { base64: toBase64(uniquePng()) }, labels: ['a'] }));
+    const res = await exports.default.fetch('https://api.test/v1/zero-shot', postJson(keys.coyo, { image: { base64: toBase64(uniquePng()) }, labels: ['a'] }));
     expect(res.status).toBe(403);
     expect(res.headers.get('www-authenticate')).toContain('scope="inference"');
     expect((await problemOf(res)).type).toBe('https://coyo-edge.dev/problems/forbidden');
   });
 
   it('requires the coyo scope under /v1/coyo', async () => {
-    const res = await SELF.fetch('https://api.test/v1/coyo/anything', { headers: { authorization: `Bearer ${keys.inference}` } });
+    const res = await exports.default.fetch('https://api.test/v1/coyo/anything', { headers: { authorization: `Bearer ${keys.inference}` } });
     expect(res.status).toBe(403);
   });
 
@@ -60,12 +60,12 @@ describe('auth', () => {
   });
 
   it('leaves public paths open', async () => {
-    expect((await SELF.fetch('https://api.test/healthz')).status).toBe(200);
-    expect((await SELF.fetch('https://api.test/openapi.json')).status).toBe(200);
+    expect((await exports.default.fetch('https://api.test/healthz')).status).toBe(200);
+    expect((await exports.default.fetch('https://api.test/openapi.json')).status).toBe(200);
   });
 
   it('checks the key before anything else under /v1, even on unknown paths', async () => {
-    expect((await SELF.fetch('https://api.test/v1/nope')).status).toBe(401);
+    expect((await exports.default.fetch('https://api.test/v1/nope')).status).toBe(401);
   });
 });
 

@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../env';
+import { ConfigError, loadEdgeConfig } from '../env';
 import { handleError, ProblemError } from '../errors';
-import { cors, CORS_EXPOSED_HEADERS, parseAllowedOrigins } from './cors';
+import { cors, CORS_EXPOSED_HEADERS } from './cors';
 import { rateLimit, type RateLimitSubject } from './rate-limit';
 
 const APP_ORIGIN = 'https://app.example.com';
@@ -28,7 +28,7 @@ function appWith() {
   return { app, downstreamCalls: () => downstreamCalls };
 }
 
-const refusing: RateLimit = { limit: async () => ({ success: false }) };
+const refusing: RateLimit = { limit: () => Promise.resolve({ success: false }) };
 const envWith = (ALLOWED_ORIGINS?: string) => ({ ALLOWED_ORIGINS, RATE_LIMIT_STANDARD: refusing, RATE_LIMIT_HIGH: refusing });
 
 function preflight(origin: string, requestHeaders = 'authorization, content-type') {
@@ -145,7 +145,9 @@ describe('cors on actual requests', () => {
   });
 });
 
-describe('parseAllowedOrigins', () => {
+const parseAllowedOrigins = (raw: string) => loadEdgeConfig({ ALLOWED_ORIGINS: raw }).allowedOrigins;
+
+describe('ALLOWED_ORIGINS', () => {
   it('normalises each origin the way browsers serialise Origin', () => {
     const parsed = parseAllowedOrigins(' HTTPS://App.Example.com:443/ ,http://localhost:5173');
     expect(parsed).toEqual({ any: false, origins: new Set(['https://app.example.com', 'http://localhost:5173']) });

@@ -1,6 +1,7 @@
 /**
  * CORS for the public API, from the `ALLOWED_ORIGINS` var (`*`, or a comma-separated list of origins
- * such as `https://app.example.com, http://localhost:5173`; empty allows none).
+ * such as `https://app.example.com, http://localhost:5173`; empty allows none; parsed in `env.ts`,
+ * where a typo fails loudly instead of silently blocking every browser).
  *
  * - Preflights (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) are answered here, before
  *   auth, with 204 (allowed origin) or a 403 problem (any other origin).
@@ -10,8 +11,7 @@
  *   sends explicitly, so `*` stays safe.
  */
 import type { MiddlewareHandler } from 'hono';
-import { z } from 'zod';
-import { ConfigError } from '../env';
+import { loadEdgeConfig, type AllowedOrigins, type EdgeVars } from '../env';
 import { ProblemError } from '../errors';
 
 /** Response headers a browser script may read (the CORS default hides all but a few). */
@@ -28,67 +28,8 @@ export interface CorsOptions {
   maxAgeSeconds?: number;
 }
 
-/** The parsed `ALLOWED_ORIGINS`: any origin, or an exact set of serialised origins. */
-export type AllowedOrigins = { any: true } | { any: false; origins: ReadonlySet<string> };
-
-const OriginEntrySchema = z.string().transform((entry, ctx) => {
-  let url: URL;
-  try {
-    url = new URL(entry);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(entry)} is not a URL origin (scheme://host[:port])` });
-    return z.NEVER;
-  }
-  const bare = url.pathname === '/' && url.search === '' && url.hash === '' && url.username === '' && url.password === '';
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || !bare || /[?#]/.test(entry)) {
-    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(entry)} is not an http(s) origin (scheme://host[:port], no path)` });
-    return z.NEVER;
-  }
-  // URL.origin lower-cases scheme and host and drops a default port, as browsers serialise Origin.
-  return url.origin;
-});
-
-const AllowedOriginsSchema = z.string().transform((raw, ctx): '*' | string[] => {
-  const entries = raw
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '');
-  if (entries.includes('*')) {
-    if (entries.length === 1) return '*';
-    ctx.addIssue({ code: 'custom', message: '"*" cannot be combined with other origins' });
-    return z.NEVER;
-  }
-  const origins: string[] = [];
-  for (const entry of entries) {
-    const parsed = OriginEntrySchema.safeParse(entry);
-    if (parsed.success) origins.push(parsed.data);
-    else for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
-  }
-  return origins;
-});
-
-const parsedOrigins = new Map<string, AllowedOrigins>();
-
-/**
- * Parses `ALLOWED_ORIGINS` once per distinct value; absent means `*` (the wrangler.toml default).
- * Throws a {@link ConfigError} naming the variable, so a typo fails loudly instead of silently
- * blocking every browser.
- *
- * @example parseAllowedOrigins('https://a.example, http://localhost:5173')
- */
-export function parseAllowedOrigins(raw: string | undefined): AllowedOrigins {
-  const value = raw ?? '*';
-  const hit = parsedOrigins.get(value);
-  if (hit) return hit;
-  const result = AllowedOriginsSchema.safeParse(value);
-  if (!result.success) {
-    const reasons = result.error.issues.map((issue) => issue.message).join('; ');
-    throw new ConfigError(`invalid worker configuration: ALLOWED_ORIGINS must be "*" or a comma-separated list of origins: ${reasons}`);
-  }
-  const allowed: AllowedOrigins = result.data === '*' ? { any: true } : { any: false, origins: new Set(result.data) };
-  parsedOrigins.set(value, allowed);
-  return allowed;
-}
+/** The vars of an app run without bindings (defaults apply). */
+const NO_VARS: EdgeVars = {};
 
 /** The `Access-Control-Allow-Origin` value for a request's `Origin`, or null when it is not allowed. */
 function allowOriginFor(allowed: AllowedOrigins, origin: string): string | null {
@@ -101,12 +42,14 @@ function allowOriginFor(allowed: AllowedOrigins, origin: string): string | null 
  *
  * @example app.use(requestId(), cors(), auth(), rateLimit())
  */
-export function cors({ maxAgeSeconds = 7200 }: CorsOptions = {}): MiddlewareHandler<{ Bindings: { ALLOWED_ORIGINS?: string } }> {
+export function cors({ maxAgeSeconds = 7200 }: CorsOptions = {}): MiddlewareHandler<{ Bindings: EdgeVars }> {
   const exposed = CORS_EXPOSED_HEADERS.join(', ');
   const allowHeaders = CORS_ALLOWED_HEADERS.join(', ');
   const allowMethods = CORS_ALLOWED_METHODS.join(', ');
   return async function cors(c, next) {
-    const allowed = parseAllowedOrigins(c.env?.ALLOWED_ORIGINS);
+    // `app.request()` without bindings (tests) leaves c.env undefined: the defaults apply.
+    const vars = c.env as EdgeVars | undefined;
+    const allowed = loadEdgeConfig(vars ?? NO_VARS).allowedOrigins;
     const origin = c.req.header('origin');
     const isPreflight = c.req.method === 'OPTIONS' && origin !== undefined && c.req.header('access-control-request-method') !== undefined;
 

@@ -3,14 +3,11 @@ import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import { describe, expect, it } from 'vitest';
 import { handleError, ProblemError } from '../errors';
-import {
-  RATE_LIMIT_POLICIES,
-  rateLimit,
-  secondsUntilWindowEnd,
-  type RateLimitBindings,
-  type RateLimitOptions,
-  type RateLimitSubject,
-} from './rate-limit';
+import { loadEdgeConfig, type RateLimitBindings } from '../env';
+import { rateLimit, secondsUntilWindowEnd, type RateLimitOptions, type RateLimitSubject } from './rate-limit';
+
+/** The policies the deployed configuration advertises (wrangler.toml's vars, else the defaults). */
+const RATE_LIMIT_POLICIES = loadEdgeConfig(env).rateLimitPolicies;
 
 /** The real binding from wrangler.toml, checked at runtime rather than cast. */
 function binding(name: keyof RateLimitBindings): RateLimit {
@@ -152,7 +149,7 @@ describe('rateLimit', () => {
   });
 
   it('does not count requests that carry no authenticated key', async () => {
-    const fake = fakeLimiter(async () => ({ success: false }));
+    const fake = fakeLimiter(() => Promise.resolve({ success: false }));
     const res = await appFor(undefined).request('/ok', {}, { RATE_LIMIT_STANDARD: fake.limiter, RATE_LIMIT_HIGH: fake.limiter });
     expect(res.status).toBe(200);
     expect(fake.calls()).toBe(0);
@@ -166,7 +163,7 @@ describe('rateLimit', () => {
   });
 
   it('puts the time to the end of the current window in Retry-After and the RateLimit t parameter', async () => {
-    const fake = fakeLimiter(async () => ({ success: false }));
+    const fake = fakeLimiter(() => Promise.resolve({ success: false }));
     const app = appFor(freshSubject('standard'), { now: () => 1_800_000_000_000 + 42_250 });
     const res = await app.request('/ok', {}, { RATE_LIMIT_STANDARD: fake.limiter, RATE_LIMIT_HIGH: fake.limiter });
     // 1_800_000_000_000 is a multiple of 60 s, so 42.25 s of the window are gone and 17.75 s are left.
@@ -175,9 +172,7 @@ describe('rateLimit', () => {
   });
 
   it('lets the request through when the limiter itself fails', async () => {
-    const fake = fakeLimiter(async () => {
-      throw new Error('limiter unavailable');
-    });
+    const fake = fakeLimiter(() => Promise.reject(new Error('limiter unavailable')));
     const res = await appFor(freshSubject('standard')).request('/ok', {}, { RATE_LIMIT_STANDARD: fake.limiter, RATE_LIMIT_HIGH: fake.limiter });
     expect(res.status).toBe(200);
     expect(fake.calls()).toBe(1);

@@ -1,6 +1,6 @@
 /**
  * Per-key rate limits with the Workers Rate Limiting binding: one binding per tier (see
- * `[[ratelimits]]` in wrangler.toml and {@link RATE_LIMIT_POLICIES}), counted by API key id.
+ * `[[ratelimits]]` in wrangler.toml and the `RATE_LIMIT_*` vars in `env.ts`), counted by API key id.
  *
  * Headers follow draft-ietf-httpapi-ratelimit-headers-11 (the structured-field form that replaced
  * `RateLimit-Limit/-Remaining/-Reset`), with the tier as the policy name:
@@ -22,35 +22,8 @@
  * counter must not take the API down.
  */
 import type { MiddlewareHandler } from 'hono';
-import { ConfigError } from '../env';
+import { ConfigError, loadEdgeConfig, type EdgeVars, type RateLimitBindings, type RateLimitPolicy, type RateLimitTier } from '../env';
 import { ProblemError } from '../errors';
-
-/** The tiers of API keys (the `tier` of an API key record). */
-export type RateLimitTier = 'standard' | 'high';
-
-/** The rate-limit bindings the worker needs; add these to the app's `Env`. */
-export interface RateLimitBindings {
-  RATE_LIMIT_STANDARD: RateLimit;
-  RATE_LIMIT_HIGH: RateLimit;
-}
-
-/** One tier's policy: which binding counts it and the quota that binding is configured with. */
-export interface RateLimitPolicy {
-  binding: keyof RateLimitBindings;
-  /** Requests allowed per period; must equal `simple.limit` of the binding in wrangler.toml. */
-  limit: number;
-  /** Window in seconds; the binding accepts only 10 or 60. */
-  period: 10 | 60;
-}
-
-/**
- * The policies, mirrored from wrangler.toml's `[[ratelimits]]` (a test checks that the bindings
- * really enforce these numbers, so the advertised `RateLimit-Policy` cannot drift from them).
- */
-export const RATE_LIMIT_POLICIES: Readonly<Record<RateLimitTier, RateLimitPolicy>> = {
-  standard: { binding: 'RATE_LIMIT_STANDARD', limit: 60, period: 60 },
-  high: { binding: 'RATE_LIMIT_HIGH', limit: 600, period: 60 },
-};
 
 /** What the middleware reads from the authenticated API key record (`c.var.apiKey`). */
 export interface RateLimitSubject {
@@ -59,7 +32,7 @@ export interface RateLimitSubject {
 }
 
 export interface RateLimitOptions {
-  /** Policy per tier (default {@link RATE_LIMIT_POLICIES}). */
+  /** Policy per tier (default: the `RATE_LIMIT_*` vars, see `env.ts`). */
   policies?: Readonly<Record<RateLimitTier, RateLimitPolicy>>;
   /** Clock in ms since the epoch, for the reset estimate (default `Date.now`). */
   now?: () => number;
@@ -67,7 +40,7 @@ export interface RateLimitOptions {
 
 /** The Hono environment this middleware reads: the bindings, the key set by auth, the request id. */
 export interface RateLimitEnv {
-  Bindings: Partial<RateLimitBindings>;
+  Bindings: Partial<RateLimitBindings> & EdgeVars;
   Variables: { apiKey?: RateLimitSubject; requestId?: string };
 }
 
@@ -92,14 +65,16 @@ export function secondsUntilWindowEnd(nowMs: number, periodSeconds: number): num
  *
  * @example app.use(requestId(), cors(), auth(), rateLimit())
  */
-export function rateLimit({ policies = RATE_LIMIT_POLICIES, now = Date.now }: RateLimitOptions = {}): MiddlewareHandler<RateLimitEnv> {
+export function rateLimit({ policies, now = Date.now }: RateLimitOptions = {}): MiddlewareHandler<RateLimitEnv> {
   return async function rateLimit(c, next) {
     const subject = c.get('apiKey');
     if (subject === undefined) return next();
 
-    const policy = policies[subject.tier];
+    // `app.request()` without bindings (tests) leaves c.env undefined.
+    const bindings = c.env as RateLimitEnv['Bindings'] | undefined;
+    const policy = (policies ?? loadEdgeConfig(bindings ?? {}).rateLimitPolicies)[subject.tier] as RateLimitPolicy | undefined;
     if (policy === undefined) throw new Error(`bug: no rate-limit policy for tier ${JSON.stringify(subject.tier)}`);
-    const limiter = c.env?.[policy.binding];
+    const limiter = bindings?.[policy.binding];
     if (limiter === undefined) {
       throw new ConfigError(`invalid worker configuration: ${policy.binding} is missing (a [[ratelimits]] binding in wrangler.toml)`);
     }

@@ -20,7 +20,7 @@ export const LabelSchema = z
   .string()
   .min(1, 'label must not be empty')
   .max(MAX_LABEL_CHARS, `label must be at most ${MAX_LABEL_CHARS} characters`)
-  .refine((s) => s === '' || s.trim() !== '', { message: 'label must not be blank' });
+  .refine((s) => s === '' || s.trim() !== '', { error: 'label must not be blank' });
 
 export const LabelsSchema = z
   .array(LabelSchema)
@@ -32,7 +32,7 @@ export const HypothesisTemplateSchema = z
   .string()
   .min(2)
   .max(500)
-  .refine((s) => s.includes('{}'), { message: 'hypothesis_template must contain "{}", where each label goes' })
+  .refine((s) => s.includes('{}'), { error: 'hypothesis_template must contain "{}", where each label goes' })
   .openapi({ example: DEFAULT_HYPOTHESIS_TEMPLATE, description: `Every "{}" is replaced by the label. Default "${DEFAULT_HYPOTHESIS_TEMPLATE}".` });
 
 /**

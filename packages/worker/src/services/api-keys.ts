@@ -5,6 +5,7 @@
  * Web Crypto and a KV-shaped store.
  */
 import { z } from 'zod';
+import { sha256Hex } from './encoding';
 
 export const API_KEY_PREFIX = 'coyo_';
 export const API_KEY_BODY_LENGTH = 32;
@@ -49,7 +50,7 @@ export function generateApiKey(randomBytes: (n: number) => Uint8Array = (n) => c
   while (body.length < API_KEY_BODY_LENGTH) {
     for (const byte of randomBytes(48)) {
       // 248 = 4 × 62: bytes at or above it would favour the first characters.
-      if (byte < 248 && body.length < API_KEY_BODY_LENGTH) body += BASE62[byte % 62];
+      if (byte < 248 && body.length < API_KEY_BODY_LENGTH) body += BASE62.charAt(byte % 62);
     }
   }
   return `${API_KEY_PREFIX}${body}`;
@@ -57,10 +58,7 @@ export function generateApiKey(randomBytes: (n: number) => Uint8Array = (n) => c
 
 /** The KV key a key is stored under: `sha256:<hex of SHA-256 of the whole key>`. */
 export async function hashApiKey(key: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key));
-  let hex = '';
-  for (const b of new Uint8Array(digest)) hex += b.toString(16).padStart(2, '0');
-  return `sha256:${hex}`;
+  return `sha256:${await sha256Hex(key)}`;
 }
 
 /** The public id of a key: its first 12 characters. */
@@ -114,7 +112,7 @@ export async function lookupApiKey(store: ApiKeyStore, key: string, { cacheTtl }
   }
   const parsed = ApiKeyRecordSchema.safeParse(json);
   if (!parsed.success) {
-    console.error(JSON.stringify({ level: 'error', message: 'stored API key record is invalid', hash, issues: parsed.success ? [] : parsed.error.issues.length }));
+    console.error(JSON.stringify({ level: 'error', message: 'stored API key record is invalid', hash, issues: parsed.error.issues.length }));
     return { status: 'unknown' };
   }
   return { status: 'found', record: parsed.data };

@@ -20,21 +20,25 @@ function memoryStore(): CacheStore & ModelInfoStore & { data: Map<string, { byte
   return {
     data,
     writes,
-    async getWithMetadata<M>(key: string) {
+    // The store answers whatever metadata was put; the caller names the type it expects.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
+    getWithMetadata<M>(key: string) {
       const hit = data.get(key);
-      return { value: hit ? (hit.bytes.slice().buffer as ArrayBuffer) : null, metadata: (hit?.metadata ?? null) as M | null };
+      return Promise.resolve({ value: hit ? hit.bytes.slice().buffer : null, metadata: (hit?.metadata ?? null) as M | null });
     },
-    async get(key: string) {
+    get(key: string) {
       const hit = data.get(key);
-      return hit ? new TextDecoder().decode(hit.bytes) : null;
+      return Promise.resolve(hit ? new TextDecoder().decode(hit.bytes) : null);
     },
-    async put(key: string, value: ArrayBuffer | ArrayBufferView | string, options?: { metadata?: unknown }) {
+    put(key: string, value: ArrayBuffer | ArrayBufferView | string, options?: { metadata?: unknown }) {
       const bytes = typeof value === 'string' ? new TextEncoder().encode(value) : ArrayBuffer.isView(value) ? new Uint8Array(value.buffer, value.byteOffset, value.byteLength).slice() : new Uint8Array(value);
       data.set(key, { bytes, metadata: options?.metadata });
       writes.push(key);
+      return Promise.resolve();
     },
-    async delete(key: string) {
+    delete(key: string) {
       data.delete(key);
+      return Promise.resolve();
     },
   };
 }
@@ -58,13 +62,13 @@ function fakeBackend({ classes = 300, reportsNumLabels = true, answer }: FakeBac
   return {
     asked,
     topKs: () => asked.map((a) => a.topK),
-    async models(): Promise<BackendModels> {
+    models(): Promise<BackendModels> {
       const vit = { id: VIT, task: 'image-classification', revision: REVISION, ...(reportsNumLabels ? { num_labels: classes } : {}) };
-      return { device: 'cpu', test_models: true, models: [vit] };
+      return Promise.resolve({ device: 'cpu', test_models: true, models: [vit] });
     },
-    async classify(images: readonly IntakeImage[], topK: number): Promise<Classifications> {
+    classify(images: readonly IntakeImage[], topK: number): Promise<Classifications> {
       asked.push({ images: images.length, topK });
-      return { model: VIT, revision: REVISION, predictions: images.map((img) => rank(img, topK)) };
+      return Promise.resolve({ model: VIT, revision: REVISION, predictions: images.map((img) => rank(img, topK)) });
     },
   };
 }

@@ -65,7 +65,7 @@ export class Classifier {
       { modelInfo, modelInfoStore, load: () => backend.models(call), defer },
       vitModelOf,
       (model) => this.#classify(images, topK, model),
-      () => this.#tally.reset(),
+      () => { this.#tally.reset(); },
     );
   }
 

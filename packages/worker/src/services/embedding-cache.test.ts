@@ -1,4 +1,4 @@
-import { env } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { EmbeddingCache, embeddingKey, type CachedEmbedding } from './embedding-cache';
 import { isolateLru } from './kv-lru-cache';
@@ -26,8 +26,9 @@ describe('EmbeddingCache', () => {
     c.set(key, { vector: Float32Array.from([1, 2, 3]), tokens: 7 });
     await flush();
     const { value, metadata } = await env.CACHE.getWithMetadata(key, 'arrayBuffer');
-    expect(value?.byteLength).toBe(12);
-    expect(new DataView(value!).getFloat32(4, true)).toBe(2);
+    if (value === null) throw new Error('nothing stored');
+    expect(value.byteLength).toBe(12);
+    expect(new DataView(value).getFloat32(4, true)).toBe(2);
     expect(metadata).toEqual({ dim: 3, tokens: 7 });
   });
 

@@ -5,7 +5,7 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'
 /** Lower-case hex of the bytes. */
 export function toHex(bytes: Uint8Array): string {
   let out = '';
-  for (const b of bytes) out += HEX[b];
+  for (const b of bytes) out += HEX[b] ?? '';
   return out;
 }
 

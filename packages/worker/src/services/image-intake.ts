@@ -3,6 +3,7 @@
  * into checked bytes: within the size caps, a format the backend decodes (recognised by magic bytes),
  * and keyed by the SHA-256 of the bytes, which is what the embedding cache is keyed by.
  */
+import pMap from 'p-map';
 import { ProblemError, type FieldError } from '../errors';
 import type { ImageInput } from '../schemas/image';
 import { base64DecodedLength, base64ToBytes, sha256Hex } from './encoding';
@@ -134,20 +135,6 @@ export async function intakeImageInput(input: ImageInput, options: IntakeOptions
   return acceptImageBytes(bytes, options.maxImageBytes, field);
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight, keeping the order of results. */
-export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T, i);
-    }
-  });
-  await Promise.all(workers);
-  return results;
-}
-
 /** How many image URLs one request fetches at once (bounds memory and subrequests in flight). */
 const URL_FETCH_CONCURRENCY = 4;
 
@@ -158,7 +145,7 @@ export function intakeImageInputs(
   budget: ImageBudget,
   fieldOf: (index: number) => string,
 ): Promise<IntakeImage[]> {
-  return mapLimited(inputs, URL_FETCH_CONCURRENCY, (input, i) => intakeImageInput(input, options, budget, fieldOf(i)));
+  return pMap(inputs, (input, i) => intakeImageInput(input, options, budget, fieldOf(i)), { concurrency: URL_FETCH_CONCURRENCY });
 }
 
 /** A multipart body split into its image files and its text fields. */

@@ -54,7 +54,7 @@ export class Inference {
    */
   #withModel<T>(work: (model: AlignModel) => Promise<T>): Promise<T> {
     const { backend, call, modelInfo, modelInfoStore, defer } = this.#o;
-    return withCurrentModel({ modelInfo, modelInfoStore, load: () => backend.models(call), defer }, alignModelOf, work, () => this.#tally.reset());
+    return withCurrentModel({ modelInfo, modelInfoStore, load: () => backend.models(call), defer }, alignModelOf, work, () => { this.#tally.reset(); });
   }
 
   /** Unnormalised image embeddings in input order; identical images are embedded once. */

@@ -7,12 +7,14 @@ function memoryStore(): ModelInfoStore & { data: Map<string, string> } {
   const data = new Map<string, string>();
   return {
     data,
-    get: async (key) => data.get(key) ?? null,
-    put: async (key, value) => {
+    get: (key) => Promise.resolve(data.get(key) ?? null),
+    put: (key, value) => {
       data.set(key, value);
+      return Promise.resolve();
     },
-    delete: async (key) => {
+    delete: (key) => {
       data.delete(key);
+      return Promise.resolve();
     },
   };
 }
@@ -22,7 +24,7 @@ function info(revision: string): BackendModels {
     device: 'cpu',
     test_models: true,
     models: [{ id: 'align-base', task: 'zero-shot-image-classification', embedding_dim: 640, temperature: 0.05, revision }],
-  } as BackendModels;
+  };
 }
 
 describe('ModelInfoCache', () => {
@@ -32,7 +34,7 @@ describe('ModelInfoCache', () => {
     const pending: Promise<unknown>[] = [];
     const defer = (p: Promise<unknown>) => void pending.push(p);
     let loads = 0;
-    const load = async () => info(`${++loads}`.padStart(16, 'a'));
+    const load = () => Promise.resolve(info(`${++loads}`.padStart(16, 'a')));
 
     const first = new ModelInfoCache({ ttlSeconds: 300, now: () => now });
     expect((await first.get(store, load, defer)).models[0]?.revision).toBe('aaaaaaaaaaaaaaa1');
@@ -54,7 +56,7 @@ describe('ModelInfoCache', () => {
     const store = memoryStore();
     store.data.set(MODEL_INFO_KEY, JSON.stringify({ loaded_at: now - 301_000, info: info('0000000000000000') }));
     const cache = new ModelInfoCache({ ttlSeconds: 300, now: () => now });
-    const got = await cache.get(store, async () => info('1111111111111111'), () => undefined);
+    const got = await cache.get(store, () => Promise.resolve(info('1111111111111111')), () => undefined);
     expect(got.models[0]?.revision).toBe('1111111111111111');
   });
 });
@@ -69,16 +71,16 @@ describe('withCurrentModel', () => {
     const source: ModelInfoSource = {
       modelInfo: new ModelInfoCache({ ttlSeconds: 300 }),
       modelInfoStore: store,
-      load: async () => {
+      load: () => {
         state.loads += 1;
-        return info(state.revision);
+        return Promise.resolve(info(state.revision));
       },
       defer: () => undefined,
     };
     /** Runs `work` (by default: work that fails as an answer from other weights would). */
-    const run = (work = async (revision: string) => {
-      if (revision !== state.revision) throw new ModelChangedError({ id: 'align-base', revision }, { id: 'align-base', revision: state.revision });
-      return `answered with ${revision}`;
+    const run = (work = (revision: string): Promise<string> => {
+      if (revision !== state.revision) return Promise.reject(new ModelChangedError({ id: 'align-base', revision }, { id: 'align-base', revision: state.revision }));
+      return Promise.resolve(`answered with ${revision}`);
     }) =>
       withCurrentModel(source, revisionOf, work, () => {
         state.retries += 1;
@@ -107,9 +109,7 @@ describe('withCurrentModel', () => {
   it('answers 503 with Retry-After when the weights differ again after the refresh', async () => {
     const { state, run } = backend();
     const problem = await rejectionProblem(
-      run(async (revision) => {
-        throw new ModelChangedError({ id: 'align-base', revision }, { id: 'align-base', revision: 'cccccccccccccccc' });
-      }),
+      run((revision) => Promise.reject(new ModelChangedError({ id: 'align-base', revision }, { id: 'align-base', revision: 'cccccccccccccccc' }))),
     );
     expect(problem.slug).toBe('backend_unavailable');
     expect(problem.headers).toEqual({ 'retry-after': '1' });

@@ -11,7 +11,7 @@ export async function readCapped(message: Request | Response, maxBytes: number, 
     throw new ProblemError('image_too_large', `the image is ${declared} bytes; the limit is ${maxBytes}`);
   }
   if (message.body === null) return new Uint8Array(0);
-  const reader = message.body.getReader();
+  const reader = (message.body as ReadableStream<Uint8Array>).getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {

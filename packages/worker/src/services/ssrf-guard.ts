@@ -230,7 +230,7 @@ function fetchFailed(detail: string): ProblemError {
 export async function fetchImageUrl(input: string, options: FetchImageOptions): Promise<FetchedImage> {
   const { fetch: doFetch, maxBytes, timeoutMs, field } = options;
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error('image fetch timed out')), timeoutMs);
+  const timer = setTimeout(() => { controller.abort(new Error('image fetch timed out')); }, timeoutMs);
   try {
     let current = input;
     for (let hop = 0; ; hop++) {

@@ -151,6 +151,20 @@ describe('GET /v1/coyo/rows', () => {
 });
 
 describe('GET /v1/coyo/filter', () => {
+  it('takes its scan budget from COYO_FILTER_MAX_ROWS_SCANNED when the routes are given none', async () => {
+    const query = '/v1/coyo/filter?min_aesthetic_score_laion_v2=5.5&columns=id&limit=100';
+    const page = async (env: Env, a = app()) => {
+      const ctx = createExecutionContext();
+      const response = await a.request(query, {}, env, ctx);
+      await waitOnExecutionContext(ctx);
+      expect(response.status).toBe(200);
+      return response.json();
+    };
+    const fromVar = await page({ ...testEnv, COYO_FILTER_MAX_ROWS_SCANNED: '100' });
+    expect(fromVar).toEqual(await page(testEnv, app({ filterMaxRowsScanned: 100 })));
+    expect(fromVar).not.toEqual(await page(testEnv));
+  });
+
   it('pages through matches with next_cursor until it is null', async () => {
     const a = app({ filterMaxRowsScanned: 100 });
     const expected = rows.filter((r) => r.aesthetic_score_laion_v2 >= 5.5 && r.nsfw_score_opennsfw2 <= 0.01).map((r) => r.id);

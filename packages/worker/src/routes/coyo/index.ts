@@ -20,8 +20,9 @@ import {
   type EdgeCache,
   type Predicate,
 } from '@coyo/coyo-reader';
-import type { AppEnv } from '../../env';
+import { loadEdgeConfig, type AppEnv } from '../../env';
 import { ProblemError } from '../../errors';
+import { waitUntilOf } from '../../context';
 import { commonProblemResponses, problemResponse } from '../../schemas/problem';
 import {
   BatchRequestSchema,
@@ -41,9 +42,9 @@ export interface CoyoRouteOptions {
   memory?: CoyoMemory;
   /** Second cache tier (default: the Cache API's `caches.default`; null to disable). */
   edgeCache?: EdgeCache | null;
-  /** Rows one filter request may examine (default 65,536). */
+  /** Rows one filter request may examine (default: `COYO_FILTER_MAX_ROWS_SCANNED`, see `env.ts`). */
   filterMaxRowsScanned?: number;
-  /** R2 reads one filter request may make, footers included (default 32). */
+  /** R2 reads one filter request may make, footers included (default: `COYO_FILTER_MAX_READS`). */
   filterMaxReads?: number;
   /** How long an isolate trusts the version pointer, in ms (default 30,000). */
   pointerTtlMs?: number;
@@ -169,17 +170,6 @@ export const statsRoute = createRoute({
   },
 });
 
-function waitUntilOf(c: Context<AppEnv>): ((p: Promise<unknown>) => void) | undefined {
-  try {
-    const ctx = c.executionCtx;
-    return (p) => {
-      ctx.waitUntil(p);
-    };
-  } catch {
-    return undefined;
-  }
-}
-
 function etagOf(version: string): string {
   return `"${version}"`;
 }
@@ -221,8 +211,6 @@ function predicatesOf(query: Record<string, unknown>): Predicate[] {
  */
 export function registerCoyoRoutes(app: OpenAPIHono<AppEnv>, options: CoyoRouteOptions = {}): void {
   const memory = options.memory ?? isolateMemory;
-  const maxRowsScanned = options.filterMaxRowsScanned ?? 65_536;
-  const maxReads = options.filterMaxReads ?? 32;
 
   /** Opens the live version for one request and reports its R2 cost in response headers. */
   async function withDataset<R extends Response>(c: Context<AppEnv>, fn: (dataset: CoyoDataset) => R | Promise<R>): Promise<R> {
@@ -271,13 +259,14 @@ export function registerCoyoRoutes(app: OpenAPIHono<AppEnv>, options: CoyoRouteO
     withDataset(c, async (dataset) => {
       const query = c.req.valid('query');
       if (notModifiedFor(c, dataset.version)) return c.body(null, 304);
+      const budgets = loadEdgeConfig(c.env);
       const result = await dataset.filter({
         predicates: predicatesOf(query),
         columns: query.columns ?? COYO_COLUMNS,
         limit: query.limit,
         ...(typeof query.cursor === 'string' ? { cursor: query.cursor } : {}),
-        maxRowsScanned,
-        maxReads,
+        maxRowsScanned: options.filterMaxRowsScanned ?? budgets.coyoFilterMaxRowsScanned,
+        maxReads: options.filterMaxReads ?? budgets.coyoFilterMaxReads,
       });
       c.header('cache-control', LIST_CACHE_CONTROL);
       return c.json({ version: dataset.version, ...result }, 200);

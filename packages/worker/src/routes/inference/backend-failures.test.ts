@@ -1,4 +1,4 @@
-import { env } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { backendCalls, backendStats, backendUrl, postJson, problemOf, seedApiKey, testApp, toBase64, uniquePng } from '../../../test/helpers';
 

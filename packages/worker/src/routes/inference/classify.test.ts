@@ -1,4 +1,4 @@
-import { SELF, env } from 'cloudflare:test';
+import { env, exports } from 'cloudflare:workers';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FAKE_REVISION, FAKE_VIT_ID, fakeClassify } from '../../../test/fake-embeddings';
 import { backendCalls, backendStats, backendUrl, postJson, problemOf, seedApiKey, setBackendRevision, testApp, toBase64, uniquePng } from '../../../test/helpers';
@@ -17,27 +17,27 @@ const strip = (list: { label: string; score: number }[]) => list.map(({ label, s
 describe('POST /v1/classify', () => {
   it('returns the top 5 classes by default, best first', async () => {
     const png = uniquePng();
-    const res = await SELF.fetch('https://api.test/v1/classify', postJson(key, { image: { base64: toBase64(png) } }));
+    const res = await exports.default.fetch('https://api.test/v1/classify', postJson(key, { image: { base64: toBase64(png) } }));
     expect(res.status).toBe(200);
     expect(await res.json<Scores>()).toEqual(strip(await fakeClassify(png, 5)));
   });
 
   it('honours top_k', async () => {
     const png = uniquePng();
-    const res = await SELF.fetch('https://api.test/v1/classify', postJson(key, { image: { base64: toBase64(png) }, top_k: 2 }));
+    const res = await exports.default.fetch('https://api.test/v1/classify', postJson(key, { image: { base64: toBase64(png) }, top_k: 2 }));
     expect(await res.json<Scores>()).toEqual(strip(await fakeClassify(png, 2)));
   });
 
   it('answers one list per image for images: [...]', async () => {
     const a = uniquePng();
     const b = uniquePng();
-    const res = await SELF.fetch('https://api.test/v1/classify', postJson(key, { images: [{ base64: toBase64(a) }, { base64: toBase64(b) }], top_k: 3 }));
+    const res = await exports.default.fetch('https://api.test/v1/classify', postJson(key, { images: [{ base64: toBase64(a) }, { base64: toBase64(b) }], top_k: 3 }));
     expect(await res.json<Scores[]>()).toEqual([strip(await fakeClassify(a, 3)), strip(await fakeClassify(b, 3))]);
   });
 
   it('accepts a raw image with top_k in the query', async () => {
     const png = uniquePng();
-    const res = await SELF.fetch('https://api.test/v1/classify?top_k=1', { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'image/png' }, body: png });
+    const res = await exports.default.fetch('https://api.test/v1/classify?top_k=1', { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'image/png' }, body: png });
     expect(await res.json<Scores>()).toEqual(strip(await fakeClassify(png, 1)));
   });
 
@@ -46,18 +46,36 @@ describe('POST /v1/classify', () => {
     const form = new FormData();
     form.append('image', new Blob([png], { type: 'image/png' }), 'x.png');
     form.append('top_k', '4');
-    const res = await SELF.fetch('https://api.test/v1/classify', { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: form });
+    const res = await exports.default.fetch('https://api.test/v1/classify', { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: form });
     expect(await res.json<Scores>()).toEqual(strip(await fakeClassify(png, 4)));
   });
 
+  it("takes a multipart request's top_k from the query when the form has none", async () => {
+    const png = uniquePng();
+    const form = new FormData();
+    form.append('image', new Blob([png], { type: 'image/png' }), 'x.png');
+    const res = await exports.default.fetch('https://api.test/v1/classify?top_k=2', { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: form });
+    expect(await res.json<Scores>()).toEqual(strip(await fakeClassify(png, 2)));
+  });
+
+  it('refuses malformed JSON with 400 invalid_request', async () => {
+    const res = await exports.default.fetch('https://api.test/v1/classify', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: '{"image": ',
+    });
+    expect(res.status).toBe(400);
+    expect((await problemOf(res)).type).toBe('https://coyo-edge.dev/problems/invalid_request');
+  });
+
   it.each([0, 1001, 2.5])('refuses top_k %s with 400', async (topK) => {
-    const res = await SELF.fetch('https://api.test/v1/classify', postJson(key, { image: { base64: toBase64(uniquePng()) }, top_k: topK }));
+    const res = await exports.default.fetch('https://api.test/v1/classify', postJson(key, { image: { base64: toBase64(uniquePng()) }, top_k: topK }));
     expect(res.status).toBe(400);
     expect((await problemOf(res)).errors?.[0]?.path).toBe('top_k');
   });
 
   it('refuses a query top_k that is not a number', async () => {
-    const res = await SELF.fetch('https://api.test/v1/classify?top_k=lots', { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'image/png' }, body: uniquePng() });
+    const res = await exports.default.fetch('https://api.test/v1/classify?top_k=lots', { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'image/png' }, body: uniquePng() });
     expect(res.status).toBe(400);
     expect((await problemOf(res)).errors?.[0]).toMatchObject({ in: 'query', path: 'top_k' });
   });
@@ -65,7 +83,7 @@ describe('POST /v1/classify', () => {
   it('refuses a multipart body without image parts', async () => {
     const form = new FormData();
     form.append('top_k', '3');
-    const res = await SELF.fetch('https://api.test/v1/classify', { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: form });
+    const res = await exports.default.fetch('https://api.test/v1/classify', { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: form });
     expect(res.status).toBe(400);
     expect((await problemOf(res)).errors?.[0]?.path).toBe('image');
   });

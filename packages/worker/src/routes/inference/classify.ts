@@ -2,9 +2,8 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import { binaryImageBody } from '../../schemas/image';
 import { ClassifyQuerySchema, ClassifyRequestSchema, ScoresResponseSchema, TopKSchema } from '../../schemas/inference';
-import { acceptImageBytes, intakeFiles, readMultipart, type IntakeImage } from '../../services/image-intake';
-import { readCapped } from '../../services/read-capped';
-import { bearerSecurity, bodyKind, checkFileCount, inferenceProblemResponses, jsonImages, parseFields, requestBodyLimit } from './shared';
+import { bearerSecurity, inferenceProblemResponses, openapiOwnBody, requestBodyLimit } from '../shared';
+import { readImageRequest } from './image-request';
 
 /** Classes returned when the request does not say (the Hugging Face pipeline default). */
 export const DEFAULT_TOP_K = 5;
@@ -51,6 +50,7 @@ export const classifyRoute = createRoute({
         'image/*': binaryImageBody,
         'application/octet-stream': binaryImageBody,
       },
+      required: true,
     },
   },
   responses: {
@@ -65,37 +65,17 @@ export const classifyRoute = createRoute({
 
 /** Registers `POST /v1/classify`. */
 export function registerClassify(app: OpenAPIHono<AppEnv>): void {
-  app.openapi(classifyRoute, async (c) => {
+  openapiOwnBody(app, classifyRoute, async (c) => {
     const svc = c.var.services();
-    let images: IntakeImage[];
-    let batched: boolean;
-    let topK: number | undefined;
-    switch (bodyKind(c, true)) {
-      case 'json': {
-        const body = parseFields(ClassifyRequestSchema, await c.req.json<unknown>(), 'body');
-        ({ images, batched } = await jsonImages(svc, body));
-        topK = body.top_k;
-        break;
-      }
-      case 'multipart': {
-        const parts = await readMultipart(c.req.raw);
-        topK = parseFields(FieldsSchema, { top_k: parts.fields.get('top_k')?.[0] ?? c.req.query('top_k') }, 'body').top_k;
-        checkFileCount(parts.files.length);
-        images = await intakeFiles(parts.files, svc.config.maxImageBytes, svc.imageBudget());
-        batched = parts.files.length > 1;
-        break;
-      }
-      case 'binary': {
-        topK = parseFields(FieldsSchema, { top_k: c.req.query('top_k') }, 'query').top_k;
-        const bytes = await readCapped(c.req.raw, svc.config.maxImageBytes);
-        images = [await acceptImageBytes(bytes, svc.config.maxImageBytes)];
-        batched = false;
-        break;
-      }
-    }
-    const lists = await svc.classifier.classify(images, topK ?? DEFAULT_TOP_K);
+    const { images, batched, fields } = await readImageRequest(c, svc, {
+      json: ClassifyRequestSchema,
+      fields: FieldsSchema,
+      // A multipart request may give top_k as a form field or in the query.
+      collect: (source, query) => ({ top_k: source.value('top_k') ?? query.value('top_k') }),
+      fromJson: ({ top_k }) => ({ top_k }),
+    });
+    const lists = await svc.classifier.classify(images, fields.top_k ?? DEFAULT_TOP_K);
     c.header('x-cache', svc.classifier.cacheStatus);
     return c.json(batched ? lists : (lists[0] ?? []), 200);
   });
 }
-

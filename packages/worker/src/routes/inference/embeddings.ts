@@ -3,8 +3,7 @@ import type { AppEnv } from '../../env';
 import { EmbeddingsRequestSchema, EmbeddingsResponseSchema, type EmbeddingsResponse } from '../../schemas/inference';
 import { bytesToBase64, float32ToBytes } from '../../services/encoding';
 import { intakeImageInputs } from '../../services/image-intake';
-import { bearerSecurity, bodyKind, inferenceProblemResponses, requestBodyLimit } from './shared';
-import { cacheHeader } from './zero-shot';
+import { bearerSecurity, bodyKind, cacheHeader, inferenceProblemResponses, requestBodyLimit } from '../shared';
 
 export const embeddingsRoute = createRoute({
   method: 'post',

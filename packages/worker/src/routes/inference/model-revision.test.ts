@@ -1,4 +1,4 @@
-import { env } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectedZeroShot } from '../../../test/expected';
 import { FAKE_REVISION } from '../../../test/fake-embeddings';
@@ -19,7 +19,7 @@ beforeAll(async () => {
 
 function expectScores(actual: Scores, expected: Scores): void {
   expect(actual.map((s) => s.label)).toEqual(expected.map((s) => s.label));
-  actual.forEach((s, i) => expect(s.score).toBeCloseTo(expected[i]?.score ?? NaN, 6));
+  actual.forEach((s, i) => { expect(s.score).toBeCloseTo(expected[i]?.score ?? NaN, 6); });
 }
 
 /** An app on its own tenant, with a clock the test moves and no model info left in KV by another test. */

@@ -2,8 +2,7 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import { SimilarityRequestSchema, SimilarityResponseSchema } from '../../schemas/inference';
 import { intakeImageInputs } from '../../services/image-intake';
-import { bearerSecurity, bodyKind, inferenceProblemResponses, requestBodyLimit } from './shared';
-import { cacheHeader } from './zero-shot';
+import { bearerSecurity, bodyKind, cacheHeader, inferenceProblemResponses, requestBodyLimit } from '../shared';
 
 export const similarityRoute = createRoute({
   method: 'post',

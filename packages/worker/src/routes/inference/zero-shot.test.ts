@@ -1,4 +1,4 @@
-import { SELF, env } from 'cloudflare:test';
+import { env, exports } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectedZeroShot } from '../../../test/expected';
 import { fakePngBytes } from '../../../test/fake-backend';
@@ -13,13 +13,13 @@ type Scores = { label: string; score: number }[];
 
 function expectScores(actual: Scores, expected: Scores): void {
   expect(actual.map((s) => s.label)).toEqual(expected.map((s) => s.label));
-  actual.forEach((s, i) => expect(s.score).toBeCloseTo(expected[i]?.score ?? NaN, 6));
+  actual.forEach((s, i) => { expect(s.score).toBeCloseTo(expected[i]?.score ?? NaN, 6); });
 }
 
 describe('POST /v1/zero-shot', () => {
   it('scores labels for a base64 image as softmax(cos / temperature), best first', async () => {
     const png = uniquePng();
-    const res = await SELF.fetch('https://api.test/v1/zero-shot', postJson(key, { image: { base64: toBase64(png) }, labels: ['cat', 'dog', 'car'] }));
+    const res = await exports.default.fetch('https://api.test/v1/zero-shot', postJson(key, { image: { base64: toBase64(png) }, labels: ['cat', 'dog', 'car'] }));
     expect(res.status).toBe(200);
     const body = await res.json<Scores>();
     expectScores(body, await expectedZeroShot(png, ['cat', 'dog', 'car']));
@@ -29,7 +29,7 @@ describe('POST /v1/zero-shot', () => {
   it('uses the hypothesis template for every label', async () => {
     const png = uniquePng();
     const template = 'a blurry photo of a {}';
-    const res = await SELF.fetch('https://api.test/v1/zero-shot', postJson(key, { image: { base64: toBase64(png) }, labels: ['cat', 'dog'], hypothesis_template: template }));
+    const res = await exports.default.fetch('https://api.test/v1/zero-shot', postJson(key, { image: { base64: toBase64(png) }, labels: ['cat', 'dog'], hypothesis_template: template }));
     expectScores(await res.json<Scores>(), await expectedZeroShot(png, ['cat', 'dog'], template));
   });
 
@@ -42,14 +42,14 @@ describe('POST /v1/zero-shot', () => {
 
   it('accepts a data URL', async () => {
     const png = uniquePng();
-    const res = await SELF.fetch('https://api.test/v1/zero-shot', postJson(key, { image: { url: `data:image/png;base64,${toBase64(png)}` }, labels: ['a', 'b'] }));
+    const res = await exports.default.fetch('https://api.test/v1/zero-shot', postJson(key, { image: { url: `data:image/png;base64,${toBase64(png)}` }, labels: ['a', 'b'] }));
     expectScores(await res.json<Scores>(), await expectedZeroShot(png, ['a', 'b']));
   });
 
   it('answers one list per image for images: [...]', async () => {
     const a = uniquePng();
     const b = uniquePng();
-    const res = await SELF.fetch('https://api.test/v1/zero-shot', postJson(key, { images: [{ base64: toBase64(a) }, { base64: toBase64(b) }], labels: ['x', 'y', 'z'] }));
+    const res = await exports.default.fetch('https://api.test/v1/zero-shot', postJson(key, { images: [{ base64: toBase64(a) }, { base64: toBase64(b) }], labels: ['x', 'y', 'z'] }));
     const body = await res.json<Scores[]>();
     expect(body).toHaveLength(2);
     expectScores(body[0] ?? [], await expectedZeroShot(a, ['x', 'y', 'z']));
@@ -58,7 +58,7 @@ describe('POST /v1/zero-shot', () => {
 
   it('accepts a raw image body with labels in the query', async () => {
     const png = uniquePng();
-    const res = await SELF.fetch('https://api.test/v1/zero-shot?labels=cat,dog', {
+    const res = await exports.default.fetch('https://api.test/v1/zero-shot?labels=cat,dog', {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'image/png' },
       body: png,
@@ -70,9 +70,9 @@ describe('POST /v1/zero-shot', () => {
   it('accepts repeated query labels, and a JSON array for labels with commas', async () => {
     const png = uniquePng();
     const init = { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/octet-stream' }, body: png };
-    const repeated = await SELF.fetch('https://api.test/v1/zero-shot?labels=a,b&labels=c', init);
+    const repeated = await exports.default.fetch('https://api.test/v1/zero-shot?labels=a,b&labels=c', init);
     expect((await repeated.json<Scores>()).map((s) => s.label).sort()).toEqual(['a,b', 'c']);
-    const json = await SELF.fetch(`https://api.test/v1/zero-shot?labels=${encodeURIComponent('["x, y", "z"]')}`, { ...init, body: png });
+    const json = await exports.default.fetch(`https://api.test/v1/zero-shot?labels=${encodeURIComponent('["x, y", "z"]')}`, { ...init, body: png });
     expect((await json.json<Scores>()).map((s) => s.label).sort()).toEqual(['x, y', 'z']);
   });
 
@@ -84,7 +84,7 @@ describe('POST /v1/zero-shot', () => {
     form.append('image', new Blob([b], { type: 'image/png' }), 'b.png');
     form.append('labels', 'cat');
     form.append('labels', 'dog');
-    const res = await SELF.fetch('https://api.test/v1/zero-shot', { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: form });
+    const res = await exports.default.fetch('https://api.test/v1/zero-shot', { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: form });
     expect(res.status).toBe(200);
     const body = await res.json<Scores[]>();
     expectScores(body[1] ?? [], await expectedZeroShot(b, ['cat', 'dog']));
@@ -95,7 +95,7 @@ describe('POST /v1/zero-shot', () => {
     const form = new FormData();
     form.append('image', new Blob([png], { type: 'image/png' }), 'a.png');
     form.append('labels', 'cat,dog');
-    const res = await SELF.fetch('https://api.test/v1/zero-shot', { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: form });
+    const res = await exports.default.fetch('https://api.test/v1/zero-shot', { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: form });
     expectScores(await res.json<Scores>(), await expectedZeroShot(png, ['cat', 'dog']));
   });
 });
@@ -116,7 +116,7 @@ describe('POST /v1/zero-shot validation', () => {
     ['an unknown field', { image, labels: ['a'], candidate_labels: ['a'] }, ''],
     ['an image with neither url nor base64', { image: { path: '/etc/passwd' }, labels: ['a'] }, 'image'],
   ])('refuses %s with 400 naming the field', async (_name, body, path) => {
-    const res = await SELF.fetch('https://api.test/v1/zero-shot', postJson(key, body));
+    const res = await exports.default.fetch('https://api.test/v1/zero-shot', postJson(key, body));
     expect(res.status).toBe(400);
     const problem = await problemOf(res);
     expect(problem.type).toBe('https://coyo-edge.dev/problems/validation_failed');
@@ -145,7 +145,7 @@ describe('POST /v1/zero-shot validation', () => {
   });
 
   it('refuses malformed JSON with 400 invalid_request', async () => {
-    const res = await SELF.fetch('https://api.test/v1/zero-shot', {
+    const res = await exports.default.fetch('https://api.test/v1/zero-shot', {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
       body: '{"labels": [',
@@ -155,7 +155,7 @@ describe('POST /v1/zero-shot validation', () => {
   });
 
   it('refuses query labels that fail the same rules, naming the query field', async () => {
-    const res = await SELF.fetch('https://api.test/v1/zero-shot?labels=cat,', {
+    const res = await exports.default.fetch('https://api.test/v1/zero-shot?labels=cat,', {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'image/png' },
       body: uniquePng(),
@@ -165,13 +165,13 @@ describe('POST /v1/zero-shot validation', () => {
   });
 
   it('refuses a body type it does not accept with 415', async () => {
-    const res = await SELF.fetch('https://api.test/v1/zero-shot', { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'text/plain' }, body: 'cat' });
+    const res = await exports.default.fetch('https://api.test/v1/zero-shot', { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'text/plain' }, body: 'cat' });
     expect(res.status).toBe(415);
     await problemOf(res);
   });
 
   it('refuses bytes that are not an image with 415, whatever the Content-Type claims', async () => {
-    const res = await SELF.fetch('https://api.test/v1/zero-shot?labels=a', {
+    const res = await exports.default.fetch('https://api.test/v1/zero-shot?labels=a', {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'image/jpeg' },
       body: 'GIF? no, just text',
@@ -181,7 +181,7 @@ describe('POST /v1/zero-shot validation', () => {
   });
 
   it('refuses a base64 image that decodes to something else with 415', async () => {
-    const res = await SELF.fetch('https://api.test/v1/zero-shot', postJson(key, { image: { base64: btoa('%PDF-1.7 not an image') }, labels: ['a'] }));
+    const res = await exports.default.fetch('https://api.test/v1/zero-shot', postJson(key, { image: { base64: btoa('%PDF-1.7 not an image') }, labels: ['a'] }));
     expect(res.status).toBe(415);
   });
 

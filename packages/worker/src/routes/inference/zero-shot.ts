@@ -10,9 +10,8 @@ import {
   ZeroShotQuerySchema,
   ZeroShotRequestSchema,
 } from '../../schemas/inference';
-import { acceptImageBytes, intakeFiles, readMultipart, type IntakeImage } from '../../services/image-intake';
-import { readCapped } from '../../services/read-capped';
-import { bearerSecurity, bodyKind, checkFileCount, inferenceProblemResponses, jsonImages, labelList, parseFields, requestBodyLimit } from './shared';
+import { bearerSecurity, cacheHeader, inferenceProblemResponses, openapiOwnBody, requestBodyLimit } from '../shared';
+import { labelList, readImageRequest } from './image-request';
 
 const FieldsSchema = z.object({ labels: LabelsSchema, hypothesis_template: HypothesisTemplateSchema.optional() }).superRefine(checkHypothesisLengths);
 
@@ -25,10 +24,6 @@ const MultipartSchema = {
     hypothesis_template: { type: 'string' as const },
   },
 };
-
-export const cacheHeader = z.object({
-  'x-cache': z.enum(['hit', 'miss', 'partial']).openapi({ description: 'Whether every embedding came from the cache (`hit`), none (`miss`) or some.' }),
-});
 
 export const zeroShotRoute = createRoute({
   method: 'post',
@@ -50,6 +45,7 @@ export const zeroShotRoute = createRoute({
         'image/*': binaryImageBody,
         'application/octet-stream': binaryImageBody,
       },
+      required: true,
     },
   },
   responses: {
@@ -64,47 +60,15 @@ export const zeroShotRoute = createRoute({
 
 /** Registers `POST /v1/zero-shot`. */
 export function registerZeroShot(app: OpenAPIHono<AppEnv>): void {
-  app.openapi(zeroShotRoute, async (c) => {
+  openapiOwnBody(app, zeroShotRoute, async (c) => {
     const svc = c.var.services();
-    let images: IntakeImage[];
-    let batched: boolean;
-    let labels: string[];
-    let template: string | undefined;
-    switch (bodyKind(c, true)) {
-      case 'json': {
-        const body = parseFields(ZeroShotRequestSchema, await c.req.json<unknown>(), 'body');
-        ({ images, batched } = await jsonImages(svc, body));
-        labels = body.labels;
-        template = body.hypothesis_template;
-        break;
-      }
-      case 'multipart': {
-        const parts = await readMultipart(c.req.raw);
-        const fields = parseFields(
-          FieldsSchema,
-          { labels: labelList(parts.fields.get('labels'), 'body'), hypothesis_template: parts.fields.get('hypothesis_template')?.[0] },
-          'body',
-        );
-        checkFileCount(parts.files.length);
-        images = await intakeFiles(parts.files, svc.config.maxImageBytes, svc.imageBudget());
-        batched = parts.files.length > 1;
-        ({ labels, hypothesis_template: template } = fields);
-        break;
-      }
-      case 'binary': {
-        const fields = parseFields(
-          FieldsSchema,
-          { labels: labelList(c.req.queries('labels'), 'query'), hypothesis_template: c.req.query('hypothesis_template') },
-          'query',
-        );
-        const bytes = await readCapped(c.req.raw, svc.config.maxImageBytes);
-        images = [await acceptImageBytes(bytes, svc.config.maxImageBytes)];
-        batched = false;
-        ({ labels, hypothesis_template: template } = fields);
-        break;
-      }
-    }
-    const lists = await svc.inference.zeroShot(images, labels, template ?? DEFAULT_HYPOTHESIS_TEMPLATE);
+    const { images, batched, fields } = await readImageRequest(c, svc, {
+      json: ZeroShotRequestSchema,
+      fields: FieldsSchema,
+      collect: (source) => ({ labels: labelList(source.values('labels'), source.in), hypothesis_template: source.value('hypothesis_template') }),
+      fromJson: ({ labels, hypothesis_template }) => ({ labels, hypothesis_template }),
+    });
+    const lists = await svc.inference.zeroShot(images, fields.labels, fields.hypothesis_template ?? DEFAULT_HYPOTHESIS_TEMPLATE);
     c.header('x-cache', svc.inference.cacheStatus);
     return c.json(batched ? lists : (lists[0] ?? []), 200);
   });

@@ -1,4 +1,4 @@
-import { SELF, env } from 'cloudflare:test';
+import { env, exports } from 'cloudflare:workers';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { FAKE_REVISION } from '../../../test/fake-embeddings';
 import { backendUrl, problemOf, seedApiKey, testApp } from '../../../test/helpers';
@@ -11,7 +11,7 @@ beforeAll(async () => {
 
 describe('GET /v1/models', () => {
   it('lists the served models with dims, temperature and the test-model warning', async () => {
-    const res = await SELF.fetch('https://api.test/v1/models', { headers: { authorization: `Bearer ${key}` } });
+    const res = await exports.default.fetch('https://api.test/v1/models', { headers: { authorization: `Bearer ${key}` } });
     expect(res.status).toBe(200);
     const body = await res.json<ModelsResponse>();
     expect(body.data.find((m) => m.id === 'align-base')).toMatchObject({ embedding_dim: 640, temperature: 0.05, revision: FAKE_REVISION });
@@ -29,7 +29,7 @@ describe('GET /v1/models', () => {
 
 describe('GET /healthz', () => {
   it('reports ok with backend reachability', async () => {
-    const res = await SELF.fetch('https://api.test/healthz');
+    const res = await exports.default.fetch('https://api.test/healthz');
     const body = await res.json<HealthResponse>();
     expect(body).toMatchObject({ status: 'ok', backend: { status: 'ok', circuit: 'closed', test_models: true } });
   });

@@ -2,7 +2,7 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import { ModelsResponseSchema, type ModelsResponse } from '../../schemas/meta';
 import { backendProblemResponses, commonProblemResponses } from '../../schemas/problem';
-import { bearerSecurity } from '../inference/shared';
+import { bearerSecurity } from '../shared';
 
 export const modelsRoute = createRoute({
   method: 'get',

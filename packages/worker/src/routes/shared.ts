@@ -1,0 +1,76 @@
+/**
+ * What the routes share: the bearer security requirement, telling the accepted body kinds apart
+ * (JSON, multipart, raw image), the request body cap, validating non-JSON inputs with the JSON
+ * schemas, registering a route whose body the handler reads itself, and the response metadata
+ * several routes declare.
+ */
+import { z, type OpenAPIHono, type RouteConfig } from '@hono/zod-openapi';
+import type { Context, Handler, MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { AppEnv } from '../env';
+import { fieldErrorsFromZod, ProblemError, validationProblem, type FieldError } from '../errors';
+import { backendProblemResponses, commonProblemResponses, imageProblemResponses } from '../schemas/problem';
+
+/** The security requirement of every `/v1/*` route: an API key as a bearer token. */
+export const bearerSecurity = [{ bearerAuth: [] }];
+
+export type BodyKind = 'json' | 'multipart' | 'binary';
+
+/** Which of the accepted body kinds a request carries, from its Content-Type. */
+export function bodyKind(c: Context, acceptsRaw: boolean): BodyKind {
+  const contentType = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (contentType === 'application/json' || /^application\/[\w.-]+\+json$/.test(contentType)) return 'json';
+  if (acceptsRaw && contentType === 'multipart/form-data') return 'multipart';
+  if (acceptsRaw && (contentType.startsWith('image/') || contentType === 'application/octet-stream')) return 'binary';
+  if (contentType === '') {
+    throw new ProblemError('unsupported_media_type', 'the request has no Content-Type; send application/json' + (acceptsRaw ? ', multipart/form-data or an image/* body' : ''));
+  }
+  throw new ProblemError('unsupported_media_type', `Content-Type ${contentType} is not accepted here`);
+}
+
+/** Caps the request body at `MAX_REQUEST_BYTES` (413 `payload_too_large`), whatever its kind. */
+export function requestBodyLimit(): MiddlewareHandler {
+  return async function requestBodyLimitMiddleware(c, next) {
+    const { config } = c.var.services();
+    return bodyLimit({
+      maxSize: config.maxRequestBytes,
+      onError: () => {
+        throw new ProblemError('payload_too_large', `the request body exceeds ${config.maxRequestBytes} bytes`);
+      },
+    })(c, next);
+  };
+}
+
+/** Validates non-JSON inputs with the same schemas as JSON bodies, so errors read the same. */
+export function parseFields<S extends z.ZodType>(schema: S, value: unknown, location: FieldError['in']): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw validationProblem(fieldErrorsFromZod(parsed.error, location));
+  return parsed.data;
+}
+
+/**
+ * Registers a route whose body the handler reads itself (JSON, multipart or a raw image). The spec
+ * gets the route as declared, `required: true` included, but the library's validators are left out:
+ * they would hold multipart and raw-image bodies to the JSON schema. Such a route's query parameters
+ * are strings the handler validates with the body's rules (see `parseFields`).
+ */
+export function openapiOwnBody(app: OpenAPIHono<AppEnv>, route: RouteConfig, handler: Handler<AppEnv>): void {
+  const { middleware, ...documented } = route;
+  app.openAPIRegistry.registerPath(documented);
+  const chain: MiddlewareHandler[] = middleware === undefined ? [] : Array.isArray(middleware) ? middleware : [middleware];
+  const path = route.path.replaceAll(/\/{(.+?)}/g, '/:$1');
+  // Handlers registered for the same method and path run in registration order, middleware first.
+  for (const step of [...chain, handler]) app.on(route.method, path, step);
+}
+
+/** `x-cache` of the ALIGN routes: whether the embeddings came from the cache. */
+export const cacheHeader = z.object({
+  'x-cache': z.enum(['hit', 'miss', 'partial']).openapi({ description: 'Whether every embedding came from the cache (`hit`), none (`miss`) or some.' }),
+});
+
+/** Every problem status an image-taking inference route can answer with. */
+export const inferenceProblemResponses = {
+  ...imageProblemResponses,
+  ...commonProblemResponses,
+  ...backendProblemResponses,
+} as const;
