@@ -7,7 +7,7 @@ import {
   TEST_ALIGN_TEMPERATURE,
   expectedImageEmbedding,
   expectedTextEmbedding,
-} from '../packages/gpu-backend/src/models/test-model-spec.ts';
+} from '@coyo/gpu-backend/test-models';
 import { REPO_ROOT, startStack, type Stack } from './harness/stack.ts';
 
 // A uniform colour survives resize and crop unchanged, so the pixel tensor the backend must build is

@@ -20,7 +20,7 @@ import {
   wranglerNamespace,
   type CliIo,
   type KeyNamespace,
-} from '../../packages/worker/scripts/keys.ts';
+} from '@coyo/worker/keys';
 import { REPO_ROOT, startWorker } from '../harness/stack.ts';
 
 const CONFIG = join(REPO_ROOT, 'wrangler.toml');

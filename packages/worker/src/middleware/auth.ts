@@ -16,8 +16,11 @@ export interface AuthOptions {
   realm?: string;
 }
 
-/** Public by design: health, the spec, its docs page and the playground. */
-export const DEFAULT_PUBLIC_PATHS = ['/', '/healthz', '/openapi.json', '/docs', '/docs/*'] as const;
+/**
+ * Paths under the middleware's mount that need no key: none by default. The app mounts it on `/v1/*`,
+ * so health, the spec and the pages (static assets) are public by sitting outside it.
+ */
+export const DEFAULT_PUBLIC_PATHS: readonly string[] = [];
 
 /** `/v1/coyo/*` needs `coyo`; every other `/v1/*` route needs `inference`. */
 export function defaultScopeFor(path: string): ApiKeyScope | null {
