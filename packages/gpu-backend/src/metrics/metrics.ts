@@ -1,11 +1,29 @@
 /**
  * The backend's Prometheus series: queue depth per tower, batch sizes, queue and inference times, refusals,
- * and requests by route and status. One instance per process, passed to whoever records.
+ * requests by route and status, where each answered request's time went (stage by stage), and how busy the
+ * event loop is. One instance per process, passed to whoever records.
  */
+import { performance } from 'node:perf_hooks';
 import type { BatchObserver } from '../batching/batcher.js';
 import { CallbackGauge, Counter, Histogram, Registry } from './registry.js';
 
 const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** Stage times start far below a millisecond: serialising one embedding takes tens of microseconds. */
+const STAGE_BUCKETS = [0.0001, 0.00025, 0.0005, ...SECONDS_BUCKETS];
+
+/**
+ * The stages one inference request passes through, in order:
+ * - `admission`: queue permit, reading the body and parsing it (JSON and its schema, or the images);
+ * - `preprocess`: tokenising the texts or decoding and resizing the images (off the event loop);
+ * - `queue`: waiting for a batch (the longest wait among the request's items, as `x-queue-time`);
+ * - `inference`: the model runs that served it (as `x-inference-time`);
+ * - `serialise`: building the JSON answer.
+ */
+export const STAGES = ['admission', 'preprocess', 'queue', 'inference', 'serialise'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** One answered request's stage times, in ms. */
+export type StageTimes = Readonly<Record<Stage, number>>;
 
 /** Powers of two up to and including `max`, so the largest batch has its own bucket. */
 function batchBuckets(max: number): number[] {
@@ -22,6 +40,7 @@ export class BackendMetrics {
   readonly queueTime: Histogram<'tower'>;
   readonly inferenceTime: Histogram<'tower'>;
   readonly rejected: Counter<'tower' | 'reason'>;
+  readonly stageTime: Histogram<'route' | 'stage'>;
   readonly #queues = new Map<string, () => number>();
 
   constructor(options: { maxBatchSize: number }) {
@@ -46,6 +65,38 @@ export class BackendMetrics {
     this.requests = r.register(
       new Counter('coyo_backend_requests_total', 'HTTP requests answered, by route and status.', ['route', 'status']),
     );
+    this.stageTime = r.register(
+      new Histogram(
+        'coyo_backend_stage_seconds',
+        'Time an answered inference request spent in each stage (admission, preprocess, queue, inference, serialise), by route.',
+        ['route', 'stage'],
+        STAGE_BUCKETS,
+      ),
+    );
+    // Node's own totals since the process started: rate(active) / (rate(active) + rate(idle)) is the
+    // event loop's utilisation over any window, and rate(active) / rate(requests) its time per request.
+    const loop = (pick: 'active' | 'idle') => () => [{ labels: { thread: 'main' }, value: performance.eventLoopUtilization()[pick] / 1000 }];
+    r.register(
+      new CallbackGauge(
+        'coyo_backend_event_loop_active_seconds_total',
+        'Time the event loop spent running callbacks (not waiting for I/O), per thread; its rate is the loop\'s utilisation.',
+        loop('active'),
+        'counter',
+      ),
+    );
+    r.register(
+      new CallbackGauge('coyo_backend_event_loop_idle_seconds_total', 'Time the event loop spent waiting for I/O, per thread.', loop('idle'), 'counter'),
+    );
+    r.register(
+      new CallbackGauge('coyo_backend_event_loop_utilization', 'Share of time the event loop was busy since the process started, per thread.', () => [
+        { labels: { thread: 'main' }, value: performance.eventLoopUtilization().utilization },
+      ]),
+    );
+  }
+
+  /** Records where one answered request of `route` spent its time. */
+  observeStages(route: string, times: StageTimes): void {
+    for (const stage of STAGES) this.stageTime.observe({ route, stage }, Math.max(0, times[stage]) / 1000);
   }
 
   /** Reports a tower's queue depth at every scrape. */
