@@ -413,6 +413,8 @@ async function main(): Promise<void> {
         BACKEND_TOKEN: token,
         COYO_DEVICE: args.device,
         MAX_QUEUE: '4096',
+        // One process unless --server-env says otherwise; the replica rows compare 1 and 2.
+        COYO_HTTP_PROCESSES: '1',
         ...args['server-env'],
         ...(mode.maxBatch !== undefined ? { MAX_BATCH_SIZE: mode.maxBatch } : {}),
       },

@@ -48,6 +48,11 @@ export interface AppDeps {
   status: ServerStatus;
   metrics: BackendMetrics;
   logger?: Logger;
+  /**
+   * The `/metrics` page, when it is more than this process's own (a replica's processes merged,
+   * `replica/primary.ts`). Default: `metrics.render()`.
+   */
+  renderMetrics?: () => Promise<string>;
 }
 
 function formatMs(ms: number): string {
@@ -79,7 +84,7 @@ function parseTopK(value: string | undefined): number {
 }
 
 /** Builds the Hono app; `deps.status` decides whether `/v1/*` is open. */
-export function createApp({ config, status, metrics, logger = silentLogger }: AppDeps): Hono<AppEnv> {
+export function createApp({ config, status, metrics, logger = silentLogger, renderMetrics }: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.use(requestId({ headerName: HEADERS.requestId }));
@@ -104,7 +109,9 @@ export function createApp({ config, status, metrics, logger = silentLogger }: Ap
 
   app.get(ROUTES.ready.path, (c) => c.json({ status: status.phase } satisfies ReadyAnswer, status.phase === 'ready' ? 200 : 503));
 
-  app.get(ROUTES.metrics.path, (c) => c.body(metrics.render(), 200, { 'content-type': PROMETHEUS_CONTENT_TYPE }));
+  app.get(ROUTES.metrics.path, async (c) =>
+    c.body(renderMetrics ? await renderMetrics() : metrics.render(), 200, { 'content-type': PROMETHEUS_CONTENT_TYPE }),
+  );
 
   app.use('/v1/*', bearerAuth({ token: config.token }), async function admitWhenReady(c, next) {
     const engine = status.engine;
