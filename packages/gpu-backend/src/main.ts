@@ -131,6 +131,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   if (isStopping()) return;
+  metrics.trackThreads(() => backend.threadLoops());
   status.markReady(new Engine({ backend, batching: config.batching, metrics }));
   if (server === undefined) {
     server = await listen();

@@ -5,6 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { BatchObserver } from '../batching/batcher.js';
+import type { ThreadLoop } from '../backend/types.js';
 import { CallbackGauge, Counter, Histogram, Registry } from './registry.js';
 
 const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -42,6 +43,7 @@ export class BackendMetrics {
   readonly rejected: Counter<'tower' | 'reason'>;
   readonly stageTime: Histogram<'route' | 'stage'>;
   readonly #queues = new Map<string, () => number>();
+  #threads: () => readonly ThreadLoop[] = () => [];
 
   constructor(options: { maxBatchSize: number }) {
     const r = this.registry;
@@ -73,25 +75,32 @@ export class BackendMetrics {
         STAGE_BUCKETS,
       ),
     );
-    // Node's own totals since the process started: rate(active) / (rate(active) + rate(idle)) is the
-    // event loop's utilisation over any window, and rate(active) / rate(requests) its time per request.
-    const loop = (pick: 'active' | 'idle') => () => [{ labels: { thread: 'main' }, value: performance.eventLoopUtilization()[pick] / 1000 }];
+    // Node's own totals since each thread started: rate(active) / (rate(active) + rate(idle)) is a loop's
+    // utilisation over any window, and the main thread's rate(active) / rate(requests) its time per request.
+    // Worker threads (pre-processing, sessions) are busy while they decode, tokenise or run a model.
+    const loops = (): ThreadLoop[] => [{ thread: 'main', ...performance.eventLoopUtilization() }, ...this.#threads()];
+    const loop = (pick: 'active' | 'idle') => () => loops().map((l) => ({ labels: { thread: l.thread }, value: l[pick] / 1000 }));
     r.register(
       new CallbackGauge(
         'coyo_backend_event_loop_active_seconds_total',
-        'Time the event loop spent running callbacks (not waiting for I/O), per thread; its rate is the loop\'s utilisation.',
+        'Time an event loop spent running callbacks (not waiting), per thread (main, preprocess:<i>, session:<tower>); its rate is the loop\'s utilisation.',
         loop('active'),
         'counter',
       ),
     );
     r.register(
-      new CallbackGauge('coyo_backend_event_loop_idle_seconds_total', 'Time the event loop spent waiting for I/O, per thread.', loop('idle'), 'counter'),
+      new CallbackGauge('coyo_backend_event_loop_idle_seconds_total', 'Time an event loop spent waiting, per thread.', loop('idle'), 'counter'),
     );
     r.register(
-      new CallbackGauge('coyo_backend_event_loop_utilization', 'Share of time the event loop was busy since the process started, per thread.', () => [
-        { labels: { thread: 'main' }, value: performance.eventLoopUtilization().utilization },
-      ]),
+      new CallbackGauge('coyo_backend_event_loop_utilization', 'Share of time an event loop was busy since its thread started, per thread.', () =>
+        loops().map((l) => ({ labels: { thread: l.thread }, value: l.active + l.idle > 0 ? l.active / (l.active + l.idle) : 0 })),
+      ),
     );
+  }
+
+  /** Adds the backend's own threads to the event-loop series. */
+  trackThreads(threads: () => readonly ThreadLoop[]): void {
+    this.#threads = threads;
   }
 
   /** Records where one answered request of `route` spent its time. */

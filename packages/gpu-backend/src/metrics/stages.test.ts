@@ -34,6 +34,7 @@ beforeAll(async () => {
   );
   const batching = { maxBatchSize: 8, maxQueueDelayMs: 1, maxQueue: 64 };
   const metrics = new BackendMetrics({ maxBatchSize: batching.maxBatchSize });
+  metrics.trackThreads(() => backend.threadLoops());
   const status = new ServerStatus(models);
   status.markReady(new Engine({ backend, batching, metrics }));
   const limits = { maxImageBytes: 1 << 20, maxImagePixels: 1_000_000, maxImagesPerRequest: 4, maxTextsPerRequest: 8, maxRequestBytes: 4 << 20 };
@@ -133,5 +134,21 @@ describe('stage metrics', () => {
     const second = await scrape();
     expect(value(second, 'coyo_backend_event_loop_active_seconds_total', '{thread="main"}')).toBeGreaterThan(active + 0.015);
     expect(value(second, 'coyo_backend_event_loop_idle_seconds_total', '{thread="main"}')).toBeGreaterThanOrEqual(idle);
+  });
+
+  it('reports the pre-processing and session threads, which were busy serving the requests above', async () => {
+    const page = await scrape();
+    const threads = [...samples(page, 'coyo_backend_event_loop_active_seconds_total').keys()];
+    expect(threads.sort()).toEqual(
+      ['main', 'preprocess:0', 'session:align-text', 'session:align-vision', 'session:vit'].map((t) => `{thread="${t}"}`),
+    );
+    // Images were decoded on the pool's thread and every tower ran at least one batch (warm-up included).
+    expect(value(page, 'coyo_backend_event_loop_active_seconds_total', '{thread="preprocess:0"}')).toBeGreaterThan(0);
+    for (const tower of ['align-text', 'align-vision', 'vit']) {
+      expect(value(page, 'coyo_backend_event_loop_active_seconds_total', `{thread="session:${tower}"}`)).toBeGreaterThan(0);
+      const share = value(page, 'coyo_backend_event_loop_utilization', `{thread="session:${tower}"}`);
+      expect(share).toBeGreaterThan(0);
+      expect(share).toBeLessThanOrEqual(1);
+    }
   });
 });
