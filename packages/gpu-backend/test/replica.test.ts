@@ -5,7 +5,7 @@
  * serving; SIGTERM stops every process and the primary exits 0.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -204,4 +204,39 @@ describe('a replica of two HTTP processes', () => {
     for (const pid of pids) expect(alive(pid)).toBe(false);
     expect(output).toContain('all HTTP processes stopped');
   }, 60_000);
+});
+
+describe('a replica whose processes cannot load the models', () => {
+  it('stops and exits 1 rather than restarting processes that never became ready', async () => {
+    const broken = mkdtempSync(join(tmpdir(), 'backend-replica-broken-'));
+    try {
+      await generateTestModels(broken);
+      // The files are there (so the primary does not generate any), but a session cannot load from them.
+      writeFileSync(join(broken, 'vit-large-patch16-384/onnx/model.onnx'), 'not an onnx model');
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+        cwd: PACKAGE_DIR,
+        env: {
+          ...process.env,
+          PORT: String(await freePort()),
+          HOST: '127.0.0.1',
+          MODELS_DIR: broken,
+          BACKEND_TOKEN: TOKEN,
+          COYO_DEVICE: 'cpu',
+          COYO_HTTP_PROCESSES: '2',
+          PREPROCESS_THREADS: '1',
+          ORT_INTRA_OP_THREADS: '1',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let log = '';
+      child.stdout.on('data', (d: Buffer) => (log += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => { resolve(c); }));
+      expect(code, log).toBe(1);
+      expect(log).toContain('start-up failed');
+      expect(log).not.toContain('starting another');
+    } finally {
+      rmSync(broken, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
