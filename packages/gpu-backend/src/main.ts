@@ -135,7 +135,11 @@ async function main(): Promise<void> {
   status.markReady(new Engine({ backend, batching: config.batching, metrics }));
   if (server === undefined) {
     server = await listen();
-    if (isStopping()) await server.close();
+    // A signal that came while it started listening: the shutdown did not see this server, so close it here.
+    if (isStopping()) {
+      await server.close();
+      return;
+    }
   }
   replica?.reportReady();
   logger.info('ready', { url: server.url, device: backend.device, test_models: models.testModels });
