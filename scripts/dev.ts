@@ -130,6 +130,8 @@ children.push({
     HOST: '127.0.0.1',
     MODELS_DIR: modelsDir,
     BACKEND_TOKEN: token,
+    // One process (its own sessions) is plenty for local work; set COYO_HTTP_PROCESSES to try a replica.
+    COYO_HTTP_PROCESSES: process.env.COYO_HTTP_PROCESSES ?? '1',
   }, join(root, 'packages', 'gpu-backend')),
 });
 // The pages are static assets: built before wrangler starts, then rebuilt on change.

@@ -77,6 +77,7 @@ export async function startBackend(options: { env?: Record<string, string> | und
       MODELS_DIR,
       BACKEND_TOKEN: token,
       COYO_DEVICE: 'cpu',
+      COYO_HTTP_PROCESSES: '1',
       PREPROCESS_THREADS: '1',
       ORT_INTRA_OP_THREADS: '1',
       ...options.env,

@@ -20,6 +20,11 @@
  *                         own priority, so the generator takes less CPU from the server it measures,
  *                         as remote clients would (needs the right to lower a nice value: root or
  *                         CAP_SYS_NICE); default 0, everything at one priority
+ *   --processes <list>    replica rows: text at concurrency --replica-concurrency through one server
+ *                         started with each COYO_HTTP_PROCESSES of the list (default 1,2), printing
+ *                         requests/s and the server's CPU ms per request (all its processes and threads)
+ *   --replica-concurrency <n>  concurrency of the replica rows (default 32)
+ *   --no-replicas         skip the replica rows
  *   --out <file>          JSON report (default bench-results/backend.json, backend-faithful.json)
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -34,6 +39,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { z } from 'zod';
 import { type LoadResult, type Send, runClosedLoop } from './load.js';
+import { treeCpuMs } from './process-cpu.js';
 
 const PACKAGE_DIR = fileURLToPath(new URL('../', import.meta.url));
 const REPO_ROOT = resolve(PACKAGE_DIR, '../..');
@@ -60,6 +66,13 @@ const ArgsSchema = z.object({
   'no-peer': z.boolean().default(false),
   'client-nice': z.coerce.number().int().min(0).max(19).default(0),
   out: z.string().min(1).optional(),
+  processes: z
+    .string()
+    .default('1,2')
+    .transform((v) => v.split(',').map(Number))
+    .pipe(z.array(z.number().int().min(1).max(64)).min(1)),
+  'replica-concurrency': z.coerce.number().int().min(1).max(1024).default(32),
+  'no-replicas': z.boolean().default(false),
   'server-env': z
     .array(z.string().regex(/^[A-Z][A-Z0-9_]*=.*$/, '--server-env takes NAME=value'))
     .default([])
@@ -351,6 +364,57 @@ function ratio(cells: Cell[], a: (c: Cell) => boolean, b: (c: Cell) => boolean):
   return x && y && y.itemsPerSecond > 0 ? x.itemsPerSecond / y.itemsPerSecond : null;
 }
 
+/** One replica row: text through HTTP at one concurrency, served by `processes` HTTP processes. */
+interface ReplicaCell extends LoadResult {
+  processes: number;
+  requestsPerSecond: number;
+  /** User + system CPU of the whole server (primary, HTTP processes, all threads) per answered request. */
+  cpuMsPerRequest: number | null;
+  /** Main-thread (event-loop) busy time per answered request, summed over the HTTP processes. */
+  loopMsPerRequest: number | null;
+  meanBatchSize: number | null;
+}
+
+/** Sum of every sample of `name` (all label sets) in a Prometheus text page. */
+function total(page: string, name: string): number {
+  let sum = 0;
+  for (const line of page.split('\n')) {
+    const m = /^(\w+)(?:\{[^}]*\})? ([0-9.eE+-]+)$/.exec(line);
+    if (m?.[1] === name) sum += Number(m[2]);
+  }
+  return sum;
+}
+
+/** Waits until the merged /metrics reports `processes` HTTP processes ready (a lone server has no such series). */
+async function allProcessesReady(url: string, processes: number, timeoutMs: number): Promise<void> {
+  if (processes === 1) return;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (total(await scrape(url).catch(() => ''), 'coyo_backend_process_ready') >= processes) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`not all ${processes} HTTP processes were ready within ${timeoutMs / 1000} s`);
+}
+
+const REPLICA_HEADER = `${'procs'.padStart(5)} ${'conc'.padStart(4)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'CPU ms/req'.padStart(10)} ${'loop ms/req'.padStart(11)} ${'batch'.padStart(7)} ${'reqs'.padStart(6)} ${'err'.padStart(4)}`;
+
+function printReplicaRow(c: ReplicaCell): void {
+  console.log(
+    [
+      String(c.processes).padStart(5),
+      String(c.concurrency).padStart(4),
+      fmt(c.requestsPerSecond).padStart(9),
+      fmt(c.latencyMs.p50).padStart(9),
+      fmt(c.latencyMs.p99).padStart(9),
+      fmt(c.cpuMsPerRequest, 2).padStart(10),
+      fmt(c.loopMsPerRequest, 2).padStart(11),
+      fmt(c.meanBatchSize).padStart(7),
+      String(c.requests).padStart(6),
+      String(c.errors).padStart(4),
+    ].join(' '),
+  );
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     // `pnpm run x -- --flag` passes the `--` through; it only separates arguments there.
@@ -366,6 +430,9 @@ async function main(): Promise<void> {
       'no-peer': { type: 'boolean' },
       'client-nice': { type: 'string' },
       out: { type: 'string' },
+      processes: { type: 'string' },
+      'replica-concurrency': { type: 'string' },
+      'no-replicas': { type: 'boolean' },
       'server-env': { type: 'string', multiple: true },
     },
     strict: true,
@@ -413,6 +480,8 @@ async function main(): Promise<void> {
         BACKEND_TOKEN: token,
         COYO_DEVICE: args.device,
         MAX_QUEUE: '4096',
+        // One process unless --server-env says otherwise; the replica rows compare 1 and 2.
+        COYO_HTTP_PROCESSES: '1',
         ...args['server-env'],
         ...(mode.maxBatch !== undefined ? { MAX_BATCH_SIZE: mode.maxBatch } : {}),
       },
@@ -442,6 +511,67 @@ async function main(): Promise<void> {
       }
     } finally {
       await stop(server);
+    }
+  }
+
+  const replicas: ReplicaCell[] = [];
+  if (!args['no-replicas'] && args.workloads.includes('text')) {
+    const concurrency = args['replica-concurrency'];
+    console.log(`\nreplica: text at concurrency ${concurrency} through HTTP, COYO_HTTP_PROCESSES = ${args.processes.join(', ')}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    console.log(REPLICA_HEADER);
+    for (const processes of args.processes) {
+      const port = await freePort();
+      const server = await start(
+        'src/main.ts',
+        {
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          MODELS_DIR: p.modelsDir,
+          BACKEND_TOKEN: token,
+          COYO_DEVICE: args.device,
+          MAX_QUEUE: '4096',
+          ...args['server-env'],
+          COYO_HTTP_PROCESSES: String(processes),
+        },
+        port,
+        p.readyTimeoutMs,
+      );
+      try {
+        await allProcessesReady(server.url, processes, p.readyTimeoutMs);
+        const send = sender(server.url, token, 'text', images, texts);
+        await settle(server.url, send);
+        const pid = server.child.pid;
+        if (pid === undefined) throw new Error('the server has no pid');
+        const pageBefore = await scrape(server.url);
+        const cpuBefore = treeCpuMs(pid);
+        const result = await measure(send, concurrency);
+        const cpuAfter = treeCpuMs(pid);
+        const pageAfter = await scrape(server.url);
+        await settle(server.url, send);
+        const answered = result.requests;
+        const runs = total(pageAfter, 'coyo_backend_batch_size_count') - total(pageBefore, 'coyo_backend_batch_size_count');
+        const batched = total(pageAfter, 'coyo_backend_batch_size_sum') - total(pageBefore, 'coyo_backend_batch_size_sum');
+        const loopSeconds =
+          total(pageAfter, 'coyo_backend_event_loop_active_seconds_total') - total(pageBefore, 'coyo_backend_event_loop_active_seconds_total');
+        const cell: ReplicaCell = {
+          ...result,
+          processes,
+          requestsPerSecond: (answered * 1000) / result.elapsedMs,
+          cpuMsPerRequest: answered > 0 ? (cpuAfter - cpuBefore) / answered : null,
+          loopMsPerRequest: answered > 0 ? (loopSeconds * 1000) / answered : null,
+          meanBatchSize: runs > 0 ? batched / runs : null,
+        };
+        replicas.push(cell);
+        printReplicaRow(cell);
+      } finally {
+        await stop(server);
+      }
+    }
+    const one = replicas.find((c) => c.processes === 1);
+    for (const c of replicas) {
+      if (one && c !== one && one.requestsPerSecond > 0) {
+        console.log(`text, ${c.processes} processes vs 1 at c=${concurrency}: ${(c.requestsPerSecond / one.requestsPerSecond).toFixed(2)}× requests/s`);
+      }
     }
   }
 
@@ -505,6 +635,7 @@ async function main(): Promise<void> {
     clientNice: args['client-nice'],
     durationMs: p.durationMs,
     cells,
+    replicas,
     targets,
   };
   await mkdir(dirname(out), { recursive: true });

@@ -1,8 +1,27 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, defaultPreprocessThreads, defaultProcesses, loadConfig, MAX_DEFAULT_PROCESSES } from './config.js';
 
 const TOKEN = 'a-long-enough-secret';
+
+describe('process and thread defaults', () => {
+  it('start one process per core up to the cap, and share the cores out as pre-processing threads', () => {
+    expect(MAX_DEFAULT_PROCESSES).toBe(4);
+    expect([1, 2, 3, 4, 16, 64].map((cores) => defaultProcesses(cores))).toEqual([1, 2, 3, 4, 4, 4]);
+    expect(defaultPreprocessThreads(4, 16)).toBe(4);
+    expect(defaultPreprocessThreads(2, 2)).toBe(1);
+    expect(defaultPreprocessThreads(4, 2)).toBe(1);
+    expect(defaultPreprocessThreads(1, 8)).toBe(8);
+  });
+
+  it('derive the pre-processing threads from COYO_HTTP_PROCESSES unless PREPROCESS_THREADS is set', () => {
+    const cores = availableParallelism();
+    expect(loadConfig({ BACKEND_TOKEN: TOKEN, COYO_HTTP_PROCESSES: '1' })).toMatchObject({ processes: 1, preprocessThreads: cores });
+    expect(loadConfig({ BACKEND_TOKEN: TOKEN, COYO_HTTP_PROCESSES: '1', PREPROCESS_THREADS: '2' }).preprocessThreads).toBe(2);
+    expect(() => loadConfig({ BACKEND_TOKEN: TOKEN, COYO_HTTP_PROCESSES: '0' })).toThrow(/COYO_HTTP_PROCESSES: must be a whole number from 1 to 256/);
+    expect(() => loadConfig({ BACKEND_TOKEN: TOKEN, PREPROCESS_THREADS: '0' })).toThrow(/PREPROCESS_THREADS: must be a whole number from 1 to 256/);
+  });
+});
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
@@ -19,7 +38,8 @@ describe('loadConfig', () => {
         maxTextsPerRequest: 256,
         maxRequestBytes: 64 * 1024 * 1024,
       },
-      preprocessThreads: availableParallelism(),
+      processes: Math.min(availableParallelism(), MAX_DEFAULT_PROCESSES),
+      preprocessThreads: Math.max(1, Math.floor(availableParallelism() / Math.min(availableParallelism(), MAX_DEFAULT_PROCESSES))),
       device: 'auto',
       precision: 'fp32',
       intraOpThreads: 0,
@@ -42,6 +62,7 @@ describe('loadConfig', () => {
       MAX_PADDING_RATIO: '1.5',
       MAX_IMAGE_PIXELS: '40e6',
       PREPROCESS_THREADS: '3',
+      COYO_HTTP_PROCESSES: '6',
       COYO_DEVICE: 'cuda',
       COYO_PRECISION: 'fp16',
       ORT_INTRA_OP_THREADS: '4',
@@ -55,6 +76,7 @@ describe('loadConfig', () => {
       batching: { maxBatchSize: 64, maxQueueDelayMs: 0.5, maxQueue: 300, dispatchWhenIdle: false, maxPaddingRatio: 1.5 },
       limits: { maxImagePixels: 40_000_000 },
       preprocessThreads: 3,
+      processes: 6,
       device: 'cuda',
       precision: 'fp16',
       intraOpThreads: 4,

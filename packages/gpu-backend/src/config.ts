@@ -8,6 +8,24 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 const MIB = 1024 * 1024;
+
+/**
+ * Most HTTP processes a replica starts by default. Each process holds its own sessions on the device
+ * (GPU memory per model ×N) and its own batchers (batches ÷N at a given load), and its main thread only
+ * parses, admits and serialises (about 1–2 ms per request): four main threads keep a GPU fed at thousands
+ * of requests per second, and the host's other cores go to the pre-processing threads.
+ */
+export const MAX_DEFAULT_PROCESSES = 4;
+
+/** `COYO_HTTP_PROCESSES` when unset: one per core, at most {@link MAX_DEFAULT_PROCESSES}. */
+export function defaultProcesses(cores = availableParallelism()): number {
+  return Math.max(1, Math.min(cores, MAX_DEFAULT_PROCESSES));
+}
+
+/** `PREPROCESS_THREADS` when unset: the host's cores shared out among the processes, at least one each. */
+export function defaultPreprocessThreads(processes: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.floor(cores / processes));
+}
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** Environment value: absent and empty both mean "use the default". */
@@ -17,13 +35,13 @@ const raw = z
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
 /** A number variable in [min, max]; `whole` ones accept `40e6`-style notation as long as the value is whole. */
-function numeric(fallback: number, min: number, max: number, whole: boolean) {
+function numeric<F extends number | undefined>(fallback: F, min: number, max: number, whole: boolean) {
   const kind = whole ? 'a whole number' : 'a number';
   return raw.pipe(
     z
       .string()
       .optional()
-      .transform((v, ctx) => {
+      .transform((v, ctx): number | F => {
         if (v === undefined) return fallback;
         const n = Number(v);
         if (!Number.isFinite(n) || (whole && !Number.isInteger(n)) || n < min || n > max) {
@@ -36,6 +54,8 @@ function numeric(fallback: number, min: number, max: number, whole: boolean) {
 }
 
 const integer = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) => numeric(fallback, min, max, true);
+/** A whole-number variable whose default depends on other variables: `undefined` when unset. */
+const optionalInteger = (min: number, max: number) => numeric(undefined, min, max, true);
 const decimal = (fallback: number, min: number, max: number) => numeric(fallback, min, max, false);
 
 /** A `0`/`1` switch, off unless set. */
@@ -68,7 +88,8 @@ const EnvSchema = z.object({
   MAX_IMAGES_PER_REQUEST: integer(32, 1, 4096),
   MAX_TEXTS_PER_REQUEST: integer(256, 1, 4096),
   MAX_REQUEST_BYTES: integer(64 * MIB, 1, 2 ** 31 - 1),
-  PREPROCESS_THREADS: integer(availableParallelism(), 1, 256),
+  PREPROCESS_THREADS: optionalInteger(1, 256),
+  COYO_HTTP_PROCESSES: integer(defaultProcesses(), 1, 256),
   COYO_DEVICE: choice(['auto', 'cuda', 'cpu'], 'auto'),
   COYO_PRECISION: choice(['fp32', 'fp16'], 'fp32'),
   ORT_INTRA_OP_THREADS: integer(0, 0, 1024),
@@ -118,7 +139,13 @@ export interface Config {
   token: string | undefined;
   batching: BatchingConfig;
   limits: LimitsConfig;
+  /** Image decode/resize and tokenisation threads, per process. */
   preprocessThreads: number;
+  /**
+   * HTTP processes sharing the port (`COYO_HTTP_PROCESSES`, node:cluster): each holds its own sessions on
+   * the same device and its own batchers. 1 serves from this process alone.
+   */
+  processes: number;
   device: DeviceChoice;
   precision: Precision;
   /** 0 lets onnxruntime choose. */
@@ -180,7 +207,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       maxTextsPerRequest: e.MAX_TEXTS_PER_REQUEST,
       maxRequestBytes: e.MAX_REQUEST_BYTES,
     },
-    preprocessThreads: e.PREPROCESS_THREADS,
+    preprocessThreads: e.PREPROCESS_THREADS ?? defaultPreprocessThreads(e.COYO_HTTP_PROCESSES),
+    processes: e.COYO_HTTP_PROCESSES,
     device: e.COYO_DEVICE,
     precision: e.COYO_PRECISION,
     intraOpThreads: e.ORT_INTRA_OP_THREADS,

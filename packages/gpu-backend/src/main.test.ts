@@ -78,6 +78,7 @@ beforeAll(async () => {
       MODELS_DIR: dir,
       BACKEND_TOKEN: TOKEN,
       COYO_DEVICE: 'cpu',
+      COYO_HTTP_PROCESSES: '1',
       PREPROCESS_THREADS: '1',
       ORT_INTRA_OP_THREADS: '1',
     },

@@ -2,14 +2,28 @@
  * Starts the GPU backend: read the configuration, make sure models are there, listen at once (so
  * `/healthz` answers and `/readyz` says 503 while loading), load and warm up the sessions, then open
  * `/v1/*`. On SIGTERM or SIGINT: stop admitting, let admitted work finish, release the sessions, exit 0.
+ * With `COYO_HTTP_PROCESSES` > 1 this process becomes a replica's primary and forks that many HTTP
+ * processes sharing the port, each doing all of the above (`replica/primary.ts`).
  */
+import cluster from 'node:cluster';
 import { Engine } from './batching/engine.js';
 import { hasModels, loadModelsInfo, OnnxBackend, requiredModelFiles } from './backend/onnx.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { createServer } from './http/server.js';
+import { createServer, type RunningServer } from './http/server.js';
 import { ServerStatus } from './http/status.js';
-import { createLogger, type Logger } from './metrics/logger.js';
+import { createLogger, type LogFields, type Logger } from './metrics/logger.js';
 import { BackendMetrics } from './metrics/metrics.js';
+import { replicaProcess } from './replica/child.js';
+import { runPrimary } from './replica/primary.js';
+
+/** `logger` with `fields` added to every line. */
+function withFields(logger: Logger, fields: LogFields): Logger {
+  return {
+    info: (message, more = {}) => { logger.info(message, { ...fields, ...more }); },
+    warn: (message, more = {}) => { logger.warn(message, { ...fields, ...more }); },
+    error: (message, more = {}) => { logger.error(message, { ...fields, ...more }); },
+  };
+}
 
 async function ensureModels(config: Config, logger: Logger): Promise<void> {
   if (hasModels(config.modelsDir)) return;
@@ -27,7 +41,8 @@ async function ensureModels(config: Config, logger: Logger): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const logger = createLogger();
+  const replica = replicaProcess();
+  const logger = replica === undefined ? createLogger() : withFields(createLogger(), { process: replica.slot, pid: process.pid });
   let config: Config;
   try {
     config = loadConfig();
@@ -37,7 +52,13 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  await ensureModels(config, logger);
+  if (cluster.isPrimary && config.processes > 1) {
+    // Generated here, once, rather than by every process at the same time.
+    await ensureModels(config, logger);
+    runPrimary({ processes: config.processes, logger });
+    return;
+  }
+  if (replica === undefined) await ensureModels(config, logger);
   const models = await loadModelsInfo(config.modelsDir);
   if (models.testModels) {
     logger.warn('!!! SERVING GENERATED TEST MODELS: outputs are meaningless !!!', { warning: models.warning ?? null });
@@ -46,8 +67,17 @@ async function main(): Promise<void> {
 
   const metrics = new BackendMetrics({ maxBatchSize: config.batching.maxBatchSize });
   const status = new ServerStatus(models);
-  const server = await createServer(config, { config, status, metrics, logger });
-  logger.info('listening; loading models', { url: server.url, models_dir: config.modelsDir, device: config.device });
+  replica?.serveMetrics(() => metrics.render());
+  const listen = () =>
+    createServer(config, { config, status, metrics, logger, ...(replica !== undefined ? { renderMetrics: () => replica.scrape() } : {}) });
+  // A process replacing one that exited listens once it is ready: the port is served by the others meanwhile.
+  let server: RunningServer | undefined;
+  if (replica?.replacement === true) {
+    logger.info('loading models before listening', { models_dir: config.modelsDir, device: config.device });
+  } else {
+    server = await listen();
+    logger.info('listening; loading models', { url: server.url, models_dir: config.modelsDir, device: config.device });
+  }
 
   const loading = OnnxBackend.create(
     {
@@ -81,7 +111,7 @@ async function main(): Promise<void> {
     logger.info('shutting down: draining', { signal, in_flight: status.inFlight });
     status.beginDrain();
     await status.idle();
-    await server.close();
+    await server?.close();
     logger.info('http server closed; releasing sessions');
     // Sessions still loading must finish loading before they can be released.
     const backend = await loading.catch(() => undefined);
@@ -97,12 +127,22 @@ async function main(): Promise<void> {
     backend = await loading;
   } catch (error) {
     logger.error('could not load the models', { error });
-    await server.close();
+    await server?.close();
     process.exit(1);
   }
   if (isStopping()) return;
+  metrics.trackThreads(() => backend.threadLoops());
   status.markReady(new Engine({ backend, batching: config.batching, metrics }));
-  logger.info('ready', { device: backend.device, test_models: models.testModels });
+  if (server === undefined) {
+    server = await listen();
+    // A signal that came while it started listening: the shutdown did not see this server, so close it here.
+    if (isStopping()) {
+      await server.close();
+      return;
+    }
+  }
+  replica?.reportReady();
+  logger.info('ready', { url: server.url, device: backend.device, test_models: models.testModels });
 }
 
 main().catch((error: unknown) => {

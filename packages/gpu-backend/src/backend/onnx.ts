@@ -25,6 +25,7 @@ import {
   type ModelRevisions,
   type ModelsInfo,
   type PreprocessOptions,
+  type ThreadLoop,
   type Tower,
 } from './types.js';
 
@@ -219,6 +220,13 @@ export class OnnxBackend implements Backend {
     for (const t of texts) chars += t.length;
     if (chars <= INLINE_TOKENIZE_MAX_CHARS) return Promise.resolve(texts.map((t) => this.#tokenizer.encode(t, MAX_TEXT_TOKENS)));
     return this.#pool.tokenize(texts, options);
+  }
+
+  threadLoops(): ThreadLoop[] {
+    return [
+      ...this.#pool.eventLoops().map((loop, i) => ({ thread: `preprocess:${i}`, ...loop })),
+      ...TOWERS.map((tower) => ({ thread: `session:${tower}`, ...this.#sessions[tower].eventLoop() })),
+    ];
   }
 
   pixelBuffer(model: ImageModel, length: number): Float32Array {

@@ -83,6 +83,14 @@ export class PreprocessPool {
     return this.#slots.size;
   }
 
+  /** Each thread's event-loop totals (ms): busy while it decodes, resizes or tokenises. */
+  eventLoops(): Array<{ active: number; idle: number }> {
+    return [...this.#slots].map(({ worker }) => {
+      const { active, idle } = worker.performance.eventLoopUtilization();
+      return { active, idle };
+    });
+  }
+
   /** Tasks waiting for a thread. */
   get queued(): number {
     return this.#queue.length;

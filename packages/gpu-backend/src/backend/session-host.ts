@@ -85,6 +85,12 @@ export class SessionHost {
     worker.on('error', (error) => { this.#fail(new Error(`${name} session thread crashed: ${error.message}`)); });
     void exited.then(() => { this.#fail(new Error(`${name} session thread exited`)); });
   }
+  /** The session thread's event-loop totals (ms): busy while a run blocks it. */
+  eventLoop(): { active: number; idle: number } {
+    const { active, idle } = this.#worker.performance.eventLoopUtilization();
+    return { active, idle };
+  }
+
 
   /** Starts the thread and loads the model there; resolves once the session exists. */
   static async start(options: SessionHostOptions): Promise<SessionHost> {

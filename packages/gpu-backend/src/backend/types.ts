@@ -51,6 +51,14 @@ export interface PreprocessOptions {
   signal?: AbortSignal;
 }
 
+/** A thread's event-loop totals since it started (Node's `eventLoopUtilization()`), in ms. */
+export interface ThreadLoop {
+  /** `preprocess:<i>` or `session:<tower>`. */
+  thread: string;
+  active: number;
+  idle: number;
+}
+
 export interface Backend {
   readonly device: Device;
   readonly models: ModelsInfo;
@@ -77,6 +85,8 @@ export interface Backend {
   embedTexts(input: PaddedBatch): Promise<Float32Array>;
   /** ViT: pixels `[batch,3,384,384]` → logits `[batch,labels]`. */
   classifyImages(pixels: Float32Array, batch: number): Promise<Float32Array>;
+  /** The event-loop totals of the backend's own threads, for `/metrics` (absent: it has none). */
+  threadLoops?(): ThreadLoop[];
   /** Waits for work in flight, then releases sessions and threads. */
   close(): Promise<void>;
 }

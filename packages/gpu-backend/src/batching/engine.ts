@@ -38,6 +38,8 @@ export interface Answered {
   model: string;
   /** The served model's revision (`backend/revision.ts`). */
   revision: string;
+  /** Time tokenising the texts or decoding and resizing the images took, start to last one done. */
+  preprocessMs: number;
   /** Longest time any of the request's items waited for a batch. */
   queueMs: number;
   /** Time the batches that served them spent in the model. */
@@ -172,6 +174,7 @@ export class Engine {
       revision: this.backend.revisions.align,
       dim: this.backend.models.embeddingDim,
       embeddings: result.outputs,
+      preprocessMs: result.preprocessMs,
       queueMs: result.queueMs,
       inferenceMs: result.inferenceMs,
     };
@@ -185,6 +188,7 @@ export class Engine {
       model: VIT_MODEL_ID,
       revision: this.backend.revisions.vit,
       predictions: result.outputs.map((logits) => topK(logits, labels, k)),
+      preprocessMs: result.preprocessMs,
       queueMs: result.queueMs,
       inferenceMs: result.inferenceMs,
     };
@@ -194,7 +198,9 @@ export class Engine {
   async embedTexts(texts: readonly string[], permit: RequestPermit, options: WorkOptions = {}): Promise<TextEmbeddings> {
     const slots = this.#widen(permit, 'embed-text', texts.length);
     try {
+      const tokenizing = this.#now();
       const sequences = await this.backend.tokenize(texts, options.signal ? { signal: options.signal } : {});
+      const preprocessMs = this.#now() - tokenizing;
       const result = await this.alignText.submit(slots, sequences, options);
       return {
         model: ALIGN_MODEL_ID,
@@ -202,6 +208,7 @@ export class Engine {
         dim: this.backend.models.embeddingDim,
         embeddings: result.outputs,
         tokens: sequences.map((s) => s.length),
+        preprocessMs,
         queueMs: result.queueMs,
         inferenceMs: result.inferenceMs,
       };
@@ -275,11 +282,12 @@ export class Engine {
     images: readonly Uint8Array[],
     permit: Permit,
     options: WorkOptions,
-  ): Promise<BatchResult<Float32Array>> {
+  ): Promise<BatchResult<Float32Array> & { preprocessMs: number }> {
     // One failed image fails the request: stop pre-processing its siblings that have not started.
     const failed = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
     try {
+      const preprocessing = this.#now();
       const pixels = await Promise.all(
         images.map((bytes) =>
           this.backend.preprocessImage(model, bytes, { signal }).catch((error: unknown) => {
@@ -288,7 +296,8 @@ export class Engine {
           }),
         ),
       );
-      return await batcher.submit(permit, pixels, options);
+      const preprocessMs = this.#now() - preprocessing;
+      return { ...(await batcher.submit(permit, pixels, options)), preprocessMs };
     } finally {
       permit.release();
     }

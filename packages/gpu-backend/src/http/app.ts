@@ -48,6 +48,11 @@ export interface AppDeps {
   status: ServerStatus;
   metrics: BackendMetrics;
   logger?: Logger;
+  /**
+   * The `/metrics` page, when it is more than this process's own (a replica's processes merged,
+   * `replica/primary.ts`). Default: `metrics.render()`.
+   */
+  renderMetrics?: () => Promise<string>;
 }
 
 function formatMs(ms: number): string {
@@ -79,7 +84,7 @@ function parseTopK(value: string | undefined): number {
 }
 
 /** Builds the Hono app; `deps.status` decides whether `/v1/*` is open. */
-export function createApp({ config, status, metrics, logger = silentLogger }: AppDeps): Hono<AppEnv> {
+export function createApp({ config, status, metrics, logger = silentLogger, renderMetrics }: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.use(requestId({ headerName: HEADERS.requestId }));
@@ -104,7 +109,9 @@ export function createApp({ config, status, metrics, logger = silentLogger }: Ap
 
   app.get(ROUTES.ready.path, (c) => c.json({ status: status.phase } satisfies ReadyAnswer, status.phase === 'ready' ? 200 : 503));
 
-  app.get(ROUTES.metrics.path, (c) => c.body(metrics.render(), 200, { 'content-type': PROMETHEUS_CONTENT_TYPE }));
+  app.get(ROUTES.metrics.path, async (c) =>
+    c.body(renderMetrics ? await renderMetrics() : metrics.render(), 200, { 'content-type': PROMETHEUS_CONTENT_TYPE }),
+  );
 
   app.use('/v1/*', bearerAuth({ token: config.token }), async function admitWhenReady(c, next) {
     const engine = status.engine;
@@ -128,25 +135,51 @@ export function createApp({ config, status, metrics, logger = silentLogger }: Ap
   };
 
   /**
-   * Runs `handle` under a permit of `work`, taken before the body is read so an overloaded tower answers
-   * 503 at once; the permit is returned however the request ends.
+   * Runs `read` then `run` under a permit of `work`, taken before the body is read so an overloaded tower
+   * answers 503 at once; the permit is returned however the request ends. The answer comes back with the
+   * time admission took (permit, body read and parse), for the stage metrics.
    */
-  const withPermit = async <T>(c: Context<AppEnv>, kind: Work, handle: (engine: Engine, permit: ReturnType<Engine['tryAcquirePermit']>) => Promise<T>) => {
+  const withPermit = async <I, T>(
+    c: Context<AppEnv>,
+    kind: Work,
+    read: () => Promise<I>,
+    run: (engine: Engine, input: I, permit: ReturnType<Engine['tryAcquirePermit']>) => Promise<T>,
+  ): Promise<{ answer: T; admissionMs: number }> => {
+    const admitting = performance.now();
     const engine = c.get('engine');
     const permit = engine.tryAcquirePermit(kind);
     try {
-      return await handle(engine, permit);
+      const input = await read();
+      const admissionMs = performance.now() - admitting;
+      return { answer: await run(engine, input, permit), admissionMs };
     } finally {
       permit.release();
     }
   };
 
+  /** Sends `body` as JSON and records the request's stage times, serialisation (until here) included. */
+  const answerJson = (c: Context<AppEnv>, route: string, answered: Answered, admissionMs: number, serialising: number, body: object) => {
+    const response = c.json(body);
+    metrics.observeStages(route, {
+      admission: admissionMs,
+      preprocess: answered.preprocessMs,
+      queue: answered.queueMs,
+      inference: answered.inferenceMs,
+      serialise: performance.now() - serialising,
+    });
+    return response;
+  };
+
   app.post(ROUTES.embedImage.path, async (c) => {
-    const answer = await withPermit(c, 'embed-image', async (engine, permit) =>
-      engine.embedImages(await readImages(c.req.raw, config.limits), permit, work(c)),
+    const { answer, admissionMs } = await withPermit(
+      c,
+      'embed-image',
+      () => readImages(c.req.raw, config.limits),
+      (engine, images, permit) => engine.embedImages(images, permit, work(c)),
     );
+    const serialising = performance.now();
     answeredHeaders(c, answer);
-    return c.json({
+    return answerJson(c, ROUTES.embedImage.path, answer, admissionMs, serialising, {
       model: answer.model,
       revision: answer.revision,
       dim: answer.dim,
@@ -155,11 +188,15 @@ export function createApp({ config, status, metrics, logger = silentLogger }: Ap
   });
 
   app.post(ROUTES.embedText.path, async (c) => {
-    const answer = await withPermit(c, 'embed-text', async (engine, permit) =>
-      engine.embedTexts(await readTexts(c.req.raw, config.limits), permit, work(c)),
+    const { answer, admissionMs } = await withPermit(
+      c,
+      'embed-text',
+      () => readTexts(c.req.raw, config.limits),
+      (engine, texts, permit) => engine.embedTexts(texts, permit, work(c)),
     );
+    const serialising = performance.now();
     answeredHeaders(c, answer);
-    return c.json({
+    return answerJson(c, ROUTES.embedText.path, answer, admissionMs, serialising, {
       model: answer.model,
       revision: answer.revision,
       dim: answer.dim,
@@ -170,11 +207,15 @@ export function createApp({ config, status, metrics, logger = silentLogger }: Ap
 
   app.post(ROUTES.classify.path, async (c) => {
     const k = parseTopK(c.req.query('top_k'));
-    const answer = await withPermit(c, 'classify', async (engine, permit) =>
-      engine.classify(await readImages(c.req.raw, config.limits), k, permit, work(c)),
+    const { answer, admissionMs } = await withPermit(
+      c,
+      'classify',
+      () => readImages(c.req.raw, config.limits),
+      (engine, images, permit) => engine.classify(images, k, permit, work(c)),
     );
+    const serialising = performance.now();
     answeredHeaders(c, answer);
-    return c.json({
+    return answerJson(c, ROUTES.classify.path, answer, admissionMs, serialising, {
       model: answer.model,
       revision: answer.revision,
       predictions: answer.predictions.map((list) => list.map(({ label, score, index }) => ({ label, score: encodeFloat32(score), index }))),

@@ -1,11 +1,30 @@
 /**
  * The backend's Prometheus series: queue depth per tower, batch sizes, queue and inference times, refusals,
- * and requests by route and status. One instance per process, passed to whoever records.
+ * requests by route and status, where each answered request's time went (stage by stage), and how busy the
+ * event loop is. One instance per process, passed to whoever records.
  */
+import { performance } from 'node:perf_hooks';
 import type { BatchObserver } from '../batching/batcher.js';
+import type { ThreadLoop } from '../backend/types.js';
 import { CallbackGauge, Counter, Histogram, Registry } from './registry.js';
 
 const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** Stage times start far below a millisecond: serialising one embedding takes tens of microseconds. */
+const STAGE_BUCKETS = [0.0001, 0.00025, 0.0005, ...SECONDS_BUCKETS];
+
+/**
+ * The stages one inference request passes through, in order:
+ * - `admission`: queue permit, reading the body and parsing it (JSON and its schema, or the images);
+ * - `preprocess`: tokenising the texts or decoding and resizing the images (off the event loop);
+ * - `queue`: waiting for a batch (the longest wait among the request's items, as `x-queue-time`);
+ * - `inference`: the model runs that served it (as `x-inference-time`);
+ * - `serialise`: building the JSON answer.
+ */
+export const STAGES = ['admission', 'preprocess', 'queue', 'inference', 'serialise'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** One answered request's stage times, in ms. */
+export type StageTimes = Readonly<Record<Stage, number>>;
 
 /** Powers of two up to and including `max`, so the largest batch has its own bucket. */
 function batchBuckets(max: number): number[] {
@@ -22,7 +41,9 @@ export class BackendMetrics {
   readonly queueTime: Histogram<'tower'>;
   readonly inferenceTime: Histogram<'tower'>;
   readonly rejected: Counter<'tower' | 'reason'>;
+  readonly stageTime: Histogram<'route' | 'stage'>;
   readonly #queues = new Map<string, () => number>();
+  #threads: () => readonly ThreadLoop[] = () => [];
 
   constructor(options: { maxBatchSize: number }) {
     const r = this.registry;
@@ -46,6 +67,45 @@ export class BackendMetrics {
     this.requests = r.register(
       new Counter('coyo_backend_requests_total', 'HTTP requests answered, by route and status.', ['route', 'status']),
     );
+    this.stageTime = r.register(
+      new Histogram(
+        'coyo_backend_stage_seconds',
+        'Time an answered inference request spent in each stage (admission, preprocess, queue, inference, serialise), by route.',
+        ['route', 'stage'],
+        STAGE_BUCKETS,
+      ),
+    );
+    // Node's own totals since each thread started: rate(active) / (rate(active) + rate(idle)) is a loop's
+    // utilisation over any window, and the main thread's rate(active) / rate(requests) its time per request.
+    // Worker threads (pre-processing, sessions) are busy while they decode, tokenise or run a model.
+    const loops = (): ThreadLoop[] => [{ thread: 'main', ...performance.eventLoopUtilization() }, ...this.#threads()];
+    const loop = (pick: 'active' | 'idle') => () => loops().map((l) => ({ labels: { thread: l.thread }, value: l[pick] / 1000 }));
+    r.register(
+      new CallbackGauge(
+        'coyo_backend_event_loop_active_seconds_total',
+        'Time an event loop spent running callbacks (not waiting), per thread (main, preprocess:<i>, session:<tower>); its rate is the loop\'s utilisation.',
+        loop('active'),
+        'counter',
+      ),
+    );
+    r.register(
+      new CallbackGauge('coyo_backend_event_loop_idle_seconds_total', 'Time an event loop spent waiting, per thread.', loop('idle'), 'counter'),
+    );
+    r.register(
+      new CallbackGauge('coyo_backend_event_loop_utilization', 'Share of time an event loop was busy since its thread started, per thread.', () =>
+        loops().map((l) => ({ labels: { thread: l.thread }, value: l.active + l.idle > 0 ? l.active / (l.active + l.idle) : 0 })),
+      ),
+    );
+  }
+
+  /** Adds the backend's own threads to the event-loop series. */
+  trackThreads(threads: () => readonly ThreadLoop[]): void {
+    this.#threads = threads;
+  }
+
+  /** Records where one answered request of `route` spent its time. */
+  observeStages(route: string, times: StageTimes): void {
+    for (const stage of STAGES) this.stageTime.observe({ route, stage }, Math.max(0, times[stage]) / 1000);
   }
 
   /** Reports a tower's queue depth at every scrape. */

@@ -72,16 +72,20 @@ export class Counter<L extends string = never> implements Metric {
   }
 }
 
-/** A gauge whose values are read when scraped, so it never goes stale. */
+/**
+ * A gauge (or, with `type` 'counter', a counter kept by someone else, such as Node's event-loop totals)
+ * whose values are read when scraped, so it never goes stale.
+ */
 export class CallbackGauge implements Metric {
   constructor(
     readonly name: string,
     readonly help: string,
     readonly collect: () => Iterable<{ labels: Labels; value: number }>,
+    readonly type: 'gauge' | 'counter' = 'gauge',
   ) {}
 
   render(): string {
-    let out = header(this.name, this.help, 'gauge');
+    let out = header(this.name, this.help, this.type);
     for (const { labels, value } of this.collect()) out += `${this.name}${labelText(labels)} ${formatNumber(value)}\n`;
     return out;
   }
