@@ -29,6 +29,8 @@ export {
   predicateValue,
   rangeMayMatch,
   recordedRangeMayMatch,
+  sqlBound,
+  sqlPredicate,
   type Cursor,
   type Predicate,
 } from './filter';

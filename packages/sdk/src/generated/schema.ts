@@ -967,7 +967,7 @@ export interface paths {
         };
         /**
          * Rows whose numeric columns lie in ranges
-         * @description Inclusive `min_<column>` / `max_<column>` on every numeric column. Scans in id order, skipping row groups whose statistics cannot match, and stops at `limit` matches or a per-request budget of rows scanned and R2 reads; continue with `next_cursor` until it is null. A page may hold fewer than `limit` rows while `next_cursor` is set. NULL (a missing value, served as `null`) satisfies no bound, as in SQL: `min_watermark_score=0` leaves out rows without a watermark score, while a filter with no bound on a column returns rows whose value there is null.
+         * @description Inclusive `min_<column>` / `max_<column>` on every numeric column. Scans in id order, skipping row groups whose statistics cannot match, and stops at `limit` matches or a per-request budget of rows scanned and R2 reads; continue with `next_cursor` until it is null. A page may hold fewer than `limit` rows while `next_cursor` is set. NULL (a missing value, served as `null`) satisfies no bound, as in SQL: `min_watermark_score=0` leaves out rows without a watermark score, while a filter with no bound on a column returns rows whose value there is null. On the float32 columns a bound is compared as SQL compares it with a FLOAT column: cast to float32 first (`col >= CAST(min AS FLOAT)`), so `min_clip_similarity_vitb32=0.3&max_clip_similarity_vitb32=0.3` returns the rows that store 0.3; a bound beyond the float32 range acts as ±Infinity. Bounds must be finite (`1e309` is a 400).
          */
         get: {
             parameters: {
@@ -1216,7 +1216,7 @@ export interface paths {
         };
         /**
          * One COYO-700M row by id
-         * @description One R2 range read when the shard footer is cached, two when cold. A value the row lacks (NULL in the source, e.g. a missing score) is `null`; `id` never is.
+         * @description One R2 range read when the shard footer is cached, two when cold. A value the row lacks (NULL in the source, e.g. a missing score) is `null`; `id` never is. A 404 carries the version (`x-coyo-version`) and the R2 cost (`x-coyo-r2-reads`, `x-coyo-r2-bytes`) like a 200. The id: Canonical decimal: `0` or digits without a leading zero, no sign, from 0 to 9007199254740991 (2^53 − 1; the ingest refuses larger ids). Anything else, `007` or a larger number among them, is a 400; a well-formed id that no row has is a 404.
          */
         get: {
             parameters: {
@@ -1226,6 +1226,7 @@ export interface paths {
                 };
                 header?: never;
                 path: {
+                    /** @description Canonical decimal: `0` or digits without a leading zero, no sign, from 0 to 9007199254740991 (2^53 − 1; the ingest refuses larger ids). Anything else, `007` or a larger number among them, is a 400; a well-formed id that no row has is a 404. */
                     id: string;
                 };
                 cookie?: never;

@@ -27,6 +27,7 @@ import { commonProblemResponses, problemResponse } from '../../schemas/problem';
 import {
   BatchRequestSchema,
   BatchResponseSchema,
+  ID_PATH_RULE,
   FilterQuerySchema,
   FilterResponseSchema,
   IdParamSchema,
@@ -80,7 +81,8 @@ export const lookupRoute = createRoute({
   summary: 'One COYO-700M row by id',
   description:
     'One R2 range read when the shard footer is cached, two when cold. A value the row lacks (NULL in the source, e.g. a ' +
-    'missing score) is `null`; `id` never is.',
+    'missing score) is `null`; `id` never is. A 404 carries the version (`x-coyo-version`) and the R2 cost ' +
+    '(`x-coyo-r2-reads`, `x-coyo-r2-bytes`) like a 200. The id: ' + ID_PATH_RULE,
   security,
   request: { params: IdParamSchema, query: LookupQuerySchema },
   responses: {
@@ -143,7 +145,10 @@ export const filterRoute = createRoute({
     'statistics cannot match, and stops at `limit` matches or a per-request budget of rows scanned and R2 reads; ' +
     'continue with `next_cursor` until it is null. A page may hold fewer than `limit` rows while `next_cursor` is set. ' +
     'NULL (a missing value, served as `null`) satisfies no bound, as in SQL: `min_watermark_score=0` leaves out rows ' +
-    'without a watermark score, while a filter with no bound on a column returns rows whose value there is null.',
+    'without a watermark score, while a filter with no bound on a column returns rows whose value there is null. ' +
+    'On the float32 columns a bound is compared as SQL compares it with a FLOAT column: cast to float32 first ' +
+    '(`col >= CAST(min AS FLOAT)`), so `min_clip_similarity_vitb32=0.3&max_clip_similarity_vitb32=0.3` returns the rows ' +
+    'that store 0.3; a bound beyond the float32 range acts as ±Infinity. Bounds must be finite (`1e309` is a 400).',
   security,
   request: { query: FilterQuerySchema },
   responses: {
@@ -224,15 +229,24 @@ export function registerCoyoRoutes(app: OpenAPIHono<AppEnv>, options: CoyoRouteO
       ...(waitUntil ? { waitUntil } : {}),
       ...(options.pointerTtlMs !== undefined ? { pointerTtlMs: options.pointerTtlMs } : {}),
     };
+    let version: string | undefined;
+    /** The request's R2 cost and the version it read: on every answer, a 404 or 400 after opening included. */
+    const costHeaders = (): Record<string, string> => ({
+      'x-coyo-r2-reads': String(bucket.stats.reads),
+      'x-coyo-r2-bytes': String(bucket.stats.bytes),
+      ...(version === undefined ? {} : { 'x-coyo-version': version }),
+    });
     try {
       const dataset = await CoyoDataset.open(io);
+      version = dataset.version;
       c.header('etag', etagOf(dataset.version));
       const response = await fn(dataset);
-      response.headers.set('x-coyo-r2-reads', String(bucket.stats.reads));
-      response.headers.set('x-coyo-r2-bytes', String(bucket.stats.bytes));
+      for (const [name, value] of Object.entries(costHeaders())) response.headers.set(name, value);
       return response;
     } catch (err) {
-      throw toProblem(err);
+      const problem = toProblem(err);
+      if (problem instanceof ProblemError) Object.assign(problem.headers, costHeaders());
+      throw problem;
     }
   }
 
@@ -291,7 +305,7 @@ export function registerCoyoRoutes(app: OpenAPIHono<AppEnv>, options: CoyoRouteO
         return c.body(null, 304);
       }
       const [row] = await dataset.lookup([id], columns ?? COYO_COLUMNS);
-      if (row === null || row === undefined) throw new ProblemError('not_found', `no COYO row has id ${id}`);
+      if (row === null || row === undefined) throw new ProblemError('not_found', `no COYO row has id ${id} in version ${dataset.version}`);
       c.header('cache-control', LOOKUP_CACHE_CONTROL);
       return c.json({ version: dataset.version, row }, 200);
     }),
