@@ -13,6 +13,8 @@ import {
   CoyoDataset,
   CursorError,
   DatasetUnavailableError,
+  EXPORT_CONTENT_TYPES,
+  exportBody,
   isolateMemory,
   MissingObjectError,
   type CoyoIo,
@@ -27,6 +29,8 @@ import { commonProblemResponses, problemResponse } from '../../schemas/problem';
 import {
   BatchRequestSchema,
   BatchResponseSchema,
+  ExportHeadersSchema,
+  ExportQuerySchema,
   ID_PATH_RULE,
   FilterQuerySchema,
   FilterResponseSchema,
@@ -47,6 +51,10 @@ export interface CoyoRouteOptions {
   filterMaxRowsScanned?: number;
   /** R2 reads one filter request may make, footers included (default: `COYO_FILTER_MAX_READS`). */
   filterMaxReads?: number;
+  /** R2 reads one export response may make, footers included (default {@link EXPORT_MAX_READS}). */
+  exportMaxReads?: number;
+  /** Rows one export response may examine (default {@link EXPORT_MAX_ROWS_SCANNED}). */
+  exportMaxRowsScanned?: number;
   /** How long an isolate trusts the version pointer, in ms (default 30,000). */
   pointerTtlMs?: number;
 }
@@ -154,6 +162,49 @@ export const filterRoute = createRoute({
   responses: {
     200: { description: 'One page of matches.', content: jsonContent(FilterResponseSchema) },
     304: notModified,
+    400: badRequest,
+    ...commonProblemResponses,
+    503: unavailable,
+  },
+});
+
+/**
+ * What one export response may cost: 256 R2 reads (about 256 row groups of 2,048 rows, some 55 MB of
+ * shard data with every column) keeps a response well inside a Worker's CPU and subrequest limits;
+ * the client continues with the cursor the response names.
+ */
+export const EXPORT_MAX_READS = 256;
+export const EXPORT_MAX_ROWS_SCANNED = 256 * 2048;
+
+const binary = { schema: { type: 'string' as const, format: 'binary' } };
+
+export const exportRoute = createRoute({
+  method: 'get',
+  path: '/v1/coyo/export',
+  tags: ['coyo'],
+  summary: 'Every row of a filter result, streamed as JSON Lines, CSV or Parquet',
+  description:
+    'The same predicates as `/v1/coyo/filter` (float bounds cast to float32 likewise), no `limit`: the body streams every ' +
+    'match in id order, read one row group at a time as the client consumes it, so memory stays constant. `columns` ' +
+    'selects the output columns (dataset order); `columns=url,text&format=csv` suits img2dataset. NULL is `null` in JSON ' +
+    'Lines, an empty field in CSV (an empty string is `""`), a null in Parquet.\n\n' +
+    `**Resuming.** One response covers a bounded part of the id range (at most ${EXPORT_MAX_READS} R2 reads and ` +
+    `${EXPORT_MAX_ROWS_SCANNED} rows examined), planned before the body starts: it holds every match with an id after ` +
+    '`cursor` and up to where the next response starts. While more remains, the `x-coyo-next-cursor` header (and a ' +
+    '`Link: <…>; rel="next"` header with the full URL) names that start; pass it as `cursor` with the same predicates ' +
+    'until a response has no such header. Cursors are ids, so they hold across versions and are interchangeable with ' +
+    "`/filter`'s `next_cursor`. If a transfer breaks, repeat the same request: for the same version (`x-coyo-version`) it " +
+    'returns the same bytes. A Parquet body also carries `coyo.version` and `coyo.next_cursor` in its key-value ' +
+    'metadata. The `x-coyo-r2-*` headers count the reads made before the body (footers); the body makes one read per ' +
+    'row group in `x-coyo-export-row-groups`.',
+  security,
+  request: { query: ExportQuerySchema },
+  responses: {
+    200: {
+      description: 'The rows this response covers.',
+      headers: ExportHeadersSchema,
+      content: { 'application/jsonl': binary, 'text/csv': binary, 'application/vnd.apache.parquet': binary },
+    },
     400: badRequest,
     ...commonProblemResponses,
     503: unavailable,
@@ -284,6 +335,34 @@ export function registerCoyoRoutes(app: OpenAPIHono<AppEnv>, options: CoyoRouteO
       });
       c.header('cache-control', LIST_CACHE_CONTROL);
       return c.json({ version: dataset.version, ...result }, 200);
+    }),
+  );
+
+  app.openapi(exportRoute, (c) =>
+    withDataset(c, async (dataset) => {
+      const query = c.req.valid('query');
+      const plan = await dataset.planExport({
+        predicates: predicatesOf(query),
+        columns: query.columns ?? COYO_COLUMNS,
+        ...(typeof query.cursor === 'string' ? { cursor: query.cursor } : {}),
+        maxReads: options.exportMaxReads ?? EXPORT_MAX_READS,
+        maxRowsScanned: options.exportMaxRowsScanned ?? EXPORT_MAX_ROWS_SCANNED,
+      });
+      const format = query.format;
+      const headers = new Headers({
+        'content-type': EXPORT_CONTENT_TYPES[format],
+        'content-disposition': `attachment; filename="coyo-${dataset.version}.${format}"`,
+        'cache-control': 'no-store',
+        'x-coyo-export-row-groups': String(plan.steps.length),
+      });
+      if (plan.next_cursor !== null) {
+        const next = new URL(c.req.url);
+        next.searchParams.set('cursor', plan.next_cursor);
+        headers.set('x-coyo-next-cursor', plan.next_cursor);
+        headers.set('link', `<${next.toString()}>; rel="next"`);
+      }
+      const keyValue = { 'coyo.version': dataset.version, 'coyo.next_cursor': plan.next_cursor ?? '' };
+      return c.body(exportBody(dataset, plan, format, { keyValue }), 200, Object.fromEntries(headers));
     }),
   );
 

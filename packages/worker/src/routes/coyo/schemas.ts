@@ -103,6 +103,30 @@ export const FilterQuerySchema = z
   })
   .strict();
 
+export const ExportQuerySchema = z
+  .object({
+    ...predicateShape,
+    columns: ColumnsQuerySchema,
+    format: z
+      .enum(['jsonl', 'csv', 'parquet'])
+      .optional()
+      .transform((f) => f ?? 'jsonl')
+      .openapi({ description: 'Body format: JSON Lines (default), CSV (RFC 4180, with a header) or Parquet.', default: 'jsonl' }),
+    cursor: z
+      .string()
+      .max(512)
+      .optional()
+      .openapi({ description: 'The `x-coyo-next-cursor` of the previous response (or a `/filter` `next_cursor`), unchanged, with the same predicates.' }),
+  })
+  .strict();
+
+/** The headers of an export response that tell where it stands. */
+export const ExportHeadersSchema = z.object({
+  'x-coyo-next-cursor': z.string().optional().openapi({ description: 'Where the next response starts; absent when this one reaches the end.' }),
+  'x-coyo-version': z.string().openapi({ description: 'The dataset version read.' }),
+  'x-coyo-export-row-groups': z.string().openapi({ description: 'Row groups this response reads.' }),
+});
+
 /**
  * A value the source row lacks (NULL) is served as `null`. The ingest refuses NULL ids only, so every
  * other column is nullable here (`NULLABLE_COLUMNS` of `@coyo/coyo-schema`; a test keeps the two in step).
