@@ -147,6 +147,18 @@ describe('COYO metadata from ingest to the edge', () => {
     expect(seen).toEqual(expected);
   });
 
+  it('exports the same matches as JSON Lines and CSV through the served worker, and only with a key', async () => {
+    const expected = rowsV1.filter((r) => Number(r['aesthetic_score_laion_v2']) >= 5.8).map((r) => ({ id: r.id, url: r['url'] }));
+    const jsonl = await api('/v1/coyo/export?min_aesthetic_score_laion_v2=5.8&columns=id,url');
+    expect(jsonl.status).toBe(200);
+    expect(jsonl.headers.get('x-coyo-next-cursor')).toBeNull();
+    const lines = (await jsonl.text()).split('\n').filter((l) => l !== '');
+    expect(lines.map((l) => JSON.parse(l) as unknown)).toEqual(expected);
+    const csv = await api('/v1/coyo/export?min_aesthetic_score_laion_v2=5.8&columns=id&format=csv');
+    expect(await csv.text()).toBe(['id', ...expected.map((r) => String(r.id))].map((l) => `${l}\r\n`).join(''));
+    expect((await fetch(`${started().url}/v1/coyo/export`)).status).toBe(401);
+  });
+
   it('keeps the previous version serving when an ingest dies midway, and the re-run completes it', async () => {
     await stop(); // one process at a time on the local state
     const input = join(temp, 'v2');

@@ -139,6 +139,13 @@ describe('COYO metadata through the SDK', () => {
     for await (const row of coyo.coyo.filter({ min_width: 512, limit: 25, columns: ['id'] })) items.push(must(row.id));
     expect(items).toEqual(expected);
   });
+
+  it('exports every filter match as a stream of rows', async () => {
+    const expected = rows.filter((r) => (r.width ?? 0) >= 512).map((r) => ({ id: r.id, url: r.url }));
+    const got: CoyoRow[] = [];
+    for await (const row of coyo.coyo.export({ min_width: 512, columns: ['id', 'url'] })) got.push(row);
+    expect(got).toEqual(expected);
+  });
 });
 
 describe('failures through the SDK', () => {

@@ -117,6 +117,37 @@ export interface FilterResult {
   row_groups_skipped: number;
 }
 
+export interface ExportRequest {
+  readonly predicates: readonly Predicate[];
+  readonly columns: readonly CoyoColumn[];
+  readonly cursor?: string;
+  /** Rows the response may examine. */
+  readonly maxRowsScanned: number;
+  /** R2 reads the response may make: footers while planning, then one per planned row group. */
+  readonly maxReads: number;
+}
+
+/** One row group an export response reads. */
+export interface ExportStep {
+  readonly shard: number;
+  readonly group: number;
+  readonly rows: number;
+}
+
+/** What one export response covers: every match with an id in (cursor, next_cursor]. */
+export interface ExportPlan {
+  readonly predicates: readonly Predicate[];
+  /** Output columns, in the dataset's order. */
+  readonly columns: readonly CoyoColumn[];
+  /** Rows with an id ≤ this were covered by earlier responses. */
+  readonly after: number;
+  readonly steps: readonly ExportStep[];
+  readonly scanned_rows: number;
+  readonly row_groups_skipped: number;
+  /** Where the next response starts; null when this one reaches the end of the data. */
+  readonly next_cursor: string | null;
+}
+
 interface GroupData {
   /** Where the rows come from (`<shard key> row group <g>`), for errors. */
   readonly source: string;
@@ -490,6 +521,89 @@ export class CoyoDataset {
       position = Math.max(position, shard.max_id);
     }
     return result;
+  }
+
+  /**
+   * Plans one export response: the row groups it reads, in id order from the cursor, skipping what
+   * statistics rule out, until the end of the data or the budget (footers read here count against
+   * `maxReads`, each planned group is one more read). The plan is made before any row is sent, so the
+   * response can name the cursor that follows it up front; at least one row group (or skipped range) is
+   * always covered, so every response makes progress.
+   */
+  async planExport(request: ExportRequest): Promise<ExportPlan> {
+    const fingerprint = predicateFingerprint(request.predicates);
+    const after = request.cursor === undefined ? -1 : decodeCursor(request.cursor, fingerprint).after;
+    const stats = this.io.bucket.stats;
+    const readsAtStart = stats.reads;
+    const steps: ExportStep[] = [];
+    let scanned = 0;
+    let skipped = 0;
+    let position = after; // every id ≤ position is planned or ruled out
+    const overBudget = (nextRows: number, nextReads: number): boolean =>
+      position > after && (scanned + nextRows > request.maxRowsScanned || stats.reads - readsAtStart + steps.length + nextReads > request.maxReads);
+    const plan = (stopped: boolean): ExportPlan => ({
+      predicates: request.predicates,
+      columns: canonicalColumns(request.columns),
+      after,
+      steps,
+      scanned_rows: scanned,
+      row_groups_skipped: skipped,
+      next_cursor: stopped ? encodeCursor({ v: 1, after: position, f: fingerprint }) : null,
+    });
+
+    for (const [s, shard] of this.manifest.shards.entries()) {
+      if (shard.max_id <= position) continue;
+      if (!request.predicates.every((p) => recordedRangeMayMatch(p, shard.columns[p.column]))) {
+        position = shard.max_id;
+        continue;
+      }
+      const footerCached = this.io.memory.footers.get(`${this.version}/${shard.key}`) !== undefined;
+      if (!footerCached && overBudget(0, 1)) return plan(true);
+      const index = await this.shardIndex(s);
+      for (let g = 0; g + 1 < index.groupStarts.length; g++) {
+        const groupMaxId = index.groupMax.id[g] as number;
+        if (groupMaxId <= position) continue;
+        const mayMatch = request.predicates.every((p) =>
+          rangeMayMatch(p, index.groupMin[p.column][g] as number, index.groupMax[p.column][g] as number),
+        );
+        if (!mayMatch) {
+          skipped += 1;
+          position = groupMaxId;
+          continue;
+        }
+        const groupRows = (index.groupStarts[g + 1] as number) - (index.groupStarts[g] as number);
+        if (overBudget(groupRows, 1)) return plan(true);
+        steps.push({ shard: s, group: g, rows: groupRows });
+        scanned += groupRows;
+        position = groupMaxId;
+      }
+      position = Math.max(position, shard.max_id);
+    }
+    return plan(false);
+  }
+
+  /**
+   * The matching rows of one planned row group (ids after the plan's cursor), in id order: one R2 read
+   * covering the predicate and output columns.
+   */
+  async exportRows(plan: ExportPlan, step: ExportStep): Promise<PartialRecord[]> {
+    const shard = this.manifest.shards[step.shard] as Shard;
+    const index = await this.shardIndex(step.shard);
+    const read = canonicalColumns(['id', ...plan.predicates.map((p) => p.column), ...plan.columns]);
+    const group = await readGroup(this.io, shard, index, step.group, read);
+    const out: PartialRecord[] = [];
+    for (let i = 0; i < group.rows; i++) {
+      if (idAt(group, i) <= plan.after) continue;
+      let ok = true;
+      for (const p of plan.predicates) {
+        if (!matchesPredicate(p, predicateValue(group.columns[p.column]?.[i]))) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok) out.push(recordAt(group, i, plan.columns));
+    }
+    return out;
   }
 
   /** The version's size and per-column ranges, from the manifest alone. */

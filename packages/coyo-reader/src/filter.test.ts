@@ -8,12 +8,43 @@ import {
   predicateValue,
   rangeMayMatch,
   recordedRangeMayMatch,
+  sqlBound,
+  sqlPredicate,
 } from './filter';
 
 describe('matchesPredicate', () => {
   it('includes both bounds and never matches NaN', () => {
     const p = { column: 'width' as const, min: 200, max: 300 };
     expect([199, 200, 300, 301, Number.NaN].map((v) => matchesPredicate(p, v))).toEqual([false, true, true, false, false]);
+  });
+});
+
+describe('float bounds, compared as SQL compares them on a FLOAT column', () => {
+  const stored = Math.fround(0.3); // 0.30000001192…, what a float32 column holds for 0.3
+
+  it('cast the bound to float32, so min=max=0.3 matches the stored 0.3', () => {
+    const p = { column: 'clip_similarity_vitb32' as const, min: 0.3, max: 0.3 };
+    expect(matchesPredicate(p, stored)).toBe(true);
+    expect(rangeMayMatch(p, stored, stored)).toBe(true);
+    expect(recordedRangeMayMatch(p, { min: stored, max: stored })).toBe(true);
+  });
+
+  it('round max=0.2 up to the float32 0.2, which the widened comparison would leave out', () => {
+    const p = { column: 'clip_similarity_vitb32' as const, max: 0.2 };
+    const f = Math.fround(0.2);
+    expect(f).toBeGreaterThan(0.2);
+    expect(matchesPredicate(p, f)).toBe(true);
+    expect(rangeMayMatch(p, f, 1)).toBe(true);
+    const below = { column: 'clip_similarity_vitb32' as const, min: 0.2 };
+    expect(matchesPredicate(below, f)).toBe(true);
+  });
+
+  it('leave integer columns and bounds already in float32 alone; beyond float32 a bound is ±Infinity', () => {
+    expect(sqlBound('width', 200.5)).toBe(200.5);
+    expect(sqlBound('watermark_score', 0.5)).toBe(0.5);
+    expect(sqlBound('watermark_score', 1e39)).toBe(Number.POSITIVE_INFINITY);
+    expect(sqlPredicate({ column: 'nsfw_score_gantman', min: 0.1 })).toEqual({ column: 'nsfw_score_gantman', min: Math.fround(0.1) });
+    expect(sqlPredicate(sqlPredicate({ column: 'nsfw_score_gantman', max: 0.1 }))).toEqual(sqlPredicate({ column: 'nsfw_score_gantman', max: 0.1 }));
   });
 });
 

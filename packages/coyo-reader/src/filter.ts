@@ -2,7 +2,7 @@
  * Filter predicates (inclusive min/max per numeric column), the statistics test that lets a scan skip
  * a shard or row group without reading it, and the opaque cursor that resumes a scan.
  */
-import { MAX_ID, NUMERIC_COLUMNS, type ColumnRange, type NumericColumn } from '@coyo/coyo-schema';
+import { FLOAT_COLUMNS, MAX_ID, NUMERIC_COLUMNS, type ColumnRange, type NumericColumn } from '@coyo/coyo-schema';
 import { z } from 'zod';
 
 export interface Predicate {
@@ -21,20 +21,45 @@ export function predicateValue(value: unknown): number {
   return Number.NaN;
 }
 
-/** True when `value` satisfies the predicate (bounds inclusive; NaN never matches). */
+const FLOAT_COLUMN_SET: ReadonlySet<string> = new Set(FLOAT_COLUMNS);
+
+/**
+ * The bound as SQL compares it with the column: on a float32 column the bound is cast to float32
+ * first (`x >= CAST(min AS FLOAT)`, round to nearest; beyond ±3.4e38 it becomes ±Infinity), so a bound
+ * equal to a stored value as written (`0.3`) matches that value, as in DuckDB. Integer columns compare
+ * with the bound as given.
+ */
+export function sqlBound(column: NumericColumn, bound: number): number {
+  return FLOAT_COLUMN_SET.has(column) ? Math.fround(bound) : bound;
+}
+
+/** The predicate with its bounds as SQL compares them ({@link sqlBound}); idempotent. */
+export function sqlPredicate(p: Predicate): Predicate {
+  return {
+    column: p.column,
+    ...(p.min === undefined ? {} : { min: sqlBound(p.column, p.min) }),
+    ...(p.max === undefined ? {} : { max: sqlBound(p.column, p.max) }),
+  };
+}
+
+/**
+ * True when `value` satisfies the predicate (bounds inclusive, compared as SQL does on the column's
+ * type, see {@link sqlBound}; NaN never matches).
+ */
 export function matchesPredicate(p: Predicate, value: number): boolean {
-  if (p.min !== undefined && !(value >= p.min)) return false;
-  if (p.max !== undefined && !(value <= p.max)) return false;
+  if (p.min !== undefined && !(value >= sqlBound(p.column, p.min))) return false;
+  if (p.max !== undefined && !(value <= sqlBound(p.column, p.max))) return false;
   return true;
 }
 
 /**
  * False only when statistics prove no row in the range can match. Missing statistics (NaN) never
  * rule a range out; the empty range +Infinity..−Infinity (no non-NULL value) rules out every bound.
+ * Bounds are compared as {@link matchesPredicate} compares them, so pruning never drops a match.
  */
 export function rangeMayMatch(p: Predicate, min: number, max: number): boolean {
-  if (p.min !== undefined && max < p.min) return false;
-  if (p.max !== undefined && min > p.max) return false;
+  if (p.min !== undefined && max < sqlBound(p.column, p.min)) return false;
+  if (p.max !== undefined && min > sqlBound(p.column, p.max)) return false;
   return true;
 }
 

@@ -15,10 +15,22 @@ export {
   ShardDataError,
   type CoyoIo,
   type CoyoMemoryOptions,
+  type ExportPlan,
+  type ExportRequest,
+  type ExportStep,
   type FilterRequest,
   type FilterResult,
   type PositionedRow,
 } from './dataset';
+export {
+  csvField,
+  csvRecord,
+  EXPORT_CONTENT_TYPES,
+  EXPORT_FORMATS,
+  exportBody,
+  type ExportBodyOptions,
+  type ExportFormat,
+} from './export';
 export { cacheApiEdgeCache, type CacheLike, type EdgeCache } from './edge-cache';
 export {
   CursorError,
@@ -29,6 +41,8 @@ export {
   predicateValue,
   rangeMayMatch,
   recordedRangeMayMatch,
+  sqlBound,
+  sqlPredicate,
   type Cursor,
   type Predicate,
 } from './filter';

@@ -28,6 +28,10 @@ export type {
   CoyoFilterParams,
   CoyoFilterPage,
   CoyoStats,
+  CoyoExportFormat,
+  CoyoExportParams,
+  CoyoExportPart,
+  CoyoExportRows,
 } from './resources/coyo.js';
 export { APIPromise, PagePromise } from './internal/api-promise.js';
 export {

@@ -967,7 +967,7 @@ export interface paths {
         };
         /**
          * Rows whose numeric columns lie in ranges
-         * @description Inclusive `min_<column>` / `max_<column>` on every numeric column. Scans in id order, skipping row groups whose statistics cannot match, and stops at `limit` matches or a per-request budget of rows scanned and R2 reads; continue with `next_cursor` until it is null. A page may hold fewer than `limit` rows while `next_cursor` is set. NULL (a missing value, served as `null`) satisfies no bound, as in SQL: `min_watermark_score=0` leaves out rows without a watermark score, while a filter with no bound on a column returns rows whose value there is null.
+         * @description Inclusive `min_<column>` / `max_<column>` on every numeric column. Scans in id order, skipping row groups whose statistics cannot match, and stops at `limit` matches or a per-request budget of rows scanned and R2 reads; continue with `next_cursor` until it is null. A page may hold fewer than `limit` rows while `next_cursor` is set. NULL (a missing value, served as `null`) satisfies no bound, as in SQL: `min_watermark_score=0` leaves out rows without a watermark score, while a filter with no bound on a column returns rows whose value there is null. On the float32 columns a bound is compared as SQL compares it with a FLOAT column: cast to float32 first (`col >= CAST(min AS FLOAT)`), so `min_clip_similarity_vitb32=0.3&max_clip_similarity_vitb32=0.3` returns the rows that store 0.3; a bound beyond the float32 range acts as ±Infinity. Bounds must be finite (`1e309` is a 400).
          */
         get: {
             parameters: {
@@ -1027,6 +1027,144 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content?: never;
+                };
+                /** @description Malformed id, column, cursor or parameter (problem types: `validation_failed`, `invalid_request`). */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limit exceeded (problem types: `rate_limited`). */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unexpected error (problem types: `internal`). */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No dataset version is published yet (problem types: `backend_unavailable`). */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/coyo/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every row of a filter result, streamed as JSON Lines, CSV or Parquet
+         * @description The same predicates as `/v1/coyo/filter` (float bounds cast to float32 likewise), no `limit`: the body streams every match in id order, read one row group at a time as the client consumes it, so memory stays constant. `columns` selects the output columns (dataset order); `columns=url,text&format=csv` suits img2dataset. NULL is `null` in JSON Lines, an empty field in CSV (an empty string is `""`), a null in Parquet.
+         *
+         *     **Resuming.** One response covers a bounded part of the id range (at most 256 R2 reads and 524288 rows examined), planned before the body starts: it holds every match with an id after `cursor` and up to where the next response starts. While more remains, the `x-coyo-next-cursor` header (and a `Link: <…>; rel="next"` header with the full URL) names that start; pass it as `cursor` with the same predicates until a response has no such header. Cursors are ids, so they hold across versions and are interchangeable with `/filter`'s `next_cursor`. If a transfer breaks, repeat the same request: for the same version (`x-coyo-version`) it returns the same bytes. A Parquet body also carries `coyo.version` and `coyo.next_cursor` in its key-value metadata. The `x-coyo-r2-*` headers count the reads made before the body (footers); the body makes one read per row group in `x-coyo-export-row-groups`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    min_id?: number;
+                    max_id?: number;
+                    min_width?: number;
+                    max_width?: number;
+                    min_height?: number;
+                    max_height?: number;
+                    min_text_length?: number;
+                    max_text_length?: number;
+                    min_word_count?: number;
+                    max_word_count?: number;
+                    min_num_tokens_bert?: number;
+                    max_num_tokens_bert?: number;
+                    min_num_tokens_gpt?: number;
+                    max_num_tokens_gpt?: number;
+                    min_num_faces?: number;
+                    max_num_faces?: number;
+                    min_clip_similarity_vitb32?: number;
+                    max_clip_similarity_vitb32?: number;
+                    min_clip_similarity_vitl14?: number;
+                    max_clip_similarity_vitl14?: number;
+                    min_nsfw_score_opennsfw2?: number;
+                    max_nsfw_score_opennsfw2?: number;
+                    min_nsfw_score_gantman?: number;
+                    max_nsfw_score_gantman?: number;
+                    min_watermark_score?: number;
+                    max_watermark_score?: number;
+                    min_aesthetic_score_laion_v2?: number;
+                    max_aesthetic_score_laion_v2?: number;
+                    /** @description Comma-separated columns to return (default all): id, url, text, width, height, image_phash, text_length, word_count, num_tokens_bert, num_tokens_gpt, num_faces, clip_similarity_vitb32, clip_similarity_vitl14, nsfw_score_opennsfw2, nsfw_score_gantman, watermark_score, aesthetic_score_laion_v2. */
+                    columns?: string;
+                    /** @description Body format: JSON Lines (default), CSV (RFC 4180, with a header) or Parquet. */
+                    format?: "jsonl" | "csv" | "parquet";
+                    /** @description The `x-coyo-next-cursor` of the previous response (or a `/filter` `next_cursor`), unchanged, with the same predicates. */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The rows this response covers. */
+                200: {
+                    headers: {
+                        /** @description Where the next response starts; absent when this one reaches the end. */
+                        "x-coyo-next-cursor"?: string;
+                        /** @description The dataset version read. */
+                        "x-coyo-version": string;
+                        /** @description Row groups this response reads. */
+                        "x-coyo-export-row-groups": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/jsonl": string;
+                        "text/csv": string;
+                        "application/vnd.apache.parquet": string;
+                    };
                 };
                 /** @description Malformed id, column, cursor or parameter (problem types: `validation_failed`, `invalid_request`). */
                 400: {
@@ -1216,7 +1354,7 @@ export interface paths {
         };
         /**
          * One COYO-700M row by id
-         * @description One R2 range read when the shard footer is cached, two when cold. A value the row lacks (NULL in the source, e.g. a missing score) is `null`; `id` never is.
+         * @description One R2 range read when the shard footer is cached, two when cold. A value the row lacks (NULL in the source, e.g. a missing score) is `null`; `id` never is. A 404 carries the version (`x-coyo-version`) and the R2 cost (`x-coyo-r2-reads`, `x-coyo-r2-bytes`) like a 200. The id: Canonical decimal: `0` or digits without a leading zero, no sign, from 0 to 9007199254740991 (2^53 − 1; the ingest refuses larger ids). Anything else, `007` or a larger number among them, is a 400; a well-formed id that no row has is a 404.
          */
         get: {
             parameters: {
@@ -1226,6 +1364,7 @@ export interface paths {
                 };
                 header?: never;
                 path: {
+                    /** @description Canonical decimal: `0` or digits without a leading zero, no sign, from 0 to 9007199254740991 (2^53 − 1; the ingest refuses larger ids). Anything else, `007` or a larger number among them, is a 400; a well-formed id that no row has is a 404. */
                     id: string;
                 };
                 cookie?: never;

@@ -1,5 +1,5 @@
 import type { components } from '../generated/schema.js';
-import { CoyoInputError } from '../errors.js';
+import { APIConnectionError, CoyoError, CoyoInputError, InvalidResponseError } from '../errors.js';
 import type { APIPromise, PagePromise } from '../internal/api-promise.js';
 import type { RequestOptions } from '../internal/request.js';
 import type { JsonOk, Query } from '../internal/types.js';
@@ -18,6 +18,28 @@ export type CoyoRowsParams = Omit<Query<'/v1/coyo/rows', 'get'>, 'columns'> & { 
 export type CoyoFilterParams = Omit<Query<'/v1/coyo/filter', 'get'>, 'columns'> & { columns?: CoyoColumn[] };
 export type CoyoFilterPage = JsonOk<'/v1/coyo/filter', 'get'>;
 export type CoyoStats = JsonOk<'/v1/coyo/stats', 'get'>;
+/** The body formats of `coyo.export`. */
+export type CoyoExportFormat = 'jsonl' | 'csv' | 'parquet';
+export type CoyoExportParams = Omit<Query<'/v1/coyo/export', 'get'>, 'columns' | 'format'> & { columns?: CoyoColumn[]; format?: CoyoExportFormat };
+
+/** One export response: its body (unread) and where the next response starts. */
+export interface CoyoExportPart {
+  /** The body, in the requested format: a JSON Lines, CSV or Parquet file of its own. */
+  readonly body: ReadableStream<Uint8Array>;
+  /** The `cursor` of the next response; null when this one reaches the end. */
+  readonly nextCursor: string | null;
+  /** The dataset version this response read. */
+  readonly version: string | null;
+  readonly response: Response;
+}
+
+/**
+ * `coyo.export()`'s rows: `for await (const row of coyo.export({ … }))` reads every row across the
+ * responses; `.toReadableStream()` gives the same rows as a web stream.
+ */
+export interface CoyoExportRows extends AsyncIterable<CoyoRow> {
+  toReadableStream(): ReadableStream<CoyoRow>;
+}
 
 function columnsQuery(columns: readonly CoyoColumn[] | undefined): string | undefined {
   return columns === undefined ? undefined : columns.join(',');
@@ -71,8 +93,126 @@ export class CoyoResource {
     );
   }
 
+  /**
+   * One export response (`format` jsonl, csv or parquet): the body unread, with the cursor of the next
+   * response. For a file per response, e.g. Parquet: `for await (const part of coyo.exportParts({ … }))`.
+   */
+  async exportPart(params: CoyoExportParams = {}, options?: RequestOptions): Promise<CoyoExportPart> {
+    const { columns, ...query } = params;
+    const response = await this.client
+      .request<never>(() => ({ method: 'GET', path: '/v1/coyo/export', query: { ...query, columns: columnsQuery(columns) } }), options)
+      .asResponse();
+    if (response.body === null) throw new InvalidResponseError('The API answered an export with no body.', response);
+    return {
+      body: response.body,
+      nextCursor: response.headers.get('x-coyo-next-cursor'),
+      version: response.headers.get('x-coyo-version'),
+      response,
+    };
+  }
+
+  /** Every export response in turn, following the cursors; read (or cancel) each body before asking for the next. */
+  async *exportParts(params: CoyoExportParams = {}, options?: RequestOptions): AsyncGenerator<CoyoExportPart, void, undefined> {
+    let cursor = params.cursor;
+    for (;;) {
+      const part = await this.exportPart({ ...params, ...(cursor === undefined ? {} : { cursor }) }, options);
+      yield part;
+      if (part.nextCursor === null) return;
+      cursor = part.nextCursor;
+    }
+  }
+
+  /**
+   * Every row matching the predicates (the parameters of {@link filter}, no `limit`), streamed as JSON
+   * Lines and read one line at a time across responses. A response whose body breaks off is asked for
+   * again with the same cursor (up to `maxRetries` times, default 2) and the rows already yielded are
+   * skipped, as long as the dataset version is the same.
+   */
+  export(params: Omit<CoyoExportParams, 'format'> = {}, options?: RequestOptions): CoyoExportRows {
+    const rows = () => this.exportRows(params, options);
+    return {
+      [Symbol.asyncIterator]: rows,
+      toReadableStream(): ReadableStream<CoyoRow> {
+        const iterator = rows();
+        return new ReadableStream<CoyoRow>(
+          {
+            async pull(controller) {
+              const next = await iterator.next();
+              if (next.done === true) controller.close();
+              else controller.enqueue(next.value);
+            },
+            async cancel() {
+              await iterator.return(undefined);
+            },
+          },
+          { highWaterMark: 0 },
+        );
+      },
+    };
+  }
+
+  private async *exportRows(params: Omit<CoyoExportParams, 'format'>, options?: RequestOptions): AsyncGenerator<CoyoRow, void, undefined> {
+    const maxRetries = options?.maxRetries ?? 2;
+    let cursor = params.cursor;
+    for (;;) {
+      let yielded = 0;
+      let version: string | null = null;
+      let nextCursor: string | null = null;
+      for (let attempt = 0; ; attempt++) {
+        const part = await this.exportPart({ ...params, format: 'jsonl', ...(cursor === undefined ? {} : { cursor }) }, options);
+        if (attempt > 0 && part.version !== version) {
+          await part.body.cancel().catch(() => undefined);
+          throw new APIConnectionError(`An export response broke off and the dataset version changed (${String(version)} → ${String(part.version)}) before it could be resumed; restart from cursor ${String(cursor)}.`);
+        }
+        version = part.version;
+        nextCursor = part.nextCursor;
+        let skip = yielded;
+        try {
+          for await (const row of jsonLines(part.body)) {
+            if (skip > 0) {
+              skip -= 1;
+              continue;
+            }
+            yielded += 1;
+            yield row;
+          }
+          break;
+        } catch (error) {
+          if (error instanceof CoyoError || attempt >= maxRetries) throw error instanceof CoyoError ? error : new APIConnectionError(undefined, { cause: error });
+        }
+      }
+      if (nextCursor === null) return;
+      cursor = nextCursor;
+    }
+  }
+
   /** Dataset version, row and shard counts, per-column ranges. */
   stats(options?: RequestOptions): APIPromise<CoyoStats> {
     return this.client.request(() => ({ method: 'GET', path: '/v1/coyo/stats' }), options);
+  }
+}
+
+/** The rows of a JSON Lines body, one per line, as the bytes arrive. */
+async function* jsonLines(body: ReadableStream<Uint8Array>): AsyncGenerator<CoyoRow, void, undefined> {
+  const decoder = new TextDecoder();
+  let pending = '';
+  const reader = body.getReader();
+  let finished = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      pending += done ? decoder.decode() : decoder.decode(value, { stream: true });
+      const lines = pending.split('\n');
+      pending = done ? '' : (lines.pop() ?? '');
+      for (const line of lines) if (line !== '') yield JSON.parse(line) as CoyoRow;
+      if (done) {
+        finished = true;
+        return;
+      }
+    }
+  } finally {
+    // A consumer that stops early (break) closes the connection instead of leaving the body unread.
+    if (!finished) await reader.cancel().catch(() => undefined);
+    reader.releaseLock();
   }
 }

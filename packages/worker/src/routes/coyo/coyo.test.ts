@@ -59,16 +59,36 @@ describe('GET /v1/coyo/{id}', () => {
     expect(await response.json()).toEqual({ version: FIXTURE_VERSION, row: { id: target.id, url: target.url } });
   });
 
-  it('answers 404 problem for an absent id', async () => {
+  it('answers 404 problem for an absent id, with the version and the R2 cost of the look-up', async () => {
     const response = await call(`/v1/coyo/${at(rows, 0).id + 1}`);
     expect(response.status).toBe(404);
-    expect((await problem(response)).type).toMatch(/not_found$/);
+    expect(response.headers.get('x-coyo-version')).toBe(FIXTURE_VERSION);
+    expect(Number(response.headers.get('x-coyo-r2-reads'))).toBeGreaterThanOrEqual(1);
+    expect(Number(response.headers.get('x-coyo-r2-bytes'))).toBeGreaterThan(0);
+    const body = await problem(response);
+    expect(body.type).toMatch(/not_found$/);
+    expect(body.detail).toContain(FIXTURE_VERSION);
   });
 
-  it.each([['abc'], ['-5'], ['1.5'], ['9007199254740992'], ['12345678901234567890']])('answers 400 problem for id %s', async (id) => {
+  it('takes 0 and canonical ids up to 2^53 − 1 as ids (404 when no row has them)', async () => {
+    for (const id of ['0', '9007199254740991']) expect((await call(`/v1/coyo/${id}`)).status).toBe(404);
+  });
+
+  it.each([
+    ['abc'],
+    ['-5'],
+    ['+5'],
+    ['1.5'],
+    ['007'],
+    ['0000000000000042'], // 16 characters, zero-padded
+    ['00000000000000042'], // 17 characters, zero-padded
+    ['02680060225205'],
+    ['9007199254740992'],
+    ['12345678901234567890'],
+  ])('answers 400 problem for id %s', async (id) => {
     const response = await call(`/v1/coyo/${id}`);
     expect(response.status).toBe(400);
-    expect((await problem(response)).detail).toMatch(/id must be an integer from 0 to 9007199254740991/);
+    expect((await problem(response)).detail).toMatch(/id must be written in canonical decimal .* from 0 to 9007199254740991/);
   });
 
   it('answers 400 problem naming an unknown column', async () => {
@@ -167,7 +187,7 @@ describe('GET /v1/coyo/filter', () => {
 
   it('pages through matches with next_cursor until it is null', async () => {
     const a = app({ filterMaxRowsScanned: 100 });
-    const expected = rows.filter((r) => r.aesthetic_score_laion_v2 >= 5.5 && r.nsfw_score_opennsfw2 <= 0.01).map((r) => r.id);
+    const expected = rows.filter((r) => r.aesthetic_score_laion_v2 >= 5.5 && r.nsfw_score_opennsfw2 <= Math.fround(0.01)).map((r) => r.id);
     const seen: number[] = [];
     let cursor: string | null = null;
     do {
@@ -183,7 +203,10 @@ describe('GET /v1/coyo/filter', () => {
 
   it.each([
     ['an unknown parameter', 'min_colour=3', /min_colour/],
-    ['a non-numeric bound', 'min_width=wide', /min_width must be a number/],
+    ['a non-numeric bound', 'min_width=wide', /min_width must be a finite number/],
+    ['a bound that overflows a double', 'min_width=1e309', /min_width must be a finite number/],
+    ['a negative overflowing bound', 'max_watermark_score=-1e400', /max_watermark_score must be a finite number/],
+    ['Infinity', 'min_width=Infinity', /min_width must be a finite number/],
     ['an unknown column', 'columns=id,colour', /unknown column/],
     ['a limit above 100', 'limit=101', /limit must be an integer from 1 to 100/],
     ['a malformed cursor', 'cursor=%%%', /cursor is malformed/],
@@ -191,6 +214,20 @@ describe('GET /v1/coyo/filter', () => {
     const response = await call(`/v1/coyo/filter?${query}`);
     expect(response.status).toBe(400);
     expect(JSON.stringify(await problem(response))).toMatch(message);
+  });
+
+  it('casts float bounds to float32 as SQL does: min = max = a stored value written as a short decimal finds its row', async () => {
+    const target = at(rows, 17);
+    const written = target.clip_similarity_vitb32.toPrecision(9); // rounds to the stored float32, not equal to it as a double
+    expect(Number(written)).not.toBe(target.clip_similarity_vitb32);
+    const response = await call(
+      `/v1/coyo/filter?min_clip_similarity_vitb32=${written}&max_clip_similarity_vitb32=${written}&columns=id,clip_similarity_vitb32&limit=100`,
+    );
+    const body = await response.json<{ rows: { id: number; clip_similarity_vitb32: number }[] }>();
+    expect(body.rows).toEqual(
+      rows.filter((r) => r.clip_similarity_vitb32 === target.clip_similarity_vitb32).map((r) => ({ id: r.id, clip_similarity_vitb32: r.clip_similarity_vitb32 })),
+    );
+    expect(body.rows.map((r) => r.id)).toContain(target.id);
   });
 
   it('answers 400 problem for a cursor issued for other predicates', async () => {

@@ -13,6 +13,8 @@ import {
   CoyoDataset,
   CursorError,
   DatasetUnavailableError,
+  EXPORT_CONTENT_TYPES,
+  exportBody,
   isolateMemory,
   MissingObjectError,
   type CoyoIo,
@@ -27,6 +29,9 @@ import { commonProblemResponses, problemResponse } from '../../schemas/problem';
 import {
   BatchRequestSchema,
   BatchResponseSchema,
+  ExportHeadersSchema,
+  ExportQuerySchema,
+  ID_PATH_RULE,
   FilterQuerySchema,
   FilterResponseSchema,
   IdParamSchema,
@@ -46,6 +51,10 @@ export interface CoyoRouteOptions {
   filterMaxRowsScanned?: number;
   /** R2 reads one filter request may make, footers included (default: `COYO_FILTER_MAX_READS`). */
   filterMaxReads?: number;
+  /** R2 reads one export response may make, footers included (default {@link EXPORT_MAX_READS}). */
+  exportMaxReads?: number;
+  /** Rows one export response may examine (default {@link EXPORT_MAX_ROWS_SCANNED}). */
+  exportMaxRowsScanned?: number;
   /** How long an isolate trusts the version pointer, in ms (default 30,000). */
   pointerTtlMs?: number;
 }
@@ -80,7 +89,8 @@ export const lookupRoute = createRoute({
   summary: 'One COYO-700M row by id',
   description:
     'One R2 range read when the shard footer is cached, two when cold. A value the row lacks (NULL in the source, e.g. a ' +
-    'missing score) is `null`; `id` never is.',
+    'missing score) is `null`; `id` never is. A 404 carries the version (`x-coyo-version`) and the R2 cost ' +
+    '(`x-coyo-r2-reads`, `x-coyo-r2-bytes`) like a 200. The id: ' + ID_PATH_RULE,
   security,
   request: { params: IdParamSchema, query: LookupQuerySchema },
   responses: {
@@ -143,12 +153,58 @@ export const filterRoute = createRoute({
     'statistics cannot match, and stops at `limit` matches or a per-request budget of rows scanned and R2 reads; ' +
     'continue with `next_cursor` until it is null. A page may hold fewer than `limit` rows while `next_cursor` is set. ' +
     'NULL (a missing value, served as `null`) satisfies no bound, as in SQL: `min_watermark_score=0` leaves out rows ' +
-    'without a watermark score, while a filter with no bound on a column returns rows whose value there is null.',
+    'without a watermark score, while a filter with no bound on a column returns rows whose value there is null. ' +
+    'On the float32 columns a bound is compared as SQL compares it with a FLOAT column: cast to float32 first ' +
+    '(`col >= CAST(min AS FLOAT)`), so `min_clip_similarity_vitb32=0.3&max_clip_similarity_vitb32=0.3` returns the rows ' +
+    'that store 0.3; a bound beyond the float32 range acts as ±Infinity. Bounds must be finite (`1e309` is a 400).',
   security,
   request: { query: FilterQuerySchema },
   responses: {
     200: { description: 'One page of matches.', content: jsonContent(FilterResponseSchema) },
     304: notModified,
+    400: badRequest,
+    ...commonProblemResponses,
+    503: unavailable,
+  },
+});
+
+/**
+ * What one export response may cost: 256 R2 reads (about 256 row groups of 2,048 rows, some 55 MB of
+ * shard data with every column) keeps a response well inside a Worker's CPU and subrequest limits;
+ * the client continues with the cursor the response names.
+ */
+export const EXPORT_MAX_READS = 256;
+export const EXPORT_MAX_ROWS_SCANNED = 256 * 2048;
+
+const binary = { schema: { type: 'string' as const, format: 'binary' } };
+
+export const exportRoute = createRoute({
+  method: 'get',
+  path: '/v1/coyo/export',
+  tags: ['coyo'],
+  summary: 'Every row of a filter result, streamed as JSON Lines, CSV or Parquet',
+  description:
+    'The same predicates as `/v1/coyo/filter` (float bounds cast to float32 likewise), no `limit`: the body streams every ' +
+    'match in id order, read one row group at a time as the client consumes it, so memory stays constant. `columns` ' +
+    'selects the output columns (dataset order); `columns=url,text&format=csv` suits img2dataset. NULL is `null` in JSON ' +
+    'Lines, an empty field in CSV (an empty string is `""`), a null in Parquet.\n\n' +
+    `**Resuming.** One response covers a bounded part of the id range (at most ${EXPORT_MAX_READS} R2 reads and ` +
+    `${EXPORT_MAX_ROWS_SCANNED} rows examined), planned before the body starts: it holds every match with an id after ` +
+    '`cursor` and up to where the next response starts. While more remains, the `x-coyo-next-cursor` header (and a ' +
+    '`Link: <…>; rel="next"` header with the full URL) names that start; pass it as `cursor` with the same predicates ' +
+    'until a response has no such header. Cursors are ids, so they hold across versions and are interchangeable with ' +
+    "`/filter`'s `next_cursor`. If a transfer breaks, repeat the same request: for the same version (`x-coyo-version`) it " +
+    'returns the same bytes. A Parquet body also carries `coyo.version` and `coyo.next_cursor` in its key-value ' +
+    'metadata. The `x-coyo-r2-*` headers count the reads made before the body (footers); the body makes one read per ' +
+    'row group in `x-coyo-export-row-groups`.',
+  security,
+  request: { query: ExportQuerySchema },
+  responses: {
+    200: {
+      description: 'The rows this response covers.',
+      headers: ExportHeadersSchema,
+      content: { 'application/jsonl': binary, 'text/csv': binary, 'application/vnd.apache.parquet': binary },
+    },
     400: badRequest,
     ...commonProblemResponses,
     503: unavailable,
@@ -224,15 +280,24 @@ export function registerCoyoRoutes(app: OpenAPIHono<AppEnv>, options: CoyoRouteO
       ...(waitUntil ? { waitUntil } : {}),
       ...(options.pointerTtlMs !== undefined ? { pointerTtlMs: options.pointerTtlMs } : {}),
     };
+    let version: string | undefined;
+    /** The request's R2 cost and the version it read: on every answer, a 404 or 400 after opening included. */
+    const costHeaders = (): Record<string, string> => ({
+      'x-coyo-r2-reads': String(bucket.stats.reads),
+      'x-coyo-r2-bytes': String(bucket.stats.bytes),
+      ...(version === undefined ? {} : { 'x-coyo-version': version }),
+    });
     try {
       const dataset = await CoyoDataset.open(io);
+      version = dataset.version;
       c.header('etag', etagOf(dataset.version));
       const response = await fn(dataset);
-      response.headers.set('x-coyo-r2-reads', String(bucket.stats.reads));
-      response.headers.set('x-coyo-r2-bytes', String(bucket.stats.bytes));
+      for (const [name, value] of Object.entries(costHeaders())) response.headers.set(name, value);
       return response;
     } catch (err) {
-      throw toProblem(err);
+      const problem = toProblem(err);
+      if (problem instanceof ProblemError) Object.assign(problem.headers, costHeaders());
+      throw problem;
     }
   }
 
@@ -273,6 +338,34 @@ export function registerCoyoRoutes(app: OpenAPIHono<AppEnv>, options: CoyoRouteO
     }),
   );
 
+  app.openapi(exportRoute, (c) =>
+    withDataset(c, async (dataset) => {
+      const query = c.req.valid('query');
+      const plan = await dataset.planExport({
+        predicates: predicatesOf(query),
+        columns: query.columns ?? COYO_COLUMNS,
+        ...(typeof query.cursor === 'string' ? { cursor: query.cursor } : {}),
+        maxReads: options.exportMaxReads ?? EXPORT_MAX_READS,
+        maxRowsScanned: options.exportMaxRowsScanned ?? EXPORT_MAX_ROWS_SCANNED,
+      });
+      const format = query.format;
+      const headers = new Headers({
+        'content-type': EXPORT_CONTENT_TYPES[format],
+        'content-disposition': `attachment; filename="coyo-${dataset.version}.${format}"`,
+        'cache-control': 'no-store',
+        'x-coyo-export-row-groups': String(plan.steps.length),
+      });
+      if (plan.next_cursor !== null) {
+        const next = new URL(c.req.url);
+        next.searchParams.set('cursor', plan.next_cursor);
+        headers.set('x-coyo-next-cursor', plan.next_cursor);
+        headers.set('link', `<${next.toString()}>; rel="next"`);
+      }
+      const keyValue = { 'coyo.version': dataset.version, 'coyo.next_cursor': plan.next_cursor ?? '' };
+      return c.body(exportBody(dataset, plan, format, { keyValue }), 200, Object.fromEntries(headers));
+    }),
+  );
+
   app.openapi(batchRoute, (c) =>
     withDataset(c, async (dataset) => {
       const { ids, columns } = c.req.valid('json');
@@ -291,7 +384,7 @@ export function registerCoyoRoutes(app: OpenAPIHono<AppEnv>, options: CoyoRouteO
         return c.body(null, 304);
       }
       const [row] = await dataset.lookup([id], columns ?? COYO_COLUMNS);
-      if (row === null || row === undefined) throw new ProblemError('not_found', `no COYO row has id ${id}`);
+      if (row === null || row === undefined) throw new ProblemError('not_found', `no COYO row has id ${id} in version ${dataset.version}`);
       c.header('cache-control', LOOKUP_CACHE_CONTROL);
       return c.json({ version: dataset.version, row }, 200);
     }),

@@ -8,15 +8,27 @@ export const MAX_FILTER_LIMIT = 100;
 export const DEFAULT_FILTER_LIMIT = 20;
 
 const ID_MESSAGE = `id must be an integer from 0 to ${MAX_ID}`;
+const PATH_ID_MESSAGE = `id must be written in canonical decimal (digits, no sign, no leading zero) from 0 to ${MAX_ID}`;
 
-/** A decimal id in a path or query: digits only, at most 2^53 − 1. */
+/** The one rule for an id in a path: canonical decimal (`0` or digits without a leading zero), 0 … 2^53 − 1. */
+export const ID_PATH_RULE =
+  `Canonical decimal: \`0\` or digits without a leading zero, no sign, from 0 to ${MAX_ID} (2^53 − 1; the ingest refuses ` +
+  'larger ids). Anything else, `007` or a larger number among them, is a 400; a well-formed id that no row has is a 404.';
+
+/** A decimal id in a path: see {@link ID_PATH_RULE}. */
 export const IdStringSchema = z
   .string()
-  .refine((s) => /^\d{1,16}$/.test(s) && Number(s) <= MAX_ID, ID_MESSAGE)
+  .refine((s) => /^(0|[1-9]\d{0,15})$/.test(s) && Number(s) <= MAX_ID, PATH_ID_MESSAGE)
   .transform(Number);
 
 export const IdParamSchema = z.object({
-  id: IdStringSchema.openapi({ param: { name: 'id', in: 'path' }, example: '2680060225205', type: 'string' }),
+  id: IdStringSchema.openapi({
+    param: { name: 'id', in: 'path' },
+    example: '2680060225205',
+    type: 'string',
+    pattern: '^(0|[1-9][0-9]{0,15})$',
+    description: ID_PATH_RULE,
+  }),
 });
 
 /** `columns=url,text,…`: a projection; unknown names are refused with their name. */
@@ -59,11 +71,16 @@ export const RowsQuerySchema = z
   .strict();
 
 const NUMBER_RE = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+/**
+ * A bound: a finite decimal number. One that overflows a double (`1e309`) is refused like `Infinity`.
+ * On a float32 column it is compared as SQL does, after a cast to float32 (see the filter route).
+ */
 const NumberQuery = (name: string) =>
   z
     .string()
-    .regex(NUMBER_RE, `${name} must be a number`)
+    .regex(NUMBER_RE, `${name} must be a finite number`)
     .transform(Number)
+    .refine(Number.isFinite, `${name} must be a finite number`)
     .optional()
     .openapi({ type: 'number' });
 
@@ -85,6 +102,30 @@ export const FilterQuerySchema = z
       .openapi({ description: 'The `next_cursor` of the previous page, unchanged, with the same predicates.' }),
   })
   .strict();
+
+export const ExportQuerySchema = z
+  .object({
+    ...predicateShape,
+    columns: ColumnsQuerySchema,
+    format: z
+      .enum(['jsonl', 'csv', 'parquet'])
+      .optional()
+      .transform((f) => f ?? 'jsonl')
+      .openapi({ description: 'Body format: JSON Lines (default), CSV (RFC 4180, with a header) or Parquet.', default: 'jsonl' }),
+    cursor: z
+      .string()
+      .max(512)
+      .optional()
+      .openapi({ description: 'The `x-coyo-next-cursor` of the previous response (or a `/filter` `next_cursor`), unchanged, with the same predicates.' }),
+  })
+  .strict();
+
+/** The headers of an export response that tell where it stands. */
+export const ExportHeadersSchema = z.object({
+  'x-coyo-next-cursor': z.string().optional().openapi({ description: 'Where the next response starts; absent when this one reaches the end.' }),
+  'x-coyo-version': z.string().openapi({ description: 'The dataset version read.' }),
+  'x-coyo-export-row-groups': z.string().openapi({ description: 'Row groups this response reads.' }),
+});
 
 /**
  * A value the source row lacks (NULL) is served as `null`. The ingest refuses NULL ids only, so every

@@ -1,0 +1,102 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CoyoMemory } from '@coyo/coyo-reader';
+import { FIXTURE_VERSION, fixtureRows, seedFixture, type CompleteRecord } from '@coyo/coyo-reader/testing';
+import type { AppEnv, Env } from '../../env';
+import { handleError, validationHook } from '../../errors';
+import { registerCoyoRoutes } from './index';
+
+const testEnv: Env = env;
+let rows: CompleteRecord[];
+
+beforeAll(async () => {
+  await seedFixture(testEnv.COYO_BUCKET);
+  rows = await fixtureRows();
+});
+
+function app(options: Parameters<typeof registerCoyoRoutes>[1] = {}) {
+  const a = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  a.onError(handleError);
+  registerCoyoRoutes(a, { memory: new CoyoMemory(), edgeCache: null, ...options });
+  return a;
+}
+
+async function call(path: string, a = app()) {
+  const ctx = createExecutionContext();
+  const response = await a.request(path, {}, testEnv, ctx);
+  const text = await response.text();
+  await waitOnExecutionContext(ctx);
+  return { response, text };
+}
+
+/** Follows x-coyo-next-cursor from `query` to the end; returns every page. */
+async function exportAll(query: string, a = app()) {
+  const pages: { response: Response; text: string }[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await call(`/v1/coyo/export?${query}${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`, a);
+    expect(page.response.status).toBe(200);
+    pages.push(page);
+    cursor = page.response.headers.get('x-coyo-next-cursor');
+  } while (cursor !== null);
+  return pages;
+}
+
+const matches = () => rows.filter((r) => r.aesthetic_score_laion_v2 >= 5 && r.nsfw_score_opennsfw2 <= Math.fround(0.02));
+
+describe('GET /v1/coyo/export', () => {
+  it('streams every match as JSON Lines over budgeted responses, each naming the next cursor and link up front', async () => {
+    const pages = await exportAll('min_aesthetic_score_laion_v2=5&max_nsfw_score_opennsfw2=0.02&columns=id,url,text', app({ exportMaxReads: 3 }));
+    expect(pages.length).toBeGreaterThan(2);
+    const first = pages[0]?.response;
+    expect(first?.headers.get('content-type')).toBe('application/jsonl; charset=utf-8');
+    expect(first?.headers.get('x-coyo-version')).toBe(FIXTURE_VERSION);
+    expect(first?.headers.get('link')).toMatch(/^<http:\/\/[^>]*\/v1\/coyo\/export\?[^>]*cursor=[^>]+>; rel="next"$/);
+    expect(pages.at(-1)?.response.headers.get('link')).toBeNull();
+    const got = pages.flatMap((p) => p.text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as unknown));
+    expect(got).toEqual(matches().map((r) => ({ id: r.id, url: r.url, text: r.text })));
+  });
+
+  it('gives the same bytes when a response is repeated with the same cursor', async () => {
+    const a = app({ exportMaxReads: 2 });
+    const first = await call('/v1/coyo/export?min_width=300&columns=id,width', a);
+    const cursor = encodeURIComponent(first.response.headers.get('x-coyo-next-cursor') ?? '');
+    const again = await call(`/v1/coyo/export?min_width=300&columns=id,width&cursor=${cursor}`, a);
+    const repeat = await call(`/v1/coyo/export?min_width=300&columns=id,width&cursor=${cursor}`, a);
+    expect(again.text).toBe(repeat.text);
+    expect(again.text.length).toBeGreaterThan(0);
+  });
+
+  it('writes CSV for img2dataset: url,text with a header, RFC 4180 quoting and CRLF', async () => {
+    const [page] = await exportAll('columns=url,text&format=csv');
+    expect(page?.response.headers.get('content-type')).toBe('text/csv; charset=utf-8; header=present');
+    expect(page?.response.headers.get('content-disposition')).toBe(`attachment; filename="coyo-${FIXTURE_VERSION}.csv"`);
+    const quote = (s: string) => (/[",\r\n]/.test(s) || s === '' ? `"${s.replaceAll('"', '""')}"` : s);
+    expect(page?.text).toBe(['url,text', ...rows.map((r) => `${quote(r.url)},${quote(r.text)}`)].map((l) => `${l}\r\n`).join(''));
+  });
+
+  it('writes a Parquet file that starts and ends with PAR1', async () => {
+    const a = app();
+    const ctx = createExecutionContext();
+    const response = await a.request('/v1/coyo/export?columns=id&format=parquet&max_width=250', {}, testEnv, ctx);
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    await waitOnExecutionContext(ctx);
+    expect(response.headers.get('content-type')).toBe('application/vnd.apache.parquet');
+    const magic = (at: number) => new TextDecoder().decode(bytes.subarray(at, at + 4));
+    expect([magic(0), magic(bytes.length - 4)]).toEqual(['PAR1', 'PAR1']);
+  });
+
+  it.each([
+    ['an unknown format', 'format=xml', /format/],
+    ['a limit (an export has none)', 'limit=10', /limit/],
+    ['a non-finite bound', 'min_width=1e309', /min_width must be a finite number/],
+    ['a malformed cursor', 'cursor=%%%', /cursor is malformed/],
+  ])('answers 400 problem for %s', async (_name, query, message) => {
+    const { response, text } = await call(`/v1/coyo/export?${query}`);
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(text).toMatch(message);
+  });
+});
