@@ -38,6 +38,7 @@ export const ColumnsQuerySchema = z
   .transform((value, ctx): CoyoColumn[] | undefined => {
     if (value === undefined) return undefined;
     const names = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const columns = names.filter(isCoyoColumn);
     const unknown = names.filter((n) => !isCoyoColumn(n));
     if (unknown.length > 0 || names.length === 0) {
       ctx.addIssue({
@@ -46,7 +47,7 @@ export const ColumnsQuerySchema = z
       });
       return z.NEVER;
     }
-    return names as CoyoColumn[];
+    return columns;
   })
   .openapi({ type: 'string', description: `Comma-separated columns to return (default all): ${COYO_COLUMNS.join(', ')}.`, example: 'id,url,text' });
 
