@@ -25,7 +25,7 @@ import { z } from 'zod';
  * | `BACKEND_DEADLINE_MS` | var | time budget for all backend work of one request, in ms (30000) |
  * | `BACKEND_MAX_RETRIES` | var | retries on connect errors and 503, each with full jitter (2) |
  * | `BACKEND_BREAKER_THRESHOLD` | var | consecutive failed backend calls that open the circuit (5) |
- * | `BACKEND_BREAKER_COOLDOWN_MS` | var | how long the circuit stays open before one probe, in ms (10000) |
+ * | `BACKEND_BREAKER_PROBE_MAX_MS` | var | longest pause between readiness checks (`/readyz`) of the backend while the circuit is open, in ms; checks start at 50 ms and double up to it (500) |
  * | `HEALTH_TIMEOUT_MS` | var | how long `/healthz` waits for the backend, in ms (1500) |
  * | `IMAGE_FETCH_TIMEOUT_MS` | var | time budget to fetch one image URL, redirects included, in ms (10000) |
  * | `CACHE_TTL_SECONDS` | var | lifetime of cached embeddings, classifications and label tables in KV, in s (30 days; KV's minimum is 60) |
@@ -42,7 +42,7 @@ export interface TunableVars extends EdgeVars {
   BACKEND_DEADLINE_MS?: string | number;
   BACKEND_MAX_RETRIES?: string | number;
   BACKEND_BREAKER_THRESHOLD?: string | number;
-  BACKEND_BREAKER_COOLDOWN_MS?: string | number;
+  BACKEND_BREAKER_PROBE_MAX_MS?: string | number;
   HEALTH_TIMEOUT_MS?: string | number;
   IMAGE_FETCH_TIMEOUT_MS?: string | number;
   CACHE_TTL_SECONDS?: string | number;
@@ -148,7 +148,7 @@ const ConfigSchema = EdgeConfigSchema.extend({
   BACKEND_DEADLINE_MS: intVar(50, 300_000, 30_000),
   BACKEND_MAX_RETRIES: intVar(0, 5, 2),
   BACKEND_BREAKER_THRESHOLD: intVar(1, 1000, 5),
-  BACKEND_BREAKER_COOLDOWN_MS: intVar(100, 600_000, 10_000),
+  BACKEND_BREAKER_PROBE_MAX_MS: intVar(50, 60_000, 500),
   HEALTH_TIMEOUT_MS: intVar(50, 30_000, 1_500),
   IMAGE_FETCH_TIMEOUT_MS: intVar(100, 120_000, 10_000),
   CACHE_TTL_SECONDS: intVar(60, 365 * 24 * 3600, 30 * 24 * 3600),
@@ -191,7 +191,7 @@ export interface Config extends EdgeConfig {
   backendDeadlineMs: number;
   backendMaxRetries: number;
   breakerThreshold: number;
-  breakerCooldownMs: number;
+  breakerProbeMaxMs: number;
   healthTimeoutMs: number;
   imageFetchTimeoutMs: number;
   cacheTtlSeconds: number;
@@ -258,7 +258,7 @@ export function loadConfig(env: Env): Config {
     backendDeadlineMs: v.BACKEND_DEADLINE_MS,
     backendMaxRetries: v.BACKEND_MAX_RETRIES,
     breakerThreshold: v.BACKEND_BREAKER_THRESHOLD,
-    breakerCooldownMs: v.BACKEND_BREAKER_COOLDOWN_MS,
+    breakerProbeMaxMs: v.BACKEND_BREAKER_PROBE_MAX_MS,
     healthTimeoutMs: v.HEALTH_TIMEOUT_MS,
     imageFetchTimeoutMs: v.IMAGE_FETCH_TIMEOUT_MS,
     cacheTtlSeconds: v.CACHE_TTL_SECONDS,

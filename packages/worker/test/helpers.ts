@@ -54,6 +54,16 @@ export async function setBackendRevision(tenant: string, revision: string | null
   if (!res.ok) throw new Error(`test setup: the fake backend refused revision ${String(revision)} (${res.status})`);
 }
 
+/** Takes one tenant's fake backend down (connections dropped unanswered, as if killed) or back up. */
+export async function setBackendDown(tenant: string, down: boolean): Promise<void> {
+  const res = await fetch(`${inject('fakeOrigin')}/__down/${tenant}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ down }),
+  });
+  if (!res.ok) throw new Error(`test setup: the fake backend refused down=${String(down)} (${res.status})`);
+}
+
 /** Sum of backend calls of a tenant, optionally of one route (`/v1/embed/text`). */
 export async function backendCalls(tenant: string, route?: string): Promise<number> {
   const { calls } = await backendStats(tenant);
