@@ -87,8 +87,8 @@ export function problemBody(slug: ProblemSlug, detail: string, requestId: string
 
 /** The default `Retry-After` of a slug, in seconds, or undefined when it has none. */
 export function defaultRetryAfterSeconds(slug: ProblemSlug): number | undefined {
-  const entry: { retryAfterSeconds?: number } = PROBLEMS[slug];
-  return entry.retryAfterSeconds;
+  const entry = PROBLEMS[slug];
+  return 'retryAfterSeconds' in entry ? entry.retryAfterSeconds : undefined;
 }
 
 /**

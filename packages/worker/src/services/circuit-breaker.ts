@@ -83,12 +83,9 @@ export class CircuitBreaker {
       } finally {
         this.#checking = undefined;
       }
+      // Ready: the circuit is half-open and admit() lets this call through as the probe.
       if (ready) this.reportReady();
       else this.#scheduleCheck();
-      if (ready && !this.#probeInFlight && this.#state === 'half-open') {
-        this.#probeInFlight = true;
-        return { allowed: true, probe: true };
-      }
     }
     return this.admit();
   }
