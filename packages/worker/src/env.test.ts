@@ -20,6 +20,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig(base({ BACKEND_URL: 'ftp://x' }))).toThrow(/BACKEND_URL/);
   });
 
+  it('caps images per request at the schemas’ 16 and pixels per request at 100 Mpx by default', () => {
+    expect(loadConfig(base({}))).toMatchObject({ maxImagesPerRequest: 16, maxRequestPixels: 100_000_000, breakerProbeMaxMs: 500 });
+    expect(loadConfig(base({ MAX_IMAGES_PER_REQUEST: '4', MAX_REQUEST_PIXELS: '5e6' }))).toMatchObject({ maxImagesPerRequest: 4, maxRequestPixels: 5_000_000 });
+    expect(() => loadConfig(base({ MAX_IMAGES_PER_REQUEST: '17' }))).toThrow(/MAX_IMAGES_PER_REQUEST/);
+    expect(() => loadConfig(base({ MAX_REQUEST_PIXELS: '0' }))).toThrow(/MAX_REQUEST_PIXELS/);
+  });
+
   it('parses each env object once', () => {
     const e = base({});
     expect(loadConfig(e)).toBe(loadConfig(e));

@@ -95,6 +95,20 @@ export function uniquePng(size = 200): Uint8Array<ArrayBuffer> {
   return out;
 }
 
+/**
+ * Unique PNG bytes whose header declares `width` × `height` (an IHDR chunk, random data after it):
+ * what a pixel bomb looks like to anything that reads headers without decoding.
+ */
+export function pngDeclaring(width: number, height: number, size = 200): Uint8Array<ArrayBuffer> {
+  const out = uniquePng(size);
+  const view = new DataView(out.buffer);
+  view.setUint32(8, 13);
+  out.set([0x49, 0x48, 0x44, 0x52], 12); // IHDR
+  view.setUint32(16, width);
+  view.setUint32(20, height);
+  return out;
+}
+
 export function toBase64(bytes: Uint8Array): string {
   let s = '';
   for (const b of bytes) s += String.fromCharCode(b);

@@ -235,7 +235,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body or one image is too large (problem types: `payload_too_large`, `image_too_large`). */
+                /** @description Request body or one image is too large, or the images exceed the request budget (MAX_IMAGES_PER_REQUEST, MAX_REQUEST_PIXELS) (problem types: `payload_too_large`, `image_too_large`). */
                 413: {
                     headers: {
                         [name: string]: unknown;
@@ -394,7 +394,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body or one image is too large (problem types: `payload_too_large`, `image_too_large`). */
+                /** @description Request body or one image is too large, or the images exceed the request budget (MAX_IMAGES_PER_REQUEST, MAX_REQUEST_PIXELS) (problem types: `payload_too_large`, `image_too_large`). */
                 413: {
                     headers: {
                         [name: string]: unknown;
@@ -538,7 +538,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body or one image is too large (problem types: `payload_too_large`, `image_too_large`). */
+                /** @description Request body or one image is too large, or the images exceed the request budget (MAX_IMAGES_PER_REQUEST, MAX_REQUEST_PIXELS) (problem types: `payload_too_large`, `image_too_large`). */
                 413: {
                     headers: {
                         [name: string]: unknown;
@@ -682,7 +682,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body or one image is too large (problem types: `payload_too_large`, `image_too_large`). */
+                /** @description Request body or one image is too large, or the images exceed the request budget (MAX_IMAGES_PER_REQUEST, MAX_REQUEST_PIXELS) (problem types: `payload_too_large`, `image_too_large`). */
                 413: {
                     headers: {
                         [name: string]: unknown;

@@ -48,7 +48,7 @@ export const backendProblemResponses = {
 /** Statuses of routes that take images. */
 export const imageProblemResponses = {
   400: problemResponse('Malformed request', ['invalid_request', 'validation_failed', 'image_url_not_allowed']),
-  413: problemResponse('Request body or one image is too large', ['payload_too_large', 'image_too_large']),
+  413: problemResponse('Request body or one image is too large, or the images exceed the request budget (MAX_IMAGES_PER_REQUEST, MAX_REQUEST_PIXELS)', ['payload_too_large', 'image_too_large']),
   415: problemResponse('Not a supported image format or request media type', ['unsupported_media_type']),
   422: problemResponse('An image URL could not be fetched or the image cannot be decoded', ['image_fetch_failed', 'invalid_image']),
 } as const;
