@@ -49,6 +49,17 @@ describe('backend failures', () => {
     expect((await problemOf(res)).request_id).toBeTruthy();
   });
 
+  it('answers 503 with Retry-After when the backend stays overloaded through the retries', async () => {
+    const tenant = crypto.randomUUID();
+    const { request } = testApp(env, { env: { BACKEND_URL: backendUrl(tenant, 'overloaded') }, deps: { sleep: async () => {} } });
+    const res = await request('/v1/zero-shot', freshZeroShot());
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect((await problemOf(res)).detail).toMatch(/overloaded/);
+    // The first attempt and BACKEND_MAX_RETRIES (2) more, then the answer.
+    expect(await backendCalls(tenant)).toBe(3);
+  });
+
   it('answers 502 backend_error when the backend breaks the protocol', async () => {
     const { request } = testApp(env, { env: { BACKEND_URL: backendUrl(crypto.randomUUID(), 'badjson') } });
     const res = await request('/v1/similarity', postJson(key, { images: [{ base64: toBase64(uniquePng()) }], texts: [crypto.randomUUID()] }));
