@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,9 @@ let output = '';
 let stateDir: string;
 let workerUrl: string;
 let apiKey: string;
+const devVars = join(REPO_ROOT, '.dev.vars');
+/** Whether a developer's .dev.vars was there before: one this test made is removed afterwards. */
+let devVarsExisted = true;
 
 /** Resolves with the first match of `pattern` in dev's output after `from`, polling. */
 async function waitForOutput(pattern: RegExp, timeoutMs: number, from = 0): Promise<RegExpExecArray> {
@@ -41,6 +44,7 @@ function embed(): Promise<Response> {
 
 beforeAll(async () => {
   stateDir = mkdtempSync(join(tmpdir(), 'coyo-dev-'));
+  devVarsExisted = existsSync(devVars);
   const [workerPort, backendPort] = [await freePort(), await freePort()];
   workerUrl = `http://127.0.0.1:${workerPort}`;
   dev = spawn('pnpm', ['dev'], {
@@ -59,13 +63,14 @@ beforeAll(async () => {
 afterAll(() => {
   if (dev.exitCode === null && dev.pid !== undefined) process.kill(-dev.pid, 'SIGKILL');
   rmSync(stateDir, { recursive: true, force: true });
+  if (!devVarsExisted) rmSync(devVars, { force: true });
 });
 
 describe('pnpm dev supervision', () => {
   it('keeps secrets out of the log and out of other users’ reach', () => {
     expect(output).not.toContain(apiKey);
     expect(output).toContain(join(stateDir, 'dev-api-key'));
-    expect(statSync(join(REPO_ROOT, '.dev.vars')).mode & 0o077).toBe(0);
+    expect(statSync(devVars).mode & 0o077).toBe(0);
     expect(statSync(join(stateDir, 'dev-api-key')).mode & 0o077).toBe(0);
   });
 
