@@ -35,6 +35,7 @@ describe('loadConfig', () => {
         maxImageBytes: 20 * 1024 * 1024,
         maxImagePixels: 40_000_000,
         maxImagesPerRequest: 32,
+        maxRequestPixels: 100_000_000,
         maxTextsPerRequest: 256,
         maxRequestBytes: 64 * 1024 * 1024,
       },

@@ -86,6 +86,7 @@ const EnvSchema = z.object({
   MAX_IMAGE_BYTES: integer(20 * MIB, 1, 2 ** 31 - 1),
   MAX_IMAGE_PIXELS: integer(40_000_000, 1, 2 ** 31 - 1),
   MAX_IMAGES_PER_REQUEST: integer(32, 1, 4096),
+  MAX_REQUEST_PIXELS: integer(100_000_000, 1, Number.MAX_SAFE_INTEGER),
   MAX_TEXTS_PER_REQUEST: integer(256, 1, 4096),
   MAX_REQUEST_BYTES: integer(64 * MIB, 1, 2 ** 31 - 1),
   PREPROCESS_THREADS: optionalInteger(1, 256),
@@ -127,6 +128,8 @@ export interface LimitsConfig {
   maxImageBytes: number;
   maxImagePixels: number;
   maxImagesPerRequest: number;
+  /** Most header-declared pixels (width × height) summed over the images of one request. */
+  maxRequestPixels: number;
   maxTextsPerRequest: number;
   maxRequestBytes: number;
 }
@@ -204,6 +207,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       maxImageBytes: e.MAX_IMAGE_BYTES,
       maxImagePixels: e.MAX_IMAGE_PIXELS,
       maxImagesPerRequest: e.MAX_IMAGES_PER_REQUEST,
+      maxRequestPixels: e.MAX_REQUEST_PIXELS,
       maxTextsPerRequest: e.MAX_TEXTS_PER_REQUEST,
       maxRequestBytes: e.MAX_REQUEST_BYTES,
     },

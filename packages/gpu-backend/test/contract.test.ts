@@ -38,7 +38,7 @@ import { generateTestModels } from '../src/models/test-models.js';
 const TOKEN = 'contract-token-0123456789';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const MAX_QUEUE = 8;
-const limits: LimitsConfig = { maxImageBytes: 200_000, maxImagePixels: 1_000_000, maxImagesPerRequest: 4, maxTextsPerRequest: 8, maxRequestBytes: 400_000 };
+const limits: LimitsConfig = { maxImageBytes: 200_000, maxImagePixels: 1_000_000, maxImagesPerRequest: 4, maxRequestPixels: 4_000_000, maxTextsPerRequest: 8, maxRequestBytes: 400_000 };
 const batching: BatchingConfig = { maxBatchSize: 4, maxQueueDelayMs: 1, maxQueue: MAX_QUEUE };
 
 let dir: string;

@@ -18,6 +18,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig(base({ BACKEND_DEADLINE_MS: 'soon' }))).toThrow(/BACKEND_DEADLINE_MS/);
     expect(() => loadConfig(base({ BACKEND_TOKEN: undefined }))).toThrow(ConfigError);
     expect(() => loadConfig(base({ BACKEND_URL: 'ftp://x' }))).toThrow(/BACKEND_URL/);
+    expect(() => loadConfig(base({ BACKEND_BREAKER_COOLDOWN_MS: '10000' }))).toThrow(/BACKEND_BREAKER_COOLDOWN_MS.*BACKEND_BREAKER_PROBE_MAX_MS/);
+  });
+
+  it('caps images per request at the schemas’ 16 and pixels per request at 100 Mpx by default', () => {
+    expect(loadConfig(base({}))).toMatchObject({ maxImagesPerRequest: 16, maxRequestPixels: 100_000_000, breakerProbeMaxMs: 500 });
+    expect(loadConfig(base({ MAX_IMAGES_PER_REQUEST: '4', MAX_REQUEST_PIXELS: '5e6' }))).toMatchObject({ maxImagesPerRequest: 4, maxRequestPixels: 5_000_000 });
+    expect(() => loadConfig(base({ MAX_IMAGES_PER_REQUEST: '17' }))).toThrow(/MAX_IMAGES_PER_REQUEST/);
+    expect(() => loadConfig(base({ MAX_REQUEST_PIXELS: '0' }))).toThrow(/MAX_REQUEST_PIXELS/);
   });
 
   it('parses each env object once', () => {

@@ -22,10 +22,12 @@ import { z } from 'zod';
  * | `COYO_FILTER_MAX_READS` | var | R2 reads one `/v1/coyo/filter` request may make, footers included (32) |
  * | `MAX_IMAGE_BYTES` | var | largest accepted image, in bytes (10 MiB) |
  * | `MAX_REQUEST_BYTES` | var | largest request body, and the budget for all images of one request (32 MiB) |
+ * | `MAX_IMAGES_PER_REQUEST` | var | most images one request may carry, 1 to 16 (16); more is a 413 `payload_too_large` |
+ * | `MAX_REQUEST_PIXELS` | var | most pixels (width × height, read from the image headers) all images of one request may decode to (100000000); more is a 413 `payload_too_large`, refused before the backend decodes anything |
  * | `BACKEND_DEADLINE_MS` | var | time budget for all backend work of one request, in ms (30000) |
  * | `BACKEND_MAX_RETRIES` | var | retries on connect errors and 503, each with full jitter (2) |
  * | `BACKEND_BREAKER_THRESHOLD` | var | consecutive failed backend calls that open the circuit (5) |
- * | `BACKEND_BREAKER_COOLDOWN_MS` | var | how long the circuit stays open before one probe, in ms (10000) |
+ * | `BACKEND_BREAKER_PROBE_MAX_MS` | var | longest pause between readiness checks (`/readyz`) of the backend while the circuit is open, in ms; checks start at 50 ms and double up to it (500) |
  * | `HEALTH_TIMEOUT_MS` | var | how long `/healthz` waits for the backend, in ms (1500) |
  * | `IMAGE_FETCH_TIMEOUT_MS` | var | time budget to fetch one image URL, redirects included, in ms (10000) |
  * | `CACHE_TTL_SECONDS` | var | lifetime of cached embeddings, classifications and label tables in KV, in s (30 days; KV's minimum is 60) |
@@ -39,10 +41,12 @@ export interface Env extends Cloudflare.Env, Omit<TunableVars, keyof Cloudflare.
 export interface TunableVars extends EdgeVars {
   MAX_IMAGE_BYTES?: string | number;
   MAX_REQUEST_BYTES?: string | number;
+  MAX_IMAGES_PER_REQUEST?: string | number;
+  MAX_REQUEST_PIXELS?: string | number;
   BACKEND_DEADLINE_MS?: string | number;
   BACKEND_MAX_RETRIES?: string | number;
   BACKEND_BREAKER_THRESHOLD?: string | number;
-  BACKEND_BREAKER_COOLDOWN_MS?: string | number;
+  BACKEND_BREAKER_PROBE_MAX_MS?: string | number;
   HEALTH_TIMEOUT_MS?: string | number;
   IMAGE_FETCH_TIMEOUT_MS?: string | number;
   CACHE_TTL_SECONDS?: string | number;
@@ -145,10 +149,17 @@ const ConfigSchema = EdgeConfigSchema.extend({
   BACKEND_TOKEN: z.string({ error: 'is required (a secret: `wrangler secret put BACKEND_TOKEN`, or .dev.vars)' }).min(1, 'must not be empty'),
   MAX_IMAGE_BYTES: intVar(1024, 100 * MiB, 10 * MiB),
   MAX_REQUEST_BYTES: intVar(1024, 100 * MiB, 32 * MiB),
+  // 16 is the ceiling the request schemas declare (schemas/image.ts); a deployment may only lower it.
+  MAX_IMAGES_PER_REQUEST: intVar(1, 16, 16),
+  MAX_REQUEST_PIXELS: intVar(1, 2_000_000_000, 100_000_000),
   BACKEND_DEADLINE_MS: intVar(50, 300_000, 30_000),
   BACKEND_MAX_RETRIES: intVar(0, 5, 2),
   BACKEND_BREAKER_THRESHOLD: intVar(1, 1000, 5),
-  BACKEND_BREAKER_COOLDOWN_MS: intVar(100, 600_000, 10_000),
+  BACKEND_BREAKER_PROBE_MAX_MS: intVar(50, 60_000, 500),
+  // Replaced, not ignored: a deployment still setting it learns what took its place.
+  BACKEND_BREAKER_COOLDOWN_MS: z
+    .never({ error: 'is no longer read: the open circuit follows the backend’s /readyz; set BACKEND_BREAKER_PROBE_MAX_MS instead' })
+    .optional(),
   HEALTH_TIMEOUT_MS: intVar(50, 30_000, 1_500),
   IMAGE_FETCH_TIMEOUT_MS: intVar(100, 120_000, 10_000),
   CACHE_TTL_SECONDS: intVar(60, 365 * 24 * 3600, 30 * 24 * 3600),
@@ -188,10 +199,14 @@ export interface Config extends EdgeConfig {
   backendToken: string;
   maxImageBytes: number;
   maxRequestBytes: number;
+  /** Most images in one request. */
+  maxImagesPerRequest: number;
+  /** Most header-declared pixels (width × height) summed over the images of one request. */
+  maxRequestPixels: number;
   backendDeadlineMs: number;
   backendMaxRetries: number;
   breakerThreshold: number;
-  breakerCooldownMs: number;
+  breakerProbeMaxMs: number;
   healthTimeoutMs: number;
   imageFetchTimeoutMs: number;
   cacheTtlSeconds: number;
@@ -255,10 +270,12 @@ export function loadConfig(env: Env): Config {
     backendToken: v.BACKEND_TOKEN,
     maxImageBytes: v.MAX_IMAGE_BYTES,
     maxRequestBytes: Math.max(v.MAX_REQUEST_BYTES, v.MAX_IMAGE_BYTES),
+    maxImagesPerRequest: v.MAX_IMAGES_PER_REQUEST,
+    maxRequestPixels: v.MAX_REQUEST_PIXELS,
     backendDeadlineMs: v.BACKEND_DEADLINE_MS,
     backendMaxRetries: v.BACKEND_MAX_RETRIES,
     breakerThreshold: v.BACKEND_BREAKER_THRESHOLD,
-    breakerCooldownMs: v.BACKEND_BREAKER_COOLDOWN_MS,
+    breakerProbeMaxMs: v.BACKEND_BREAKER_PROBE_MAX_MS,
     healthTimeoutMs: v.HEALTH_TIMEOUT_MS,
     imageFetchTimeoutMs: v.IMAGE_FETCH_TIMEOUT_MS,
     cacheTtlSeconds: v.CACHE_TTL_SECONDS,

@@ -1,5 +1,6 @@
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { problemOf, testApp } from '../test/helpers';
 import { fieldErrorsFromZod, formatPath, ProblemError } from './errors';
@@ -48,6 +49,43 @@ describe('errors', () => {
     expect(res.status).toBe(429);
     expect(res.headers.get('retry-after')).toBe('3');
     expect(res.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('gives every 503 and 504 a Retry-After, whichever path threw it', async () => {
+    const { app, request } = testApp(env);
+    app.get('/unavailable', () => {
+      throw new ProblemError('backend_unavailable', 'down');
+    });
+    app.get('/timeout', () => {
+      throw new ProblemError('backend_timeout', 'stalled');
+    });
+    app.get('/http-503', () => {
+      throw new HTTPException(503, { message: 'from other middleware' });
+    });
+    for (const path of ['/unavailable', '/timeout', '/http-503']) {
+      const res = await request(path);
+      expect(res.status).toBeGreaterThanOrEqual(503);
+      const seconds = Number(res.headers.get('retry-after'));
+      expect(Number.isInteger(seconds) && seconds >= 1).toBe(true);
+    }
+  });
+
+  it('keeps the Retry-After a thrower chose over the default', async () => {
+    const { app, request } = testApp(env);
+    app.get('/unavailable', () => {
+      throw new ProblemError('backend_unavailable', 'busy', { headers: { 'retry-after': '7' } });
+    });
+    expect((await request('/unavailable')).headers.get('retry-after')).toBe('7');
+  });
+
+  it('sends no Retry-After on problems that are not about coming back later', async () => {
+    const { app, request } = testApp(env);
+    app.get('/bad', () => {
+      throw new ProblemError('backend_error', 'garbage');
+    });
+    const res = await request('/bad');
+    expect(res.status).toBe(502);
+    expect(res.headers.get('retry-after')).toBeNull();
   });
 
   it('answers a misconfigured deployment with a 500 problem', async () => {

@@ -10,7 +10,11 @@ import type { ZodError } from 'zod';
 /** Base of every problem `type` URI; the slug after it is stable and documented. */
 export const PROBLEM_TYPE_BASE = 'https://coyo-edge.dev/problems/';
 
-/** One table from problem slug to HTTP status and title, so a slug always means the same status. */
+/**
+ * One table from problem slug to HTTP status and title, so a slug always means the same status. A
+ * slug with `retryAfterSeconds` always leaves with a `Retry-After` header: the thrower's own value
+ * when it knows better (the circuit's next check, the backend's own hint), else this default.
+ */
 export const PROBLEMS = {
   invalid_request: { status: 400, title: 'Invalid request' },
   validation_failed: { status: 400, title: 'Request validation failed' },
@@ -27,9 +31,9 @@ export const PROBLEMS = {
   rate_limited: { status: 429, title: 'Too many requests' },
   internal: { status: 500, title: 'Internal server error' },
   backend_error: { status: 502, title: 'Backend error' },
-  backend_unavailable: { status: 503, title: 'Backend unavailable' },
-  backend_timeout: { status: 504, title: 'Backend timeout' },
-} as const satisfies Record<string, { status: number; title: string }>;
+  backend_unavailable: { status: 503, title: 'Backend unavailable', retryAfterSeconds: 1 },
+  backend_timeout: { status: 504, title: 'Backend timeout', retryAfterSeconds: 2 },
+} as const satisfies Record<string, { status: number; title: string; retryAfterSeconds?: number }>;
 
 export type ProblemSlug = keyof typeof PROBLEMS;
 
@@ -81,7 +85,17 @@ export function problemBody(slug: ProblemSlug, detail: string, requestId: string
   return body;
 }
 
-/** Renders a problem as a `Response` with the RFC 9457 media type and never-cache semantics. */
+/** The default `Retry-After` of a slug, in seconds, or undefined when it has none. */
+export function defaultRetryAfterSeconds(slug: ProblemSlug): number | undefined {
+  const entry = PROBLEMS[slug];
+  return 'retryAfterSeconds' in entry ? entry.retryAfterSeconds : undefined;
+}
+
+/**
+ * Renders a problem as a `Response` with the RFC 9457 media type and never-cache semantics. Every
+ * problem that tells the client to come back later (503, 504) carries `Retry-After`, whichever code
+ * path produced it.
+ */
 export function problemResponse(
   slug: ProblemSlug,
   detail: string,
@@ -92,6 +106,8 @@ export function problemResponse(
   const headers = new Headers(options.headers);
   headers.set('content-type', 'application/problem+json');
   headers.set('cache-control', 'no-store');
+  const retryAfter = defaultRetryAfterSeconds(slug);
+  if (retryAfter !== undefined && !headers.has('retry-after')) headers.set('retry-after', String(retryAfter));
   return new Response(JSON.stringify(body), { status: body.status, headers });
 }
 

@@ -68,8 +68,14 @@ export function runtimeFactory(deps: AppDeps): (env: Env) => Runtime {
     const config = loadConfig(env);
     const existing = runtimes.get(config);
     if (existing) return existing;
-    const breaker = new CircuitBreaker({ failureThreshold: config.breakerThreshold, cooldownMs: config.breakerCooldownMs, now: deps.now });
-    const backend = new BackendClient({
+    const breaker: CircuitBreaker = new CircuitBreaker({
+      failureThreshold: config.breakerThreshold,
+      probeMaxMs: config.breakerProbeMaxMs,
+      // A readiness check must never hold a request long: it answers within the longest pause.
+      checkReady: () => backend.ready(Math.min(config.healthTimeoutMs, Math.max(250, config.breakerProbeMaxMs))),
+      now: deps.now,
+    });
+    const backend: BackendClient = new BackendClient({
       baseUrl: config.backendUrl,
       token: config.backendToken,
       fetch: doFetch,

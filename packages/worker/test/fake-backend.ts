@@ -11,6 +11,8 @@
  *                          weights that tenant's backend serves from now on (null: an older backend that
  *                          reports no revision); `models_revision` makes /v1/models report other weights
  *                          than the embed routes answer with (replicas of two weight sets behind one URL)
+ *   PUT /__down/<tenant>   body `{ "down": true | false }`: while down, every backend call of that
+ *                          tenant has its connection dropped unanswered, as a killed process would
  *   /img/…                 image host: png/<seed>, redirect?to=, chain/<n>, status/<code>, text,
  *                          big?bytes=&declare=1, hang
  */
@@ -28,6 +30,7 @@ import {
   type EmbedImageAnswer,
   type EmbedTextAnswer,
   type HealthAnswer,
+  type ReadyAnswer,
   type ModelsAnswer,
   type ProblemType,
 } from '@coyo/backend-protocol';
@@ -122,6 +125,7 @@ export class FakeServer {
   /** Revision per tenant; absent means {@link FAKE_REVISION}, null an older backend without one. */
   readonly #revisions = new Map<string, string | null>();
   readonly #modelsRevisions = new Map<string, string>();
+  readonly #down = new Set<string>();
   origin = '';
 
   constructor() {
@@ -160,6 +164,8 @@ export class FakeServer {
     if (stats) return json(res, this.#tenant(stats[1] ?? ''));
     const revision = /^\/__revision\/([^/]+)$/.exec(url.pathname);
     if (revision && req.method === 'PUT') return this.#setRevision(revision[1] ?? '', req, res);
+    const down = /^\/__down\/([^/]+)$/.exec(url.pathname);
+    if (down && req.method === 'PUT') return this.#setDown(down[1] ?? '', req, res);
     if (url.pathname.startsWith('/img/')) return this.#image(url, req, res);
     const backend = /^\/t\/([^/]+)\/([^/]+)(\/.*)$/.exec(url.pathname);
     if (backend) return this.#backend(backend[1] ?? '', backend[2] ?? '', backend[3] ?? '', url, req, res);
@@ -176,6 +182,14 @@ export class FakeServer {
     if (body.models_revision === undefined) this.#modelsRevisions.delete(tenant);
     else this.#modelsRevisions.set(tenant, body.models_revision);
     json(res, { revision: body.revision });
+  }
+
+  async #setDown(tenant: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = (await toWebRequest(req, this.origin).json()) as { down?: unknown };
+    if (typeof body.down !== 'boolean') return problem(res, 'invalid_request', 'down must be a boolean');
+    if (body.down) this.#down.add(tenant);
+    else this.#down.delete(tenant);
+    json(res, { down: body.down });
   }
 
   async #image(url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -239,8 +253,9 @@ export class FakeServer {
     if (typeof requestId === 'string') stats.requestIds.push(requestId);
     const deadline = req.headers[HEADERS.deadlineMs];
     if (typeof deadline === 'string') stats.deadlines.push(Number(deadline));
+    if (this.#down.has(tenant)) return void req.socket.destroy();
 
-    if (route !== ROUTES.health.path && req.headers.authorization !== `Bearer ${FAKE_BACKEND_TOKEN}`) {
+    if (route !== ROUTES.health.path && route !== ROUTES.ready.path && req.headers.authorization !== `Bearer ${FAKE_BACKEND_TOKEN}`) {
       return problem(res, 'unauthorized', 'bad backend token');
     }
     if (mode === 'slow') {
@@ -264,6 +279,8 @@ export class FakeServer {
     switch (route) {
       case ROUTES.health.path:
         return json(res, { status: 'ok', test_models: true, warning: 'fake backend' } satisfies HealthAnswer);
+      case ROUTES.ready.path:
+        return json(res, { status: 'ready' } satisfies ReadyAnswer);
       case ROUTES.models.path: {
         const listed = this.#modelsRevisions.has(tenant) ? revisionOf(this.#modelsRevisions.get(tenant) ?? null).field : field;
         return json(res, {

@@ -54,6 +54,16 @@ export async function setBackendRevision(tenant: string, revision: string | null
   if (!res.ok) throw new Error(`test setup: the fake backend refused revision ${String(revision)} (${res.status})`);
 }
 
+/** Takes one tenant's fake backend down (connections dropped unanswered, as if killed) or back up. */
+export async function setBackendDown(tenant: string, down: boolean): Promise<void> {
+  const res = await fetch(`${inject('fakeOrigin')}/__down/${tenant}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ down }),
+  });
+  if (!res.ok) throw new Error(`test setup: the fake backend refused down=${String(down)} (${res.status})`);
+}
+
 /** Sum of backend calls of a tenant, optionally of one route (`/v1/embed/text`). */
 export async function backendCalls(tenant: string, route?: string): Promise<number> {
   const { calls } = await backendStats(tenant);
@@ -82,6 +92,20 @@ export function uniquePng(size = 200): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(size);
   crypto.getRandomValues(out);
   out.set(PNG_MAGIC);
+  return out;
+}
+
+/**
+ * Unique PNG bytes whose header declares `width` × `height` (an IHDR chunk, random data after it):
+ * what a pixel bomb looks like to anything that reads headers without decoding.
+ */
+export function pngDeclaring(width: number, height: number, size = 200): Uint8Array<ArrayBuffer> {
+  const out = uniquePng(size);
+  const view = new DataView(out.buffer);
+  view.setUint32(8, 13);
+  out.set([0x49, 0x48, 0x44, 0x52], 12); // IHDR
+  view.setUint32(16, width);
+  view.setUint32(20, height);
   return out;
 }
 

@@ -1,3 +1,4 @@
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../batching/engine.js';
 import { FakeBackend, FAKE_MIN_IMAGE_BYTES, FAKE_REVISIONS } from '../backend/fake.js';
@@ -23,6 +24,7 @@ function setup(options: SetupOptions = {}) {
     maxImageBytes: 1000,
     maxImagePixels: 1_000_000,
     maxImagesPerRequest: 4,
+    maxRequestPixels: 1_000_000,
     maxTextsPerRequest: 3,
     maxRequestBytes: 5000,
     ...options.limits,
@@ -227,6 +229,24 @@ describe('POST /v1/embed/image', () => {
     const body = (await response.json()) as { embeddings: number[][] };
     expect(body.embeddings.map((e) => e[0])).toEqual([30, 50, 20]);
     expect(backend.runs).toEqual([{ tower: 'align-vision', batch: 3 }]);
+  });
+
+  it('answers 413 when the images declare more pixels than MAX_REQUEST_PIXELS, before decoding any', async () => {
+    const { app, backend } = setup({ limits: { maxImageBytes: 100_000, maxRequestBytes: 500_000, maxRequestPixels: 1_000_000 } });
+    // 600×600 = 360,000 pixels each, a few hundred bytes compressed: three exceed the budget, two do not.
+    const real = new Uint8Array(
+      await sharp({ create: { width: 600, height: 600, channels: 3, background: { r: 9, g: 9, b: 9 } } }).png().toBuffer(),
+    );
+    const three = await app.request('/v1/embed/image', { method: 'POST', headers: AUTH, body: form({ bytes: real }, { bytes: real }, { bytes: real }) });
+    expect(three.status).toBe(413);
+    const body = await problem(three);
+    expect(body.type).toBe('payload_too_large');
+    expect(body.detail).toContain('1080000 pixels');
+    expect(backend.runs).toEqual([]);
+    const raw = await setup({ limits: { maxImageBytes: 100_000, maxRequestPixels: 359_999 } }).app.request('/v1/classify', imageRequest(real));
+    expect(raw.status).toBe(413);
+    const two = await app.request('/v1/embed/image', { method: 'POST', headers: AUTH, body: form({ bytes: real }, { bytes: real }) });
+    expect(two.status).toBe(200);
   });
 
   it('answers 413 from Content-Length before reading the body', async () => {

@@ -5,6 +5,7 @@
  */
 import { EmbedTextRequestSchema, LIMITS } from '@coyo/backend-protocol';
 import type { LimitsConfig } from '../config.js';
+import { declaredPixels } from '../models/preprocess.js';
 import { HttpProblem } from './problem.js';
 
 /** Longest text accepted, in UTF-16 code units. */
@@ -54,9 +55,31 @@ export async function readLimited(request: Request, limit: number, what: string)
 
 /**
  * The images of an image route: one raw body (`image/*` or `application/octet-stream`) or the parts
- * named `image` of a `multipart/form-data` body.
+ * named `image` of a `multipart/form-data` body, held to the request's pixel budget before any is decoded.
  */
 export async function readImages(request: Request, limits: LimitsConfig): Promise<Uint8Array[]> {
+  const images = await readImageBodies(request, limits);
+  await checkRequestPixels(images, limits.maxRequestPixels);
+  return images;
+}
+
+/**
+ * Refuses (413 `payload_too_large`) images whose headers declare more pixels in total than one request
+ * may decode, so a request of many images each just under `MAX_IMAGE_PIXELS` cannot take the decoders'
+ * memory. Headers are read without decoding; an unreadable one counts nothing (decoding refuses it).
+ */
+export async function checkRequestPixels(images: readonly Uint8Array[], maxRequestPixels: number): Promise<void> {
+  const sizes = await Promise.all(images.map(declaredPixels));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  if (total > maxRequestPixels) {
+    throw new HttpProblem(
+      'payload_too_large',
+      `the images of this request declare ${total} pixels in total; at most ${maxRequestPixels} are decoded per request`,
+    );
+  }
+}
+
+async function readImageBodies(request: Request, limits: LimitsConfig): Promise<Uint8Array[]> {
   const type = mediaType(request.headers.get('content-type'));
   if (type === undefined) {
     throw new HttpProblem('unsupported_media_type', 'send an image body with Content-Type image/* or multipart/form-data');

@@ -124,6 +124,21 @@ export async function decodeToRgb(
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
 }
 
+/**
+ * Width × height as an image's header declares it, read by libvips without decoding a pixel (sharp's
+ * `metadata()`); 0 when the header cannot be read, since decoding refuses such an image anyway.
+ */
+export async function declaredPixels(bytes: Uint8Array): Promise<number> {
+  try {
+    const { width, height } = await sharp(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
+      limitInputPixels: false,
+    }).metadata();
+    return width >= 1 && height >= 1 ? width * height : 0;
+  } catch {
+    return 0;
+  }
+}
+
 const lutCache = new WeakMap<ImagePreprocessConfig, Float32Array>();
 
 /**

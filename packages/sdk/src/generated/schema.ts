@@ -102,6 +102,8 @@ export interface paths {
                 /** @description Rate limit exceeded (problem types: `rate_limited`). */
                 429: {
                     headers: {
+                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                        "retry-after": string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -129,6 +131,8 @@ export interface paths {
                 /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
                 503: {
                     headers: {
+                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                        "retry-after": string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -138,6 +142,8 @@ export interface paths {
                 /** @description The backend did not answer before the deadline (problem types: `backend_timeout`). */
                 504: {
                     headers: {
+                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                        "retry-after": string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -235,7 +241,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body or one image is too large (problem types: `payload_too_large`, `image_too_large`). */
+                /** @description Request body or one image is too large, or the images exceed the request budget (MAX_IMAGES_PER_REQUEST, MAX_REQUEST_PIXELS) (problem types: `payload_too_large`, `image_too_large`). */
                 413: {
                     headers: {
                         [name: string]: unknown;
@@ -265,6 +271,8 @@ export interface paths {
                 /** @description Rate limit exceeded (problem types: `rate_limited`). */
                 429: {
                     headers: {
+                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                        "retry-after": string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -292,6 +300,8 @@ export interface paths {
                 /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
                 503: {
                     headers: {
+                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                        "retry-after": string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -301,6 +311,8 @@ export interface paths {
                 /** @description The backend did not answer before the deadline (problem types: `backend_timeout`). */
                 504: {
                     headers: {
+                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                        "retry-after": string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -394,7 +406,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body or one image is too large (problem types: `payload_too_large`, `image_too_large`). */
+                /** @description Request body or one image is too large, or the images exceed the request budget (MAX_IMAGES_PER_REQUEST, MAX_REQUEST_PIXELS) (problem types: `payload_too_large`, `image_too_large`). */
                 413: {
                     headers: {
                         [name: string]: unknown;
@@ -424,6 +436,8 @@ export interface paths {
                 /** @description Rate limit exceeded (problem types: `rate_limited`). */
                 429: {
                     headers: {
+                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                        "retry-after": string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -451,6 +465,8 @@ export interface paths {
                 /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
                 503: {
                     headers: {
+                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                        "retry-after": string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -460,6 +476,8 @@ export interface paths {
                 /** @description The backend did not answer before the deadline (problem types: `backend_timeout`). */
                 504: {
                     headers: {
+                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                        "retry-after": string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -538,7 +556,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body or one image is too large (problem types: `payload_too_large`, `image_too_large`). */
+                /** @description Request body or one image is too large, or the images exceed the request budget (MAX_IMAGES_PER_REQUEST, MAX_REQUEST_PIXELS) (problem types: `payload_too_large`, `image_too_large`). */
                 413: {
                     headers: {
                         [name: string]: unknown;
@@ -568,6 +586,8 @@ export interface paths {
                 /** @description Rate limit exceeded (problem types: `rate_limited`). */
                 429: {
                     headers: {
+                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                        "retry-after": string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -595,6 +615,8 @@ export interface paths {
                 /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
                 503: {
                     headers: {
+                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                        "retry-after": string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -604,6 +626,8 @@ export interface paths {
                 /** @description The backend did not answer before the deadline (problem types: `backend_timeout`). */
                 504: {
                     headers: {
+                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                        "retry-after": string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -682,7 +706,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body or one image is too large (problem types: `payload_too_large`, `image_too_large`). */
+                /** @description Request body or one image is too large, or the images exceed the request budget (MAX_IMAGES_PER_REQUEST, MAX_REQUEST_PIXELS) (problem types: `payload_too_large`, `image_too_large`). */
                 413: {
                     headers: {
                         [name: string]: unknown;
@@ -712,6 +736,8 @@ export interface paths {
                 /** @description Rate limit exceeded (problem types: `rate_limited`). */
                 429: {
                     headers: {
+                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                        "retry-after": string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -739,6 +765,8 @@ export interface paths {
                 /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
                 503: {
                     headers: {
+                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                        "retry-after": string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -748,6 +776,8 @@ export interface paths {
                 /** @description The backend did not answer before the deadline (problem types: `backend_timeout`). */
                 504: {
                     headers: {
+                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                        "retry-after": string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -819,6 +849,8 @@ export interface paths {
                 /** @description Rate limit exceeded (problem types: `rate_limited`). */
                 429: {
                     headers: {
+                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                        "retry-after": string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -837,6 +869,8 @@ export interface paths {
                 /** @description No dataset version is published yet (problem types: `backend_unavailable`). */
                 503: {
                     headers: {
+                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                        "retry-after": string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -924,6 +958,8 @@ export interface paths {
                 /** @description Rate limit exceeded (problem types: `rate_limited`). */
                 429: {
                     headers: {
+                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                        "retry-after": string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -942,6 +978,8 @@ export interface paths {
                 /** @description No dataset version is published yet (problem types: `backend_unavailable`). */
                 503: {
                     headers: {
+                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                        "retry-after": string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -1058,6 +1096,8 @@ export interface paths {
                 /** @description Rate limit exceeded (problem types: `rate_limited`). */
                 429: {
                     headers: {
+                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                        "retry-after": string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -1076,6 +1116,8 @@ export interface paths {
                 /** @description No dataset version is published yet (problem types: `backend_unavailable`). */
                 503: {
                     headers: {
+                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                        "retry-after": string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -1196,6 +1238,8 @@ export interface paths {
                 /** @description Rate limit exceeded (problem types: `rate_limited`). */
                 429: {
                     headers: {
+                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                        "retry-after": string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -1214,6 +1258,8 @@ export interface paths {
                 /** @description No dataset version is published yet (problem types: `backend_unavailable`). */
                 503: {
                     headers: {
+                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                        "retry-after": string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -1313,6 +1359,8 @@ export interface paths {
                 /** @description Rate limit exceeded (problem types: `rate_limited`). */
                 429: {
                     headers: {
+                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                        "retry-after": string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -1331,6 +1379,8 @@ export interface paths {
                 /** @description No dataset version is published yet (problem types: `backend_unavailable`). */
                 503: {
                     headers: {
+                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                        "retry-after": string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -1426,6 +1476,8 @@ export interface paths {
                 /** @description Rate limit exceeded (problem types: `rate_limited`). */
                 429: {
                     headers: {
+                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                        "retry-after": string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -1444,6 +1496,8 @@ export interface paths {
                 /** @description No dataset version is published yet (problem types: `backend_unavailable`). */
                 503: {
                     headers: {
+                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                        "retry-after": string;
                         [name: string]: unknown;
                     };
                     content: {

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { PROBLEM_TYPE_BASE, type ProblemSlug } from '../errors';
+import { PROBLEM_TYPE_BASE, defaultRetryAfterSeconds, type ProblemSlug } from '../errors';
 
 /** The RFC 9457 problem every error response carries (`application/problem+json`). */
 export const ProblemSchema = z
@@ -24,10 +24,23 @@ export const ProblemSchema = z
 
 const problemContent = { 'application/problem+json': { schema: ProblemSchema } } as const;
 
-/** A response entry for a problem status, listing the problem slugs it may carry. */
+/** The `Retry-After` header of problems that tell the client to come back later. */
+const retryAfterHeader = z.object({
+  'retry-after': z
+    .string()
+    .regex(/^\d+$/)
+    .openapi({ description: 'Seconds to wait before retrying (always sent with 429, 503 and 504).', example: '1' }),
+});
+
+/**
+ * A response entry for a problem status, listing the problem slugs it may carry; statuses whose
+ * problems always carry `Retry-After` (429, 503, 504) declare it.
+ */
 export function problemResponse(description: string, slugs: readonly ProblemSlug[]) {
   const types = slugs.map((s) => `\`${s}\``).join(', ');
-  return { description: `${description} (problem types: ${types}).`, content: problemContent };
+  const base = { description: `${description} (problem types: ${types}).`, content: problemContent };
+  const retries = slugs.some((s) => s === 'rate_limited' || defaultRetryAfterSeconds(s) !== undefined);
+  return retries ? { ...base, headers: retryAfterHeader } : base;
 }
 
 /** Statuses every authenticated route can answer with, whatever it does. */
@@ -48,7 +61,7 @@ export const backendProblemResponses = {
 /** Statuses of routes that take images. */
 export const imageProblemResponses = {
   400: problemResponse('Malformed request', ['invalid_request', 'validation_failed', 'image_url_not_allowed']),
-  413: problemResponse('Request body or one image is too large', ['payload_too_large', 'image_too_large']),
+  413: problemResponse('Request body or one image is too large, or the images exceed the request budget (MAX_IMAGES_PER_REQUEST, MAX_REQUEST_PIXELS)', ['payload_too_large', 'image_too_large']),
   415: problemResponse('Not a supported image format or request media type', ['unsupported_media_type']),
   422: problemResponse('An image URL could not be fetched or the image cannot be decoded', ['image_fetch_failed', 'invalid_image']),
 } as const;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backendCalls, backendStats, backendUrl, uniquePng, rejectionProblem } from '../../test/helpers';
+import { backendCalls, backendStats, backendUrl, uniquePng, rejectionProblem, setBackendDown } from '../../test/helpers';
 import { FAKE_DIM, fakeImageEmbedding, fakeTextEmbedding } from '../../test/fake-embeddings';
 import { inject } from 'vitest';
 import { PROBLEM_CONTENT_TYPE, problemAnswer, type EmbedImageAnswer } from '@coyo/backend-protocol';
@@ -163,7 +163,7 @@ describe('BackendClient', () => {
 
   it('stops calling a failing backend once the circuit opens', async () => {
     const tenant = crypto.randomUUID();
-    const breaker = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 60_000 });
+    const breaker = new CircuitBreaker({ failureThreshold: 2, probeMinMs: 60_000, probeMaxMs: 60_000 });
     const { client: c } = client(backendUrl(tenant, 'error'), { breaker });
     await rejectionProblem(c.models(ctx()));
     await rejectionProblem(c.models(ctx()));
@@ -176,13 +176,25 @@ describe('BackendClient', () => {
 
   it('closes the circuit when the half-open probe succeeds', async () => {
     let now = 0;
-    const breaker = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 1000, now: () => now });
+    const breaker = new CircuitBreaker({ failureThreshold: 1, probeMinMs: 1000, probeMaxMs: 1000, now: () => now });
     breaker.onFailure();
     const { client: c } = client(backendUrl(crypto.randomUUID()), { breaker });
     expect((await rejectionProblem(c.models(ctx()))).message).toMatch(/circuit open/);
     now = 1000;
     await c.models(ctx());
     expect(breaker.state).toBe('closed');
+  });
+
+  it('asks the backend /readyz and reads only a 2xx as ready', async () => {
+    const tenant = crypto.randomUUID();
+    const { client: c } = client(backendUrl(tenant));
+    expect(await c.ready(1000)).toBe(true);
+    await setBackendDown(tenant, true);
+    expect(await c.ready(1000)).toBe(false);
+    await setBackendDown(tenant, false);
+    expect(await c.ready(1000)).toBe(true);
+    const { client: stalled } = client(backendUrl(crypto.randomUUID(), 'slow'));
+    expect(await stalled.ready(100)).toBe(false);
   });
 
   it('reports health without retries, within its timeout', async () => {

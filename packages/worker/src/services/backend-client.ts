@@ -240,12 +240,30 @@ export class BackendClient {
     }
   }
 
+  /**
+   * Asks the backend's `/readyz` once, within `timeoutMs`, bypassing retries and the breaker: true
+   * only when it answers 2xx (sessions loaded, not draining). What the breaker asks while open.
+   */
+  async ready(timeoutMs: number): Promise<boolean> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    try {
+      const res = await this.#fetch(`${this.#base}${ROUTES.ready.path}`, { signal: controller.signal });
+      await res.body?.cancel();
+      return res.ok;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** One logical call: breaker admission, attempts with retries, outcome reported to the breaker. */
   async #call(method: 'GET' | 'POST', path: string, ctx: CallContext, body: (() => { body: BodyInit; contentType: string }) | null): Promise<unknown> {
-    const admission = this.#breaker.acquire();
+    const admission = await this.#breaker.acquire();
     if (!admission.allowed) {
       const seconds = Math.max(1, Math.ceil(admission.retryAfterMs / 1000));
-      throw new ProblemError('backend_unavailable', 'the inference backend is failing; calls are paused (circuit open)', {
+      throw new ProblemError('backend_unavailable', 'the inference backend is failing; calls are paused until it is ready again (circuit open)', {
         headers: { 'retry-after': String(seconds) },
       });
     }

@@ -90,7 +90,7 @@ function expected(image: IntakeImage, topK: number, classes = 300) {
 }
 
 function image(first: number): IntakeImage {
-  return { bytes: Uint8Array.from([first, 1, 2, 3]), type: 'image/png', sha256: `sha-${first}` };
+  return { bytes: Uint8Array.from([first, 1, 2, 3]), type: 'image/png', sha256: `sha-${first}`, dimensions: null };
 }
 
 function setup(backend = fakeBackend(), store = memoryStore(), lrus: ClassificationLrus = newClassificationLrus()) {

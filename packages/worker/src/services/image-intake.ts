@@ -7,6 +7,7 @@ import pMap from 'p-map';
 import { ProblemError, type FieldError } from '../errors';
 import type { ImageInput } from '../schemas/image';
 import { base64DecodedLength, base64ToBytes, sha256Hex } from './encoding';
+import { imageDimensions, type ImageDimensions } from './image-dimensions';
 import { sniffImageType, type SupportedImageType } from './image-sniff';
 import { fetchImageUrl } from './ssrf-guard';
 
@@ -17,6 +18,37 @@ export interface IntakeImage {
   type: SupportedImageType;
   /** Lower-case hex SHA-256 of `bytes`: the content key. */
   sha256: string;
+  /** Width and height as the header declares them; null when the header cannot be read. */
+  dimensions: ImageDimensions | null;
+}
+
+/** The caps on what all images of one request may cost the backend to decode. */
+export interface RequestImageLimits {
+  maxImagesPerRequest: number;
+  maxRequestPixels: number;
+}
+
+/** Refuses a request that carries more images than one request may (413, before any is fetched). */
+export function checkImageCount(count: number, limits: RequestImageLimits): void {
+  if (count > limits.maxImagesPerRequest) {
+    throw new ProblemError('payload_too_large', `the request carries ${count} images; at most ${limits.maxImagesPerRequest} are accepted per request`);
+  }
+}
+
+/**
+ * Refuses a request whose images would decode to more pixels in total than one request may (413),
+ * from the sizes their headers declare, before anything is decoded. An image whose header cannot be
+ * read counts nothing here: the backend refuses it as invalid before decoding it.
+ */
+export function checkRequestPixels(images: readonly IntakeImage[], limits: RequestImageLimits): void {
+  let total = 0;
+  for (const { dimensions } of images) if (dimensions) total += dimensions.width * dimensions.height;
+  if (total > limits.maxRequestPixels) {
+    throw new ProblemError(
+      'payload_too_large',
+      `the images of this request declare ${total} pixels in total; at most ${limits.maxRequestPixels} are decoded per request`,
+    );
+  }
 }
 
 export interface IntakeOptions {
@@ -68,7 +100,7 @@ export async function acceptImageBytes(bytes: Uint8Array<ArrayBuffer>, maxImageB
   if (!sniffed.supported) {
     throw new ProblemError('unsupported_media_type', `${field ?? 'image'}: ${sniffed.reason}`, { errors: fieldError(field, sniffed.reason) });
   }
-  return { bytes, type: sniffed.type, sha256: await sha256Hex(bytes) };
+  return { bytes, type: sniffed.type, sha256: await sha256Hex(bytes), dimensions: imageDimensions(bytes, sniffed.type) };
 }
 
 /** A parsed `data:` URL. */

@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import type { AppEnv } from '../../env';
 import { ProblemError, validationProblem, type FieldError } from '../../errors';
 import { MAX_IMAGES_PER_REQUEST, type ImageInput } from '../../schemas/image';
-import { acceptImageBytes, intakeFiles, intakeImageInputs, readMultipart, type IntakeImage } from '../../services/image-intake';
+import { acceptImageBytes, checkImageCount, checkRequestPixels, intakeFiles, intakeImageInputs, readMultipart, type IntakeImage } from '../../services/image-intake';
 import { readCapped } from '../../services/read-capped';
 import type { RequestServices } from '../../runtime';
 import { bodyKind, parseFields } from '../shared';
@@ -57,12 +57,21 @@ function fieldSource(location: FieldError['in'], lookup: (name: string) => strin
   return { in: location, values, value: (name) => values(name)?.[0] };
 }
 
-/** Reads and checks the images and fields of a request, whichever of the three forms it takes. */
+/**
+ * Reads and checks the images and fields of a request, whichever of the three forms it takes, and
+ * holds the request to its image budget (count, then declared pixels) before anything is decoded.
+ */
 export async function readImageRequest<J extends JsonImages, F>(
   c: Context<AppEnv>,
   svc: RequestServices,
   options: ImageRequestOptions<J, F>,
 ): Promise<ImageRequest<F>> {
+  const request = await readImages(c, svc, options);
+  checkRequestPixels(request.images, svc.config);
+  return request;
+}
+
+async function readImages<J extends JsonImages, F>(c: Context<AppEnv>, svc: RequestServices, options: ImageRequestOptions<J, F>): Promise<ImageRequest<F>> {
   const query = fieldSource('query', (name) => c.req.queries(name));
   const kind = bodyKind(c, true);
   switch (kind) {
@@ -74,6 +83,7 @@ export async function readImageRequest<J extends JsonImages, F>(
       const parts = await readMultipart(c.req.raw);
       const fields = parseFields(options.fields, options.collect(fieldSource('body', (name) => parts.fields.get(name)), query), 'body');
       checkFileCount(parts.files.length);
+      checkImageCount(parts.files.length, svc.config);
       const images = await intakeFiles(parts.files, svc.config.maxImageBytes, svc.imageBudget());
       return { images, batched: parts.files.length > 1, fields };
     }
@@ -99,6 +109,7 @@ async function readJson(c: Context<AppEnv>): Promise<unknown> {
 async function jsonImages(svc: RequestServices, body: JsonImages): Promise<{ images: IntakeImage[]; batched: boolean }> {
   const budget = svc.imageBudget();
   if (body.images !== undefined) {
+    checkImageCount(body.images.length, svc.config);
     return { images: await intakeImageInputs(body.images, svc.intake, budget, (i) => `images[${i}]`), batched: true };
   }
   if (body.image === undefined) throw new Error('bug: the request schema admits a body without images');
