@@ -37,7 +37,7 @@ beforeAll(async () => {
   metrics.trackThreads(() => backend.threadLoops());
   const status = new ServerStatus(models);
   status.markReady(new Engine({ backend, batching, metrics }));
-  const limits = { maxImageBytes: 1 << 20, maxImagePixels: 1_000_000, maxImagesPerRequest: 4, maxTextsPerRequest: 8, maxRequestBytes: 4 << 20 };
+  const limits = { maxImageBytes: 1 << 20, maxImagePixels: 1_000_000, maxImagesPerRequest: 4, maxTextsPerRequest: 8, maxRequestBytes: 4 << 20, maxRequestPixels: 4_000_000 };
   app = createApp({ config: { token: TOKEN, limits }, status, metrics });
   jpeg = new Uint8Array(
     await sharp({ create: { width: 96, height: 64, channels: 3, background: { r: 10, g: 120, b: 200 } } }).jpeg().toBuffer(),
