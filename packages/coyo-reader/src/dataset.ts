@@ -298,6 +298,11 @@ export function servedValue(column: CoyoColumn, value: unknown): number | string
 }
 
 /** {@link servedValue} of one cell; a failure names the shard, row group and row. */
+/** Whether row group `g` may hold a match, by its recorded min/max (the filter and the export prune alike). */
+function groupMayMatch(predicates: readonly Predicate[], index: ShardIndex, g: number): boolean {
+  return predicates.every((p) => rangeMayMatch(p, index.groupMin[p.column][g] as number, index.groupMax[p.column][g] as number));
+}
+
 function cellAt(group: GroupData, i: number, column: CoyoColumn): number | string | null {
   try {
     return servedValue(column, group.columns[column]?.[i]);
@@ -474,9 +479,7 @@ export class CoyoDataset {
       for (let g = 0; g + 1 < index.groupStarts.length; g++) {
         const groupMaxId = index.groupMax.id[g] as number;
         if (groupMaxId <= position) continue;
-        const mayMatch = request.predicates.every((p) =>
-          rangeMayMatch(p, index.groupMin[p.column][g] as number, index.groupMax[p.column][g] as number),
-        );
+        const mayMatch = groupMayMatch(request.predicates, index, g);
         if (!mayMatch) {
           result.row_groups_skipped += 1;
           position = groupMaxId;
@@ -563,9 +566,7 @@ export class CoyoDataset {
       for (let g = 0; g + 1 < index.groupStarts.length; g++) {
         const groupMaxId = index.groupMax.id[g] as number;
         if (groupMaxId <= position) continue;
-        const mayMatch = request.predicates.every((p) =>
-          rangeMayMatch(p, index.groupMin[p.column][g] as number, index.groupMax[p.column][g] as number),
-        );
+        const mayMatch = groupMayMatch(request.predicates, index, g);
         if (!mayMatch) {
           skipped += 1;
           position = groupMaxId;

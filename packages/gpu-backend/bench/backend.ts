@@ -31,7 +31,6 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { availableParallelism, cpus, getPriority, loadavg, setPriority, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +39,7 @@ import sharp from 'sharp';
 import { z } from 'zod';
 import { type LoadResult, type Send, runClosedLoop } from './load.js';
 import { treeCpuMs } from './process-cpu.js';
+import { freePort } from '../test/free-port';
 
 const PACKAGE_DIR = fileURLToPath(new URL('../', import.meta.url));
 const REPO_ROOT = resolve(PACKAGE_DIR, '../..');
@@ -170,20 +170,6 @@ function pick<T>(list: readonly T[], i: number): T {
   const item = list[i % list.length];
   if (item === undefined) throw new Error('bug: picking from an empty list');
   return item;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => {
-        if (typeof address === 'object' && address !== null) resolvePort(address.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
 }
 
 interface Running {
@@ -445,6 +431,12 @@ async function main(): Promise<void> {
   const images = await makeImages();
   const texts = await labelPrompts();
   const token = randomBytes(24).toString('hex');
+  /** Our server on a free port with the bench's models, token and device; `env` adds to or overrides that. */
+  const startOurs = async (env: Record<string, string>): Promise<Running> => {
+    const port = await freePort();
+    const base = { PORT: String(port), HOST: '127.0.0.1', MODELS_DIR: p.modelsDir, BACKEND_TOKEN: token, COYO_DEVICE: args.device, MAX_QUEUE: '4096' };
+    return start('src/main.ts', { ...base, ...env }, port, p.readyTimeoutMs);
+  };
   const cells: Cell[] = [];
   /** One cell's closed loop, the same for every server. */
   const measure = (send: Send, concurrency: number) =>
@@ -470,24 +462,12 @@ async function main(): Promise<void> {
     { label: 'off(1)', maxBatch: '1' },
   ];
   for (const mode of modes) {
-    const port = await freePort();
-    const server = await start(
-      'src/main.ts',
-      {
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        MODELS_DIR: p.modelsDir,
-        BACKEND_TOKEN: token,
-        COYO_DEVICE: args.device,
-        MAX_QUEUE: '4096',
-        // One process unless --server-env says otherwise; the replica rows compare 1 and 2.
-        COYO_HTTP_PROCESSES: '1',
-        ...args['server-env'],
-        ...(mode.maxBatch !== undefined ? { MAX_BATCH_SIZE: mode.maxBatch } : {}),
-      },
-      port,
-      p.readyTimeoutMs,
-    );
+    const server = await startOurs({
+      // One process unless --server-env says otherwise; the replica rows compare 1 and 2.
+      COYO_HTTP_PROCESSES: '1',
+      ...args['server-env'],
+      ...(mode.maxBatch !== undefined ? { MAX_BATCH_SIZE: mode.maxBatch } : {}),
+    });
     try {
       for (const workload of args.workloads) {
         const send = sender(server.url, token, workload, images, texts);
@@ -520,22 +500,7 @@ async function main(): Promise<void> {
     console.log(`\nreplica: text at concurrency ${concurrency} through HTTP, COYO_HTTP_PROCESSES = ${args.processes.join(', ')}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     console.log(REPLICA_HEADER);
     for (const processes of args.processes) {
-      const port = await freePort();
-      const server = await start(
-        'src/main.ts',
-        {
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          MODELS_DIR: p.modelsDir,
-          BACKEND_TOKEN: token,
-          COYO_DEVICE: args.device,
-          MAX_QUEUE: '4096',
-          ...args['server-env'],
-          COYO_HTTP_PROCESSES: String(processes),
-        },
-        port,
-        p.readyTimeoutMs,
-      );
+      const server = await startOurs({ ...args['server-env'], COYO_HTTP_PROCESSES: String(processes) });
       try {
         await allProcessesReady(server.url, processes, p.readyTimeoutMs);
         const send = sender(server.url, token, 'text', images, texts);

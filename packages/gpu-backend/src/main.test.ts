@@ -4,13 +4,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTestModels } from './models/test-models.js';
+import { freePort } from '../test/free-port';
 
 const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
 const TOKEN = 'e2e-token-0123456789abcdef';
@@ -27,18 +27,6 @@ let photo: Uint8Array;
 function running(): ChildProcess {
   if (child === undefined) throw new Error('the server process was not started');
   return child;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') { reject(new Error('no port')); return; }
-      server.close(() => { resolve(address.port); });
-    });
-  });
 }
 
 async function waitForReady(timeoutMs: number): Promise<void> {

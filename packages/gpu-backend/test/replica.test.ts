@@ -7,12 +7,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTestModels } from '../src/models/test-models.js';
+import { freePort } from './free-port';
 
 const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
 const TOKEN = 'replica-token-0123456789abcdef';
@@ -25,18 +25,6 @@ let output = '';
 function running(): ChildProcess {
   if (server === undefined) throw new Error('the server was not started');
   return server;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      if (address === null || typeof address === 'string') { reject(new Error('no port')); return; }
-      probe.close(() => { resolve(address.port); });
-    });
-  });
 }
 
 /** One request on a connection of its own (no keep-alive pool), so the primary hands out each one anew. */

@@ -1,27 +1,15 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
-import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CoyoMemory, encodeCursor } from '@coyo/coyo-reader';
-import { at, FIXTURE_VERSION, fixtureRows, seedFixture, type CompleteRecord } from '@coyo/coyo-reader/testing';
-import type { AppEnv, Env } from '../../env';
-import { handleError, validationHook } from '../../errors';
-import { registerCoyoRoutes } from './index';
+import { encodeCursor } from '@coyo/coyo-reader';
+import { at, FIXTURE_VERSION, type CompleteRecord } from '@coyo/coyo-reader/testing';
+import type { Env } from '../../env';
+import { coyoApp as app, seedCoyoFixture, testEnv } from '../../../test/coyo-app';
 
-const testEnv: Env = env;
 let rows: CompleteRecord[];
 
 beforeAll(async () => {
-  await seedFixture(testEnv.COYO_BUCKET);
-  rows = await fixtureRows();
+  rows = await seedCoyoFixture();
 });
-
-function app(options: Parameters<typeof registerCoyoRoutes>[1] = {}) {
-  const a = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  a.onError(handleError);
-  registerCoyoRoutes(a, { memory: new CoyoMemory(), edgeCache: null, ...options });
-  return a;
-}
 
 async function call(path: string, init: RequestInit = {}, a = app()) {
   const ctx = createExecutionContext();
