@@ -19,13 +19,13 @@
  * metadata, exactly as the worker's auth reads it (`src/services/api-keys.ts`).
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { getPlatformProxy } from 'wrangler';
+import { Miniflare } from 'miniflare';
 import { z } from 'zod';
 import {
   ApiKeyMetadataSchema,
@@ -76,11 +76,29 @@ export class CliError extends Error {
   }
 }
 
-/** The part of the platform proxy's KV binding used here (typed locally: this script runs in Node). */
-interface LocalKv {
-  get(key: string, type: 'text'): Promise<string | null>;
-  put(key: string, value: string, options?: { metadata?: unknown }): Promise<void>;
-  list(options: { prefix: string; cursor?: string }): Promise<{ keys: { name: string; metadata?: unknown }[]; list_complete: boolean; cursor?: string }>;
+/** The KV binding's id in wrangler.toml: local state keeps each namespace under a name derived from it. */
+const KvBindingSchema = z.object({ binding: z.string(), id: z.string().min(1) }).loose();
+
+/**
+ * The `id` of the `API_KEYS` KV namespace in a wrangler.toml, read from its `[[kv_namespaces]]` tables
+ * (the one setting this script needs; wrangler itself is not loaded, which costs seconds).
+ */
+export async function localKvNamespaceId(configPath: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(configPath, 'utf8');
+  } catch (error) {
+    throw new CliError(`cannot read ${configPath}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  for (const table of text.split(/^\s*\[\[kv_namespaces\]\]\s*$/m).slice(1)) {
+    const body = table.split(/^\s*\[/m)[0] ?? '';
+    const fields = Object.fromEntries(
+      [...body.matchAll(/^\s*(binding|id)\s*=\s*(?:"([^"]*)"|'([^']*)')/gm)].map((m) => [m[1] ?? '', m[2] ?? m[3] ?? '']),
+    );
+    const parsed = KvBindingSchema.safeParse(fields);
+    if (parsed.success && parsed.data.binding === BINDING) return parsed.data.id;
+  }
+  throw new CliError(`${configPath} has no [[kv_namespaces]] entry with binding = "${BINDING}" and an id`);
 }
 
 /** The ids recorded in listing metadata; entries without readable metadata are skipped. */
@@ -98,29 +116,19 @@ function displayPath(path: string): string {
 }
 
 /**
- * Runs `open` with wrangler's log level at `warn` unless the caller chose one: wrangler announces a
- * `.dev.vars` beside the configuration on stdout, which must carry the key alone. The level is
- * restored afterwards, so wrangler commands spawned later still print their output.
- */
-async function withoutWranglerNotices<T>(open: () => Promise<T>): Promise<T> {
-  const chosen = process.env.WRANGLER_LOG;
-  process.env.WRANGLER_LOG = chosen ?? 'warn';
-  try {
-    return await open();
-  } finally {
-    if (chosen === undefined) delete process.env.WRANGLER_LOG;
-  }
-}
-
-/**
- * Opens the local KV state through wrangler's platform proxy: the same files `wrangler dev
- * --persist-to <dir>` reads (it keeps them under `<dir>/v3`).
+ * Opens the local KV state with Miniflare alone (no worker, no wrangler): the same files `wrangler dev
+ * --persist-to <dir>` reads, which it keeps under `<dir>/v3/kv`, keyed by the namespace id in
+ * wrangler.toml. Starting wrangler's platform proxy instead took several seconds per command.
  */
 export async function openLocalNamespace({ configPath = DEFAULT_CONFIG, persistTo = DEFAULT_PERSIST_TO } = {}): Promise<KeyNamespace> {
-  const proxy = await withoutWranglerNotices(() =>
-    getPlatformProxy<{ API_KEYS: LocalKv }>({ configPath, persist: { path: join(persistTo, 'v3') } }),
-  );
-  const kv = proxy.env.API_KEYS;
+  const id = await localKvNamespaceId(configPath);
+  const mf = new Miniflare({
+    modules: true,
+    script: 'export default {};',
+    kvNamespaces: { [BINDING]: id },
+    kvPersist: join(persistTo, 'v3', 'kv'),
+  });
+  const kv = await mf.getKVNamespace(BINDING);
   const listAll = async () => {
     const keys: { name: string; metadata?: unknown }[] = [];
     let cursor: string | undefined;
@@ -142,7 +150,7 @@ export async function openLocalNamespace({ configPath = DEFAULT_CONFIG, persistT
     async ids() {
       return idsFromMetadata(await listAll());
     },
-    close: () => proxy.dispose(),
+    close: () => mf.dispose(),
   };
 }
 
