@@ -24,6 +24,7 @@ const STRICT_TYPE_CHECKED = [
   'packages/worker/test/{env.d,expected,fake-embeddings,global-setup,helpers}.ts',
 
   'packages/worker/assets/**/*.ts', 'packages/worker/scripts/build-assets.ts',
+  'packages/worker/scripts/keys*.ts',
 
   // sdk
   'packages/sdk/**/*.ts',
