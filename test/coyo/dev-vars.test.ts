@@ -1,7 +1,7 @@
 /**
  * Both local CLIs print their result on stdout for scripts to capture (`coyo-ingest`'s JSON summary,
- * `keys create`'s key), and both open local state through wrangler, which announces a `.dev.vars`
- * beside the configuration on stdout. `pnpm dev` setups have one, so the CLIs must keep stdout clean
+ * `keys create`'s key). The ingest opens local state through wrangler, which announces a `.dev.vars`
+ * beside the configuration on stdout; `pnpm dev` setups have one, so the CLIs must keep stdout clean
  * with it present.
  */
 import { spawnSync } from 'node:child_process';
