@@ -1,6 +1,7 @@
 /**
  * The key CLI (`packages/worker/scripts/keys.ts`) against real local KV state in a temporary folder:
- * in-process through wrangler's platform proxy, through the wrangler CLI (the code path `--remote`
+ * in-process (Miniflare on the state `wrangler dev` uses, read back here through wrangler's platform
+ * proxy as the worker sees it), through the wrangler CLI (the code path `--remote`
  * uses, pointed at local state), as a spawned command, and against the real worker, which must accept
  * a created key and refuse it once revoked.
  */

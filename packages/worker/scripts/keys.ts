@@ -25,7 +25,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Miniflare } from 'miniflare';
 import { z } from 'zod';
 import {
   ApiKeyMetadataSchema,
@@ -121,7 +120,8 @@ function displayPath(path: string): string {
  * wrangler.toml. Starting wrangler's platform proxy instead took several seconds per command.
  */
 export async function openLocalNamespace({ configPath = DEFAULT_CONFIG, persistTo = DEFAULT_PERSIST_TO } = {}): Promise<KeyNamespace> {
-  const id = await localKvNamespaceId(configPath);
+  // Loaded here, not at the top: the other targets and usage errors need none of it.
+  const [{ Miniflare }, id] = await Promise.all([import('miniflare'), localKvNamespaceId(configPath)]);
   const mf = new Miniflare({
     modules: true,
     script: 'export default {};',
