@@ -128,7 +128,13 @@ export async function openLocalNamespace({ configPath = DEFAULT_CONFIG, persistT
     kvNamespaces: { [BINDING]: id },
     kvPersist: join(persistTo, 'v3', 'kv'),
   });
-  const kv = await mf.getKVNamespace(BINDING);
+  let kv;
+  try {
+    kv = await mf.getKVNamespace(BINDING);
+  } catch (error) {
+    await mf.dispose(); // else workerd keeps the process alive
+    throw error;
+  }
   const listAll = async () => {
     const keys: { name: string; metadata?: unknown }[] = [];
     let cursor: string | undefined;
