@@ -116,7 +116,8 @@ async function createSession(): Promise<Created> {
     try {
       return { ...(await on(device)), ...passedOver() };
     } catch (error) {
-      skipped.push(`${device}: the execution provider failed to start: ${reason(error)}`);
+      const needs = device === 'webgpu' ? ` (${WEBGPU_NEEDS})` : '';
+      skipped.push(`${device}: the execution provider failed to start${needs}: ${reason(error)}`);
     }
   }
   return { ...(await on('cpu')), ...passedOver() };
