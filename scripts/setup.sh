@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything coyo-edge needs on a fresh Debian machine with Node 20: pnpm, Chromium (for the
-# browser tests) and the workspace's packages. Safe to run again.
+# browser tests), the Vulkan loader (for the WebGPU tests) and the workspace's packages. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,10 +8,23 @@ if ! command -v pnpm >/dev/null 2>&1; then
   npm install -g pnpm@10 >/dev/null
 fi
 
+# Debian packages: Chromium for the browser tests; the Vulkan loader (libvulkan1) for the backend's
+# WebGPU execution provider, which the tests run on Chromium's SwiftShader Vulkan driver. Each is
+# installed only when missing; COYO_SKIP_CHROMIUM / COYO_SKIP_VULKAN skip it.
+apt_packages=()
 if ! command -v chromium >/dev/null 2>&1 && [ -z "${COYO_SKIP_CHROMIUM:-}" ]; then
+  apt_packages+=(chromium)
+fi
+if [ -z "${COYO_SKIP_VULKAN:-}" ]; then
+  case "$(/sbin/ldconfig -p 2>/dev/null || true)" in
+    *'libvulkan.so.1 '*) ;;
+    *) apt_packages+=(libvulkan1) ;;
+  esac
+fi
+if [ "${#apt_packages[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then apt_get="apt-get"; else apt_get="sudo apt-get"; fi
   $apt_get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive $apt_get install -y -qq --no-install-recommends chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $apt_get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
 fi
 
 # onnxruntime-node's install script downloads CUDA libraries; its CPU build is bundled. On a GPU host

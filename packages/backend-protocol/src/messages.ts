@@ -85,6 +85,8 @@ export const HealthAnswerSchema = z.object({
   status: z.literal('ok'),
   test_models: z.boolean().optional(),
   warning: z.string().optional(),
+  /** The device the sessions run on (`cpu`, `webgpu`, `cuda`), once they have loaded. */
+  device: z.string().optional(),
 });
 
 /** Life-cycle phases `GET /readyz` reports (200 only when `ready`). */

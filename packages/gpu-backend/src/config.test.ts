@@ -99,6 +99,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ALLOW_NO_AUTH: '1', HOST: '0.0.0.0' })).toThrow(/ALLOW_NO_AUTH: only allowed/);
   });
 
+  it('accepts every device choice, webgpu included, and names them when refusing one', () => {
+    for (const device of ['auto', 'cuda', 'webgpu', 'cpu'] as const) {
+      expect(loadConfig({ BACKEND_TOKEN: TOKEN, COYO_DEVICE: device }).device).toBe(device);
+    }
+    expect(() => loadConfig({ BACKEND_TOKEN: TOKEN, COYO_DEVICE: 'vulkan' })).toThrow(/COYO_DEVICE:.*webgpu/);
+  });
+
   it('refuses a short BACKEND_TOKEN', () => {
     expect(() => loadConfig({ BACKEND_TOKEN: 'short' })).toThrow(/BACKEND_TOKEN: must be at least 16/);
   });

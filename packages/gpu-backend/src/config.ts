@@ -91,14 +91,15 @@ const EnvSchema = z.object({
   MAX_REQUEST_BYTES: integer(64 * MIB, 1, 2 ** 31 - 1),
   PREPROCESS_THREADS: optionalInteger(1, 256),
   COYO_HTTP_PROCESSES: integer(defaultProcesses(), 1, 256),
-  COYO_DEVICE: choice(['auto', 'cuda', 'cpu'], 'auto'),
+  COYO_DEVICE: choice(['auto', 'cuda', 'webgpu', 'cpu'], 'auto'),
   COYO_PRECISION: choice(['fp32', 'fp16'], 'fp32'),
   ORT_INTRA_OP_THREADS: integer(0, 0, 1024),
   ORT_ALLOW_SPINNING: flag(),
   COYO_GENERATE_TEST_MODELS: flag(),
 });
 
-export type DeviceChoice = 'auto' | 'cuda' | 'cpu';
+/** `auto` tries cuda, then webgpu, then the CPU (`backend/session-worker.ts`). */
+export type DeviceChoice = 'auto' | 'cuda' | 'webgpu' | 'cpu';
 export type Precision = 'fp32' | 'fp16';
 
 /** Dynamic-batching knobs, applied to each model tower on its own (Triton's vocabulary). */

@@ -19,6 +19,7 @@ import {
   TOWERS,
   VIT_IMAGE_SIZE,
   VIT_MODEL_ID,
+  DEVICES,
   type Backend,
   type Device,
   type ImageModel,
@@ -123,7 +124,8 @@ export class OnnxBackend implements Backend {
     this.#pool = pool;
     this.#tokenizer = tokenizer;
     this.#sessions = sessions;
-    this.device = TOWERS.every((t) => sessions[t].device === 'cuda') ? 'cuda' : 'cpu';
+    // Sessions that differ (auto, one provider failing for one model) report the slowest device in use.
+    this.device = DEVICES[Math.min(...TOWERS.map((t) => DEVICES.indexOf(sessions[t].device)))] ?? 'cpu';
   }
 
   /**
@@ -179,8 +181,14 @@ export class OnnxBackend implements Backend {
     const sessions = Object.fromEntries(TOWERS.map((tower, i) => [tower, hosts[i]])) as Record<Tower, SessionHost>;
     for (const tower of TOWERS) {
       const host = sessions[tower];
-      if (host.fallback) logger.warn('CUDA not used; running on the CPU', { tower, reason: host.fallback });
+      if (host.fallback !== undefined) {
+        logger.warn(`COYO_DEVICE=auto: faster execution providers did not start; running on ${host.device}`, { tower, device: host.device, reasons: host.fallback });
+      }
       logger.info('session loaded', { tower, device: host.device, inputs: host.inputs, outputs: host.outputs });
+    }
+    const devices = new Set(TOWERS.map((t) => sessions[t].device));
+    if (devices.size > 1) {
+      logger.warn('the sessions run on different devices; reporting the slowest', { devices: Object.fromEntries(TOWERS.map((t) => [t, sessions[t].device])) });
     }
     const tokenizer = await loadTokenizer(join(options.modelsDir, ALIGN_MODEL_ID));
     const backend = new OnnxBackend(models, revisionResult.value, poolResult.value, sessions, tokenizer);

@@ -137,10 +137,11 @@ describe('SessionHost', () => {
     }
   });
 
-  it('with device auto uses CUDA only when it starts, and says why it fell back otherwise', async () => {
+  it('with device auto tries CUDA, then WebGPU, then the CPU, and says why it passed over each', async () => {
     const host = await start(chain, 'auto');
     try {
-      if (host.device === 'cpu') expect(host.fallback).toMatch(/cuda/i);
+      if (host.device === 'cpu') expect(host.fallback).toMatch(/^cuda: .+; webgpu: .+/);
+      else if (host.device === 'webgpu') expect(host.fallback).toMatch(/^cuda: /);
       else expect(host.fallback).toBeUndefined();
       const { y } = await host.run(ones(1, 256));
       expect(y?.dims).toEqual([1, 256]);

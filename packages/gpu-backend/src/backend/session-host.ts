@@ -8,6 +8,7 @@ import type { DeviceChoice } from '../config.js';
 import { startThread } from './threads.js';
 import { transferList, type FromSession, type SessionInit, type ToSession, type ValueInfo, type WireOutput, type WireTensor } from './session-protocol.js';
 import type { Device } from './types.js';
+import { WEBGPU_LOCK } from './webgpu-lock.js';
 
 const WORKER_URL = new URL('./session-worker.ts', import.meta.url);
 
@@ -53,7 +54,7 @@ export class SessionHost {
   readonly device: Device;
   readonly inputs: readonly ValueInfo[];
   readonly outputs: readonly ValueInfo[];
-  /** Why `auto` chose the CPU, when it did. */
+  /** Why `auto` passed over faster providers (`cuda: …; webgpu: …`), when it did. */
   readonly fallback: string | undefined;
   readonly #worker: Worker;
   readonly #pending = new Map<number, Pending>();
@@ -100,6 +101,7 @@ export class SessionHost {
       device: options.device,
       intraOpThreads: options.intraOpThreads,
       allowSpinning: options.allowSpinning ?? false,
+      webgpuLock: WEBGPU_LOCK,
     };
     const worker = startThread(options.module ?? WORKER_URL, init, `session:${options.name}`);
     const exited = new Promise<void>((resolve) => worker.once('exit', () => { resolve(); }));

@@ -23,6 +23,11 @@ export interface SessionInit {
   intraOpThreads: number;
   /** Whether onnxruntime's idle pool threads busy-wait for work (its default) instead of sleeping. */
   allowSpinning: boolean;
+  /**
+   * One Int32 shared by every session thread of the process (`webgpu-lock.ts`): the WebGPU provider's
+   * sessions share one device and command encoder, so only one may create, run or release at a time.
+   */
+  webgpuLock: SharedArrayBuffer;
 }
 
 export interface ValueInfo {
@@ -39,7 +44,7 @@ export type FromSession =
       device: Device;
       inputs: ValueInfo[];
       outputs: ValueInfo[];
-      /** Why `auto` fell back to the CPU, when it did. */
+      /** Why `auto` passed over faster providers (`cuda: …; webgpu: …`), when it did. */
       fallback?: string;
     }
   | { kind: 'failed'; message: string }

@@ -12,6 +12,7 @@ import * as ort from 'onnxruntime-node';
 import { float16ToFloat32, float32ToFloat16 } from './float16.js';
 import { transferList, type FromSession, type SessionInit, type ToSession, type ValueInfo, type WireOutput } from './session-protocol.js';
 import type { Device } from './types.js';
+import { withLock } from './webgpu-lock.js';
 
 const port = parentPort;
 if (port === null) throw new Error('bug: session-worker.ts must run in a worker thread');
@@ -47,7 +48,31 @@ function spinning(allow: boolean): Record<string, Record<string, string>> {
   return { intra_op: { allow_spinning: value }, inter_op: { allow_spinning: value } };
 }
 
-async function createSession(): Promise<{ session: ort.InferenceSession; device: Device; fallback?: string }> {
+/** Why a provider failed to create the session, as one line. */
+function reason(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).trim();
+}
+
+/**
+ * Why the WebGPU execution provider cannot start here, or `undefined` when it may. It is built into the
+ * bundled onnxruntime library on Linux x64, Windows and macOS; whether a Vulkan (or Metal, D3D12)
+ * adapter exists is only known by trying.
+ */
+function webgpuUnavailable(): string | undefined {
+  if (!ort.listSupportedBackends().some((b) => b.name === 'webgpu')) {
+    return `this onnxruntime-node build (${process.platform}-${process.arch}) has no WebGPU execution provider`;
+  }
+  return undefined;
+}
+
+/** What the WebGPU provider needs on Linux, appended to its start-up failures. */
+const WEBGPU_NEEDS =
+  'it needs a Vulkan loader (libvulkan1) and a Vulkan driver: an NVIDIA driver\'s ICD, or for tests SwiftShader ' +
+  '(VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json)';
+
+type Created = { session: ort.InferenceSession; device: Device; fallback?: string };
+
+async function createSession(): Promise<Created> {
   const options = (executionProviders: string[]): ort.InferenceSession.SessionOptions => ({
     executionProviders,
     graphOptimizationLevel: 'all',
@@ -57,23 +82,45 @@ async function createSession(): Promise<{ session: ort.InferenceSession; device:
     // cores they need; sleeping threads cost a wake-up (microseconds) per parallel section instead.
     extra: { session: spinning(init.allowSpinning) },
   });
-  if (init.device === 'cpu') return { session: await ort.InferenceSession.create(init.modelPath, options(['cpu'])), device: 'cpu' };
-  const unavailable = cudaUnavailable();
+  const on = async (device: Device): Promise<Created> => {
+    const create = () => ort.InferenceSession.create(init.modelPath, options([device]));
+    return { session: await (device === 'webgpu' ? withLock(init.webgpuLock, create) : create()), device };
+  };
+  if (init.device === 'cpu') return on('cpu');
   if (init.device === 'cuda') {
+    const unavailable = cudaUnavailable();
     if (unavailable !== undefined) throw new Error(`COYO_DEVICE=cuda but ${unavailable}`);
-    return { session: await ort.InferenceSession.create(init.modelPath, options(['cuda'])), device: 'cuda' };
+    return on('cuda');
   }
-  const onCpu = async (fallback: string) => ({
-    session: await ort.InferenceSession.create(init.modelPath, options(['cpu'])),
-    device: 'cpu' as const,
-    fallback,
-  });
-  if (unavailable !== undefined) return onCpu(unavailable);
-  try {
-    return { session: await ort.InferenceSession.create(init.modelPath, options(['cuda'])), device: 'cuda' };
-  } catch (error) {
-    return onCpu(`the CUDA execution provider failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  if (init.device === 'webgpu') {
+    const unavailable = webgpuUnavailable();
+    if (unavailable !== undefined) throw new Error(`COYO_DEVICE=webgpu but ${unavailable}`);
+    try {
+      return await on('webgpu');
+    } catch (error) {
+      throw new Error(`COYO_DEVICE=webgpu but the WebGPU execution provider failed to start (${WEBGPU_NEEDS}): ${reason(error)}`);
+    }
   }
+  // auto: the fastest provider that starts, each one that does not saying why.
+  const skipped: string[] = [];
+  const passedOver = () => (skipped.length > 0 ? { fallback: skipped.join('; ') } : {});
+  for (const [device, unavailable] of [
+    ['cuda', cudaUnavailable],
+    ['webgpu', webgpuUnavailable],
+  ] as const) {
+    const why = unavailable();
+    if (why !== undefined) {
+      skipped.push(`${device}: ${why}`);
+      continue;
+    }
+    try {
+      return { ...(await on(device)), ...passedOver() };
+    } catch (error) {
+      const needs = device === 'webgpu' ? ` (${WEBGPU_NEEDS})` : '';
+      skipped.push(`${device}: the execution provider failed to start${needs}: ${reason(error)}`);
+    }
+  }
+  return { ...(await on('cpu')), ...passedOver() };
 }
 
 function toOutput(value: ort.OnnxValue): WireOutput {
@@ -94,6 +141,8 @@ async function main(): Promise<void> {
     return;
   }
   const { session } = created;
+  /** Every use of a WebGPU session holds the process's lock (`webgpu-lock.ts`). */
+  const exclusive = <T>(work: () => Promise<T>): Promise<T> => (created.device === 'webgpu' ? withLock(init.webgpuLock, work) : work());
   const inputTypes = new Map(describe(session.inputMetadata).map((v) => [v.name, v.type]));
   post({
     kind: 'ready',
@@ -111,7 +160,7 @@ async function main(): Promise<void> {
 
   async function handle(message: ToSession): Promise<void> {
     if (message.kind === 'close') {
-      await session.release();
+      await exclusive(() => session.release());
       post({ kind: 'closed' });
       port?.close();
       return;
@@ -126,7 +175,7 @@ async function main(): Promise<void> {
           feeds[name] = new ort.Tensor(tensor.type, tensor.data, tensor.dims);
         }
       }
-      const results = await session.run(feeds);
+      const results = await exclusive(() => session.run(feeds));
       const outputs: Record<string, WireOutput> = {};
       for (const [name, value] of Object.entries(results)) outputs[name] = toOutput(value);
       // onnxruntime is done with the inputs: give their buffers back for the next batch.

@@ -6,7 +6,11 @@
 import { LIMITS } from '@coyo/backend-protocol';
 import type { PaddedBatch } from '../models/tokenizer.js';
 
-export type Device = 'cpu' | 'cuda';
+/** The execution provider a session runs on. */
+export type Device = 'cpu' | 'webgpu' | 'cuda';
+
+/** Devices from slowest to fastest: a backend whose sessions differ reports the slowest it uses. */
+export const DEVICES: readonly Device[] = ['cpu', 'webgpu', 'cuda'];
 
 /** The three model towers, each with its own queue, batcher and session. */
 export type Tower = 'align-vision' | 'align-text' | 'vit';

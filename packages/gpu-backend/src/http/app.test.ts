@@ -72,11 +72,13 @@ async function problem(response: Response) {
 }
 
 describe('health and readiness', () => {
-  it('answers /healthz with the test-model warning and no auth', async () => {
+  it('answers /healthz with the test-model warning and no auth, and the device once the sessions have loaded', async () => {
     const { app } = setup();
     const response = await app.request('/healthz');
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok', test_models: true, warning: 'synthetic weights' });
+    expect(await response.json()).toEqual({ status: 'ok', test_models: true, warning: 'synthetic weights', device: 'cpu' });
+    const loading = await setup({ ready: false }).app.request('/healthz');
+    expect(await loading.json()).toEqual({ status: 'ok', test_models: true, warning: 'synthetic weights' });
   });
 
   it('answers /healthz while a batch is running', async () => {

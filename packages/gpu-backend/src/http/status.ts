@@ -30,7 +30,8 @@ export class ServerStatus {
   /** What `/healthz` answers: known before the sessions load, so it answers from the start. */
   health(): HealthAnswer {
     const { testModels, warning } = this.models;
-    return { status: 'ok', test_models: testModels, ...(warning !== undefined ? { warning } : {}) };
+    const device = this.#engine?.backend.device;
+    return { status: 'ok', test_models: testModels, ...(warning !== undefined ? { warning } : {}), ...(device !== undefined ? { device } : {}) };
   }
 
   get inFlight(): number {
