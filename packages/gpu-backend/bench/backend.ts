@@ -13,7 +13,8 @@
  *   --concurrency <list>  e.g. 1,8,32,128 (default: that for test models; fewer for faithful ViT on a CPU)
  *   --duration <s>        seconds per measurement (default 5; 10 with --faithful)
  *   --max-batch-size <n>  MAX_BATCH_SIZE of the batching runs (default: the server's default)
- *   --device <d>          COYO_DEVICE for the server and device of the peer: cpu (default), cuda, auto
+ *   --device <d>          COYO_DEVICE for the server and device of the peer: cpu (default), cuda, webgpu, auto
+ *                         (the peer has no WebGPU path here: with webgpu it runs on the CPU, and says so)
  *   --server-env K=V      extra environment for the backend (repeatable), e.g. ORT_INTRA_OP_THREADS=1
  *   --no-peer             skip the transformers.js peer
  *   --client-nice <n>     run the load generator at nice n (1–19) and the servers at this process's
@@ -62,7 +63,7 @@ const ArgsSchema = z.object({
     .pipe(z.array(z.number().int().min(1).max(1024)).min(1).optional()),
   duration: z.coerce.number().positive().max(600).optional(),
   'max-batch-size': z.coerce.number().int().min(2).max(4096).optional(),
-  device: z.enum(['cpu', 'cuda', 'auto']).default('cpu'),
+  device: z.enum(['cpu', 'cuda', 'webgpu', 'auto']).default('cpu'),
   'no-peer': z.boolean().default(false),
   'client-nice': z.coerce.number().int().min(0).max(19).default(0),
   out: z.string().min(1).optional(),
@@ -542,9 +543,11 @@ async function main(): Promise<void> {
 
   if (!args['no-peer'] && args.workloads.includes('vit')) {
     const port = await freePort();
+    const peerDevice = args.device === 'cuda' ? 'cuda' : 'cpu';
+    if (args.device === 'webgpu') console.log('peer: no WebGPU path here, so it runs on the CPU beside our WebGPU rows');
     const peer = await start(
       'bench/peer-server.ts',
-      { PEER_PORT: String(port), MODELS_DIR: p.modelsDir, PEER_DEVICE: args.device === 'cuda' ? 'cuda' : 'cpu' },
+      { PEER_PORT: String(port), MODELS_DIR: p.modelsDir, PEER_DEVICE: peerDevice },
       port,
       p.readyTimeoutMs,
     );
