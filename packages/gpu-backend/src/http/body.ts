@@ -59,7 +59,7 @@ export async function readLimited(request: Request, limit: number, what: string)
  */
 export async function readImages(request: Request, limits: LimitsConfig): Promise<Uint8Array[]> {
   const images = await readImageBodies(request, limits);
-  await checkRequestPixels(images, limits.maxRequestPixels);
+  await checkRequestPixels(images, limits);
   return images;
 }
 
@@ -67,8 +67,14 @@ export async function readImages(request: Request, limits: LimitsConfig): Promis
  * Refuses (413 `payload_too_large`) images whose headers declare more pixels in total than one request
  * may decode, so a request of many images each just under `MAX_IMAGE_PIXELS` cannot take the decoders'
  * memory. Headers are read without decoding; an unreadable one counts nothing (decoding refuses it).
+ * When every image at its own limit would still fit (one or two images at the defaults), no header is
+ * read here: decoding reads each header anyway and refuses an image over `MAX_IMAGE_PIXELS`.
  */
-export async function checkRequestPixels(images: readonly Uint8Array[], maxRequestPixels: number): Promise<void> {
+export async function checkRequestPixels(
+  images: readonly Uint8Array[],
+  { maxImagePixels, maxRequestPixels }: Pick<LimitsConfig, 'maxImagePixels' | 'maxRequestPixels'>,
+): Promise<void> {
+  if (images.length * maxImagePixels <= maxRequestPixels) return;
   const sizes = await Promise.all(images.map(declaredPixels));
   const total = sizes.reduce((a, b) => a + b, 0);
   if (total > maxRequestPixels) {
