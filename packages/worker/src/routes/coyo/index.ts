@@ -26,6 +26,7 @@ import { loadEdgeConfig, type AppEnv } from '../../env';
 import { ProblemError } from '../../errors';
 import { waitUntilOf } from '../../context';
 import { commonProblemResponses, problemResponse } from '../../schemas/problem';
+import { bearerSecurity } from '../shared';
 import {
   BatchRequestSchema,
   BatchResponseSchema,
@@ -59,7 +60,6 @@ export interface CoyoRouteOptions {
   pointerTtlMs?: number;
 }
 
-const security = [{ bearerAuth: [] }];
 /** By-id answers may be reused for five minutes, then revalidated by ETag (a 304 reads only the pointer). */
 const LOOKUP_CACHE_CONTROL = 'private, max-age=300';
 const LIST_CACHE_CONTROL = 'private, max-age=60';
@@ -91,7 +91,7 @@ export const lookupRoute = createRoute({
     'One R2 range read when the shard footer is cached, two when cold. A value the row lacks (NULL in the source, e.g. a ' +
     'missing score) is `null`; `id` never is. A 404 carries the version (`x-coyo-version`) and the R2 cost ' +
     '(`x-coyo-r2-reads`, `x-coyo-r2-bytes`) like a 200. The id: ' + ID_PATH_RULE,
-  security,
+  security: bearerSecurity,
   request: { params: IdParamSchema, query: LookupQuerySchema },
   responses: {
     200: { description: 'The row.', content: jsonContent(LookupResponseSchema) },
@@ -111,7 +111,7 @@ export const batchRoute = createRoute({
   description:
     'Answers in request order, null for absent ids. Ids in the same row group share one read. Inside a row, a value ' +
     'the row lacks (NULL in the source) is `null`.',
-  security,
+  security: bearerSecurity,
   middleware: [batchBodyLimit] as const,
   request: { body: { content: jsonContent(BatchRequestSchema), required: true } },
   responses: {
@@ -132,7 +132,7 @@ export const rowsRoute = createRoute({
   description:
     'Like the dataset viewer’s /rows: `offset` counts rows in global id order, `length` ≤ 100. A value the row lacks ' +
     '(NULL in the source) is `null`.',
-  security,
+  security: bearerSecurity,
   request: { query: RowsQuerySchema },
   responses: {
     200: { description: 'The rows.', content: jsonContent(RowsResponseSchema) },
@@ -157,7 +157,7 @@ export const filterRoute = createRoute({
     'On the float32 columns a bound is compared as SQL compares it with a FLOAT column: cast to float32 first ' +
     '(`col >= CAST(min AS FLOAT)`), so `min_clip_similarity_vitb32=0.3&max_clip_similarity_vitb32=0.3` returns the rows ' +
     'that store 0.3; a bound beyond the float32 range acts as ±Infinity. Bounds must be finite (`1e309` is a 400).',
-  security,
+  security: bearerSecurity,
   request: { query: FilterQuerySchema },
   responses: {
     200: { description: 'One page of matches.', content: jsonContent(FilterResponseSchema) },
@@ -197,7 +197,7 @@ export const exportRoute = createRoute({
     'returns the same bytes. A Parquet body also carries `coyo.version` and `coyo.next_cursor` in its key-value ' +
     'metadata. The `x-coyo-r2-*` headers count the reads made before the body (footers); the body makes one read per ' +
     'row group in `x-coyo-export-row-groups`.',
-  security,
+  security: bearerSecurity,
   request: { query: ExportQuerySchema },
   responses: {
     200: {
@@ -217,7 +217,7 @@ export const statsRoute = createRoute({
   tags: ['coyo'],
   summary: 'The live dataset version, its size and per-column ranges',
   description: 'Ranges cover the non-NULL values; a column with no value in the version has no `min` or `max`.',
-  security,
+  security: bearerSecurity,
   responses: {
     200: { description: 'Statistics from the manifest.', content: jsonContent(StatsResponseSchema) },
     304: notModified,
