@@ -3,31 +3,12 @@
  * a request whose images would decode to too many pixels before the backend spends memory on them.
  * The backend reads the same headers (libvips) and enforces its own caps; this is the cheap first gate.
  */
+import { ascii, u16be, u16le, u24le, u32be } from './bytes';
 import type { SupportedImageType } from './image-sniff';
 
 export interface ImageDimensions {
   width: number;
   height: number;
-}
-
-function u16be(b: Uint8Array, i: number): number {
-  return ((b[i] ?? 0) << 8) | (b[i + 1] ?? 0);
-}
-
-function u16le(b: Uint8Array, i: number): number {
-  return (b[i] ?? 0) | ((b[i + 1] ?? 0) << 8);
-}
-
-function u24le(b: Uint8Array, i: number): number {
-  return (b[i] ?? 0) | ((b[i + 1] ?? 0) << 8) | ((b[i + 2] ?? 0) << 16);
-}
-
-function u32be(b: Uint8Array, i: number): number {
-  return (((b[i] ?? 0) << 24) | ((b[i + 1] ?? 0) << 16) | ((b[i + 2] ?? 0) << 8) | (b[i + 3] ?? 0)) >>> 0;
-}
-
-function tag(b: Uint8Array, i: number): string {
-  return String.fromCharCode(b[i] ?? 0, b[i + 1] ?? 0, b[i + 2] ?? 0, b[i + 3] ?? 0);
 }
 
 function sized(width: number, height: number): ImageDimensions | null {
@@ -36,7 +17,7 @@ function sized(width: number, height: number): ImageDimensions | null {
 
 /** PNG: the IHDR chunk always comes first. */
 function png(b: Uint8Array): ImageDimensions | null {
-  if (b.length < 24 || tag(b, 12) !== 'IHDR') return null;
+  if (b.length < 24 || ascii(b, 12, 4) !== 'IHDR') return null;
   return sized(u32be(b, 16), u32be(b, 20));
 }
 
@@ -48,7 +29,7 @@ function gif(b: Uint8Array): ImageDimensions | null {
 
 /** WebP: lossy (VP8), lossless (VP8L) or extended (VP8X, the canvas). */
 function webp(b: Uint8Array): ImageDimensions | null {
-  const chunk = tag(b, 12);
+  const chunk = ascii(b, 12, 4);
   if (chunk === 'VP8X' && b.length >= 30) return sized(u24le(b, 24) + 1, u24le(b, 27) + 1);
   if (chunk === 'VP8L' && b.length >= 25 && b[20] === 0x2f) {
     const bits = ((b[21] ?? 0) | ((b[22] ?? 0) << 8) | ((b[23] ?? 0) << 16) | ((b[24] ?? 0) << 24)) >>> 0;
@@ -96,7 +77,7 @@ function avif(b: Uint8Array): ImageDimensions | null {
     let i = start;
     while (i + 8 <= end && depth < 6) {
       let size = u32be(b, i);
-      const type = tag(b, i + 4);
+      const type = ascii(b, i + 4, 4);
       let header = 8;
       if (size === 1) return; // 64-bit sizes only occur for media data, which comes after the header boxes
       if (size === 0) size = end - i;

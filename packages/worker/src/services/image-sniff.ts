@@ -3,17 +3,14 @@
  * only ever receives bytes it can decode and every cache key names real image content.
  */
 
+import { ascii, u32be } from './bytes';
+
 /** Formats the backend decodes (sharp/libvips: JPEG, PNG, GIF, WebP, AVIF). */
 export type SupportedImageType = 'image/jpeg' | 'image/png' | 'image/gif' | 'image/webp' | 'image/avif';
 
 export type SniffResult =
   | { supported: true; type: SupportedImageType }
   | { supported: false; type: string | null; reason: string };
-
-function ascii(bytes: Uint8Array, start: number, length: number): string {
-  if (bytes.length < start + length) return '';
-  return String.fromCharCode(...bytes.subarray(start, start + length));
-}
 
 function startsWith(bytes: Uint8Array, signature: readonly number[]): boolean {
   if (bytes.length < signature.length) return false;
@@ -26,8 +23,7 @@ const HEIF_BRANDS = new Set(['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'he
 /** Brands of an ISO-BMFF `ftyp` box: the major brand first, then the compatible ones. */
 function ftypBrands(bytes: Uint8Array): string[] {
   if (ascii(bytes, 4, 4) !== 'ftyp') return [];
-  const boxSize = ((bytes[0] ?? 0) << 24) | ((bytes[1] ?? 0) << 16) | ((bytes[2] ?? 0) << 8) | (bytes[3] ?? 0);
-  const end = Math.min(bytes.length, boxSize >>> 0 || bytes.length, 64);
+  const end = Math.min(bytes.length, u32be(bytes, 0) || bytes.length, 64);
   const brands = [ascii(bytes, 8, 4)];
   for (let offset = 16; offset + 4 <= end; offset += 4) brands.push(ascii(bytes, offset, 4));
   return brands.filter((b) => b !== '');
