@@ -30,6 +30,7 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>): OpenApiDocument {
         'Zero-shot image classification and embeddings (ALIGN, kakaobrain/align-base), ImageNet classification ' +
         '(kakaobrain/vit-large-patch16-384) and COYO-700M metadata, served at the edge. Errors are RFC 9457 ' +
         '`application/problem+json` with a stable `type` and the `request_id` echoed in `x-request-id`.',
+      contact: { name: 'coyo-edge', url: 'https://github.com/coyo-edge/coyo-edge/issues' },
       license: { name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' },
     },
     servers: [{ url: 'https://api.coyo-edge.dev', description: 'Production' }],

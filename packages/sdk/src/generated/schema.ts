@@ -15,35 +15,7 @@ export interface paths {
          * Worker health and backend reachability
          * @description Always fast: the backend’s `/healthz` is asked once with a short timeout (`HEALTH_TIMEOUT_MS`). 200 while the worker runs; `status: "degraded"` when the backend cannot be reached.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The worker is up. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["HealthResponse"];
-                    };
-                };
-                /** @description The worker is misconfigured (problem types: `internal`). */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["health"];
         put?: never;
         post?: never;
         delete?: never;
@@ -63,95 +35,7 @@ export interface paths {
          * Models the backend serves
          * @description Live from the backend: ids, tasks, dims, ALIGN’s learned temperature, the device, and a warning when test models are served.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The served models. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ModelsResponse"];
-                    };
-                };
-                /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit exceeded (problem types: `rate_limited`). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
-                        "retry-after": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error (problem types: `internal`). */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The backend answered something unexpected (problem types: `backend_error`). */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
-                503: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
-                        "retry-after": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The backend did not answer before the deadline (problem types: `backend_timeout`). */
-                504: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
-                        "retry-after": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["modelsList"];
         put?: never;
         post?: never;
         delete?: never;
@@ -173,154 +57,7 @@ export interface paths {
          * Zero-shot image classification (ALIGN)
          * @description Scores candidate labels against each image: both are embedded by ALIGN, L2-normalised, and the cosine similarities divided by the learned temperature go through a softmax over the labels (the Hugging Face zero-shot pipeline). The body is JSON, multipart (`image` parts + `labels` fields) or the raw image (`Content-Type: image/*`, labels in the query).
          */
-        post: {
-            parameters: {
-                query?: {
-                    /** @description For raw image bodies: comma-separated labels (`labels=cat,dog`), a JSON array, or the parameter repeated once per label. */
-                    labels?: string | string[];
-                    /** @description For raw image bodies: the hypothesis template. */
-                    hypothesis_template?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["ZeroShotRequest"];
-                    "multipart/form-data": {
-                        /**
-                         * Format: binary
-                         * @description Image file; repeat the part for several images.
-                         */
-                        image: string;
-                        /** @description One field per label, or one comma-separated field. */
-                        labels: string;
-                        hypothesis_template?: string;
-                    };
-                    "image/*": string;
-                    "application/octet-stream": string;
-                };
-            };
-            responses: {
-                /** @description Labels with scores, best first: one list, or one list per image for `images` / several parts. */
-                200: {
-                    headers: {
-                        /** @description Whether every embedding came from the cache (`hit`), none (`miss`) or some. */
-                        "x-cache": "hit" | "miss" | "partial";
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ScoresResponse"];
-                    };
-                };
-                /** @description Malformed request (problem types: `invalid_request`, `validation_failed`, `image_url_not_allowed`). */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Request body or one image is too large, or the images exceed the request budget (MAX_IMAGES_PER_REQUEST, MAX_REQUEST_PIXELS) (problem types: `payload_too_large`, `image_too_large`). */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not a supported image format or request media type (problem types: `unsupported_media_type`). */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description An image URL could not be fetched or the image cannot be decoded (problem types: `image_fetch_failed`, `invalid_image`). */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit exceeded (problem types: `rate_limited`). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
-                        "retry-after": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error (problem types: `internal`). */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The backend answered something unexpected (problem types: `backend_error`). */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
-                503: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
-                        "retry-after": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The backend did not answer before the deadline (problem types: `backend_timeout`). */
-                504: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
-                        "retry-after": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["zeroShot"];
         delete?: never;
         options?: never;
         head?: never;
@@ -342,150 +79,7 @@ export interface paths {
          *
          *     Answers are cached at the edge per image content (SHA-256 of the bytes) and model revision, each with the image’s best `max(top_k, 10)` classes, so the same image costs one model pass for any `top_k` up to 10, or up to the deepest `top_k` asked for it so far (a deeper request is computed again, and then cached); with several images only the uncached ones reach the model. Cached answers equal the model’s own. New model weights start a fresh cache within minutes (when the edge refreshes its model info). `x-cache` says whether the classes came from the cache.
          */
-        post: {
-            parameters: {
-                query?: {
-                    /** @description For raw image and multipart bodies: how many classes to return (1–1000, default 5). */
-                    top_k?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["ClassifyRequest"];
-                    "multipart/form-data": {
-                        /**
-                         * Format: binary
-                         * @description Image file; repeat the part for several images.
-                         */
-                        image: string;
-                        top_k?: number;
-                    };
-                    "image/*": string;
-                    "application/octet-stream": string;
-                };
-            };
-            responses: {
-                /** @description Classes with scores, best first: one list, or one list per image for `images` / several parts. */
-                200: {
-                    headers: {
-                        /** @description Whether every image’s classes came from the cache (`hit`), none (`miss`) or some (`partial`). */
-                        "x-cache": "hit" | "miss" | "partial";
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ScoresResponse"];
-                    };
-                };
-                /** @description Malformed request (problem types: `invalid_request`, `validation_failed`, `image_url_not_allowed`). */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Request body or one image is too large, or the images exceed the request budget (MAX_IMAGES_PER_REQUEST, MAX_REQUEST_PIXELS) (problem types: `payload_too_large`, `image_too_large`). */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not a supported image format or request media type (problem types: `unsupported_media_type`). */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description An image URL could not be fetched or the image cannot be decoded (problem types: `image_fetch_failed`, `invalid_image`). */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit exceeded (problem types: `rate_limited`). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
-                        "retry-after": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error (problem types: `internal`). */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The backend answered something unexpected (problem types: `backend_error`). */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
-                503: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
-                        "retry-after": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The backend did not answer before the deadline (problem types: `backend_timeout`). */
-                504: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
-                        "retry-after": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["classify"];
         delete?: never;
         options?: never;
         head?: never;
@@ -505,137 +99,7 @@ export interface paths {
          * ALIGN text and image embeddings
          * @description Embeddings in ALIGN’s shared 640-dim space, L2-normalised unless `normalize: false`. `encoding_format: "base64"` returns little-endian float32 bytes, base64-encoded (as OpenAI does).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["EmbeddingsRequest"];
-                };
-            };
-            responses: {
-                /** @description Embeddings: texts first, then images. */
-                200: {
-                    headers: {
-                        /** @description Whether every embedding came from the cache (`hit`), none (`miss`) or some. */
-                        "x-cache": "hit" | "miss" | "partial";
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["EmbeddingsResponse"];
-                    };
-                };
-                /** @description Malformed request (problem types: `invalid_request`, `validation_failed`, `image_url_not_allowed`). */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Request body or one image is too large, or the images exceed the request budget (MAX_IMAGES_PER_REQUEST, MAX_REQUEST_PIXELS) (problem types: `payload_too_large`, `image_too_large`). */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not a supported image format or request media type (problem types: `unsupported_media_type`). */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description An image URL could not be fetched or the image cannot be decoded (problem types: `image_fetch_failed`, `invalid_image`). */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit exceeded (problem types: `rate_limited`). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
-                        "retry-after": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error (problem types: `internal`). */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The backend answered something unexpected (problem types: `backend_error`). */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
-                503: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
-                        "retry-after": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The backend did not answer before the deadline (problem types: `backend_timeout`). */
-                504: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
-                        "retry-after": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["embeddingsCreate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -655,137 +119,7 @@ export interface paths {
          * Image–text similarity matrix (ALIGN)
          * @description Cosine similarity of every image with every text (N×M), and the logits `cosine / temperature` ALIGN would score.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["SimilarityRequest"];
-                };
-            };
-            responses: {
-                /** @description Similarity matrices, rows = images, columns = texts. */
-                200: {
-                    headers: {
-                        /** @description Whether every embedding came from the cache (`hit`), none (`miss`) or some. */
-                        "x-cache": "hit" | "miss" | "partial";
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["SimilarityResponse"];
-                    };
-                };
-                /** @description Malformed request (problem types: `invalid_request`, `validation_failed`, `image_url_not_allowed`). */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Request body or one image is too large, or the images exceed the request budget (MAX_IMAGES_PER_REQUEST, MAX_REQUEST_PIXELS) (problem types: `payload_too_large`, `image_too_large`). */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not a supported image format or request media type (problem types: `unsupported_media_type`). */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description An image URL could not be fetched or the image cannot be decoded (problem types: `image_fetch_failed`, `invalid_image`). */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit exceeded (problem types: `rate_limited`). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
-                        "retry-after": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error (problem types: `internal`). */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The backend answered something unexpected (problem types: `backend_error`). */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
-                503: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
-                        "retry-after": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The backend did not answer before the deadline (problem types: `backend_timeout`). */
-                504: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
-                        "retry-after": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["similarity"];
         delete?: never;
         options?: never;
         head?: never;
@@ -803,82 +137,7 @@ export interface paths {
          * The live dataset version, its size and per-column ranges
          * @description Ranges cover the non-NULL values; a column with no value in the version has no `min` or `max`.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Statistics from the manifest. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CoyoStatsResponse"];
-                    };
-                };
-                /** @description Not modified: the dataset version equals If-None-Match. */
-                304: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit exceeded (problem types: `rate_limited`). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
-                        "retry-after": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error (problem types: `internal`). */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No dataset version is published yet (problem types: `backend_unavailable`). */
-                503: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
-                        "retry-after": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["coyoStats"];
         put?: never;
         post?: never;
         delete?: never;
@@ -898,96 +157,7 @@ export interface paths {
          * A page of rows in id order
          * @description Like the dataset viewer’s /rows: `offset` counts rows in global id order, `length` ≤ 100. A value the row lacks (NULL in the source) is `null`.
          */
-        get: {
-            parameters: {
-                query?: {
-                    offset?: number;
-                    length?: number;
-                    /** @description Comma-separated columns to return (default all): id, url, text, width, height, image_phash, text_length, word_count, num_tokens_bert, num_tokens_gpt, num_faces, clip_similarity_vitb32, clip_similarity_vitl14, nsfw_score_opennsfw2, nsfw_score_gantman, watermark_score, aesthetic_score_laion_v2. */
-                    columns?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The rows. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CoyoRowsResponse"];
-                    };
-                };
-                /** @description Not modified: the dataset version equals If-None-Match. */
-                304: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Malformed id, column, cursor or parameter (problem types: `validation_failed`, `invalid_request`). */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit exceeded (problem types: `rate_limited`). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
-                        "retry-after": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error (problem types: `internal`). */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No dataset version is published yet (problem types: `backend_unavailable`). */
-                503: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
-                        "retry-after": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["coyoRows"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1007,125 +177,7 @@ export interface paths {
          * Rows whose numeric columns lie in ranges
          * @description Inclusive `min_<column>` / `max_<column>` on every numeric column. Scans in id order, skipping row groups whose statistics cannot match, and stops at `limit` matches or a per-request budget of rows scanned and R2 reads; continue with `next_cursor` until it is null. A page may hold fewer than `limit` rows while `next_cursor` is set. NULL (a missing value, served as `null`) satisfies no bound, as in SQL: `min_watermark_score=0` leaves out rows without a watermark score, while a filter with no bound on a column returns rows whose value there is null. On the float32 columns a bound is compared as SQL compares it with a FLOAT column: cast to float32 first (`col >= CAST(min AS FLOAT)`), so `min_clip_similarity_vitb32=0.3&max_clip_similarity_vitb32=0.3` returns the rows that store 0.3; a bound beyond the float32 range acts as ±Infinity. Bounds must be finite (`1e309` is a 400).
          */
-        get: {
-            parameters: {
-                query?: {
-                    min_id?: number;
-                    max_id?: number;
-                    min_width?: number;
-                    max_width?: number;
-                    min_height?: number;
-                    max_height?: number;
-                    min_text_length?: number;
-                    max_text_length?: number;
-                    min_word_count?: number;
-                    max_word_count?: number;
-                    min_num_tokens_bert?: number;
-                    max_num_tokens_bert?: number;
-                    min_num_tokens_gpt?: number;
-                    max_num_tokens_gpt?: number;
-                    min_num_faces?: number;
-                    max_num_faces?: number;
-                    min_clip_similarity_vitb32?: number;
-                    max_clip_similarity_vitb32?: number;
-                    min_clip_similarity_vitl14?: number;
-                    max_clip_similarity_vitl14?: number;
-                    min_nsfw_score_opennsfw2?: number;
-                    max_nsfw_score_opennsfw2?: number;
-                    min_nsfw_score_gantman?: number;
-                    max_nsfw_score_gantman?: number;
-                    min_watermark_score?: number;
-                    max_watermark_score?: number;
-                    min_aesthetic_score_laion_v2?: number;
-                    max_aesthetic_score_laion_v2?: number;
-                    /** @description Comma-separated columns to return (default all): id, url, text, width, height, image_phash, text_length, word_count, num_tokens_bert, num_tokens_gpt, num_faces, clip_similarity_vitb32, clip_similarity_vitl14, nsfw_score_opennsfw2, nsfw_score_gantman, watermark_score, aesthetic_score_laion_v2. */
-                    columns?: string;
-                    limit?: number;
-                    /** @description The `next_cursor` of the previous page, unchanged, with the same predicates. */
-                    cursor?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description One page of matches. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CoyoFilterResponse"];
-                    };
-                };
-                /** @description Not modified: the dataset version equals If-None-Match. */
-                304: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Malformed id, column, cursor or parameter (problem types: `validation_failed`, `invalid_request`). */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit exceeded (problem types: `rate_limited`). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
-                        "retry-after": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error (problem types: `internal`). */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No dataset version is published yet (problem types: `backend_unavailable`). */
-                503: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
-                        "retry-after": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["coyoFilter"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1147,127 +199,7 @@ export interface paths {
          *
          *     **Resuming.** One response covers a bounded part of the id range (at most 256 R2 reads and 524288 rows examined), planned before the body starts: it holds every match with an id after `cursor` and up to where the next response starts. While more remains, the `x-coyo-next-cursor` header (and a `Link: <…>; rel="next"` header with the full URL) names that start; pass it as `cursor` with the same predicates until a response has no such header. Cursors are ids, so they hold across versions and are interchangeable with `/filter`'s `next_cursor`. If a transfer breaks, repeat the same request: for the same version (`x-coyo-version`) it returns the same bytes. A Parquet body also carries `coyo.version` and `coyo.next_cursor` in its key-value metadata. The `x-coyo-r2-*` headers count the reads made before the body (footers); the body makes one read per row group in `x-coyo-export-row-groups`.
          */
-        get: {
-            parameters: {
-                query?: {
-                    min_id?: number;
-                    max_id?: number;
-                    min_width?: number;
-                    max_width?: number;
-                    min_height?: number;
-                    max_height?: number;
-                    min_text_length?: number;
-                    max_text_length?: number;
-                    min_word_count?: number;
-                    max_word_count?: number;
-                    min_num_tokens_bert?: number;
-                    max_num_tokens_bert?: number;
-                    min_num_tokens_gpt?: number;
-                    max_num_tokens_gpt?: number;
-                    min_num_faces?: number;
-                    max_num_faces?: number;
-                    min_clip_similarity_vitb32?: number;
-                    max_clip_similarity_vitb32?: number;
-                    min_clip_similarity_vitl14?: number;
-                    max_clip_similarity_vitl14?: number;
-                    min_nsfw_score_opennsfw2?: number;
-                    max_nsfw_score_opennsfw2?: number;
-                    min_nsfw_score_gantman?: number;
-                    max_nsfw_score_gantman?: number;
-                    min_watermark_score?: number;
-                    max_watermark_score?: number;
-                    min_aesthetic_score_laion_v2?: number;
-                    max_aesthetic_score_laion_v2?: number;
-                    /** @description Comma-separated columns to return (default all): id, url, text, width, height, image_phash, text_length, word_count, num_tokens_bert, num_tokens_gpt, num_faces, clip_similarity_vitb32, clip_similarity_vitl14, nsfw_score_opennsfw2, nsfw_score_gantman, watermark_score, aesthetic_score_laion_v2. */
-                    columns?: string;
-                    /** @description Body format: JSON Lines (default), CSV (RFC 4180, with a header) or Parquet. */
-                    format?: "jsonl" | "csv" | "parquet";
-                    /** @description The `x-coyo-next-cursor` of the previous response (or a `/filter` `next_cursor`), unchanged, with the same predicates. */
-                    cursor?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The rows this response covers. */
-                200: {
-                    headers: {
-                        /** @description Where the next response starts; absent when this one reaches the end. */
-                        "x-coyo-next-cursor"?: string;
-                        /** @description The dataset version read. */
-                        "x-coyo-version": string;
-                        /** @description Row groups this response reads. */
-                        "x-coyo-export-row-groups": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/jsonl": string;
-                        "text/csv": string;
-                        "application/vnd.apache.parquet": string;
-                    };
-                };
-                /** @description Malformed id, column, cursor or parameter (problem types: `validation_failed`, `invalid_request`). */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit exceeded (problem types: `rate_limited`). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
-                        "retry-after": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error (problem types: `internal`). */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No dataset version is published yet (problem types: `backend_unavailable`). */
-                503: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
-                        "retry-after": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["coyoExport"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1289,106 +221,7 @@ export interface paths {
          * Up to 100 COYO-700M rows by id
          * @description Answers in request order, null for absent ids. Ids in the same row group share one read. Inside a row, a value the row lacks (NULL in the source) is `null`.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["CoyoBatchRequest"];
-                };
-            };
-            responses: {
-                /** @description The rows. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CoyoBatchResponse"];
-                    };
-                };
-                /** @description Malformed id, column, cursor or parameter (problem types: `validation_failed`, `invalid_request`). */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is larger than 65536 bytes (problem types: `payload_too_large`). */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is not application/json (problem types: `unsupported_media_type`). */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit exceeded (problem types: `rate_limited`). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
-                        "retry-after": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error (problem types: `internal`). */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No dataset version is published yet (problem types: `backend_unavailable`). */
-                503: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
-                        "retry-after": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["coyoBatch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1406,106 +239,7 @@ export interface paths {
          * One COYO-700M row by id
          * @description One R2 range read when the shard footer is cached, two when cold. A value the row lacks (NULL in the source, e.g. a missing score) is `null`; `id` never is. A 404 carries the version (`x-coyo-version`) and the R2 cost (`x-coyo-r2-reads`, `x-coyo-r2-bytes`) like a 200. The id: Canonical decimal: `0` or digits without a leading zero, no sign, from 0 to 9007199254740991 (2^53 − 1; the ingest refuses larger ids). Anything else, `007` or a larger number among them, is a 400; a well-formed id that no row has is a 404.
          */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Comma-separated columns to return (default all): id, url, text, width, height, image_phash, text_length, word_count, num_tokens_bert, num_tokens_gpt, num_faces, clip_similarity_vitb32, clip_similarity_vitl14, nsfw_score_opennsfw2, nsfw_score_gantman, watermark_score, aesthetic_score_laion_v2. */
-                    columns?: string;
-                };
-                header?: never;
-                path: {
-                    /** @description Canonical decimal: `0` or digits without a leading zero, no sign, from 0 to 9007199254740991 (2^53 − 1; the ingest refuses larger ids). Anything else, `007` or a larger number among them, is a 400; a well-formed id that no row has is a 404. */
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The row. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CoyoLookupResponse"];
-                    };
-                };
-                /** @description Not modified: the dataset version equals If-None-Match. */
-                304: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Malformed id, column, cursor or parameter (problem types: `validation_failed`, `invalid_request`). */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No row has this id (problem types: `not_found`). */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit exceeded (problem types: `rate_limited`). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
-                        "retry-after": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error (problem types: `internal`). */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No dataset version is published yet (problem types: `backend_unavailable`). */
-                503: {
-                    headers: {
-                        /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
-                        "retry-after": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["coyoRetrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1754,7 +488,7 @@ export interface components {
         CoyoBatchResponse: {
             version: string;
             /** @description One entry per requested id, in request order; null when absent. */
-            rows: (components["schemas"]["CoyoRow"] & (Record<string, never> | null))[];
+            rows: (components["schemas"]["CoyoRow"] | null)[];
         };
         CoyoBatchRequest: {
             /**
@@ -1779,4 +513,1628 @@ export interface components {
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    health: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The worker is up. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "ok",
+                     *       "backend": {
+                     *         "status": "ok",
+                     *         "circuit": "closed",
+                     *         "latency_ms": 12,
+                     *         "test_models": false
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HealthResponse"];
+                };
+            };
+            /** @description The worker is misconfigured (problem types: `internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    modelsList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The served models. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [
+                     *         {
+                     *           "id": "align-base",
+                     *           "revision": "3f9a1c0be27d4e58",
+                     *           "task": "zero-shot-image-classification",
+                     *           "image_size": 289,
+                     *           "embedding_dim": 640,
+                     *           "max_text_tokens": 64,
+                     *           "temperature": 0.05
+                     *         },
+                     *         {
+                     *           "id": "vit-large-patch16-384",
+                     *           "revision": "9b0e27c4d1f35a86",
+                     *           "task": "image-classification",
+                     *           "image_size": 384,
+                     *           "num_labels": 1000
+                     *         }
+                     *       ],
+                     *       "backend": {
+                     *         "device": "cuda",
+                     *         "test_models": false
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ModelsResponse"];
+                };
+            };
+            /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded (problem types: `rate_limited`). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (problem types: `internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend answered something unexpected (problem types: `backend_error`). */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend did not answer before the deadline (problem types: `backend_timeout`). */
+            504: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    zeroShot: {
+        parameters: {
+            query?: {
+                /** @description For raw image bodies: comma-separated labels (`labels=cat,dog`), a JSON array, or the parameter repeated once per label. */
+                labels?: string | string[];
+                /** @description For raw image bodies: the hypothesis template. */
+                hypothesis_template?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "image": {
+                 *         "base64": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg=="
+                 *       },
+                 *       "labels": [
+                 *         "cat",
+                 *         "dog",
+                 *         "bird"
+                 *       ],
+                 *       "hypothesis_template": "This is a photo of {}."
+                 *     }
+                 */
+                "application/json": components["schemas"]["ZeroShotRequest"];
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description Image file; repeat the part for several images.
+                     */
+                    image: string;
+                    /** @description One field per label, or one comma-separated field. */
+                    labels: string;
+                    hypothesis_template?: string;
+                };
+                "image/*": string;
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Labels with scores, best first: one list, or one list per image for `images` / several parts. */
+            200: {
+                headers: {
+                    /** @description Whether every embedding came from the cache (`hit`), none (`miss`) or some. */
+                    "x-cache": "hit" | "miss" | "partial";
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "label": "cat",
+                     *         "score": 0.9312
+                     *       },
+                     *       {
+                     *         "label": "dog",
+                     *         "score": 0.0571
+                     *       },
+                     *       {
+                     *         "label": "bird",
+                     *         "score": 0.0117
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["ScoresResponse"];
+                };
+            };
+            /** @description Malformed request (problem types: `invalid_request`, `validation_failed`, `image_url_not_allowed`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body or one image is too large, or the images exceed the request budget (MAX_IMAGES_PER_REQUEST, MAX_REQUEST_PIXELS) (problem types: `payload_too_large`, `image_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a supported image format or request media type (problem types: `unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An image URL could not be fetched or the image cannot be decoded (problem types: `image_fetch_failed`, `invalid_image`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded (problem types: `rate_limited`). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (problem types: `internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend answered something unexpected (problem types: `backend_error`). */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend did not answer before the deadline (problem types: `backend_timeout`). */
+            504: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    classify: {
+        parameters: {
+            query?: {
+                /** @description For raw image and multipart bodies: how many classes to return (1–1000, default 5). */
+                top_k?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "image": {
+                 *         "base64": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg=="
+                 *       },
+                 *       "top_k": 3
+                 *     }
+                 */
+                "application/json": components["schemas"]["ClassifyRequest"];
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description Image file; repeat the part for several images.
+                     */
+                    image: string;
+                    top_k?: number;
+                };
+                "image/*": string;
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Classes with scores, best first: one list, or one list per image for `images` / several parts. */
+            200: {
+                headers: {
+                    /** @description Whether every image’s classes came from the cache (`hit`), none (`miss`) or some (`partial`). */
+                    "x-cache": "hit" | "miss" | "partial";
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "label": "tabby, tabby cat",
+                     *         "score": 0.6231
+                     *       },
+                     *       {
+                     *         "label": "tiger cat",
+                     *         "score": 0.2012
+                     *       },
+                     *       {
+                     *         "label": "Egyptian cat",
+                     *         "score": 0.1104
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["ScoresResponse"];
+                };
+            };
+            /** @description Malformed request (problem types: `invalid_request`, `validation_failed`, `image_url_not_allowed`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body or one image is too large, or the images exceed the request budget (MAX_IMAGES_PER_REQUEST, MAX_REQUEST_PIXELS) (problem types: `payload_too_large`, `image_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a supported image format or request media type (problem types: `unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An image URL could not be fetched or the image cannot be decoded (problem types: `image_fetch_failed`, `invalid_image`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded (problem types: `rate_limited`). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (problem types: `internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend answered something unexpected (problem types: `backend_error`). */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend did not answer before the deadline (problem types: `backend_timeout`). */
+            504: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    embeddingsCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "texts": [
+                 *         "a photo of a cat"
+                 *       ],
+                 *       "encoding_format": "base64"
+                 *     }
+                 */
+                "application/json": components["schemas"]["EmbeddingsRequest"];
+            };
+        };
+        responses: {
+            /** @description Embeddings: texts first, then images. */
+            200: {
+                headers: {
+                    /** @description Whether every embedding came from the cache (`hit`), none (`miss`) or some. */
+                    "x-cache": "hit" | "miss" | "partial";
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "model": "align-base",
+                     *       "dim": 640,
+                     *       "data": [
+                     *         {
+                     *           "index": 0,
+                     *           "type": "text",
+                     *           "embedding": "fYlAPXMOUD2jKAE8ACotvV1pW718u3+8P1MWPQtgYj0BmLw8gPT4vNHOZL3wi/W85UbAPDapYj3dyhQ9GcCDvDv6W71f1Su9diwJPCDkUD1ubz89Ap4BurGfQb2bNE+9ckTyuyl7Lj0Y1Fo9pvF3PJ3YF71WEmK9U+W4vBFY/Dw6ymQ9dB7yPO/xw7zV7WK9fz8Tvc+fhzywhlw9S30qPYotEbybtVG9iFE+vbacgToBskI9m1ZOPcAy4jvQyC+9bzpavdYicLzwWhk9GMBhPfEutTyTtv+8DMFkvRus7rwLmcc85y1jPS2xET3NfIu8ug5dvcwhKb20Kxk84oJSPc8vPT3QZ8K6asBDvXd0Tb2FHNK78xIxPWWcWT02T2g8LtoavVRpYb3sdLG8+ocBPUmzZD37NOs8JTzLvGppY73vHxC9/1aPPFOSXT3owic9yyYhvPBLU71MCjy9g5cBO+bKRD00jkw9FALCO4hZMr3/+Vi97HZgvFJWHD0JDmE9V7etPBEyA73uoGS9IbnnvC3bzjxeoGM9zYsOPVEuk7x7EV69qGAmvaceKTzBEFQ9BOE6PYP4Ibtw0UW91qNLvb/jsbuJnDM9PlNYPSKaWDxTzx29O65gvUj2qbyG2QQ9/olkPaM45DwNdtK8wdJjvc/0DL2vApc8L4xePRD7JD0eEzG8UdFUvfyzOb1FVkI7AtRGPWS1Sj3XwaE779s0vSeoV70AuVC8KkUfPetJYD3PMaY8Un4GvXhuZL2Qs+C8tQzWPJIAZD39Wgs9BdSavG0CX70qkiO9CAQ5PJ2NVT07gzg9ILBiu5fSR73hwkm9spyRu7UXNj27+FY9rtNIPM+3IL0c4V+9AWqivGsgCD1dTmQ9/CndPBOf2bzRKWS9Yb4JvUGinjwxdF89/CUiPTzxQLygRVa9xU43vbeCgTspzUg9UcxIPaF0gTvUTze9AUVWvVXqQLw7JyI9z3NfPfGenjzKvwm9rylkvfib2bwTLd08e05kPQAfCD1ObaK8eeFfvY22IL2S2kg8V/lWPaMWNj3HqpG7tsNJvbrRR73uk2K7RoQ4PfqMVT0e/Tg8ZpMjvQgCX72y0Jq8ZFwLPWwAZD2WCdY8pLbgvJJuZL3lfAa9GTWmPEVKYD3mQx894b9QvL6oV73a2jS96c+hOza2Sj0i00Y9DzpCOwS1Ob2s0FS9MAwxvEr8JD3Gi149Wf+WPDP2DL2X0mO96nLSvLI75DwTimQ9FtgEPY/5qbyQrmC9DM4dvf+gWDzSU1g9cJszPc3xsbulpEu9jdBFvUrcIbsJ4jo9FxBUPbYXKTzeYSa9DhFevfgqk7wujQ49MKBjPQbYzjwtvOe8AKFkvZ4wA72cuq08Wg5hPQhVHD3FfWC8jvpYvWxYMr0gEMI7/45MPQDKRD1HewE7Tgs8vUNLU73WHyG8HMQnPeORXT2kU488TiEQvThpY737OMu8ATjrPFazZD2FhgE9LXixvKFpYb3h2Bq9ClZoPPGcWT3UETE9jirSuz11Tb2Bv0O9VC/Cus4wPT0xglI9vSQZPP0iKb1FDl29cHmLvIqyET2xLWM93JXHPB6v7rwXwWS9pLP/vC4ytTxiwGE9oFkZPaYpcLz2Olq9sMcvvcVA4jtdV049FLFCPTdkgTqCUj6957RRvZEmEbx5fio9OIZcPXCchzzZQBO9m+1ivb7uw7xzIfI8QMpkPR9V/DyO6Li8nBJivUvXF71z+Hc8m9RaPQR6Lj1yUvK7WjVPvcCeQb0CLQG6ZXA/PWfjUD17JQk8idYrvb/5W724vIO8NcwUPfioYj2wQ8A86471vNPOZL2I8fi8OJu8PE1gYj3qURY9RcJ/vN1pW73YKC29oS8BPDAPUD2JiEA9BgPitXKKQL23DVC9pSEBvCcrLT3caFs9tLR/PJNUFr3JX2K9yZS8vHb3+DzOzmQ99Ij1PBlKwLx0qWK9hckUvXvDgzy4+ls9NNQrPXIzCbzY5FC9dm4/vQMPAjqhoEE92zNPPXA28jtNfC69lNNavdnqd7zv2Rc9ERJiPRjiuDwCW/y8NMpkvXMb8rwg9cM8D+5iPSU+Ez0uo4e8KYdcvR18Kr2DNBE8ULZRPY1QPj001YG677JCvddVTr28JOK78skvPec5Wj0FHHA8P1wZvc+/Yb2zK7W8gLn/PALBZD0Xqe48OJzHvB0uY73RrxG9K4CLPC4PXT2cICk9qjIZvJODUr3SLj29TKDCOlTBQz2wc009fQ7SOxEUMb3am1m9YEhovHvbGj0GaWE9qnGxPG6JAb06s2S98zHrvE8/yzycaWM9kB4QPVlaj7zEkl29tcEnvb4tITyeTFM9Swk8Pb6zAbvNy0S9ao1MvQj0wbuiWjI9cPlYPRNwYDycVxy9uA1hvRO0rbyDMwM93KBkPRa25zxT3s68i6BjvWuKDr2pMZM86BFePXJfJj2XJSm8axFUvf/fOr28FCI7VNJFPQmjSz2v1bE7oJ0zvatSWL1Fk1i8m9AdPeWtYD0B86k899oEveeJZL2TNeS8MHnSPOvSYz1r8ww9BAaXvJiMXr3X+SS9DBoxPPfRVD30sjk9e3JCu+HURr2StEq9xbOhuwPdND2Qp1c9H7JQPG9GH72SSWC9hC6mvMB/Bj1ebmQ9fbDgPNUP1ry4AGS9l1kLvVjXmjzSAl897pAjPfMKObxAjlW9L4I4vVLMYjtz00c9C8JJPZ2OkTvGGDa9IfhWvcrMSLwRuSA9vuBfPbRmojzWIQi9P05kveQm3bwuotk88ilkPfe8CT2RpZ68knRfvb4kIr0k+EA8PkZWPbZNNz3PkIG7A85IvXjLSL2KZoG74lA3PWNEVj1t40A8eigivW5zX72hm568MsEJPY0pZD3dmNk8KzDdvJlOZL2VHQi9nHCiPNfhXz1MtSA9duFIvPL5Vr2RFTa927iRO4vEST3e0Ec9u3diO1GFOL1YjFW9MvY4vKOUIz2jAV89YM2aPMpdC71GAGS9dwbWvLe54DysbmQ9dnsGPWQ4pryfSmC9oUIfvcDGUDxVqVc9xdk0PfvdobsHt0q9Q9JGvdgdQrsMtjk9BdBUPUIFMTyD/SS9XYtevQT8lryY9ww9bdJjPchv0jzBPuS8KopkvafWBL3W/Kk85q5gPcXMHT3bp1i8ZFRYvViaM73c/7E7c6VLParPRT0RwCE7DuM6vW0PVL3FECm8FGMmPaEQXj2hJ5M8kI4OvQKgY73f1M68OL/nPBKhZD0sLwM94b2tvKwOYb2+Uxy9nYRgPB37WD1RVzI9Kx7Cu8mPTL0ZyUS9C18Bu1AMPD2VSlM94xghPE/FJ71xkV29SlCPvK4iED0GaWM90TXLPAg767xks2S9EIUBvW57sTzuaWE9ldcaPd5caLx9nVm9thAxvQ=="
+                     *         }
+                     *       ],
+                     *       "usage": {
+                     *         "text_tokens": 7,
+                     *         "images": 0
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EmbeddingsResponse"];
+                };
+            };
+            /** @description Malformed request (problem types: `invalid_request`, `validation_failed`, `image_url_not_allowed`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body or one image is too large, or the images exceed the request budget (MAX_IMAGES_PER_REQUEST, MAX_REQUEST_PIXELS) (problem types: `payload_too_large`, `image_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a supported image format or request media type (problem types: `unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An image URL could not be fetched or the image cannot be decoded (problem types: `image_fetch_failed`, `invalid_image`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded (problem types: `rate_limited`). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (problem types: `internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend answered something unexpected (problem types: `backend_error`). */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend did not answer before the deadline (problem types: `backend_timeout`). */
+            504: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    similarity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "images": [
+                 *         {
+                 *           "base64": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg=="
+                 *         }
+                 *       ],
+                 *       "texts": [
+                 *         "a photo of a cat",
+                 *         "a photo of a dog"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["SimilarityRequest"];
+            };
+        };
+        responses: {
+            /** @description Similarity matrices, rows = images, columns = texts. */
+            200: {
+                headers: {
+                    /** @description Whether every embedding came from the cache (`hit`), none (`miss`) or some. */
+                    "x-cache": "hit" | "miss" | "partial";
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "model": "align-base",
+                     *       "cosine": [
+                     *         [
+                     *           0.3121,
+                     *           0.2507
+                     *         ]
+                     *       ],
+                     *       "logits": [
+                     *         [
+                     *           6.242,
+                     *           5.014
+                     *         ]
+                     *       ],
+                     *       "temperature": 0.05
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SimilarityResponse"];
+                };
+            };
+            /** @description Malformed request (problem types: `invalid_request`, `validation_failed`, `image_url_not_allowed`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body or one image is too large, or the images exceed the request budget (MAX_IMAGES_PER_REQUEST, MAX_REQUEST_PIXELS) (problem types: `payload_too_large`, `image_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a supported image format or request media type (problem types: `unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An image URL could not be fetched or the image cannot be decoded (problem types: `image_fetch_failed`, `invalid_image`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded (problem types: `rate_limited`). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (problem types: `internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend answered something unexpected (problem types: `backend_error`). */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend did not answer before the deadline (problem types: `backend_timeout`). */
+            504: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    coyoStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Statistics from the manifest. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "version": "658fe60119ae5582",
+                     *       "published_at": "2026-11-30T09:14:02.118Z",
+                     *       "created_at": "2026-11-30T08:51:47.530Z",
+                     *       "rows": 746972269,
+                     *       "shards": 1472,
+                     *       "row_group_size": 2048,
+                     *       "bytes": 84337812994,
+                     *       "columns": {
+                     *         "id": {
+                     *           "type": "int64",
+                     *           "min": 0,
+                     *           "max": 6734874493207
+                     *         },
+                     *         "url": {
+                     *           "type": "string"
+                     *         },
+                     *         "text": {
+                     *           "type": "string"
+                     *         },
+                     *         "width": {
+                     *           "type": "int32",
+                     *           "min": 200,
+                     *           "max": 13722
+                     *         },
+                     *         "height": {
+                     *           "type": "int32",
+                     *           "min": 200,
+                     *           "max": 11811
+                     *         },
+                     *         "image_phash": {
+                     *           "type": "string"
+                     *         },
+                     *         "text_length": {
+                     *           "type": "int32",
+                     *           "min": 1,
+                     *           "max": 1000
+                     *         },
+                     *         "word_count": {
+                     *           "type": "int32",
+                     *           "min": 1,
+                     *           "max": 256
+                     *         },
+                     *         "num_tokens_bert": {
+                     *           "type": "int32",
+                     *           "min": 1,
+                     *           "max": 512
+                     *         },
+                     *         "num_tokens_gpt": {
+                     *           "type": "int32",
+                     *           "min": 1,
+                     *           "max": 512
+                     *         },
+                     *         "num_faces": {
+                     *           "type": "int32",
+                     *           "min": 0,
+                     *           "max": 73
+                     *         },
+                     *         "clip_similarity_vitb32": {
+                     *           "type": "float32",
+                     *           "min": 0.199951171875,
+                     *           "max": 0.5634765625
+                     *         },
+                     *         "clip_similarity_vitl14": {
+                     *           "type": "float32",
+                     *           "min": 0.1500244140625,
+                     *           "max": 0.52490234375
+                     *         },
+                     *         "nsfw_score_opennsfw2": {
+                     *           "type": "float32",
+                     *           "min": 0,
+                     *           "max": 0.998046875
+                     *         },
+                     *         "nsfw_score_gantman": {
+                     *           "type": "float32",
+                     *           "min": 0,
+                     *           "max": 0.99951171875
+                     *         },
+                     *         "watermark_score": {
+                     *           "type": "float32",
+                     *           "min": 0,
+                     *           "max": 1
+                     *         },
+                     *         "aesthetic_score_laion_v2": {
+                     *           "type": "float32",
+                     *           "min": 1.2763671875,
+                     *           "max": 9.8125
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CoyoStatsResponse"];
+                };
+            };
+            /** @description Not modified: the dataset version equals If-None-Match. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded (problem types: `rate_limited`). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (problem types: `internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No dataset version is published yet (problem types: `backend_unavailable`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    coyoRows: {
+        parameters: {
+            query?: {
+                offset?: number;
+                length?: number;
+                /** @description Comma-separated columns to return (default all): id, url, text, width, height, image_phash, text_length, word_count, num_tokens_bert, num_tokens_gpt, num_faces, clip_similarity_vitb32, clip_similarity_vitl14, nsfw_score_opennsfw2, nsfw_score_gantman, watermark_score, aesthetic_score_laion_v2. */
+                columns?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rows. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "version": "658fe60119ae5582",
+                     *       "offset": 0,
+                     *       "length": 2,
+                     *       "num_rows_total": 746972269,
+                     *       "rows": [
+                     *         {
+                     *           "row_idx": 0,
+                     *           "row": {
+                     *             "id": 2680060225205,
+                     *             "url": "https://images.example.com/photos/harbour-at-dusk.jpg",
+                     *             "text": "Fishing boats in the harbour at dusk"
+                     *           }
+                     *         },
+                     *         {
+                     *           "row_idx": 1,
+                     *           "row": {
+                     *             "id": 2680060225217,
+                     *             "url": "https://images.example.com/photos/red-bicycle.jpg",
+                     *             "text": "A red bicycle leaning on a brick wall"
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CoyoRowsResponse"];
+                };
+            };
+            /** @description Not modified: the dataset version equals If-None-Match. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed id, column, cursor or parameter (problem types: `validation_failed`, `invalid_request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded (problem types: `rate_limited`). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (problem types: `internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No dataset version is published yet (problem types: `backend_unavailable`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    coyoFilter: {
+        parameters: {
+            query?: {
+                min_id?: number;
+                max_id?: number;
+                min_width?: number;
+                max_width?: number;
+                min_height?: number;
+                max_height?: number;
+                min_text_length?: number;
+                max_text_length?: number;
+                min_word_count?: number;
+                max_word_count?: number;
+                min_num_tokens_bert?: number;
+                max_num_tokens_bert?: number;
+                min_num_tokens_gpt?: number;
+                max_num_tokens_gpt?: number;
+                min_num_faces?: number;
+                max_num_faces?: number;
+                min_clip_similarity_vitb32?: number;
+                max_clip_similarity_vitb32?: number;
+                min_clip_similarity_vitl14?: number;
+                max_clip_similarity_vitl14?: number;
+                min_nsfw_score_opennsfw2?: number;
+                max_nsfw_score_opennsfw2?: number;
+                min_nsfw_score_gantman?: number;
+                max_nsfw_score_gantman?: number;
+                min_watermark_score?: number;
+                max_watermark_score?: number;
+                min_aesthetic_score_laion_v2?: number;
+                max_aesthetic_score_laion_v2?: number;
+                /** @description Comma-separated columns to return (default all): id, url, text, width, height, image_phash, text_length, word_count, num_tokens_bert, num_tokens_gpt, num_faces, clip_similarity_vitb32, clip_similarity_vitl14, nsfw_score_opennsfw2, nsfw_score_gantman, watermark_score, aesthetic_score_laion_v2. */
+                columns?: string;
+                limit?: number;
+                /** @description The `next_cursor` of the previous page, unchanged, with the same predicates. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of matches. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "version": "658fe60119ae5582",
+                     *       "rows": [
+                     *         {
+                     *           "id": 2680060225205,
+                     *           "url": "https://images.example.com/photos/harbour-at-dusk.jpg",
+                     *           "text": "Fishing boats in the harbour at dusk"
+                     *         },
+                     *         {
+                     *           "id": 2680060225217,
+                     *           "url": "https://images.example.com/photos/red-bicycle.jpg",
+                     *           "text": "A red bicycle leaning on a brick wall"
+                     *         }
+                     *       ],
+                     *       "next_cursor": "eyJ2IjoxLCJhZnRlciI6MjY4MDA2MDIyNTIxNywiZiI6IjgxMWM5ZGM1In0",
+                     *       "scanned_rows": 2,
+                     *       "row_groups_read": 1,
+                     *       "row_groups_skipped": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CoyoFilterResponse"];
+                };
+            };
+            /** @description Not modified: the dataset version equals If-None-Match. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed id, column, cursor or parameter (problem types: `validation_failed`, `invalid_request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded (problem types: `rate_limited`). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (problem types: `internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No dataset version is published yet (problem types: `backend_unavailable`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    coyoExport: {
+        parameters: {
+            query?: {
+                min_id?: number;
+                max_id?: number;
+                min_width?: number;
+                max_width?: number;
+                min_height?: number;
+                max_height?: number;
+                min_text_length?: number;
+                max_text_length?: number;
+                min_word_count?: number;
+                max_word_count?: number;
+                min_num_tokens_bert?: number;
+                max_num_tokens_bert?: number;
+                min_num_tokens_gpt?: number;
+                max_num_tokens_gpt?: number;
+                min_num_faces?: number;
+                max_num_faces?: number;
+                min_clip_similarity_vitb32?: number;
+                max_clip_similarity_vitb32?: number;
+                min_clip_similarity_vitl14?: number;
+                max_clip_similarity_vitl14?: number;
+                min_nsfw_score_opennsfw2?: number;
+                max_nsfw_score_opennsfw2?: number;
+                min_nsfw_score_gantman?: number;
+                max_nsfw_score_gantman?: number;
+                min_watermark_score?: number;
+                max_watermark_score?: number;
+                min_aesthetic_score_laion_v2?: number;
+                max_aesthetic_score_laion_v2?: number;
+                /** @description Comma-separated columns to return (default all): id, url, text, width, height, image_phash, text_length, word_count, num_tokens_bert, num_tokens_gpt, num_faces, clip_similarity_vitb32, clip_similarity_vitl14, nsfw_score_opennsfw2, nsfw_score_gantman, watermark_score, aesthetic_score_laion_v2. */
+                columns?: string;
+                /** @description Body format: JSON Lines (default), CSV (RFC 4180, with a header) or Parquet. */
+                format?: "jsonl" | "csv" | "parquet";
+                /** @description The `x-coyo-next-cursor` of the previous response (or a `/filter` `next_cursor`), unchanged, with the same predicates. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rows this response covers. */
+            200: {
+                headers: {
+                    /** @description Where the next response starts; absent when this one reaches the end. */
+                    "x-coyo-next-cursor"?: string;
+                    /** @description The dataset version read. */
+                    "x-coyo-version": string;
+                    /** @description Row groups this response reads. */
+                    "x-coyo-export-row-groups": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {"id":2680060225205,"url":"https://images.example.com/photos/harbour-at-dusk.jpg","text":"Fishing boats in the harbour at dusk"}
+                     *     {"id":2680060225217,"url":"https://images.example.com/photos/red-bicycle.jpg","text":"A red bicycle leaning on a brick wall"}
+                     */
+                    "application/jsonl": string;
+                    /**
+                     * @example id,url,text
+                     *     2680060225205,https://images.example.com/photos/harbour-at-dusk.jpg,Fishing boats in the harbour at dusk
+                     *     2680060225217,https://images.example.com/photos/red-bicycle.jpg,A red bicycle leaning on a brick wall
+                     */
+                    "text/csv": string;
+                    "application/vnd.apache.parquet": string;
+                };
+            };
+            /** @description Malformed id, column, cursor or parameter (problem types: `validation_failed`, `invalid_request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded (problem types: `rate_limited`). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (problem types: `internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No dataset version is published yet (problem types: `backend_unavailable`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    coyoBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "ids": [
+                 *         2680060225205,
+                 *         1
+                 *       ],
+                 *       "columns": [
+                 *         "id",
+                 *         "url",
+                 *         "text"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["CoyoBatchRequest"];
+            };
+        };
+        responses: {
+            /** @description The rows. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "version": "658fe60119ae5582",
+                     *       "rows": [
+                     *         {
+                     *           "id": 2680060225205,
+                     *           "url": "https://images.example.com/photos/harbour-at-dusk.jpg",
+                     *           "text": "Fishing boats in the harbour at dusk"
+                     *         },
+                     *         null
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CoyoBatchResponse"];
+                };
+            };
+            /** @description Malformed id, column, cursor or parameter (problem types: `validation_failed`, `invalid_request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 65536 bytes (problem types: `payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json (problem types: `unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded (problem types: `rate_limited`). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (problem types: `internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No dataset version is published yet (problem types: `backend_unavailable`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    coyoRetrieve: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated columns to return (default all): id, url, text, width, height, image_phash, text_length, word_count, num_tokens_bert, num_tokens_gpt, num_faces, clip_similarity_vitb32, clip_similarity_vitl14, nsfw_score_opennsfw2, nsfw_score_gantman, watermark_score, aesthetic_score_laion_v2. */
+                columns?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Canonical decimal: `0` or digits without a leading zero, no sign, from 0 to 9007199254740991 (2^53 − 1; the ingest refuses larger ids). Anything else, `007` or a larger number among them, is a 400; a well-formed id that no row has is a 404. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The row. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "version": "658fe60119ae5582",
+                     *       "row": {
+                     *         "id": 2680060225205,
+                     *         "url": "https://images.example.com/photos/harbour-at-dusk.jpg",
+                     *         "text": "Fishing boats in the harbour at dusk",
+                     *         "width": 1024,
+                     *         "height": 683,
+                     *         "image_phash": "c3b1e4c8f0d9a2b6",
+                     *         "text_length": 36,
+                     *         "word_count": 7,
+                     *         "num_tokens_bert": 9,
+                     *         "num_tokens_gpt": 8,
+                     *         "num_faces": 0,
+                     *         "clip_similarity_vitb32": 0.3427734375,
+                     *         "clip_similarity_vitl14": 0.29931640625,
+                     *         "nsfw_score_opennsfw2": 0.0052490234375,
+                     *         "nsfw_score_gantman": 0.0011444091796875,
+                     *         "watermark_score": 0.0421142578125,
+                     *         "aesthetic_score_laion_v2": 5.8359375
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CoyoLookupResponse"];
+                };
+            };
+            /** @description Not modified: the dataset version equals If-None-Match. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed id, column, cursor or parameter (problem types: `validation_failed`, `invalid_request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No row has this id (problem types: `not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded (problem types: `rate_limited`). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (problem types: `internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No dataset version is published yet (problem types: `backend_unavailable`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+}

@@ -28,6 +28,16 @@ import { waitUntilOf } from '../../context';
 import { commonProblemResponses, problemResponse } from '../../schemas/problem';
 import { bearerSecurity } from '../shared';
 import {
+  batchRequestExample,
+  batchResponseExample,
+  exportCsvExample,
+  exportJsonlExample,
+  filterResponseExample,
+  lookupResponseExample,
+  rowsResponseExample,
+  statsResponseExample,
+} from './examples';
+import {
   BatchRequestSchema,
   BatchResponseSchema,
   ExportHeadersSchema,
@@ -64,7 +74,8 @@ export interface CoyoRouteOptions {
 const LOOKUP_CACHE_CONTROL = 'private, max-age=300';
 const LIST_CACHE_CONTROL = 'private, max-age=60';
 
-const jsonContent = <T>(schema: T) => ({ 'application/json': { schema } });
+/** A JSON body with the example the API reference page shows for it. */
+const jsonContent = <T>(schema: T, example: unknown) => ({ 'application/json': { schema, example } });
 const notModified = { description: 'Not modified: the dataset version equals If-None-Match.' };
 const unavailable = problemResponse('No dataset version is published yet', ['backend_unavailable']);
 
@@ -85,6 +96,7 @@ const badRequest = problemResponse('Malformed id, column, cursor or parameter', 
 export const lookupRoute = createRoute({
   method: 'get',
   path: '/v1/coyo/{id}',
+  operationId: 'coyoRetrieve',
   tags: ['coyo'],
   summary: 'One COYO-700M row by id',
   description:
@@ -94,7 +106,7 @@ export const lookupRoute = createRoute({
   security: bearerSecurity,
   request: { params: IdParamSchema, query: LookupQuerySchema },
   responses: {
-    200: { description: 'The row.', content: jsonContent(LookupResponseSchema) },
+    200: { description: 'The row.', content: jsonContent(LookupResponseSchema, lookupResponseExample) },
     304: notModified,
     400: badRequest,
     404: problemResponse('No row has this id', ['not_found']),
@@ -106,6 +118,7 @@ export const lookupRoute = createRoute({
 export const batchRoute = createRoute({
   method: 'post',
   path: '/v1/coyo/batch',
+  operationId: 'coyoBatch',
   tags: ['coyo'],
   summary: 'Up to 100 COYO-700M rows by id',
   description:
@@ -113,9 +126,9 @@ export const batchRoute = createRoute({
     'the row lacks (NULL in the source) is `null`.',
   security: bearerSecurity,
   middleware: [batchBodyLimit] as const,
-  request: { body: { content: jsonContent(BatchRequestSchema), required: true } },
+  request: { body: { content: jsonContent(BatchRequestSchema, batchRequestExample), required: true } },
   responses: {
-    200: { description: 'The rows.', content: jsonContent(BatchResponseSchema) },
+    200: { description: 'The rows.', content: jsonContent(BatchResponseSchema, batchResponseExample) },
     400: badRequest,
     413: problemResponse(`The body is larger than ${MAX_BATCH_BODY_BYTES} bytes`, ['payload_too_large']),
     415: problemResponse('The body is not application/json', ['unsupported_media_type']),
@@ -127,6 +140,7 @@ export const batchRoute = createRoute({
 export const rowsRoute = createRoute({
   method: 'get',
   path: '/v1/coyo/rows',
+  operationId: 'coyoRows',
   tags: ['coyo'],
   summary: 'A page of rows in id order',
   description:
@@ -135,7 +149,7 @@ export const rowsRoute = createRoute({
   security: bearerSecurity,
   request: { query: RowsQuerySchema },
   responses: {
-    200: { description: 'The rows.', content: jsonContent(RowsResponseSchema) },
+    200: { description: 'The rows.', content: jsonContent(RowsResponseSchema, rowsResponseExample) },
     304: notModified,
     400: badRequest,
     ...commonProblemResponses,
@@ -146,6 +160,7 @@ export const rowsRoute = createRoute({
 export const filterRoute = createRoute({
   method: 'get',
   path: '/v1/coyo/filter',
+  operationId: 'coyoFilter',
   tags: ['coyo'],
   summary: 'Rows whose numeric columns lie in ranges',
   description:
@@ -160,7 +175,7 @@ export const filterRoute = createRoute({
   security: bearerSecurity,
   request: { query: FilterQuerySchema },
   responses: {
-    200: { description: 'One page of matches.', content: jsonContent(FilterResponseSchema) },
+    200: { description: 'One page of matches.', content: jsonContent(FilterResponseSchema, filterResponseExample) },
     304: notModified,
     400: badRequest,
     ...commonProblemResponses,
@@ -181,6 +196,7 @@ const binary = { schema: { type: 'string' as const, format: 'binary' } };
 export const exportRoute = createRoute({
   method: 'get',
   path: '/v1/coyo/export',
+  operationId: 'coyoExport',
   tags: ['coyo'],
   summary: 'Every row of a filter result, streamed as JSON Lines, CSV or Parquet',
   description:
@@ -203,7 +219,11 @@ export const exportRoute = createRoute({
     200: {
       description: 'The rows this response covers.',
       headers: ExportHeadersSchema,
-      content: { 'application/jsonl': binary, 'text/csv': binary, 'application/vnd.apache.parquet': binary },
+      content: {
+        'application/jsonl': { ...binary, example: exportJsonlExample },
+        'text/csv': { ...binary, example: exportCsvExample },
+        'application/vnd.apache.parquet': binary,
+      },
     },
     400: badRequest,
     ...commonProblemResponses,
@@ -214,12 +234,13 @@ export const exportRoute = createRoute({
 export const statsRoute = createRoute({
   method: 'get',
   path: '/v1/coyo/stats',
+  operationId: 'coyoStats',
   tags: ['coyo'],
   summary: 'The live dataset version, its size and per-column ranges',
   description: 'Ranges cover the non-NULL values; a column with no value in the version has no `min` or `max`.',
   security: bearerSecurity,
   responses: {
-    200: { description: 'Statistics from the manifest.', content: jsonContent(StatsResponseSchema) },
+    200: { description: 'Statistics from the manifest.', content: jsonContent(StatsResponseSchema, statsResponseExample) },
     304: notModified,
     ...commonProblemResponses,
     503: unavailable,

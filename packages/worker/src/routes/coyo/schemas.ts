@@ -66,7 +66,7 @@ const IntegerQuery = (name: string, min: number, max: number, fallback: number) 
 export const RowsQuerySchema = z
   .object({
     offset: IntegerQuery('offset', 0, Number.MAX_SAFE_INTEGER, 0),
-    length: IntegerQuery('length', 1, MAX_ROWS_LENGTH, MAX_ROWS_LENGTH),
+    length: IntegerQuery('length', 1, MAX_ROWS_LENGTH, MAX_ROWS_LENGTH).openapi({ example: 2 }),
     columns: ColumnsQuerySchema,
   })
   .strict();
@@ -95,7 +95,7 @@ export const FilterQuerySchema = z
   .object({
     ...predicateShape,
     columns: ColumnsQuerySchema,
-    limit: IntegerQuery('limit', 1, MAX_FILTER_LIMIT, DEFAULT_FILTER_LIMIT),
+    limit: IntegerQuery('limit', 1, MAX_FILTER_LIMIT, DEFAULT_FILTER_LIMIT).openapi({ example: 2 }),
     cursor: z
       .string()
       .max(512)
@@ -180,7 +180,8 @@ export const BatchRequestSchema = z
 export const BatchResponseSchema = z
   .object({
     version: z.string(),
-    rows: z.array(CoyoRowSchema.nullable()).openapi({ description: 'One entry per requested id, in request order; null when absent.' }),
+    // A union, not `.nullable()`: the latter documents `allOf: [CoyoRow, {type: [object, null]}]`, which no null satisfies.
+    rows: z.array(z.union([CoyoRowSchema, z.null()])).openapi({ description: 'One entry per requested id, in request order; null when absent.' }),
   })
   .openapi('CoyoBatchResponse');
 

@@ -3,6 +3,7 @@ import type { AppEnv } from '../../env';
 import { binaryImageBody } from '../../schemas/image';
 import { ClassifyQuerySchema, ClassifyRequestSchema, ScoresResponseSchema, TopKSchema } from '../../schemas/inference';
 import { bearerSecurity, inferenceProblemResponses, openapiOwnBody, requestBodyLimit } from '../shared';
+import { classifyRequestExample, classifyResponseExample } from './examples';
 import { readImageRequest } from './image-request';
 
 /** Classes returned when the request does not say (the Hugging Face pipeline default). */
@@ -29,6 +30,7 @@ const classifyCacheHeader = z.object({
 export const classifyRoute = createRoute({
   method: 'post',
   path: '/v1/classify',
+  operationId: 'classify',
   tags: ['inference'],
   summary: 'ImageNet classification (ViT-L/16 @384)',
   description:
@@ -45,7 +47,7 @@ export const classifyRoute = createRoute({
     query: ClassifyQuerySchema,
     body: {
       content: {
-        'application/json': { schema: ClassifyRequestSchema },
+        'application/json': { schema: ClassifyRequestSchema, example: classifyRequestExample },
         'multipart/form-data': { schema: MultipartSchema },
         'image/*': binaryImageBody,
         'application/octet-stream': binaryImageBody,
@@ -57,7 +59,7 @@ export const classifyRoute = createRoute({
     200: {
       description: 'Classes with scores, best first: one list, or one list per image for `images` / several parts.',
       headers: classifyCacheHeader,
-      content: { 'application/json': { schema: ScoresResponseSchema } },
+      content: { 'application/json': { schema: ScoresResponseSchema, example: classifyResponseExample } },
     },
     ...inferenceProblemResponses,
   },

@@ -4,10 +4,12 @@ import { EmbeddingsRequestSchema, EmbeddingsResponseSchema, type EmbeddingsRespo
 import { bytesToBase64, float32ToBytes } from '../../services/encoding';
 import { intakeImageInputs } from '../../services/image-intake';
 import { bearerSecurity, bodyKind, cacheHeader, inferenceProblemResponses, requestBodyLimit } from '../shared';
+import { embeddingsRequestExample, embeddingsResponseExample } from './examples';
 
 export const embeddingsRoute = createRoute({
   method: 'post',
   path: '/v1/embeddings',
+  operationId: 'embeddingsCreate',
   tags: ['inference'],
   summary: 'ALIGN text and image embeddings',
   description:
@@ -15,9 +17,9 @@ export const embeddingsRoute = createRoute({
     'little-endian float32 bytes, base64-encoded (as OpenAI does).',
   security: bearerSecurity,
   middleware: [requestBodyLimit()] as const,
-  request: { body: { content: { 'application/json': { schema: EmbeddingsRequestSchema } }, required: true } },
+  request: { body: { content: { 'application/json': { schema: EmbeddingsRequestSchema, example: embeddingsRequestExample } }, required: true } },
   responses: {
-    200: { description: 'Embeddings: texts first, then images.', headers: cacheHeader, content: { 'application/json': { schema: EmbeddingsResponseSchema } } },
+    200: { description: 'Embeddings: texts first, then images.', headers: cacheHeader, content: { 'application/json': { schema: EmbeddingsResponseSchema, example: embeddingsResponseExample } } },
     ...inferenceProblemResponses,
   },
 });

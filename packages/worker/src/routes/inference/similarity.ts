@@ -3,18 +3,20 @@ import type { AppEnv } from '../../env';
 import { SimilarityRequestSchema, SimilarityResponseSchema } from '../../schemas/inference';
 import { intakeImageInputs } from '../../services/image-intake';
 import { bearerSecurity, bodyKind, cacheHeader, inferenceProblemResponses, requestBodyLimit } from '../shared';
+import { similarityRequestExample, similarityResponseExample } from './examples';
 
 export const similarityRoute = createRoute({
   method: 'post',
   path: '/v1/similarity',
+  operationId: 'similarity',
   tags: ['inference'],
   summary: 'Image–text similarity matrix (ALIGN)',
   description: 'Cosine similarity of every image with every text (N×M), and the logits `cosine / temperature` ALIGN would score.',
   security: bearerSecurity,
   middleware: [requestBodyLimit()] as const,
-  request: { body: { content: { 'application/json': { schema: SimilarityRequestSchema } }, required: true } },
+  request: { body: { content: { 'application/json': { schema: SimilarityRequestSchema, example: similarityRequestExample } }, required: true } },
   responses: {
-    200: { description: 'Similarity matrices, rows = images, columns = texts.', headers: cacheHeader, content: { 'application/json': { schema: SimilarityResponseSchema } } },
+    200: { description: 'Similarity matrices, rows = images, columns = texts.', headers: cacheHeader, content: { 'application/json': { schema: SimilarityResponseSchema, example: similarityResponseExample } } },
     ...inferenceProblemResponses,
   },
 });

@@ -11,6 +11,7 @@ import {
   ZeroShotRequestSchema,
 } from '../../schemas/inference';
 import { bearerSecurity, cacheHeader, inferenceProblemResponses, openapiOwnBody, requestBodyLimit } from '../shared';
+import { zeroShotRequestExample, zeroShotResponseExample } from './examples';
 import { labelList, readImageRequest } from './image-request';
 
 const FieldsSchema = z.object({ labels: LabelsSchema, hypothesis_template: HypothesisTemplateSchema.optional() }).superRefine(checkHypothesisLengths);
@@ -28,6 +29,7 @@ const MultipartSchema = {
 export const zeroShotRoute = createRoute({
   method: 'post',
   path: '/v1/zero-shot',
+  operationId: 'zeroShot',
   tags: ['inference'],
   summary: 'Zero-shot image classification (ALIGN)',
   description:
@@ -40,7 +42,7 @@ export const zeroShotRoute = createRoute({
     query: ZeroShotQuerySchema,
     body: {
       content: {
-        'application/json': { schema: ZeroShotRequestSchema },
+        'application/json': { schema: ZeroShotRequestSchema, example: zeroShotRequestExample },
         'multipart/form-data': { schema: MultipartSchema },
         'image/*': binaryImageBody,
         'application/octet-stream': binaryImageBody,
@@ -52,7 +54,7 @@ export const zeroShotRoute = createRoute({
     200: {
       description: 'Labels with scores, best first: one list, or one list per image for `images` / several parts.',
       headers: cacheHeader,
-      content: { 'application/json': { schema: ScoresResponseSchema } },
+      content: { 'application/json': { schema: ScoresResponseSchema, example: zeroShotResponseExample } },
     },
     ...inferenceProblemResponses,
   },

@@ -2,10 +2,12 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import { HealthResponseSchema, type HealthResponse } from '../../schemas/meta';
 import { problemResponse } from '../../schemas/problem';
+import { healthResponseExample } from './examples';
 
 export const healthRoute = createRoute({
   method: 'get',
   path: '/healthz',
+  operationId: 'health',
   tags: ['meta'],
   summary: 'Worker health and backend reachability',
   description:
@@ -13,7 +15,7 @@ export const healthRoute = createRoute({
     '`status: "degraded"` when the backend cannot be reached.',
   security: [],
   responses: {
-    200: { description: 'The worker is up.', content: { 'application/json': { schema: HealthResponseSchema } } },
+    200: { description: 'The worker is up.', content: { 'application/json': { schema: HealthResponseSchema, example: healthResponseExample } } },
     500: problemResponse('The worker is misconfigured', ['internal']),
   },
 });

@@ -3,16 +3,18 @@ import type { AppEnv } from '../../env';
 import { ModelsResponseSchema, type ModelsResponse } from '../../schemas/meta';
 import { backendProblemResponses, commonProblemResponses } from '../../schemas/problem';
 import { bearerSecurity } from '../shared';
+import { modelsResponseExample } from './examples';
 
 export const modelsRoute = createRoute({
   method: 'get',
   path: '/v1/models',
+  operationId: 'modelsList',
   tags: ['models'],
   summary: 'Models the backend serves',
   description: 'Live from the backend: ids, tasks, dims, ALIGN’s learned temperature, the device, and a warning when test models are served.',
   security: bearerSecurity,
   responses: {
-    200: { description: 'The served models.', content: { 'application/json': { schema: ModelsResponseSchema } } },
+    200: { description: 'The served models.', content: { 'application/json': { schema: ModelsResponseSchema, example: modelsResponseExample } } },
     ...commonProblemResponses,
     ...backendProblemResponses,
   },
