@@ -29,6 +29,9 @@ const STRICT_TYPE_CHECKED = [
   // sdk
   'packages/sdk/**/*.ts',
 
+  // OpenAPI document (generator and lint test)
+  'packages/worker/scripts/{gen-openapi,openapi-lint.test}.ts',
+
   // scripts and end-to-end tests
   'scripts/**/*.ts',
   'test/**/*.ts',

@@ -4,11 +4,12 @@
  * committed file drifts. Run: `pnpm --filter @coyo/worker gen:openapi`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp } from '../src/app';
 import { openApiDocument, serializeOpenApi } from '../src/openapi';
 
-const target = fileURLToPath(new URL('../openapi.json', import.meta.url));
+const target = join(dirname(fileURLToPath(import.meta.url)), '../openapi.json');
 const next = serializeOpenApi(openApiDocument(createApp()));
 let previous = '';
 try {
