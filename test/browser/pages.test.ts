@@ -152,6 +152,10 @@ describe('HTML pages in Chromium against the real stack', () => {
     const zeroShot = page.locator('#swagger-ui .opblock').filter({ has: page.locator('.opblock-summary-path[data-path="/v1/zero-shot"]') }).first();
     await zeroShot.locator('.opblock-summary-control').click();
     await expect.poll(() => zeroShot.innerText()).toContain('labels');
+    // The operationId, and the example answer of the document (a score no schema example carries).
+    const shown = await zeroShot.innerText();
+    expect(shown).toContain('zeroShot');
+    expect(shown).toContain('0.9312');
 
     await page.screenshot({ path: join(SHOT_DIR, 'docs.png') });
     expect(await page.evaluate(() => window.cspViolations)).toEqual([]);

@@ -92,6 +92,8 @@ async function main(): Promise<void> {
       spec: withThisServer(spec, location.origin),
       deepLinking: true,
       displayRequestDuration: true,
+      // The ids generated clients name their methods after.
+      displayOperationId: true,
       filter: true,
       // The online validator is another origin: never asked.
       validatorUrl: 'none',
