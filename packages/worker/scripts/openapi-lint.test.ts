@@ -3,8 +3,8 @@
  * `recommended` rules, root `redocly.yaml`) and Spectral (`spectral:oas`) report nothing on the
  * committed `openapi.json` (kept equal to the routes by the drift test in `src/openapi.test.ts`);
  * every operation has a stable camelCase `operationId` and an example request and answer; and every
- * example is accepted by the route's own zod schemas, so none can drift from what the API takes and
- * gives. Failures name the operation (`GET /v1/coyo/stats (coyoStats)`).
+ * example (problem examples of error responses included) is accepted by the route's own zod schemas,
+ * so none can drift from what the API takes and gives. Failures name the operation (`GET /v1/coyo/stats (coyoStats)`).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -185,13 +185,20 @@ function exampleProblems(): string[] {
       const issues = zodIssues(schema, value);
       if (issues !== undefined) problems.push(`${name}: the ${what} example is refused by the route's schema:\n${issues}`);
     };
-    const json = route.request?.body?.content['application/json'];
-    if (json !== undefined && 'schema' in json) check('request body', json.schema, json.example);
+    /** Checks the `example` and every `examples` entry of a media type whose schema is zod. */
+    const checkMedia = (what: string, media: unknown) => {
+      if (!isRecord(media)) return;
+      if (media.example !== undefined) check(what, media.schema, media.example);
+      for (const [key, entry] of Object.entries(isRecord(media.examples) ? media.examples : {})) {
+        if (isRecord(entry) && 'value' in entry) check(`${what} "${key}"`, media.schema, entry.value);
+      }
+    };
+    checkMedia('request body', route.request?.body?.content['application/json']);
     if (route.request?.params) check('path parameter', route.request.params, parameterExamples(op, 'path'));
     if (route.request?.query) check('query parameter', route.request.query, parameterExamples(op, 'query'));
     for (const [status, response] of Object.entries(route.responses)) {
-      const content = /^2\d\d$/.test(status) && 'content' in response ? response.content['application/json'] : undefined;
-      if (content !== undefined && 'schema' in content) check(`${status} response`, content.schema, content.example);
+      if (!('content' in response)) continue;
+      for (const [type, media] of Object.entries(response.content ?? {})) checkMedia(`${status} ${type} response`, media);
     }
   }
   return problems;

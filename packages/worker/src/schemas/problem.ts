@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { PROBLEM_TYPE_BASE, defaultRetryAfterSeconds, type ProblemSlug } from '../errors';
+import { PROBLEM_TYPE_BASE, defaultRetryAfterSeconds, problemBody, type FieldError, type ProblemSlug } from '../errors';
 
 /** The RFC 9457 problem every error response carries (`application/problem+json`). */
 export const ProblemSchema = z
@@ -22,7 +22,49 @@ export const ProblemSchema = z
   })
   .openapi('Problem');
 
-const problemContent = { 'application/problem+json': { schema: ProblemSchema } } as const;
+/** The request id the examples quote. */
+const EXAMPLE_REQUEST_ID = '0f9c2a6e-3c1b-4d3f-9f5e-2b7f1c8a4d21';
+
+/**
+ * A `detail` (and, for validation, the failing fields) each problem of the reference page's examples
+ * shows, worded as the worker words it. A slug without one shows its title.
+ */
+export interface ProblemExample {
+  detail: string;
+  errors?: FieldError[];
+}
+
+const EXAMPLE_DETAILS: Partial<Record<ProblemSlug, ProblemExample>> = {
+  invalid_request: { detail: 'the body is not valid JSON' },
+  validation_failed: {
+    detail: 'labels[0]: label must not be blank',
+    errors: [{ in: 'body', path: 'labels[0]', message: 'label must not be blank' }],
+  },
+  image_url_not_allowed: { detail: 'image URL not allowed: 10.0.0.7 is a private address' },
+  unauthorized: { detail: 'an API key is required: send Authorization: Bearer <key>' },
+  forbidden: { detail: 'API key key_7Hq2 lacks the "coyo" scope this route needs' },
+  not_found: { detail: 'no COYO row has id 2680060225206 in version 658fe60119ae5582' },
+  payload_too_large: { detail: 'the request body exceeds 33554432 bytes' },
+  image_too_large: { detail: 'images[0] is 12582912 bytes; the limit is 10485760' },
+  unsupported_media_type: { detail: 'Content-Type text/plain is not accepted here' },
+  image_fetch_failed: { detail: 'images.example.com answered 404 for the image URL' },
+  invalid_image: { detail: 'premature end of JPEG image' },
+  rate_limited: { detail: 'This API key is limited to 60 requests per 60 s (standard tier); retry after 12 s.' },
+  internal: { detail: 'An unexpected error occurred; quote the request_id when reporting it.' },
+  backend_error: { detail: 'the inference backend answered no classes for an image' },
+  backend_unavailable: { detail: 'the inference backend is failing; calls are paused until it is ready again (circuit open)' },
+  backend_timeout: { detail: 'the inference backend did not answer /v1/embed/image before the request deadline' },
+};
+
+/** One example per problem slug a response may carry, as the error handler writes it. */
+function problemExamples(slugs: readonly ProblemSlug[], own: Partial<Record<ProblemSlug, ProblemExample>>) {
+  return Object.fromEntries(
+    slugs.map((slug) => {
+      const { detail, errors } = own[slug] ?? EXAMPLE_DETAILS[slug] ?? { detail: problemBody(slug, '', EXAMPLE_REQUEST_ID).title };
+      return [slug, { summary: slug, value: problemBody(slug, detail, EXAMPLE_REQUEST_ID, errors) }];
+    }),
+  );
+}
 
 /** The `Retry-After` header of problems that tell the client to come back later. */
 const retryAfterHeader = z.object({
@@ -33,12 +75,16 @@ const retryAfterHeader = z.object({
 });
 
 /**
- * A response entry for a problem status, listing the problem slugs it may carry; statuses whose
+ * A response entry for a problem status, listing the problem slugs it may carry, with an example of
+ * each (`examples` replaces the generic wording of a slug with what this route says); statuses whose
  * problems always carry `Retry-After` (429, 503, 504) declare it.
  */
-export function problemResponse(description: string, slugs: readonly ProblemSlug[]) {
+export function problemResponse(description: string, slugs: readonly ProblemSlug[], examples: Partial<Record<ProblemSlug, ProblemExample>> = {}) {
   const types = slugs.map((s) => `\`${s}\``).join(', ');
-  const base = { description: `${description} (problem types: ${types}).`, content: problemContent };
+  const base = {
+    description: `${description} (problem types: ${types}).`,
+    content: { 'application/problem+json': { schema: ProblemSchema, examples: problemExamples(slugs, examples) } },
+  };
   const retries = slugs.some((s) => s === 'rate_limited' || defaultRetryAfterSeconds(s) !== undefined);
   return retries ? { ...base, headers: retryAfterHeader } : base;
 }

@@ -91,7 +91,16 @@ const batchBodyLimit: MiddlewareHandler<AppEnv> = bodyLimit({
     throw new ProblemError('payload_too_large', `the request body exceeds ${MAX_BATCH_BODY_BYTES} bytes`);
   },
 });
-const badRequest = problemResponse('Malformed id, column, cursor or parameter', ['validation_failed', 'invalid_request']);
+const badRequest = problemResponse('Malformed id, column, cursor or parameter', ['validation_failed', 'invalid_request'], {
+  validation_failed: {
+    detail: `columns: unknown column(s): caption; known: ${COYO_COLUMNS.join(', ')}`,
+    errors: [{ in: 'query', path: 'columns', message: `unknown column(s): caption; known: ${COYO_COLUMNS.join(', ')}` }],
+  },
+  invalid_request: {
+    detail: 'cursor belongs to a different filter: repeat the predicates it was issued for',
+    errors: [{ in: 'query', path: 'cursor', message: 'cursor belongs to a different filter: repeat the predicates it was issued for' }],
+  },
+});
 
 export const lookupRoute = createRoute({
   method: 'get',
