@@ -1532,8 +1532,8 @@ export interface operations {
                      *           "row_idx": 0,
                      *           "row": {
                      *             "id": 2680060225205,
-                     *             "url": "https://images.example.com/photos/harbour-at-dusk.jpg",
-                     *             "text": "Fishing boats in the harbour at dusk"
+                     *             "url": "https://cdn.shopify.com/s/files/1/0286/3900/2698/products/TVN_Huile-olive-infuse-et-s-227x300_e9a90ffd-b6d2-4118-95a1-29a5c7a05a49_800x.jpg?v=1616684087",
+                     *             "text": "Olive oil infused with Tuscany herbs"
                      *           }
                      *         },
                      *         {
@@ -1672,8 +1672,8 @@ export interface operations {
                      *       "rows": [
                      *         {
                      *           "id": 2680060225205,
-                     *           "url": "https://images.example.com/photos/harbour-at-dusk.jpg",
-                     *           "text": "Fishing boats in the harbour at dusk"
+                     *           "url": "https://cdn.shopify.com/s/files/1/0286/3900/2698/products/TVN_Huile-olive-infuse-et-s-227x300_e9a90ffd-b6d2-4118-95a1-29a5c7a05a49_800x.jpg?v=1616684087",
+                     *           "text": "Olive oil infused with Tuscany herbs"
                      *         },
                      *         {
                      *           "id": 2680060225217,
@@ -1814,13 +1814,13 @@ export interface operations {
                 };
                 content: {
                     /**
-                     * @example {"id":2680060225205,"url":"https://images.example.com/photos/harbour-at-dusk.jpg","text":"Fishing boats in the harbour at dusk"}
+                     * @example {"id":2680060225205,"url":"https://cdn.shopify.com/s/files/1/0286/3900/2698/products/TVN_Huile-olive-infuse-et-s-227x300_e9a90ffd-b6d2-4118-95a1-29a5c7a05a49_800x.jpg?v=1616684087","text":"Olive oil infused with Tuscany herbs"}
                      *     {"id":2680060225217,"url":"https://images.example.com/photos/red-bicycle.jpg","text":"A red bicycle leaning on a brick wall"}
                      */
                     "application/jsonl": string;
                     /**
                      * @example id,url,text
-                     *     2680060225205,https://images.example.com/photos/harbour-at-dusk.jpg,Fishing boats in the harbour at dusk
+                     *     2680060225205,https://cdn.shopify.com/s/files/1/0286/3900/2698/products/TVN_Huile-olive-infuse-et-s-227x300_e9a90ffd-b6d2-4118-95a1-29a5c7a05a49_800x.jpg?v=1616684087,Olive oil infused with Tuscany herbs
                      *     2680060225217,https://images.example.com/photos/red-bicycle.jpg,A red bicycle leaning on a brick wall
                      */
                     "text/csv": string;
@@ -1925,8 +1925,8 @@ export interface operations {
                      *       "rows": [
                      *         {
                      *           "id": 2680060225205,
-                     *           "url": "https://images.example.com/photos/harbour-at-dusk.jpg",
-                     *           "text": "Fishing boats in the harbour at dusk"
+                     *           "url": "https://cdn.shopify.com/s/files/1/0286/3900/2698/products/TVN_Huile-olive-infuse-et-s-227x300_e9a90ffd-b6d2-4118-95a1-29a5c7a05a49_800x.jpg?v=1616684087",
+                     *           "text": "Olive oil infused with Tuscany herbs"
                      *         },
                      *         null
                      *       ]
@@ -2039,22 +2039,22 @@ export interface operations {
                      *       "version": "658fe60119ae5582",
                      *       "row": {
                      *         "id": 2680060225205,
-                     *         "url": "https://images.example.com/photos/harbour-at-dusk.jpg",
-                     *         "text": "Fishing boats in the harbour at dusk",
-                     *         "width": 1024,
-                     *         "height": 683,
-                     *         "image_phash": "c3b1e4c8f0d9a2b6",
+                     *         "url": "https://cdn.shopify.com/s/files/1/0286/3900/2698/products/TVN_Huile-olive-infuse-et-s-227x300_e9a90ffd-b6d2-4118-95a1-29a5c7a05a49_800x.jpg?v=1616684087",
+                     *         "text": "Olive oil infused with Tuscany herbs",
+                     *         "width": 227,
+                     *         "height": 300,
+                     *         "image_phash": "9f91e133b1924e4e",
                      *         "text_length": 36,
-                     *         "word_count": 7,
-                     *         "num_tokens_bert": 9,
-                     *         "num_tokens_gpt": 8,
+                     *         "word_count": 6,
+                     *         "num_tokens_bert": 6,
+                     *         "num_tokens_gpt": 9,
                      *         "num_faces": 0,
-                     *         "clip_similarity_vitb32": 0.3427734375,
-                     *         "clip_similarity_vitl14": 0.29931640625,
-                     *         "nsfw_score_opennsfw2": 0.0052490234375,
-                     *         "nsfw_score_gantman": 0.0011444091796875,
-                     *         "watermark_score": 0.0421142578125,
-                     *         "aesthetic_score_laion_v2": 5.8359375
+                     *         "clip_similarity_vitb32": 0.19921875,
+                     *         "clip_similarity_vitl14": 0.147216796875,
+                     *         "nsfw_score_opennsfw2": 0.0058441162109375,
+                     *         "nsfw_score_gantman": 0.018961310386657715,
+                     *         "watermark_score": 0.11015450954437256,
+                     *         "aesthetic_score_laion_v2": 4.871710777282715
                      *       }
                      *     }
                      */

@@ -9,32 +9,34 @@ import { csvRecord, encodeCursor, predicateFingerprint } from '@coyo/coyo-reader
 /** A published dataset version, as the pointer names it. */
 const VERSION = '658fe60119ae5582';
 
+/** The row the COYO-700M dataset card publishes, every column. */
+const CARD_ROW = {
+  id: 2680060225205,
+  url: 'https://cdn.shopify.com/s/files/1/0286/3900/2698/products/TVN_Huile-olive-infuse-et-s-227x300_e9a90ffd-b6d2-4118-95a1-29a5c7a05a49_800x.jpg?v=1616684087',
+  text: 'Olive oil infused with Tuscany herbs',
+  width: 227,
+  height: 300,
+  image_phash: '9f91e133b1924e4e',
+  text_length: 36,
+  word_count: 6,
+  num_tokens_bert: 6,
+  num_tokens_gpt: 9,
+  num_faces: 0,
+  clip_similarity_vitb32: 0.19921875,
+  clip_similarity_vitl14: 0.147216796875,
+  nsfw_score_opennsfw2: 0.0058441162109375,
+  nsfw_score_gantman: 0.018961310386657715,
+  watermark_score: 0.11015450954437256,
+  aesthetic_score_laion_v2: 4.871710777282715,
+};
+
 /** Two rows as a projection `columns=id,url,text` returns them. */
 const ROWS = [
-  { id: 2680060225205, url: 'https://images.example.com/photos/harbour-at-dusk.jpg', text: 'Fishing boats in the harbour at dusk' },
+  { id: CARD_ROW.id, url: CARD_ROW.url, text: CARD_ROW.text },
   { id: 2680060225217, url: 'https://images.example.com/photos/red-bicycle.jpg', text: 'A red bicycle leaning on a brick wall' },
 ] as const;
 
-/** One full row, every column. */
-const FULL_ROW = {
-  ...ROWS[0],
-  width: 1024,
-  height: 683,
-  image_phash: 'c3b1e4c8f0d9a2b6',
-  text_length: 36,
-  word_count: 7,
-  num_tokens_bert: 9,
-  num_tokens_gpt: 8,
-  num_faces: 0,
-  clip_similarity_vitb32: 0.3427734375,
-  clip_similarity_vitl14: 0.29931640625,
-  nsfw_score_opennsfw2: 0.0052490234375,
-  nsfw_score_gantman: 0.0011444091796875,
-  watermark_score: 0.0421142578125,
-  aesthetic_score_laion_v2: 5.8359375,
-};
-
-export const lookupResponseExample = { version: VERSION, row: FULL_ROW };
+export const lookupResponseExample = { version: VERSION, row: CARD_ROW };
 
 export const batchRequestExample = { ids: [2680060225205, 1], columns: ['id', 'url', 'text'] };
 export const batchResponseExample = { version: VERSION, rows: [ROWS[0], null] };
