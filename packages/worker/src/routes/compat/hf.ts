@@ -201,9 +201,9 @@ async function answer(c: Context<AppEnv>, svc: RequestServices, family: ModelFam
   }
   const zeroShot = zeroShotFields(c, read);
   const normalize = read.kind === 'json' ? (read.body.normalize ?? true) : true;
-  if (zeroShot === undefined && read.kind === 'json' && typeof read.body.inputs !== 'object') {
+  const { inputs } = read.kind === 'json' ? read.body : { inputs: undefined };
+  if (zeroShot === undefined && (typeof inputs === 'string' || Array.isArray(inputs))) {
     // Feature extraction of texts: a text gives one vector, a list one vector per text.
-    const { inputs } = read.body;
     const texts = typeof inputs === 'string' ? [inputs] : inputs;
     const result = await svc.inference.embeddings(texts, [], normalize);
     c.header('x-cache', svc.inference.cacheStatus);
