@@ -5,6 +5,8 @@
  * wrong key as their own authentication error, and work from a page in headless Chromium on another
  * origin (CORS preflight with their own headers).
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { InferenceClient, InferenceClientProviderApiError } from '@huggingface/inference';
 import { build } from 'esbuild';
 import OpenAI, { AuthenticationError } from 'openai';
@@ -15,7 +17,6 @@ import { REPO_ROOT, startStack, type Stack } from './harness/stack.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const PAGE_ORIGIN = 'http://app.compat.test';
 const LABELS = ['cat', 'dog', 'car'];
 const TEXTS = ['a photo of a cat', 'a photo of a dog'];
 
@@ -79,6 +80,7 @@ describe('the OpenAI and Hugging Face clients against the real stack', () => {
   let png: Uint8Array<ArrayBuffer>;
   let pngBase64: string;
   let browser: Browser | undefined;
+  let pageServer: Server | undefined;
 
   /** A native route's JSON answer, asked with plain fetch. */
   async function native<T>(path: string, body: unknown): Promise<T> {
@@ -102,6 +104,7 @@ describe('the OpenAI and Hugging Face clients against the real stack', () => {
   });
   afterAll(async () => {
     await browser?.close();
+    pageServer?.close();
     // Unset when beforeAll failed before starting it.
     await (stack as Stack | undefined)?.stop();
   });
@@ -202,17 +205,20 @@ describe('the OpenAI and Hugging Face clients against the real stack', () => {
     page.on('console', (message) => {
       if (message.type() === 'error') problems.push(message.text());
     });
-    // The page comes from its own origin, so every API call is cross-origin and preflighted.
-    await page.route(`${PAGE_ORIGIN}/**`, (route) =>
-      route.fulfill({
-        contentType: route.request().url().endsWith('.js') ? 'text/javascript' : 'text/html',
-        body: route.request().url().endsWith('.js') ? script : '<!doctype html><script type="module" src="/page.js"></script>',
-      }),
-    );
-    await page.goto(`${PAGE_ORIGIN}/`);
+    page.on('requestfailed', (request) => problems.push(`${request.method()} ${request.url()}: ${request.failure()?.errorText ?? 'failed'}`));
+    // The page comes from its own server on loopback (another port: another origin), so every API
+    // call is cross-origin and preflighted, and Chromium's local-network rules do not apply.
+    pageServer = createServer((req, res) => {
+      const isScript = req.url === '/page.js';
+      res.writeHead(200, { 'content-type': isScript ? 'text/javascript' : 'text/html' });
+      res.end(isScript ? script : '<!doctype html><script type="module" src="/page.js"></script>');
+    });
+    const server = pageServer;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
     await page.waitForFunction(() => window.compat !== undefined);
     const args = { base: stack.workerUrl, key: stack.apiKey, image: pngBase64, labels: LABELS, texts: TEXTS };
-    const results = await page.evaluate(async ({ base, key, image, labels, texts }) => {
+    const run = page.evaluate(async ({ base, key, image, labels, texts }) => {
       const compat = window.compat;
       if (compat === undefined) throw new Error('the page script did not load');
       return {
@@ -221,6 +227,9 @@ describe('the OpenAI and Hugging Face clients against the real stack', () => {
         classes: await compat.hfClassify(`${base}/hf/models/google/vit-large-patch16-384`, key, image),
       };
     }, args);
+    const results = await run.catch((error: unknown) => {
+      throw new Error(`${String(error)}\n${problems.join('\n')}`);
+    });
     expect(problems).toEqual([]);
     expect(results.embeddings).toEqual(await nativeTexts(TEXTS));
     expect(results.zeroShot).toEqual(await native<LabelScore[]>('/v1/zero-shot', { image: { base64: args.image }, labels: LABELS }));
