@@ -2154,19 +2154,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The model is not served here (problem type: `not_found`). */
+            /** @description The model is not served here (problem types: `not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": {
-                        type: string;
-                        title: string;
-                        status: number;
-                        detail: string;
-                        error: string;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Request body or one image is too large, or the images exceed the request budget (MAX_IMAGES_PER_REQUEST, MAX_REQUEST_PIXELS) (problem types: `payload_too_large`, `image_too_large`). */
@@ -2312,19 +2306,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The model is not served here (problem type: `not_found`). */
+            /** @description The model is not served here (problem types: `not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": {
-                        type: string;
-                        title: string;
-                        status: number;
-                        detail: string;
-                        error: string;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Request body or one image is too large, or the images exceed the request budget (MAX_IMAGES_PER_REQUEST, MAX_REQUEST_PIXELS) (problem types: `payload_too_large`, `image_too_large`). */

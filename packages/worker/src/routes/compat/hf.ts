@@ -25,6 +25,7 @@ import {
   type HfRequest,
 } from '../../schemas/hf';
 import { binaryImageBody } from '../../schemas/image';
+import { problemResponse } from '../../schemas/problem';
 import { checkHypothesisLengths, DEFAULT_HYPOTHESIS_TEMPLATE, HypothesisTemplateSchema, LabelsSchema, TopKSchema } from '../../schemas/inference';
 import type { RequestServices } from '../../runtime';
 import { acceptImageBytes, checkRequestPixels, intakeImageInputs, type IntakeImage } from '../../services/image-intake';
@@ -89,10 +90,7 @@ const responses = {
       },
     },
   },
-  404: {
-    description: 'The model is not served here (problem type: `not_found`).',
-    content: { 'application/problem+json': { schema: z.object({ type: z.string(), title: z.string(), status: z.int(), detail: z.string(), error: z.string() }) } },
-  },
+  404: problemResponse('The model is not served here', ['not_found']),
   ...inferenceProblemResponses,
 } as const;
 
@@ -100,7 +98,7 @@ export const hfRoute = createRoute({
   operationId: 'hfInference',
   method: 'post',
   path: '/hf/models/{model}',
-  tags: ['compatibility'],
+  tags: ['inference'],
   summary: 'Hugging Face Inference API: zero-shot, feature extraction, image classification',
   description: DESCRIPTION,
   security: bearerSecurity,
@@ -113,7 +111,7 @@ export const hfNamespacedRoute = createRoute({
   operationId: 'hfInferenceNamespaced',
   method: 'post',
   path: '/hf/models/{namespace}/{model}',
-  tags: ['compatibility'],
+  tags: ['inference'],
   summary: 'Hugging Face Inference API, by Hub id (`kakaobrain/align-base`, `google/vit-large-patch16-384`)',
   description: DESCRIPTION,
   security: bearerSecurity,
