@@ -78,3 +78,4 @@ export const HfResponseSchema = z
   .openapi('HfResponse', {
     description: 'Zero-shot and image classification: `[{label, score}]`, best first. Feature extraction: `number[]` for one text or image, `number[][]` for a list of texts.',
   });
+export type HfResponse = z.infer<typeof HfResponseSchema>;

@@ -23,6 +23,7 @@ import {
   HfRequestSchema,
   HfResponseSchema,
   type HfRequest,
+  type HfResponse,
 } from '../../schemas/hf';
 import { binaryImageBody } from '../../schemas/image';
 import { problemResponse } from '../../schemas/problem';
@@ -187,10 +188,10 @@ function zeroShotFields(c: Context<AppEnv>, read: HfBody): z.infer<typeof ZeroSh
 }
 
 /** Runs the task the model and the body select. */
-async function answer(c: Context<AppEnv>, svc: RequestServices, family: ModelFamily, read: HfBody): Promise<unknown> {
+async function answer(c: Context<AppEnv>, svc: RequestServices, family: ModelFamily, read: HfBody): Promise<HfResponse> {
   if (family === 'vit') {
-    const topK =
-      read.kind === 'json' ? read.body.parameters?.top_k : parseFields(ClassifyFieldsSchema, { top_k: queryValues(c, 'top_k')?.[0] }, 'query').top_k;
+    const queryTopK = parseFields(ClassifyFieldsSchema, { top_k: queryValues(c, 'top_k')?.[0] }, 'query').top_k;
+    const topK = (read.kind === 'json' ? read.body.parameters?.top_k : undefined) ?? queryTopK;
     const image = await oneImage(svc, read);
     checkRequestPixels([image], svc.config);
     const [classes] = await svc.classifier.classify([image], topK ?? DEFAULT_TOP_K);
