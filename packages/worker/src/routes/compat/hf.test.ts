@@ -95,6 +95,12 @@ describe('POST /hf/models/{model}: image classification (ViT)', () => {
     expect(await json.json<Scores>()).toEqual(strip(await fakeClassify(png, 2)));
   });
 
+  it('takes top_k from the query for a JSON body without parameters.top_k', async () => {
+    const png = uniquePng();
+    const res = await exports.default.fetch(url('vit-large-patch16-384', '?top_k=2'), postJson(key, { inputs: { image: toBase64(png) } }));
+    expect(await res.json<Scores>()).toEqual(strip(await fakeClassify(png, 2)));
+  });
+
   it('refuses text inputs with 400', async () => {
     const res = await exports.default.fetch(url('vit-large-patch16-384'), postJson(key, { inputs: ['a cat'] }));
     expect(res.status).toBe(400);
