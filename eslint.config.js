@@ -26,6 +26,9 @@ const STRICT_TYPE_CHECKED = [
   'packages/worker/assets/**/*.ts', 'packages/worker/scripts/build-assets.ts',
   'packages/worker/scripts/keys*.ts',
 
+  // compat (OpenAI and Hugging Face request shapes)
+  'packages/worker/src/routes/compat/**/*.ts',
+
   // sdk
   'packages/sdk/**/*.ts',
 

@@ -1,5 +1,6 @@
 /**
- * The edge API as a Hono app. Middleware order: request id → CORS → auth → rate limit → routes; one
+ * The edge API as a Hono app. Middleware order: request id → CORS → auth → rate limit → routes (auth
+ * and rate limit on `/v1/*` and the Hugging Face-compatible `/hf/*`); one
  * error path (`errors.ts`) renders every failure as problem+json.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
@@ -12,6 +13,7 @@ import { cors } from './middleware/cors';
 import { rateLimit } from './middleware/rate-limit';
 import { requestId } from './middleware/request-id';
 import { openApiDocument, registerSecurityScheme, type OpenApiDocument } from './openapi';
+import { registerHfRoutes } from './routes/compat/hf';
 import { registerCoyoRoutes } from './routes/coyo';
 import { registerInferenceRoutes } from './routes/inference';
 import { registerHealth } from './routes/meta/health';
@@ -47,10 +49,13 @@ export function createApp(deps: AppDeps = {}): OpenAPIHono<AppEnv> {
   app.use('*', cors());
   app.use('/v1/*', auth());
   app.use('/v1/*', rateLimit());
+  app.use('/hf/*', auth());
+  app.use('/hf/*', rateLimit());
 
   registerHealth(app);
   registerModels(app);
   registerInferenceRoutes(app);
+  registerHfRoutes(app);
   registerCoyoRoutes(app);
 
   let spec: OpenApiDocument | undefined;

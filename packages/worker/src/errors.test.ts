@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { problemOf, testApp } from '../test/helpers';
-import { fieldErrorsFromZod, formatPath, ProblemError } from './errors';
+import { fieldErrorsFromZod, formatPath, problemBody, ProblemError, validationProblem } from './errors';
 
 describe('errors', () => {
   it('answers unknown paths with a 404 problem', async () => {
@@ -100,5 +100,44 @@ describe('errors', () => {
     const result = z.object({ labels: z.array(z.string().min(1)) }).safeParse({ labels: ['a', ''] });
     expect(result.success).toBe(false);
     if (!result.success) expect(fieldErrorsFromZod(result.error, 'query')[0]).toMatchObject({ in: 'query', path: 'labels[1]' });
+  });
+
+  it('carries the problem in OpenAI\'s error shape, typed by status', async () => {
+    const { app, request } = testApp(env);
+    const cases = [
+      ['unauthorized', 'authentication_error'],
+      ['forbidden', 'permission_error'],
+      ['not_found', 'not_found_error'],
+      ['rate_limited', 'rate_limit_error'],
+      ['payload_too_large', 'invalid_request_error'],
+      ['backend_timeout', 'server_error'],
+    ] as const;
+    for (const [slug] of cases) {
+      app.get(`/p/${slug}`, () => {
+        throw new ProblemError(slug, `detail of ${slug}`);
+      });
+    }
+    for (const [slug, type] of cases) {
+      const problem = await problemOf(await request(`/p/${slug}`));
+      expect(problem.error).toEqual({ message: `detail of ${slug}`, type, param: null, code: slug });
+    }
+  });
+
+  it('names the first failing field as the OpenAI error param', () => {
+    const problem = validationProblem([
+      { in: 'body', path: 'input[1]', message: 'must not be empty' },
+      { in: 'body', path: 'model', message: 'unknown' },
+    ]);
+    const body = problemBody(problem.slug, problem.message, 'r1', problem.errors);
+    expect(body.error).toEqual({ message: '2 fields failed validation', type: 'invalid_request_error', param: 'input[1]', code: 'validation_failed' });
+    expect(problemBody('validation_failed', 'x', 'r2', [{ in: 'body', path: '', message: 'unknown key' }]).error).toMatchObject({ param: null });
+  });
+
+  it('gives problems under /hf/ the Hugging Face error shape, the detail as a string', async () => {
+    const res = await exports.default.fetch('https://api.test/hf/models/align-base', { method: 'POST' });
+    expect(res.status).toBe(401);
+    const problem = await problemOf(res);
+    expect(problem.error).toBe(problem.detail);
+    expect(problem.type).toBe('https://coyo-edge.dev/problems/unauthorized');
   });
 });

@@ -1,6 +1,10 @@
 /**
  * The one error path of the worker: every failure, from a missing key to a backend timeout, leaves as
- * an RFC 9457 `application/problem+json` body `{ type, title, status, detail, request_id, errors? }`.
+ * an RFC 9457 `application/problem+json` body `{ type, title, status, detail, request_id, errors?, error }`.
+ * `error` is an extension member in the error shape of the clients people already use: OpenAI's
+ * `{ message, type, param, code }` everywhere, so the OpenAI clients show the detail and pick their own
+ * error class by status; under `/hf/` the detail as a string, which is what the Hugging Face clients
+ * print (they would print an object as "[object Object]").
  *
  * This module has no runtime Hono import, so services can throw {@link ProblemError} too.
  */
@@ -44,6 +48,17 @@ export interface FieldError {
   message: string;
 }
 
+/** The problem in OpenAI's error shape: `code` is the problem slug, `param` the first failing field. */
+export interface OpenAiErrorMember {
+  message: string;
+  type: OpenAiErrorType;
+  param: string | null;
+  code: ProblemSlug;
+}
+
+/** The `error.type` values OpenAI's API uses, by status class. */
+export type OpenAiErrorType = 'invalid_request_error' | 'authentication_error' | 'permission_error' | 'not_found_error' | 'rate_limit_error' | 'server_error';
+
 /** The wire shape of a problem. */
 export interface ProblemBody {
   type: string;
@@ -52,6 +67,25 @@ export interface ProblemBody {
   detail: string;
   request_id: string;
   errors?: FieldError[];
+  error: OpenAiErrorMember | string;
+}
+
+/** Which client's error shape the `error` member takes. */
+export type ErrorDialect = 'openai' | 'hf';
+
+/** The error dialect of a request path: Hugging Face's under `/hf/`, OpenAI's elsewhere. */
+export function errorDialectOf(path: string): ErrorDialect {
+  return path === '/hf' || path.startsWith('/hf/') ? 'hf' : 'openai';
+}
+
+/** OpenAI's `error.type` for a status. */
+export function openAiErrorType(status: number): OpenAiErrorType {
+  if (status === 401) return 'authentication_error';
+  if (status === 403) return 'permission_error';
+  if (status === 404) return 'not_found_error';
+  if (status === 429) return 'rate_limit_error';
+  if (status >= 500) return 'server_error';
+  return 'invalid_request_error';
 }
 
 export interface ProblemErrorOptions {
@@ -78,11 +112,12 @@ export class ProblemError extends Error {
 }
 
 /** Builds the problem body for a slug; `errors` is omitted when there are none. */
-export function problemBody(slug: ProblemSlug, detail: string, requestId: string, errors?: FieldError[]): ProblemBody {
+export function problemBody(slug: ProblemSlug, detail: string, requestId: string, errors?: FieldError[], dialect: ErrorDialect = 'openai'): ProblemBody {
   const { status, title } = PROBLEMS[slug];
-  const body: ProblemBody = { type: `${PROBLEM_TYPE_BASE}${slug}`, title, status, detail, request_id: requestId };
-  if (errors && errors.length > 0) body.errors = errors;
-  return body;
+  const hasErrors = errors !== undefined && errors.length > 0;
+  const param = hasErrors && errors[0] !== undefined && errors[0].path !== '' ? errors[0].path : null;
+  const error = dialect === 'hf' ? detail : { message: detail, type: openAiErrorType(status), param, code: slug };
+  return { type: `${PROBLEM_TYPE_BASE}${slug}`, title, status, detail, request_id: requestId, ...(hasErrors ? { errors } : {}), error };
 }
 
 /** The default `Retry-After` of a slug, in seconds, or undefined when it has none. */
@@ -100,9 +135,9 @@ export function problemResponse(
   slug: ProblemSlug,
   detail: string,
   requestId: string,
-  options: { errors?: FieldError[] | undefined; headers?: Record<string, string> | undefined } = {},
+  options: { errors?: FieldError[] | undefined; headers?: Record<string, string> | undefined; dialect?: ErrorDialect | undefined } = {},
 ): Response {
-  const body = problemBody(slug, detail, requestId, options.errors);
+  const body = problemBody(slug, detail, requestId, options.errors, options.dialect);
   const headers = new Headers(options.headers);
   headers.set('content-type', 'application/problem+json');
   headers.set('cache-control', 'no-store');
@@ -206,9 +241,10 @@ function requestIdOf(c: Context): string {
  */
 export function handleError(err: Error, c: Context): Response {
   const requestId = requestIdOf(c);
+  const dialect = errorDialectOf(c.req.path);
   if (err instanceof ProblemError) {
     if (err.status >= 500) console.error(JSON.stringify({ level: 'error', request_id: requestId, problem: err.slug, detail: err.message }));
-    return problemResponse(err.slug, err.message, requestId, { errors: err.errors, headers: err.headers });
+    return problemResponse(err.slug, err.message, requestId, { errors: err.errors, headers: err.headers, dialect });
   }
   if (isHttpException(err)) {
     const slug = SLUG_BY_STATUS[err.status] ?? (err.status >= 500 ? 'internal' : 'invalid_request');
@@ -216,7 +252,7 @@ export function handleError(err: Error, c: Context): Response {
     const retryAfter = err.getResponse().headers.get('retry-after');
     if (retryAfter !== null) headers['retry-after'] = retryAfter;
     const detail = err.message || PROBLEMS[slug].title;
-    return problemResponse(slug, detail, requestId, { headers });
+    return problemResponse(slug, detail, requestId, { headers, dialect });
   }
   console.error(
     JSON.stringify({
@@ -227,7 +263,7 @@ export function handleError(err: Error, c: Context): Response {
       stack: err.stack,
     }),
   );
-  return problemResponse('internal', 'An unexpected error occurred; quote the request_id when reporting it.', requestId);
+  return problemResponse('internal', 'An unexpected error occurred; quote the request_id when reporting it.', requestId, { dialect });
 }
 
 /**
@@ -264,8 +300,9 @@ export function notFoundHandler(routes: () => readonly { method: string; path: s
       const allow = [...allowed].sort().join(', ');
       return problemResponse('method_not_allowed', `${c.req.method} is not allowed on ${path}; use ${allow}.`, requestId, {
         headers: { allow },
+        dialect: errorDialectOf(path),
       });
     }
-    return problemResponse('not_found', `No route matches ${c.req.method} ${path}.`, requestId);
+    return problemResponse('not_found', `No route matches ${c.req.method} ${path}.`, requestId, { dialect: errorDialectOf(path) });
   };
 }

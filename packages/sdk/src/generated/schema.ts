@@ -33,9 +33,29 @@ export interface paths {
         };
         /**
          * Models the backend serves
-         * @description Live from the backend: ids, tasks, dims, ALIGN’s learned temperature, the device, and a warning when test models are served.
+         * @description Live from the backend: ids, tasks, dims, ALIGN’s learned temperature, the device, and a warning when test models are served. The list and each model also carry OpenAI’s fields (`object`, `created`, `owned_by`), so `openai.models.list()` reads it.
          */
         get: operations["modelsList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One served model
+         * @description A served model by its id (`align-base`, `vit-large-patch16-384`) or its Hugging Face Hub id (`kakaobrain/align-base`, `google/vit-large-patch16-384`, the slash URL-encoded as `%2F`), as OpenAI’s `models.retrieve()` asks for it. The answer carries the served id.
+         */
+        get: operations["retrieveModel"];
         put?: never;
         post?: never;
         delete?: never;
@@ -98,6 +118,8 @@ export interface paths {
         /**
          * ALIGN text and image embeddings
          * @description Embeddings in ALIGN’s shared 640-dim space, L2-normalised unless `normalize: false`. `encoding_format: "base64"` returns little-endian float32 bytes, base64-encoded (as OpenAI does).
+         *
+         *     OpenAI’s request shape works too (`openai.embeddings.create()`): `{ model, input, encoding_format, dimensions?, user? }` instead of `texts` / `images`, answered in OpenAI’s list shape. `input` may also hold Jina-CLIP-style `{text}` / `{image}` items. `dimensions` other than the model’s own is refused with 400.
          */
         post: operations["embeddingsCreate"];
         delete?: never;
@@ -120,6 +142,56 @@ export interface paths {
          * @description Cosine similarity of every image with every text (N×M), and the logits `cosine / temperature` ALIGN would score.
          */
         post: operations["similarity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hf/models/{model}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hugging Face Inference API: zero-shot, feature extraction, image classification
+         * @description The Hugging Face Inference API’s request and answer shapes, for its clients (`@huggingface/inference` with `endpointUrl`, `huggingface_hub`’s `InferenceClient(base_url=…)`). The task follows from the model and the body:
+         *
+         *     - **ALIGN** (`kakaobrain/align-base`, `align-base`): with candidate labels (`parameters.candidate_labels`, or `candidate_labels` in the query for a raw image body) zero-shot image classification → `[{label, score}]`, best first; otherwise feature extraction → `number[]` for one text or image, `number[][]` for a list of texts (L2-normalised unless `normalize: false`).
+         *     - **ViT** (`google/vit-large-patch16-384`, `vit-large-patch16-384`): image classification → `[{label, score}]`, best first; `top_k` from `parameters.top_k` or the query (default 5).
+         *
+         *     The body is JSON (`{inputs, parameters}`) or the raw image, recognised by its bytes whatever the Content-Type (or none). Errors are problem+json whose `error` member is the message, as Hugging Face’s own API answers.
+         */
+        post: operations["hfInference"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hf/models/{namespace}/{model}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hugging Face Inference API, by Hub id (`kakaobrain/align-base`, `google/vit-large-patch16-384`)
+         * @description The Hugging Face Inference API’s request and answer shapes, for its clients (`@huggingface/inference` with `endpointUrl`, `huggingface_hub`’s `InferenceClient(base_url=…)`). The task follows from the model and the body:
+         *
+         *     - **ALIGN** (`kakaobrain/align-base`, `align-base`): with candidate labels (`parameters.candidate_labels`, or `candidate_labels` in the query for a raw image body) zero-shot image classification → `[{label, score}]`, best first; otherwise feature extraction → `number[]` for one text or image, `number[][]` for a list of texts (L2-normalised unless `normalize: false`).
+         *     - **ViT** (`google/vit-large-patch16-384`, `vit-large-patch16-384`): image classification → `[{label, score}]`, best first; `top_k` from `parameters.top_k` or the query (default 5).
+         *
+         *     The body is JSON (`{inputs, parameters}`) or the raw image, recognised by its bytes whatever the Content-Type (or none). Errors are problem+json whose `error` member is the message, as Hugging Face’s own API answers.
+         */
+        post: operations["hfInferenceNamespaced"];
         delete?: never;
         options?: never;
         head?: never;
@@ -298,6 +370,29 @@ export interface components {
                 path: string;
                 message: string;
             }[];
+            /** @description The problem in the error shape of the clients people already use: OpenAI’s object, so OpenAI clients show the message and map the status to their own error classes; under `/hf/` the detail as a string, as the Hugging Face Inference API answers. */
+            error: {
+                /**
+                 * @description The same text as `detail`.
+                 * @example labels[0]: label must not be blank
+                 */
+                message: string;
+                /**
+                 * @example invalid_request_error
+                 * @enum {string}
+                 */
+                type: "invalid_request_error" | "authentication_error" | "permission_error" | "not_found_error" | "rate_limit_error" | "server_error";
+                /**
+                 * @description The first failing field, or null.
+                 * @example labels[0]
+                 */
+                param: string | null;
+                /**
+                 * @description The problem slug (the last segment of `type`).
+                 * @example validation_failed
+                 */
+                code: string;
+            } | string;
         };
         ModelsResponse: {
             /** @enum {string} */
@@ -314,6 +409,21 @@ export interface components {
         Model: {
             /** @example align-base */
             id: string;
+            /**
+             * @description OpenAI’s model object type, so OpenAI clients read the list and `models.retrieve()`.
+             * @enum {string}
+             */
+            object: "model";
+            /**
+             * @description OpenAI’s creation time in Unix seconds: not tracked here, always 0.
+             * @example 0
+             */
+            created: number;
+            /**
+             * @description Who publishes the checkpoint on the Hugging Face Hub.
+             * @example kakaobrain
+             */
+            owned_by: string;
             /**
              * @description Content hash of the served weights and pre-processing files; it changes whenever they do. Absent when the backend does not report one.
              * @example 3f9a1c0be27d4e58
@@ -395,6 +505,26 @@ export interface components {
             /** @description Numbers, or base64 float32 bytes. */
             embedding: number[] | string;
         };
+        OpenAiEmbeddingsResponse: {
+            /** @enum {string} */
+            object: "list";
+            /** @description One embedding per `input` item, in order. */
+            data: {
+                /** @enum {string} */
+                object: "embedding";
+                /** @description Position of the input item. */
+                index: number;
+                /** @description Numbers, or base64 little-endian float32 bytes. */
+                embedding: number[] | string;
+            }[];
+            /** @example align-base */
+            model: string;
+            usage: {
+                /** @description Tokens of the texts after truncation to the model limit. */
+                prompt_tokens: number;
+                total_tokens: number;
+            };
+        };
         EmbeddingsRequest: {
             /**
              * @example [
@@ -403,6 +533,25 @@ export interface components {
              */
             texts?: string[];
             images?: components["schemas"]["ImageInput"][];
+            /**
+             * @description OpenAI’s field, instead of `texts` / `images`: a text or a list of texts (Jina-CLIP-style `{text}` / `{image}` items too). A request with `input` is answered in OpenAI’s list shape.
+             * @example [
+             *       "a photo of a cat"
+             *     ]
+             */
+            input?: string | components["schemas"]["EmbeddingInputItem"][];
+            /**
+             * @description OpenAI’s field: `align-base` or `kakaobrain/align-base` (the only embedding model).
+             * @example align-base
+             */
+            model?: string;
+            /**
+             * @description OpenAI’s field: accepted only when it equals the model’s dimension (ALIGN does not shorten embeddings).
+             * @example 640
+             */
+            dimensions?: number;
+            /** @description OpenAI’s end-user id; accepted and ignored. */
+            user?: string;
             /** @description L2-normalise each embedding (default true). */
             normalize?: boolean;
             /**
@@ -410,6 +559,12 @@ export interface components {
              * @enum {string}
              */
             encoding_format?: "float" | "base64";
+        };
+        EmbeddingInputItem: string | {
+            text: string;
+        } | {
+            /** @description An http(s) URL, a data: URL, or the image bytes in base64. */
+            image: string;
         };
         SimilarityResponse: {
             /** @example align-base */
@@ -423,6 +578,51 @@ export interface components {
         SimilarityRequest: {
             images: components["schemas"]["ImageInput"][];
             texts: string[];
+        };
+        /** @description Zero-shot and image classification: `[{label, score}]`, best first. Feature extraction: `number[]` for one text or image, `number[][]` for a list of texts. */
+        HfResponse: components["schemas"]["LabelScores"] | number[] | number[][];
+        HfRequest: {
+            /**
+             * @description Feature extraction: a text or a list of texts. Zero-shot and image classification: `{ "image": "<base64>" }`, or the image as a string (base64, data: or http(s) URL).
+             * @example {
+             *       "image": "iVBORw0KGgo…"
+             *     }
+             */
+            inputs: ({
+                /**
+                 * @description The image bytes in base64 (what the clients send), a data: URL, or an http(s) URL.
+                 * @example iVBORw0KGgo…
+                 */
+                image: string;
+            } & {
+                [key: string]: unknown;
+            }) | string | string[];
+            parameters?: components["schemas"]["HfParameters"];
+            normalize?: boolean;
+        } & {
+            [key: string]: unknown;
+        };
+        HfParameters: {
+            /**
+             * @description Zero-shot labels: a list, or one comma-separated string. Their presence selects zero-shot for ALIGN.
+             * @example [
+             *       "cat",
+             *       "dog"
+             *     ]
+             */
+            candidate_labels?: string[] | string;
+            /**
+             * @description Every "{}" is replaced by the label. Default "This is a photo of {}.".
+             * @example This is a photo of {}.
+             */
+            hypothesis_template?: string;
+            /**
+             * @description Image classification: how many classes (default 5).
+             * @example 5
+             */
+            top_k?: number;
+        } & {
+            [key: string]: unknown;
         };
         CoyoStatsResponse: {
             version: string;
@@ -610,6 +810,117 @@ export interface operations {
             };
             /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded (problem types: `rate_limited`). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (problem types: `internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend answered something unexpected (problem types: `backend_error`). */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend did not answer before the deadline (problem types: `backend_timeout`). */
+            504: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    retrieveModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A served model id or its Hub id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The model. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "align-base",
+                     *       "object": "model",
+                     *       "created": 0,
+                     *       "owned_by": "kakaobrain",
+                     *       "task": "zero-shot-image-classification",
+                     *       "embedding_dim": 640
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Model"];
+                };
+            };
+            /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No served model has this id (problem types: `not_found`). */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1036,7 +1347,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Embeddings: texts first, then images. */
+            /** @description Embeddings: texts first, then images; for a request with `input`, OpenAI’s list in input order. */
             200: {
                 headers: {
                     /** @description Whether every embedding came from the cache (`hit`), none (`miss`) or some. */
@@ -1061,7 +1372,7 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["EmbeddingsResponse"];
+                    "application/json": components["schemas"]["EmbeddingsResponse"] | components["schemas"]["OpenAiEmbeddingsResponse"];
                 };
             };
             /** @description Malformed request (problem types: `invalid_request`, `validation_failed`, `image_url_not_allowed`). */
@@ -1246,6 +1557,310 @@ export interface operations {
             };
             /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body or one image is too large, or the images exceed the request budget (MAX_IMAGES_PER_REQUEST, MAX_REQUEST_PIXELS) (problem types: `payload_too_large`, `image_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a supported image format or request media type (problem types: `unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An image URL could not be fetched or the image cannot be decoded (problem types: `image_fetch_failed`, `invalid_image`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded (problem types: `rate_limited`). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (problem types: `internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend answered something unexpected (problem types: `backend_error`). */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend did not answer before the deadline (problem types: `backend_timeout`). */
+            504: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    hfInference: {
+        parameters: {
+            query?: {
+                /** @description Image classification with a raw image body: how many classes (1–1000, default 5). */
+                top_k?: string;
+                /** @description Zero-shot with a raw image body: comma-separated labels, a JSON array, or the parameter repeated. */
+                candidate_labels?: string | string[];
+                /** @description Zero-shot with a raw image body: the hypothesis template. */
+                hypothesis_template?: string;
+            };
+            header?: never;
+            path: {
+                /** @description A model id without a namespace. */
+                model: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HfRequest"];
+                "image/*": string;
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Labels with scores (best first), or embeddings. */
+            200: {
+                headers: {
+                    /** @description Whether every embedding or ranking came from the cache (`hit`), none (`miss`) or some. */
+                    "x-cache": "hit" | "miss" | "partial";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HfResponse"];
+                };
+            };
+            /** @description Malformed request (problem types: `invalid_request`, `validation_failed`, `image_url_not_allowed`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The model is not served here (problem types: `not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body or one image is too large, or the images exceed the request budget (MAX_IMAGES_PER_REQUEST, MAX_REQUEST_PIXELS) (problem types: `payload_too_large`, `image_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a supported image format or request media type (problem types: `unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An image URL could not be fetched or the image cannot be decoded (problem types: `image_fetch_failed`, `invalid_image`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded (problem types: `rate_limited`). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (problem types: `internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend answered something unexpected (problem types: `backend_error`). */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend did not answer before the deadline (problem types: `backend_timeout`). */
+            504: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    hfInferenceNamespaced: {
+        parameters: {
+            query?: {
+                /** @description Image classification with a raw image body: how many classes (1–1000, default 5). */
+                top_k?: string;
+                /** @description Zero-shot with a raw image body: comma-separated labels, a JSON array, or the parameter repeated. */
+                candidate_labels?: string | string[];
+                /** @description Zero-shot with a raw image body: the hypothesis template. */
+                hypothesis_template?: string;
+            };
+            header?: never;
+            path: {
+                namespace: string;
+                model: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HfRequest"];
+                "image/*": string;
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Labels with scores (best first), or embeddings. */
+            200: {
+                headers: {
+                    /** @description Whether every embedding or ranking came from the cache (`hit`), none (`miss`) or some. */
+                    "x-cache": "hit" | "miss" | "partial";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HfResponse"];
+                };
+            };
+            /** @description Malformed request (problem types: `invalid_request`, `validation_failed`, `image_url_not_allowed`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The model is not served here (problem types: `not_found`). */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

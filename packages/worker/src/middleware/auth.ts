@@ -22,10 +22,10 @@ export interface AuthOptions {
  */
 export const DEFAULT_PUBLIC_PATHS: readonly string[] = [];
 
-/** `/v1/coyo/*` needs `coyo`; every other `/v1/*` route needs `inference`. */
+/** `/v1/coyo/*` needs `coyo`; every other `/v1/*` route, and the Hugging Face-style `/hf/*`, needs `inference`. */
 export function defaultScopeFor(path: string): ApiKeyScope | null {
   if (path === '/v1/coyo' || path.startsWith('/v1/coyo/')) return 'coyo';
-  if (path === '/v1' || path.startsWith('/v1/')) return 'inference';
+  if (path === '/v1' || path.startsWith('/v1/') || path.startsWith('/hf/')) return 'inference';
   return null;
 }
 

@@ -52,6 +52,27 @@ describe('cors preflight', () => {
     expect(res.headers.get('access-control-allow-credentials')).toBeNull();
   });
 
+  it('lets through every header the OpenAI and Hugging Face clients send from a browser', async () => {
+    const { app } = appWith();
+    const sent = [
+      'authorization',
+      'content-type',
+      'x-stainless-arch',
+      'x-stainless-lang',
+      'x-stainless-os',
+      'x-stainless-package-version',
+      'x-stainless-retry-count',
+      'x-stainless-runtime',
+      'x-stainless-runtime-version',
+      'x-stainless-timeout',
+      'user-agent',
+    ];
+    const res = await app.request(preflight(APP_ORIGIN, sent.join(', ')), {}, envWith('*'));
+    expect(res.status).toBe(204);
+    const allowed = (res.headers.get('access-control-allow-headers') ?? '').toLowerCase().split(/\s*,\s*/);
+    expect(allowed).toEqual(expect.arrayContaining(sent));
+  });
+
   it('is answered before auth, so a browser needs no key to ask', async () => {
     const { app, downstreamCalls } = appWith();
     const res = await app.request(preflight(APP_ORIGIN), {}, envWith('*'));

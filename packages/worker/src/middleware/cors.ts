@@ -17,8 +17,42 @@ import { ProblemError } from '../errors';
 /** Response headers a browser script may read (the CORS default hides all but a few). */
 export const CORS_EXPOSED_HEADERS = ['x-request-id', 'x-cache', 'RateLimit', 'RateLimit-Policy', 'Retry-After'] as const;
 
-/** Request headers a browser script may send: the key, JSON bodies, a correlation id, the SDK's retry count. */
-export const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'X-Request-Id', 'X-Retry-Count', 'X-Coyo-Client'] as const;
+/**
+ * Headers the OpenAI client (openai 6.x, a Stainless SDK) sends from a browser: its platform and retry
+ * headers on every request, the organisation and project only when configured.
+ */
+export const OPENAI_CLIENT_HEADERS = [
+  'X-Stainless-Arch',
+  'X-Stainless-Lang',
+  'X-Stainless-OS',
+  'X-Stainless-Package-Version',
+  'X-Stainless-Retry-Count',
+  'X-Stainless-Runtime',
+  'X-Stainless-Runtime-Version',
+  'X-Stainless-Timeout',
+  'OpenAI-Organization',
+  'OpenAI-Project',
+] as const;
+
+/**
+ * Headers the Hugging Face client (@huggingface/inference 4.x) sends: `User-Agent` (browsers that let
+ * a script set it ask for it in the preflight) and the billing header when configured.
+ */
+export const HF_CLIENT_HEADERS = ['User-Agent', 'X-HF-Bill-To'] as const;
+
+/**
+ * Request headers a browser script may send: the key, JSON bodies, a correlation id, the SDK's retry
+ * count, and what the OpenAI and Hugging Face clients add.
+ */
+export const CORS_ALLOWED_HEADERS = [
+  'Authorization',
+  'Content-Type',
+  'X-Request-Id',
+  'X-Retry-Count',
+  'X-Coyo-Client',
+  ...OPENAI_CLIENT_HEADERS,
+  ...HF_CLIENT_HEADERS,
+] as const;
 
 /** Methods the API serves. */
 export const CORS_ALLOWED_METHODS = ['GET', 'HEAD', 'POST'] as const;

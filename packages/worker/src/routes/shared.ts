@@ -29,7 +29,7 @@ export function bodyKind(c: Context, acceptsRaw: boolean): BodyKind {
 }
 
 /** Caps the request body at `MAX_REQUEST_BYTES` (413 `payload_too_large`), whatever its kind. */
-export function requestBodyLimit(): MiddlewareHandler {
+export function requestBodyLimit(): MiddlewareHandler<AppEnv> {
   return async function requestBodyLimitMiddleware(c, next) {
     const { config } = c.var.services();
     return bodyLimit({

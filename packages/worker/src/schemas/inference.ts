@@ -115,15 +115,60 @@ export const ClassifyQuerySchema = z.object({
   top_k: z.string().optional().openapi({ description: 'For raw image and multipart bodies: how many classes to return (1–1000, default 5).', example: '5' }),
 });
 
+const EmbeddingTextSchema = z.string().min(1, 'text must not be empty').max(MAX_TEXT_CHARS);
+
+/**
+ * One item of an OpenAI-style `input` list: a text, or a Jina-CLIP-style `{ text }` / `{ image }` object
+ * whose image is an http(s) URL, a `data:` URL or base64 bytes.
+ */
+export const EmbeddingInputItemSchema = z
+  .union([
+    EmbeddingTextSchema,
+    z.object({ text: EmbeddingTextSchema }).strict(),
+    z.object({ image: z.string().min(1).openapi({ description: 'An http(s) URL, a data: URL, or the image bytes in base64.' }) }).strict(),
+  ])
+  .openapi('EmbeddingInputItem');
+export type EmbeddingInputItem = z.infer<typeof EmbeddingInputItemSchema>;
+
+/** Whether an `input` item is an image. */
+export function isImageItem(item: EmbeddingInputItem): item is { image: string } {
+  return typeof item === 'object' && 'image' in item;
+}
+
+/** Whether a request to `/v1/embeddings` is OpenAI-shaped (answered in OpenAI's list shape). */
+export function isOpenAiEmbeddingsRequest(body: EmbeddingsRequest): body is EmbeddingsRequest & { input: string | EmbeddingInputItem[] } {
+  return body.input !== undefined;
+}
+
 export const EmbeddingsRequestSchema = z
   .object({
     texts: z
-      .array(z.string().min(1, 'text must not be empty').max(MAX_TEXT_CHARS))
+      .array(EmbeddingTextSchema)
       .min(1)
       .max(MAX_EMBEDDING_TEXTS)
       .optional()
       .openapi({ example: ['a photo of a cat'] }),
     images: ImageListSchema.optional(),
+    input: z
+      .union([EmbeddingTextSchema, z.array(EmbeddingInputItemSchema).min(1).max(MAX_EMBEDDING_TEXTS)])
+      .optional()
+      .openapi({
+        description:
+          'OpenAI’s field, instead of `texts` / `images`: a text or a list of texts (Jina-CLIP-style `{text}` / `{image}` items too). ' +
+          'A request with `input` is answered in OpenAI’s list shape.',
+        example: ['a photo of a cat'],
+      }),
+    model: z
+      .string()
+      .min(1)
+      .optional()
+      .openapi({ description: 'OpenAI’s field: `align-base` or `kakaobrain/align-base` (the only embedding model).', example: 'align-base' }),
+    dimensions: z
+      .int()
+      .min(1)
+      .optional()
+      .openapi({ description: 'OpenAI’s field: accepted only when it equals the model’s dimension (ALIGN does not shorten embeddings).', example: 640 }),
+    user: z.string().max(256).optional().openapi({ description: 'OpenAI’s end-user id; accepted and ignored.' }),
     normalize: z.boolean().optional().openapi({ description: 'L2-normalise each embedding (default true).' }),
     encoding_format: z
       .enum(['float', 'base64'])
@@ -132,8 +177,17 @@ export const EmbeddingsRequestSchema = z
   })
   .strict()
   .superRefine((v, ctx) => {
-    if (v.texts === undefined && v.images === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['texts'], message: 'give texts, images or both' });
+    if (v.input !== undefined) {
+      for (const field of ['texts', 'images'] as const) {
+        if (v[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: `give either input or ${field}, not both` });
+      }
+      const images = Array.isArray(v.input) ? v.input.filter(isImageItem).length : 0;
+      if (images > MAX_IMAGES_PER_REQUEST) ctx.addIssue({ code: 'custom', path: ['input'], message: `at most ${MAX_IMAGES_PER_REQUEST} image items` });
+    } else {
+      if (v.texts === undefined && v.images === undefined) ctx.addIssue({ code: 'custom', path: ['texts'], message: 'give texts, images or both (or input)' });
+      for (const field of ['model', 'dimensions', 'user'] as const) {
+        if (v[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: `${field} goes with input (the OpenAI request shape), not with texts / images` });
+      }
     }
   })
   .openapi('EmbeddingsRequest');
@@ -159,6 +213,28 @@ export const EmbeddingsResponseSchema = z
   })
   .openapi('EmbeddingsResponse');
 export type EmbeddingsResponse = z.infer<typeof EmbeddingsResponseSchema>;
+
+/** The answer to an OpenAI-shaped request (`input`), in OpenAI's list shape. */
+export const OpenAiEmbeddingsResponseSchema = z
+  .object({
+    object: z.literal('list'),
+    data: z
+      .array(
+        z.object({
+          object: z.literal('embedding'),
+          index: z.int().openapi({ description: 'Position of the input item.' }),
+          embedding: z.union([z.array(z.number()), z.string()]).openapi({ description: 'Numbers, or base64 little-endian float32 bytes.' }),
+        }),
+      )
+      .openapi({ description: 'One embedding per `input` item, in order.' }),
+    model: z.string().openapi({ example: 'align-base' }),
+    usage: z.object({
+      prompt_tokens: z.int().openapi({ description: 'Tokens of the texts after truncation to the model limit.' }),
+      total_tokens: z.int(),
+    }),
+  })
+  .openapi('OpenAiEmbeddingsResponse');
+export type OpenAiEmbeddingsResponse = z.infer<typeof OpenAiEmbeddingsResponseSchema>;
 
 export const SimilarityRequestSchema = z
   .object({

@@ -3,6 +3,9 @@ import { z } from '@hono/zod-openapi';
 export const ModelSchema = z
   .object({
     id: z.string().openapi({ example: 'align-base' }),
+    object: z.literal('model').openapi({ description: 'OpenAI’s model object type, so OpenAI clients read the list and `models.retrieve()`.' }),
+    created: z.int().openapi({ description: 'OpenAI’s creation time in Unix seconds: not tracked here, always 0.', example: 0 }),
+    owned_by: z.string().openapi({ description: 'Who publishes the checkpoint on the Hugging Face Hub.', example: 'kakaobrain' }),
     revision: z.string().optional().openapi({
       example: '3f9a1c0be27d4e58',
       description:

@@ -19,6 +19,23 @@ export const ProblemSchema = z
       )
       .optional()
       .openapi({ description: 'Every failing field, for validation problems.' }),
+    error: z
+      .union([
+        z.object({
+        message: z.string().openapi({ description: 'The same text as `detail`.', example: 'labels[0]: label must not be blank' }),
+        type: z
+          .enum(['invalid_request_error', 'authentication_error', 'permission_error', 'not_found_error', 'rate_limit_error', 'server_error'])
+          .openapi({ example: 'invalid_request_error' }),
+        param: z.string().nullable().openapi({ description: 'The first failing field, or null.', example: 'labels[0]' }),
+        code: z.string().openapi({ description: 'The problem slug (the last segment of `type`).', example: 'validation_failed' }),
+        }),
+        z.string(),
+      ])
+      .openapi({
+        description:
+          'The problem in the error shape of the clients people already use: OpenAI’s object, so OpenAI clients show the message and map the ' +
+          'status to their own error classes; under `/hf/` the detail as a string, as the Hugging Face Inference API answers.',
+      }),
   })
   .openapi('Problem');
 
