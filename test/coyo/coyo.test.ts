@@ -122,7 +122,7 @@ describe('COYO metadata from ingest to the edge', () => {
       ['/v1/coyo/1', 404],
       ['/v1/coyo/filter?cursor=garbage', 400],
       ['/v1/coyo/filter?columns=nope', 400],
-      ['/v1/coyo/rows?length=101', 400],
+      ['/v1/coyo/rows?length=1001', 400],
     ] as const) {
       const response = await api(path);
       expect(response.status, path).toBe(status);
