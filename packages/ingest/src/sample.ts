@@ -40,6 +40,8 @@ export interface SampleOptions {
   readonly seed: number;
   /** Number of part files (default: one per 100,000 rows). */
   readonly files?: number;
+  /** Stream the rows through DuckDB instead of building them in memory (default: above {@link STREAM_ROWS} rows). */
+  readonly stream?: boolean;
   /** Called after each file is written. */
   readonly onFile?: (file: string, rows: number) => void;
 }
@@ -274,7 +276,7 @@ async function writeStreamedSample(options: SampleOptions): Promise<SampleResult
  * Above {@link STREAM_ROWS} rows it is streamed through DuckDB on disk instead of built in memory.
  */
 export async function writeSample(options: SampleOptions): Promise<SampleResult> {
-  if (options.rows > STREAM_ROWS) return writeStreamedSample(options);
+  if (options.stream ?? options.rows > STREAM_ROWS) return writeStreamedSample(options);
   const rows = generateRows(options.rows, options.seed);
   const requested = Math.max(1, Math.min(options.files ?? Math.ceil(rows.length / 100_000), rows.length));
   const perFile = Math.ceil(rows.length / requested);
