@@ -72,6 +72,10 @@ try {
   await duck.run('SET parquet_metadata_cache = true');
   const duckShards = await duck.connection.prepare(`SELECT * FROM read_parquet('${glob}') WHERE id = $1`);
   const duckInput = await duck.connection.prepare(`SELECT * FROM read_parquet('${inputGlob}') WHERE id = $1`);
+  // DuckDB's own best layout for the same rows: sorted by id, its default 2048-row groups, one file.
+  const ownFile = join(temp, 'duckdb-sorted.parquet');
+  await duck.run(`COPY (SELECT * FROM read_parquet('${glob}') ORDER BY id) TO '${ownFile}' (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 2048)`);
+  const duckOwn = await duck.connection.prepare(`SELECT * FROM read_parquet('${ownFile}') WHERE id = $1`);
   type Prepared = typeof duckShards;
   const duckLookup = async (statement: Prepared, id: number): Promise<number> => {
     statement.bindBigInt(1, BigInt(id));
@@ -116,6 +120,7 @@ try {
   const servedReads: number[] = [];
   const duckShardMs: number[] = [];
   const duckInputMs: number[] = [];
+  const duckOwnMs: number[] = [];
   const floorMs: number[] = [];
   for (const [i, id] of ids.entries()) {
     const edge = async () => {
@@ -127,6 +132,7 @@ try {
     const peers = async () => {
       duckShardMs.push(await duckLookup(duckShards, id));
       duckInputMs.push(await duckLookup(duckInput, id));
+      duckOwnMs.push(await duckLookup(duckOwn, id));
     };
     if (i % 2 === 0) {
       await edge();
@@ -178,6 +184,7 @@ try {
   const servedSummary = summarise(servedMs);
   const duckShardSummary = summarise(duckShardMs);
   const duckInputSummary = summarise(duckInputMs);
+  const duckOwnSummary = summarise(duckOwnMs);
   const endToEnd = {
     served_warm: { latency: servedSummary, r2_bytes_per_lookup: Math.round(mean(servedBytes)), r2_bytes_max: Math.max(...servedBytes), r2_reads_per_lookup: round(mean(servedReads), 2) },
     http_auth_floor_304: summarise(floorMs),
@@ -185,9 +192,11 @@ try {
     cold_isolate_cache_api_warm: { r2_reads: coldIsolate.reads, r2_bytes: coldIsolate.bytes, ms: round(coldIsolate.ms) },
     duckdb_on_published_shards: duckShardSummary,
     duckdb_on_input_files: duckInputSummary,
+    duckdb_on_its_own_sorted_file: duckOwnSummary,
     ratio_duckdb_p50_over_edge_p50: {
       published_shards: round(duckShardSummary.p50_ms / servedSummary.p50_ms, 2),
       input_files: round(duckInputSummary.p50_ms / servedSummary.p50_ms, 2),
+      duckdb_sorted_file: round(duckOwnSummary.p50_ms / servedSummary.p50_ms, 2),
     },
     paging: {
       page_rows: pageRows,
@@ -323,10 +332,11 @@ try {
   console.log(line('END TO END: served worker (HTTP+auth+limiter+R2), warm', e.served_warm.latency, `${e.served_warm.r2_reads_per_lookup} reads, ${e.served_warm.r2_bytes_per_lookup} B (max ${e.served_warm.r2_bytes_max} B)`));
   console.log(line('  DuckDB on the same published shards (interleaved)', e.duckdb_on_published_shards));
   console.log(line('  DuckDB on the input files (interleaved)', e.duckdb_on_input_files));
+  console.log(line('  DuckDB on its own sorted file, 2048-row groups', e.duckdb_on_its_own_sorted_file));
   console.log(line('  floor: HTTP + auth + limiter, 304', e.http_auth_floor_304));
   console.log(
     `  DuckDB p50 / edge p50: ${e.ratio_duckdb_p50_over_edge_p50.published_shards}× (published shards), ` +
-      `${e.ratio_duckdb_p50_over_edge_p50.input_files}× (input files)`,
+      `${e.ratio_duckdb_p50_over_edge_p50.input_files}× (input files), ${e.ratio_duckdb_p50_over_edge_p50.duckdb_sorted_file}× (DuckDB's own sorted file)`,
   );
   console.log(
     `  cold isolate: ${e.cold_isolate_empty_cache_api.r2_reads} R2 reads, ${e.cold_isolate_empty_cache_api.r2_bytes} B with an empty Cache API; ` +
