@@ -208,5 +208,6 @@ describe('COYO metadata from ingest to the edge', () => {
     const gone = rowsV1.find((r) => r.id !== 2680060225205 && !rowsV2.some((x) => x.id === r.id));
     if (gone === undefined) throw new Error('the fixture has no row that v2 drops');
     expect(await batch([gone.id])).toEqual([null]);
-  });
+    // Two ingests, two worker starts and a crash: minutes on two loaded cores.
+  }, 240_000);
 });
