@@ -98,6 +98,31 @@ describe('CoyoDataset.lookup', () => {
     expect(warm.bucket.stats).toMatchObject({ reads: 1, rangeReads: 1 });
   });
 
+  it('reads the shard look-up index cold, not the footer, and one row group warm', async () => {
+    const memory = new CoyoMemory();
+    const cold = io({ memory });
+    const dataset = await CoyoDataset.open(cold);
+    const before = cold.bucket.stats.bytes;
+    await dataset.lookup([at(oracle, 3).id]);
+    const shard = at(dataset.manifest.shards, 0);
+    expect(shard.index_bytes).toBeGreaterThan(0);
+    const warm = io({ memory });
+    await (await CoyoDataset.open(warm)).lookup([at(oracle, 3).id]);
+    // Cold: the index plus the same row group the warm look-up reads.
+    expect(cold.bucket.stats.bytes - before).toBe((shard.index_bytes ?? 0) + warm.bucket.stats.bytes);
+    expect(warm.bucket.stats.bytes).toBeLessThan(shard.bytes / shard.row_groups + 1024);
+  });
+
+  it('refuses a shard whose look-up index is corrupt, naming the shard', async () => {
+    const broken = fixtureObjects();
+    const shard = at(fixtureManifest().shards, 0);
+    const bytes = new Uint8Array(defined(broken.get(shard.key)));
+    bytes[shard.bytes - shard.footer_bytes - (shard.index_bytes ?? 0)] = 0x58; // the magic
+    broken.set(shard.key, bytes);
+    const dataset = await CoyoDataset.open(io({ inner: memoryBucket(broken) }));
+    await expect(dataset.lookup([shard.min_id])).rejects.toThrow(`${shard.key}: not a COYO look-up index`);
+  });
+
   it('reads footers from the Cache API when the isolate is cold', async () => {
     const edgeCache = cacheApiEdgeCache(memoryCache());
     const pending: Promise<unknown>[] = [];
@@ -117,7 +142,8 @@ describe('CoyoDataset.lookup', () => {
   });
 
   it('keeps no footer in isolate memory beyond its byte budget', async () => {
-    const memory = new CoyoMemory({ footerBytes: Math.max(...fixtureManifest().shards.map((s) => s.footer_bytes)) * 8 });
+    // A look-up index weighs twice its bytes: room for one shard's, not two.
+    const memory = new CoyoMemory({ footerBytes: Math.max(...fixtureManifest().shards.map((s) => s.index_bytes ?? 0)) * 2 });
     const dataset = await CoyoDataset.open(io({ memory }));
     await dataset.lookup(fixtureManifest().shards.map((s) => s.min_id));
     expect(memory.footers.size).toBe(1);
@@ -284,7 +310,7 @@ describe('CoyoDataset.stats', () => {
   });
 });
 
-describe('a layout-2 manifest with columns that have no values', () => {
+describe('a manifest with columns that have no values', () => {
   const NO_WATERMARK_SHARD = 1;
 
   /** The fixture, its manifest saying that shard 1 has no watermark_score and the version no num_faces. */
@@ -295,7 +321,6 @@ describe('a layout-2 manifest with columns that have no values', () => {
     const manifest = fixtureManifest();
     const edited = {
       ...manifest,
-      format_version: 2,
       columns: { ...manifest.columns, num_faces: null },
       shards: manifest.shards.map((s, i) => ({
         ...s,
@@ -303,7 +328,7 @@ describe('a layout-2 manifest with columns that have no values', () => {
       })),
     };
     objects.set(pointer.manifest_key, new TextEncoder().encode(JSON.stringify(edited)));
-    objects.set(POINTER_KEY, new TextEncoder().encode(JSON.stringify({ ...pointer, format_version: 2 })));
+    objects.set(POINTER_KEY, new TextEncoder().encode(JSON.stringify(pointer)));
     return objects;
   }
 

@@ -31,7 +31,7 @@ import {
   type Predicate,
 } from './filter';
 import { ReadableManifestSchema, ReadablePointerSchema } from './manifest';
-import { findGroup, groupOfRow, groupSpan, indexShard, type ShardIndex } from './shard-index';
+import { findGroup, groupMetadata, groupOfRow, groupSpan, indexFromLookupIndex, indexShard, type ShardIndex } from './shard-index';
 import { canonicalColumns, type PartialRecord } from './schema';
 
 const MiB = 1024 * 1024;
@@ -227,17 +227,21 @@ async function loadShardIndex(io: CoyoIo, version: string, shard: Shard): Promis
   const key = `${version}/${shard.key}`;
   const cached = io.memory.footers.get(key);
   if (cached !== undefined) return cached;
+  // Layout 3 keeps a compact look-up index right before the footer; older layouts are indexed from the footer.
+  const indexBytes = shard.index_bytes;
+  const length = indexBytes ?? shard.footer_bytes;
+  const offset = shard.bytes - shard.footer_bytes - (indexBytes ?? 0);
   const load = (async () => {
-    const cacheKey = `v1/${version}/footer/${shard.key}`;
-    let footer = await io.edgeCache?.match(cacheKey);
-    if (footer === undefined) {
-      footer = await readRange(io.bucket, shard.key, shard.bytes - shard.footer_bytes, shard.footer_bytes);
-      if (io.edgeCache) background(io, io.edgeCache.put(cacheKey, footer));
+    const cacheKey = indexBytes === undefined ? `v1/${version}/footer/${shard.key}` : `v1/${version}/index/${shard.key}`;
+    let bytes = await io.edgeCache?.match(cacheKey);
+    if (bytes === undefined) {
+      bytes = await readRange(io.bucket, shard.key, offset, length);
+      if (io.edgeCache) background(io, io.edgeCache.put(cacheKey, bytes));
     }
-    return indexShard(shard.key, footer);
+    return indexBytes === undefined ? indexShard(shard.key, bytes) : indexFromLookupIndex(shard.key, bytes, offset);
   })();
-  // A parsed footer takes several times its encoded size in objects.
-  io.memory.footers.set(key, load, { size: Math.max(1, shard.footer_bytes * 8) });
+  // A parsed footer takes several times its encoded size in objects; a look-up index about its own size.
+  io.memory.footers.set(key, load, { size: Math.max(1, indexBytes === undefined ? shard.footer_bytes * 8 : indexBytes * 2) });
   load.catch(() => io.memory.footers.delete(key));
   return load;
 }
@@ -254,22 +258,21 @@ async function readGroup(io: CoyoIo, shard: Shard, index: ShardIndex, g: number,
       return readRange(io.bucket, shard.key, s, e - s);
     },
   };
-  const rowStart = index.groupStarts[g] as number;
-  const rowEnd = index.groupStarts[g + 1] as number;
-  const rows = rowEnd - rowStart;
+  const rows = (index.groupStarts[g + 1] as number) - (index.groupStarts[g] as number);
   const data: Partial<Record<CoyoColumn, unknown[]>> = {};
   for (const column of columns) data[column] = new Array<unknown>(rows);
   await parquetRead({
     file,
-    metadata: index.metadata,
+    // Metadata of this row group alone, rebuilt from the index: the footer is never needed.
+    metadata: groupMetadata(index, g, columns),
     columns: [...columns],
-    rowStart,
-    rowEnd,
+    rowStart: 0,
+    rowEnd: rows,
     onChunk({ columnName, columnData, rowStart: chunkStart }) {
       const target = data[columnName as CoyoColumn];
       if (target === undefined) return;
       for (let i = 0; i < columnData.length; i++) {
-        const at = chunkStart - rowStart + i;
+        const at = chunkStart + i;
         if (at >= 0 && at < rows) target[at] = columnData[i];
       }
     },

@@ -48,4 +48,27 @@ export {
 } from './filter';
 export { ReadableManifestSchema, ReadablePointerSchema, SUPPORTED_FORMAT_VERSIONS } from './manifest';
 export { canonicalColumns, PARQUET_PHYSICAL_TYPES, parquetType, type CoyoRecord, type ParquetPhysicalType, type PartialRecord } from './schema';
-export { findGroup, groupOfRow, groupSpan, indexShard, ShardSchemaError, statisticsRange, type ShardIndex } from './shard-index';
+export {
+  chunkRange,
+  findGroup,
+  groupCount,
+  groupMetadata,
+  groupOfRow,
+  groupSpan,
+  indexFromLookupIndex,
+  indexShard,
+  lookupIndexFromMetadata,
+  ShardSchemaError,
+  statisticsRange,
+  type ShardIndex,
+} from './shard-index';
+export {
+  DEFAULT_GROUP_BYTES,
+  DEFAULT_GROUP_ROWS,
+  encodeShard,
+  groupSizes,
+  SHARD_CODEC,
+  SHARD_SCHEMA,
+  type EncodeShardOptions,
+  type ShardBytes,
+} from './layout';

@@ -44,8 +44,18 @@ describe('ReadableManifestSchema', () => {
   it('keeps the shared rule that a null range needs layout 2', () => {
     const manifest = fixtureManifest();
     const nullRange = { ...manifest, columns: { ...manifest.columns, num_faces: null } };
-    expect(issuePaths({ ...nullRange, format_version: 1 })).toEqual([['format_version']]);
-    expect(issuePaths({ ...nullRange, format_version: 2 })).toEqual([]);
+    const withoutIndex = { ...nullRange, shards: nullRange.shards.map(({ index_bytes: _, ...s }) => s) };
+    expect(issuePaths({ ...withoutIndex, format_version: 1 })).toEqual([['format_version']]);
+    expect(issuePaths({ ...withoutIndex, format_version: 2 })).toEqual([]);
+    expect(issuePaths({ ...nullRange, format_version: 3 })).toEqual([]);
+  });
+
+  it('requires a look-up index in every shard of layout 3, and none before it', () => {
+    const manifest = fixtureManifest();
+    const [, ...rest] = manifest.shards;
+    const { index_bytes: _, ...unindexed } = at(manifest.shards, 0);
+    expect(issuePaths({ ...manifest, shards: [unindexed, ...rest] })).toEqual([['shards']]);
+    expect(issuePaths({ ...manifest, format_version: 2 })).toEqual([['shards']]);
   });
 
   it('refuses a format version it does not serve', () => {

@@ -5,6 +5,7 @@
  */
 import {
   BASE_FORMAT_VERSION,
+  LOOKUP_INDEX_FORMAT_VERSION,
   ManifestSchema,
   NULL_RANGES_FORMAT_VERSION,
   PointerSchema,
@@ -13,14 +14,16 @@ import {
 import { z } from 'zod';
 
 /**
- * Layouts this reader understands: 1, where every numeric column has a `{min, max}` range, and 2, where
- * a range may be `null`. Older layout-1 manifests stay readable; a column without values in them may
+ * Layouts this reader understands: 1, where every numeric column has a `{min, max}` range, 2, where
+ * a range may be `null`, and 3, whose shards carry a look-up index before their footer (read instead of
+ * the footer). Older layout-1 manifests stay readable; a column without values in them may
  * show as 0..0, which can only make a filter read a shard it could have skipped, never return a wrong row.
  * A layout declared later in `@coyo/coyo-schema` is refused until this reader is taught it.
  */
 export const SUPPORTED_FORMAT_VERSIONS = [
   BASE_FORMAT_VERSION,
   NULL_RANGES_FORMAT_VERSION,
+  LOOKUP_INDEX_FORMAT_VERSION,
 ] as const satisfies readonly FormatVersion[];
 
 const SupportedFormatVersionSchema = z.literal(SUPPORTED_FORMAT_VERSIONS);

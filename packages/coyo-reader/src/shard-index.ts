@@ -1,29 +1,53 @@
 /**
- * A shard's parquet footer, parsed once and turned into what look-ups and filters need: where each
- * row group starts, its id range, the min/max of every numeric column, and the byte range of each
- * column chunk.
+ * What look-ups and filters need to know about a shard, in one shape whatever the layout: where each
+ * row group starts, the min/max of every numeric column per row group, and the byte range of every
+ * column chunk. Layout 3 shards carry it as a compact binary look-up index ahead of their footer
+ * (`@coyo/coyo-schema`); older shards are indexed from their parquet footer. A row group is decoded
+ * from one range read with parquet metadata rebuilt from this index for that group alone, so the
+ * footer itself is never needed at read time.
  */
-import { parquetMetadata, type FileMetaData, type Statistics } from 'hyparquet';
-import { COYO_COLUMNS, NUMERIC_COLUMNS, type CoyoColumn, type NumericColumn } from '@coyo/coyo-schema';
+import {
+  decodeLookupIndex,
+  NUMERIC_COLUMNS,
+  STORAGE_ORDER,
+  type CoyoColumn,
+  type LookupIndex,
+  type NumericColumn,
+} from '@coyo/coyo-schema';
+import { parquetMetadata, type CompressionCodec, type FileMetaData, type SchemaElement, type Statistics } from 'hyparquet';
+import { SHARD_CODEC, SHARD_SCHEMA } from './layout';
 import { parquetType } from './schema';
 
 export interface ShardIndex {
-  readonly metadata: FileMetaData;
+  /** The shard's parquet schema: from its footer, or the one layout 3 always writes. */
+  readonly schema: readonly SchemaElement[];
+  /** Compression of the column chunks, by `STORAGE_ORDER` position. */
+  readonly codecs: readonly CompressionCodec[];
   /** Row offset of each row group inside the shard, plus the total as the last element. */
-  readonly groupStarts: readonly number[];
+  readonly groupStarts: Float64Array;
   /**
    * Per numeric column: min and max of each row group; NaN where the footer has no statistics, and
    * +Infinity..−Infinity (an empty range, which no bound matches) where every value is NULL.
    */
   readonly groupMin: Readonly<Record<NumericColumn, Float64Array>>;
   readonly groupMax: Readonly<Record<NumericColumn, Float64Array>>;
-  /** Byte range [start, end) of each column chunk, per row group. */
-  readonly chunkRanges: readonly Readonly<Record<CoyoColumn, readonly [number, number]>>[];
+  /** Byte range [start, end) of column c (`STORAGE_ORDER` position) in group g, at `g * 17 + c`. */
+  readonly chunkStart: Float64Array;
+  readonly chunkEnd: Float64Array;
 }
 
-/** A shard whose footer does not hold the COYO columns with their types. */
+/** A shard whose footer or index does not hold the COYO columns with their types. */
 export class ShardSchemaError extends Error {
   override readonly name = 'ShardSchemaError';
+}
+
+const COLUMNS = STORAGE_ORDER.length;
+const STORAGE_POSITION = new Map<string, number>(STORAGE_ORDER.map((c, i) => [c, i]));
+
+function storagePosition(column: CoyoColumn): number {
+  const at = STORAGE_POSITION.get(column);
+  if (at === undefined) throw new Error(`bug: ${column} has no storage position`);
+  return at;
 }
 
 function statNumber(value: unknown): number {
@@ -43,77 +67,152 @@ export function statisticsRange(stats: Statistics | undefined, rows: number): [n
   return [statNumber(stats?.min_value ?? stats?.min), statNumber(stats?.max_value ?? stats?.max)];
 }
 
-/** Parses a footer (the last `footer_bytes` of a shard) and indexes it; checks the schema on the way. */
-export function indexShard(key: string, footer: ArrayBuffer): ShardIndex {
-  const metadata = parquetMetadata(footer);
+/**
+ * The look-up index of a parsed parquet footer: what the ingest writes into a layout-3 shard, and how
+ * older shards are indexed. Throws ShardSchemaError when a COYO column is missing or mistyped.
+ */
+export function lookupIndexFromMetadata(key: string, metadata: FileMetaData): LookupIndex {
   const types = new Map(metadata.schema.slice(1).map((e) => [e.name, e.type]));
-  for (const column of COYO_COLUMNS) {
+  for (const column of STORAGE_ORDER) {
     const type = types.get(column);
     const expected = parquetType(column);
-    if (type !== expected) {
-      throw new ShardSchemaError(`${key}: column ${column} is ${type ?? 'missing'}, expected ${expected}`);
-    }
+    if (type !== expected) throw new ShardSchemaError(`${key}: column ${column} is ${type ?? 'missing'}, expected ${expected}`);
   }
   const groups = metadata.row_groups.length;
-  const groupStarts: number[] = [0];
-  const groupMin = {} as Record<NumericColumn, Float64Array>;
-  const groupMax = {} as Record<NumericColumn, Float64Array>;
-  for (const c of NUMERIC_COLUMNS) {
-    groupMin[c] = new Float64Array(groups).fill(Number.NaN);
-    groupMax[c] = new Float64Array(groups).fill(Number.NaN);
-  }
-  const numeric = new Set<string>(NUMERIC_COLUMNS);
-  const chunkRanges: Record<CoyoColumn, readonly [number, number]>[] = [];
+  const numeric = NUMERIC_COLUMNS.length;
+  const numericPosition = new Map<string, number>(NUMERIC_COLUMNS.map((c, i) => [c, i]));
+  const rowStarts = new Float64Array(groups + 1);
+  const min = new Float64Array(numeric * groups).fill(Number.NaN);
+  const max = new Float64Array(numeric * groups).fill(Number.NaN);
+  const chunkStart = new Float64Array(groups * COLUMNS).fill(Number.NaN);
+  const chunkEnd = new Float64Array(groups * COLUMNS).fill(Number.NaN);
   for (const [g, group] of metadata.row_groups.entries()) {
-    groupStarts.push((groupStarts[g] ?? 0) + Number(group.num_rows));
-    // Filled chunk by chunk; checked complete below.
-    const ranges: Partial<Record<CoyoColumn, readonly [number, number]>> = {};
+    const rows = Number(group.num_rows);
+    rowStarts[g + 1] = (rowStarts[g] as number) + rows;
     for (const chunk of group.columns) {
       const meta = chunk.meta_data;
       const name = meta?.path_in_schema[0];
-      if (meta === undefined || name === undefined) continue;
-      const start = Number(meta.dictionary_page_offset ?? meta.data_page_offset);
-      const dataStart = Number(meta.data_page_offset);
-      const first = Math.min(start, dataStart);
-      ranges[name as CoyoColumn] = [first, first + Number(meta.total_compressed_size)];
-      if (numeric.has(name)) {
-        const [min, max] = statisticsRange(meta.statistics, Number(group.num_rows));
-        groupMin[name as NumericColumn][g] = min;
-        groupMax[name as NumericColumn][g] = max;
+      const c = name === undefined ? undefined : STORAGE_POSITION.get(name);
+      if (meta === undefined || c === undefined) continue;
+      const first = Number(meta.dictionary_page_offset ?? meta.data_page_offset);
+      const start = Math.min(first, Number(meta.data_page_offset));
+      chunkStart[g * COLUMNS + c] = start;
+      chunkEnd[g * COLUMNS + c] = start + Number(meta.total_compressed_size);
+      const n = numericPosition.get(name as string);
+      if (n !== undefined) {
+        const [lo, hi] = statisticsRange(meta.statistics, rows);
+        min[n * groups + g] = lo;
+        max[n * groups + g] = hi;
       }
     }
-    chunkRanges.push(completeRanges(ranges, key, g));
+    for (let c = 0; c < COLUMNS; c++) {
+      if (Number.isNaN(chunkStart[g * COLUMNS + c])) throw new ShardSchemaError(`${key}: row group ${g} has no chunk for ${STORAGE_ORDER[c]}`);
+    }
   }
-  return { metadata, groupStarts, groupMin, groupMax, chunkRanges };
+  return { groups, columns: COLUMNS, numeric, rowStarts, min, max, chunkStart, chunkEnd };
 }
 
-/** The byte range of every column's chunk in row group `g`; a column without one is a shard this reader cannot serve. */
-function completeRanges(
-  ranges: Partial<Record<CoyoColumn, readonly [number, number]>>,
-  key: string,
-  g: number,
-): Record<CoyoColumn, readonly [number, number]> {
-  const out = {} as Record<CoyoColumn, readonly [number, number]>;
-  for (const column of COYO_COLUMNS) {
-    const range = ranges[column];
-    if (range === undefined) throw new ShardSchemaError(`${key}: row group ${g} has no chunk for ${column}`);
-    out[column] = range;
+function fromLookupIndex(index: LookupIndex, schema: readonly SchemaElement[], codecs: readonly CompressionCodec[]): ShardIndex {
+  const groupMin = {} as Record<NumericColumn, Float64Array>;
+  const groupMax = {} as Record<NumericColumn, Float64Array>;
+  for (const [n, c] of NUMERIC_COLUMNS.entries()) {
+    groupMin[c] = index.min.subarray(n * index.groups, (n + 1) * index.groups);
+    groupMax[c] = index.max.subarray(n * index.groups, (n + 1) * index.groups);
   }
-  return out;
+  return { schema, codecs, groupStarts: index.rowStarts, groupMin, groupMax, chunkStart: index.chunkStart, chunkEnd: index.chunkEnd };
+}
+
+/** Indexes a shard from its parquet footer (the last `footer_bytes`): layouts 1 and 2. */
+export function indexShard(key: string, footer: ArrayBuffer): ShardIndex {
+  const metadata = parquetMetadata(footer);
+  const codecs = STORAGE_ORDER.map((column) => {
+    const chunk = metadata.row_groups[0]?.columns.find((c) => c.meta_data?.path_in_schema[0] === column);
+    return chunk?.meta_data?.codec ?? SHARD_CODEC;
+  });
+  for (const group of metadata.row_groups) {
+    for (const chunk of group.columns) {
+      const name = chunk.meta_data?.path_in_schema[0];
+      const c = name === undefined ? undefined : STORAGE_POSITION.get(name);
+      if (c !== undefined && chunk.meta_data?.codec !== codecs[c]) throw new ShardSchemaError(`${key}: column ${name} changes compression between row groups`);
+    }
+  }
+  return fromLookupIndex(lookupIndexFromMetadata(key, metadata), metadata.schema, codecs);
+}
+
+/**
+ * Indexes a layout-3 shard from its look-up index (the `index_bytes` before the footer, which starts
+ * at `dataEnd`). Its schema and codec are the ones layout 3 always writes.
+ */
+export function indexFromLookupIndex(key: string, bytes: ArrayBuffer, dataEnd: number): ShardIndex {
+  try {
+    const index = decodeLookupIndex(bytes, { columns: COLUMNS, numeric: NUMERIC_COLUMNS.length, dataEnd });
+    return fromLookupIndex(index, SHARD_SCHEMA, STORAGE_ORDER.map(() => SHARD_CODEC));
+  } catch (err) {
+    if (err instanceof Error && err.name === 'LookupIndexError') throw new ShardSchemaError(`${key}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+/** Number of row groups in the shard. */
+export function groupCount(index: ShardIndex): number {
+  return index.groupStarts.length - 1;
+}
+
+/** The byte range of column `column`'s chunk in row group `g`. */
+export function chunkRange(index: ShardIndex, g: number, column: CoyoColumn): [number, number] {
+  const at = g * COLUMNS + storagePosition(column);
+  const start = index.chunkStart[at];
+  const end = index.chunkEnd[at];
+  if (start === undefined || end === undefined) throw new Error(`bug: row group ${g} out of range`);
+  return [start, end];
 }
 
 /** The byte range covering the chunks of `columns` in row group `g`: read in one request. */
 export function groupSpan(index: ShardIndex, g: number, columns: readonly CoyoColumn[]): [number, number] {
-  const ranges = index.chunkRanges[g];
-  if (ranges === undefined) throw new Error(`bug: row group ${g} out of range`);
   let start = Number.POSITIVE_INFINITY;
   let end = 0;
   for (const column of columns) {
-    const [s, e] = ranges[column];
+    const [s, e] = chunkRange(index, g, column);
     start = Math.min(start, s);
     end = Math.max(end, e);
   }
   return [start, end];
+}
+
+/**
+ * Parquet metadata for row group `g` alone, holding the chunks of `columns`: enough for hyparquet to
+ * decode them from a range read, without the shard's footer.
+ */
+export function groupMetadata(index: ShardIndex, g: number, columns: readonly CoyoColumn[]): FileMetaData {
+  const rows = BigInt((index.groupStarts[g + 1] as number) - (index.groupStarts[g] as number));
+  return {
+    version: 2,
+    schema: [...index.schema],
+    num_rows: rows,
+    metadata_length: 0,
+    row_groups: [
+      {
+        num_rows: rows,
+        total_byte_size: 0n,
+        columns: columns.map((column) => {
+          const [start, end] = chunkRange(index, g, column);
+          return {
+            file_offset: BigInt(start),
+            meta_data: {
+              type: parquetType(column),
+              encodings: [],
+              path_in_schema: [column],
+              codec: index.codecs[storagePosition(column)] ?? SHARD_CODEC,
+              num_values: rows,
+              total_uncompressed_size: 0n,
+              total_compressed_size: BigInt(end - start),
+              data_page_offset: BigInt(start),
+            },
+          };
+        }),
+      },
+    ],
+  };
 }
 
 /** Index of the row group whose id range holds `id`, or -1 (row groups are sorted by id). */

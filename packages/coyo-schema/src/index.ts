@@ -46,5 +46,11 @@ export {
   PointerSchema,
   ShardSchema,
   hasNullRange,
+  LOOKUP_INDEX_FORMAT_VERSION,
+  LOOKUP_INDEX_HEADER_BYTES,
+  LookupIndexError,
+  decodeLookupIndex,
+  encodeLookupIndex,
+  lookupIndexBytes,
 } from './manifest.js';
-export type { ColumnRange, ColumnRanges, FormatVersion, Manifest, Pointer, RangesOfManifest, Shard } from './manifest.js';
+export type { ColumnRange, ColumnRanges, FormatVersion, LookupIndex, Manifest, Pointer, RangesOfManifest, Shard } from './manifest.js';

@@ -2,8 +2,12 @@ import { describe, expect, it } from 'vitest';
 import {
   DatasetVersionSchema,
   ManifestSchema,
+  LookupIndexError,
   PointerSchema,
+  decodeLookupIndex,
+  encodeLookupIndex,
   hasNullRange,
+  lookupIndexBytes,
   type Manifest,
   type Pointer,
   type Shard,
@@ -76,7 +80,7 @@ describe('ManifestSchema', () => {
   });
 
   it('refuses a format version it does not declare', () => {
-    expect(ManifestSchema.safeParse({ ...manifest, format_version: 3 }).success).toBe(false);
+    expect(ManifestSchema.safeParse({ ...manifest, format_version: 4 }).success).toBe(false);
   });
 
   it('refuses a shard checksum that is not lower-case hex sha256', () => {
@@ -139,6 +143,35 @@ describe('PointerSchema', () => {
   });
 
   it('refuses a pointer to a format version it does not declare', () => {
-    expect(PointerSchema.safeParse({ ...pointer, format_version: 3 }).success).toBe(false);
+    expect(PointerSchema.safeParse({ ...pointer, format_version: 4 }).success).toBe(false);
+  });
+});
+
+describe('look-up index', () => {
+  const index = {
+    groups: 2,
+    columns: 3,
+    numeric: 1,
+    rowStarts: new Float64Array([0, 5, 9]),
+    min: new Float64Array([1, Number.POSITIVE_INFINITY]),
+    max: new Float64Array([4, Number.NEGATIVE_INFINITY]),
+    chunkStart: new Float64Array([4, 10, 20, 30, 40, 50]),
+    chunkEnd: new Float64Array([10, 20, 30, 40, 50, 65]),
+  };
+  const expectShape = { columns: 3, numeric: 1, dataEnd: 100 };
+
+  it('decodes what it encodes, at the size it declares', () => {
+    const bytes = encodeLookupIndex(index);
+    expect(bytes.byteLength).toBe(lookupIndexBytes(2, 3, 1));
+    expect(decodeLookupIndex(bytes.buffer as ArrayBuffer, expectShape)).toEqual(index);
+  });
+
+  it('refuses bytes that are not an index, another shape, a truncated index or chunks past the row groups', () => {
+    const bytes = encodeLookupIndex(index);
+    const buffer = bytes.buffer as ArrayBuffer;
+    expect(() => decodeLookupIndex(new ArrayBuffer(64), expectShape)).toThrow(LookupIndexError);
+    expect(() => decodeLookupIndex(buffer, { ...expectShape, columns: 17 })).toThrow(/3 columns/);
+    expect(() => decodeLookupIndex(buffer.slice(0, buffer.byteLength - 4), expectShape)).toThrow(/expected/);
+    expect(() => decodeLookupIndex(buffer, { ...expectShape, dataEnd: 60 })).toThrow(/past the row groups/);
   });
 });

@@ -21,8 +21,16 @@ export const BASE_FORMAT_VERSION = 1;
  * Readers of layout 1 cannot parse it, so only manifests with such a column carry this number.
  */
 export const NULL_RANGES_FORMAT_VERSION = 2;
+/**
+ * Layout 3: small row groups (a look-up reads one of about 32 KB) and, in every shard, a look-up index
+ * between the last row group and the parquet footer (`index_bytes` long): row starts, column-chunk byte
+ * ranges and numeric min/max per row group, in a fixed binary form that a reader maps without parsing
+ * the footer. Ranges may be `null` as in layout 2. Readers of layouts 1 and 2 could read the shards but
+ * would fetch footers of megabytes, so they are stopped at the pointer instead.
+ */
+export const LOOKUP_INDEX_FORMAT_VERSION = 3;
 /** Every layout declared here, oldest first. A reader states which of them it serves. */
-export const FORMAT_VERSIONS = [BASE_FORMAT_VERSION, NULL_RANGES_FORMAT_VERSION] as const;
+export const FORMAT_VERSIONS = [BASE_FORMAT_VERSION, NULL_RANGES_FORMAT_VERSION, LOOKUP_INDEX_FORMAT_VERSION] as const;
 
 export const FormatVersionSchema = z.literal(FORMAT_VERSIONS);
 export type FormatVersion = z.infer<typeof FormatVersionSchema>;
@@ -53,6 +61,11 @@ export const ShardSchema = z.object({
    * read. No parquet metadata is shorter than 4 bytes, hence at least 12.
    */
   footer_bytes: z.number().int().min(12),
+  /**
+   * Length of the look-up index that ends where the footer starts (layout 3; absent before). Its
+   * header alone is {@link LOOKUP_INDEX_HEADER_BYTES} long.
+   */
+  index_bytes: z.number().int().min(24).optional(),
   row_groups: z.number().int().positive(),
   min_id: z.number().int().nonnegative(),
   max_id: z.number().int().nonnegative(),
@@ -97,6 +110,15 @@ export const ManifestSchema = z
         message: `null ranges need format_version ${NULL_RANGES_FORMAT_VERSION}`,
       });
     }
+    const indexed = m.shards.filter((s) => s.index_bytes !== undefined).length;
+    const wantIndexed = m.format_version >= LOOKUP_INDEX_FORMAT_VERSION ? m.shards.length : 0;
+    if (indexed !== wantIndexed) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['shards'],
+        message: `index_bytes is required in every shard from format_version ${LOOKUP_INDEX_FORMAT_VERSION} and absent before it`,
+      });
+    }
   });
 export type Manifest = z.infer<typeof ManifestSchema>;
 
@@ -109,3 +131,119 @@ export const PointerSchema = z.object({
   published_at: z.string(),
 });
 export type Pointer = z.infer<typeof PointerSchema>;
+
+/** Bytes before the arrays of a look-up index: magic, row-group count, column counts, reserved. */
+export const LOOKUP_INDEX_HEADER_BYTES = 24;
+const LOOKUP_INDEX_MAGIC = 'COYOLIX1';
+
+/**
+ * A shard's look-up index (layout 3), decoded: what a reader needs from the footer, without the
+ * footer. Columns are numbered as in `STORAGE_ORDER` (chunks) and `NUMERIC_COLUMNS` (ranges).
+ *
+ * Binary form, little-endian: 8-byte magic `COYOLIX1`, u32 row groups G, u16 columns C, u16 numeric
+ * columns N, 8 reserved bytes; then f64 row starts [G + 1]; f64 min [N × G] and f64 max [N × G]
+ * (column-major: column n's groups together); u32 chunk start [G × C] and u32 chunk length [G × C]
+ * (row-major: group g's chunks together). 32 + 368 × G bytes for the COYO columns. A min/max of NaN
+ * means no statistics, +∞/−∞ a chunk whose values are all NULL.
+ */
+export interface LookupIndex {
+  readonly groups: number;
+  readonly columns: number;
+  readonly numeric: number;
+  /** Row offset of each row group in the shard, then the shard's row count. */
+  readonly rowStarts: Float64Array;
+  /** Per numeric column n and group g, at `n * groups + g`. */
+  readonly min: Float64Array;
+  readonly max: Float64Array;
+  /** Byte range [start, end) of column c's chunk in group g, at `g * columns + c`. */
+  readonly chunkStart: Float64Array;
+  readonly chunkEnd: Float64Array;
+}
+
+/** Size of the binary look-up index of `groups` row groups. */
+export function lookupIndexBytes(groups: number, columns: number, numeric: number): number {
+  return LOOKUP_INDEX_HEADER_BYTES + 8 * (groups + 1) + 16 * numeric * groups + 8 * columns * groups;
+}
+
+/** Encodes a look-up index; chunk offsets must fit 32 bits (shards stay far below 4 GiB). */
+export function encodeLookupIndex(index: LookupIndex): Uint8Array {
+  const { groups, columns, numeric } = index;
+  const bytes = new Uint8Array(lookupIndexBytes(groups, columns, numeric));
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < 8; i++) bytes[i] = LOOKUP_INDEX_MAGIC.charCodeAt(i);
+  view.setUint32(8, groups, true);
+  view.setUint16(12, columns, true);
+  view.setUint16(14, numeric, true);
+  let at = LOOKUP_INDEX_HEADER_BYTES;
+  const f64 = (values: Float64Array, n: number): void => {
+    if (values.length !== n) throw new Error(`bug: look-up index array of ${values.length}, expected ${n}`);
+    for (const v of values) {
+      view.setFloat64(at, v, true);
+      at += 8;
+    }
+  };
+  f64(index.rowStarts, groups + 1);
+  f64(index.min, numeric * groups);
+  f64(index.max, numeric * groups);
+  if (index.chunkStart.length !== groups * columns || index.chunkEnd.length !== groups * columns) {
+    throw new Error('bug: look-up index chunk arrays do not match its shape');
+  }
+  for (const start of index.chunkStart) {
+    if (!Number.isInteger(start) || start < 0 || start > 0xffffffff) throw new Error(`chunk offset ${start} does not fit the look-up index`);
+    view.setUint32(at, start, true);
+    at += 4;
+  }
+  for (let i = 0; i < index.chunkEnd.length; i++) {
+    view.setUint32(at, (index.chunkEnd[i] as number) - (index.chunkStart[i] as number), true);
+    at += 4;
+  }
+  return bytes;
+}
+
+/** The index is not what layout 3 writes: the shard is corrupt or was not written by the ingest. */
+export class LookupIndexError extends Error {
+  override readonly name = 'LookupIndexError';
+}
+
+/**
+ * Decodes a look-up index and checks its shape: the magic, the counts (`columns`, `numeric` as
+ * expected), the length, row starts that begin at 0 and never decrease, and chunks that lie inside
+ * `[0, dataEnd)`.
+ */
+export function decodeLookupIndex(buffer: ArrayBuffer, expect: { columns: number; numeric: number; dataEnd: number }): LookupIndex {
+  const bytes = new Uint8Array(buffer);
+  const view = new DataView(buffer);
+  const magic = String.fromCharCode(...bytes.subarray(0, 8));
+  if (buffer.byteLength < LOOKUP_INDEX_HEADER_BYTES || magic !== LOOKUP_INDEX_MAGIC) throw new LookupIndexError('not a COYO look-up index');
+  const groups = view.getUint32(8, true);
+  const columns = view.getUint16(12, true);
+  const numeric = view.getUint16(14, true);
+  if (columns !== expect.columns || numeric !== expect.numeric) {
+    throw new LookupIndexError(`look-up index of ${columns} columns (${numeric} numeric), expected ${expect.columns} (${expect.numeric})`);
+  }
+  if (buffer.byteLength !== lookupIndexBytes(groups, columns, numeric)) {
+    throw new LookupIndexError(`look-up index of ${groups} row groups is ${buffer.byteLength} bytes, expected ${lookupIndexBytes(groups, columns, numeric)}`);
+  }
+  let at = LOOKUP_INDEX_HEADER_BYTES;
+  const f64 = (n: number): Float64Array => {
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++, at += 8) out[i] = view.getFloat64(at, true);
+    return out;
+  };
+  const rowStarts = f64(groups + 1);
+  const min = f64(numeric * groups);
+  const max = f64(numeric * groups);
+  const chunkStart = new Float64Array(groups * columns);
+  const chunkEnd = new Float64Array(groups * columns);
+  for (let i = 0; i < chunkStart.length; i++, at += 4) chunkStart[i] = view.getUint32(at, true);
+  for (let i = 0; i < chunkEnd.length; i++, at += 4) {
+    const end = (chunkStart[i] as number) + view.getUint32(at, true);
+    if (end > expect.dataEnd) throw new LookupIndexError(`look-up index chunk ${i} ends at ${end}, past the row groups (${expect.dataEnd})`);
+    chunkEnd[i] = end;
+  }
+  if (rowStarts[0] !== 0) throw new LookupIndexError('look-up index row starts do not begin at 0');
+  for (let g = 0; g < groups; g++) {
+    if ((rowStarts[g + 1] as number) < (rowStarts[g] as number)) throw new LookupIndexError(`look-up index row starts decrease at group ${g}`);
+  }
+  return { groups, columns, numeric, rowStarts, min, max, chunkStart, chunkEnd };
+}

@@ -4,23 +4,25 @@
  * load into an R2 binding or an in-memory bucket. The ingest writes them because they are its output:
  * shards in its column order and types, manifests built by its own code.
  *
- * - `coyo-bucket.json`: 1000 rows without a NULL, in 50-row groups.
+ * - `coyo-bucket.json`: 1000 rows without a NULL, in 50-row groups (layout 3, look-up indexes).
  * - `coyo-nulls-bucket.json`: 300 rows in 25-row groups with NULLs in every column the
- *   ingest lets hold one (all but `id`), in the patterns listed at {@link withNulls}.
+ *   ingest lets hold one (all but `id`), in the patterns listed at {@link withNulls} (layout 3).
  * - `coyo-null-id-bucket.json`: one 20-row shard whose tenth id is NULL, which the
- *   ingest refuses: what a corrupt shard looks like to the worker.
+ *   ingest refuses: what a corrupt shard looks like to the worker. It stays in layout 2 (REQUIRED-free,
+ *   no look-up index), so the reader's footer path for older versions stays under test.
  *
- * DuckDB cuts row groups on whole 2048-row vectors, so shards of a few hundred rows would hold one
- * row group each. To exercise row-group pruning in a fixture under 300 KB, these shards are written
- * with hyparquet-writer in small row groups, in the same column order and types as the ingest's
- * shards; the manifest is built by the ingest's own code, so NULL-only ranges come out as the ingest
+ * Layout-3 shards are written by the ingest's own writer (`encodeShard`), cut by row count instead of
+ * bytes so a fixture of a few hundred rows still has many row groups to prune; the layout-2 shard is
+ * written with hyparquet-writer in the ingest's column order and types; the manifest is built by the ingest's own code, so NULL-only ranges come out as the ingest
  * writes them.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { POINTER_KEY, STORAGE_ORDER, columnSpec, type CoyoLogicalType, type Pointer, type Shard } from '@coyo/coyo-schema';
+import { encodeShard } from '@coyo/coyo-reader';
+import { POINTER_KEY, STORAGE_ORDER, columnSpec, type CoyoColumn, type CoyoLogicalType, type Pointer, type Shard } from '@coyo/coyo-schema';
+import type { DecodedArray } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { assembleManifest, describeShard } from '../src/build.js';
 import { Duck } from '../src/duck.js';
@@ -48,8 +50,8 @@ interface FixtureSpec {
   readonly shards: number;
   readonly rowGroupSize: number;
   readonly seed: number;
-  /** Whether the shards declare their columns OPTIONAL (as DuckDB writes them) rather than REQUIRED. */
-  readonly nullable: boolean;
+  /** Layout 3 (the ingest's writer, look-up index) or 2 (a plain parquet file, OPTIONAL columns). */
+  readonly layout: 2 | 3;
   /** Turns the row at position `i` of the id order into the stored row. */
   readonly shape: (row: CoyoRow, i: number) => FixtureRow;
 }
@@ -60,7 +62,7 @@ const PLAIN: FixtureSpec = {
   shards: 3,
   rowGroupSize: 50,
   seed: 20240601,
-  nullable: false,
+  layout: 3,
   shape: (row) => row,
 };
 
@@ -114,7 +116,7 @@ const NULLS: FixtureSpec = {
   shards: NULLS_SHARDS,
   rowGroupSize: NULLS_ROW_GROUP_SIZE,
   seed: 20240602,
-  nullable: true,
+  layout: 3,
   shape: withNulls,
 };
 
@@ -124,24 +126,30 @@ const NULL_ID: FixtureSpec = {
   shards: 1,
   rowGroupSize: 20,
   seed: 20240603,
-  nullable: true,
+  layout: 2,
   // Position 9 is where a binary search over the 20 ids looks first: every look-up meets the NULL.
   shape: (row, i) => (i === 9 ? { ...row, id: null } : row),
 };
 
-function shardBytes(rows: readonly FixtureRow[], spec: FixtureSpec): Uint8Array {
+function shardBytes(rows: readonly FixtureRow[], spec: FixtureSpec, key: string): { bytes: Uint8Array; indexBytes?: number } {
+  if (spec.layout === 3) {
+    const columns = Object.fromEntries(STORAGE_ORDER.map((name) => [name, rows.map((r) => r[name])])) as unknown as Record<CoyoColumn, DecodedArray>;
+    // Cut by rows only (a byte limit no group reaches), so a small fixture still has many row groups.
+    const shard = encodeShard({ columns, rows: rows.length, maxGroupRows: spec.rowGroupSize, groupBytes: 1 << 30, key });
+    return { bytes: shard.bytes, indexBytes: shard.indexBytes };
+  }
   const buffer = parquetWriteBuffer({
     columnData: STORAGE_ORDER.map((name) => ({
       name,
       type: BASIC_TYPE[columnSpec(name).type],
-      nullable: spec.nullable,
+      nullable: true,
       data: rows.map((r) => r[name]) as never,
     })),
     rowGroupSize: spec.rowGroupSize,
     statisticsTruncateLength: 16,
     createdBy: 'coyo-edge fixture',
   });
-  return new Uint8Array(buffer);
+  return { bytes: new Uint8Array(buffer) };
 }
 
 async function buildFixture(spec: FixtureSpec): Promise<{ text: string; rowGroups: number[] }> {
@@ -155,11 +163,11 @@ async function buildFixture(spec: FixtureSpec): Promise<{ text: string; rowGroup
     const objects: Record<string, string> = {};
     const shards: Shard[] = [];
     for (let s = 0; s < spec.shards; s++) {
-      const bytes = shardBytes(rows.slice(s * per, (s + 1) * per), spec);
+      const key = shardKey(spec.version, s);
+      const { bytes, indexBytes } = shardBytes(rows.slice(s * per, (s + 1) * per), spec, key);
       const file = join(tmp, `shard-${s}.parquet`);
       await writeFile(file, bytes);
-      const key = shardKey(spec.version, s);
-      shards.push(await describeShard(duck, file, key));
+      shards.push(await describeShard(duck, file, key, indexBytes));
       objects[key] = Buffer.from(bytes).toString('base64');
     }
     const manifest = { ...assembleManifest(spec.version, shards, spec.rowGroupSize), created_at: TIMESTAMP };

@@ -1,9 +1,10 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ManifestSchema, STORAGE_ORDER } from '@coyo/coyo-schema';
+import { indexFromLookupIndex, indexShard, groupSpan } from '@coyo/coyo-reader';
+import { COYO_COLUMNS, ManifestSchema, STORAGE_ORDER } from '@coyo/coyo-schema';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../test/helpers.js';
-import { buildShards, sha256File } from './build.js';
+import { buildShards, DEFAULT_ROW_GROUP_BYTES, sha256File } from './build.js';
 import { Duck } from './duck.js';
 import { DuplicateIdsError, IngestError } from './errors.js';
 import { writeSample } from './sample.js';
@@ -21,7 +22,7 @@ describe('buildShards', () => {
     const work = await tempDir();
     const { manifest, shardFiles } = await buildShards({ inputs: [input], workDir: work, rowGroupSize: 2048, shardRows: 2048 });
     expect(manifest.total_rows).toBe(7000);
-    expect(manifest.format_version).toBe(1);
+    expect(manifest.format_version).toBe(3);
     expect(manifest.shards.map((s) => s.rows)).toEqual([2048, 2048, 2048, 856]);
     for (const [i, shard] of manifest.shards.entries()) {
       const next = manifest.shards[i + 1];
@@ -43,7 +44,8 @@ describe('buildShards', () => {
         const columns = await duck.all(`DESCRIBE SELECT * FROM read_parquet('${file}')`);
         expect(columns.map((c) => c['column_name'])).toEqual(STORAGE_ORDER);
         const stats = await duck.all(
-          `SELECT count(*) AS n FROM parquet_metadata('${file}') WHERE stats_min IS NULL OR stats_max IS NULL`,
+          // Numeric columns carry statistics (filters prune by them); strings do not need them.
+          `SELECT count(*) AS n FROM parquet_metadata('${file}') WHERE path_in_schema NOT IN ('url', 'text', 'image_phash') AND (stats_min_value IS NULL OR stats_max_value IS NULL)`,
         );
         expect(Number(stats[0]?.['n'])).toBe(0);
         const [range] = await duck.all(
@@ -55,6 +57,34 @@ describe('buildShards', () => {
       duck.close();
     }
     expect(ManifestSchema.parse(JSON.parse(await readFile(join(work, 'manifest.json'), 'utf8')))).toEqual(manifest);
+  });
+
+  it('writes row groups of at most 32 KB and a look-up index that matches the footer', async () => {
+    const input = await sample(6000);
+    const work = await tempDir();
+    const { manifest, shardFiles } = await buildShards({ inputs: [input], workDir: work, shardRows: 4096 });
+    for (const [i, file] of shardFiles.entries()) {
+      const shard = at(manifest.shards, i);
+      const bytes = await readFile(file);
+      const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+      const footer = buffer.slice(shard.bytes - shard.footer_bytes);
+      const indexBytes = shard.index_bytes ?? 0;
+      const dataEnd = shard.bytes - shard.footer_bytes - indexBytes;
+      const fromIndex = indexFromLookupIndex(shard.key, buffer.slice(dataEnd, dataEnd + indexBytes), dataEnd);
+      const fromFooter = indexShard(shard.key, footer);
+      expect(fromIndex.groupStarts).toEqual(fromFooter.groupStarts);
+      expect(fromIndex.chunkStart).toEqual(fromFooter.chunkStart);
+      expect(fromIndex.chunkEnd).toEqual(fromFooter.chunkEnd);
+      expect(fromIndex.groupMin).toEqual(fromFooter.groupMin);
+      expect(fromIndex.groupMax).toEqual(fromFooter.groupMax);
+      const groups = fromIndex.groupStarts.length - 1;
+      expect(groups).toBe(shard.row_groups);
+      expect(groups).toBeGreaterThan(5);
+      for (let g = 0; g < groups; g++) {
+        const [start, end] = groupSpan(fromIndex, g, COYO_COLUMNS);
+        expect(end - start).toBeLessThanOrEqual(DEFAULT_ROW_GROUP_BYTES);
+      }
+    }
   });
 
   it('names the same data the same version, whatever the work folder', async () => {
@@ -197,8 +227,8 @@ describe('buildShards', () => {
     } finally {
       check.close();
     }
-    // Layout-1 readers cannot parse a null range: the manifest says it needs layout 2.
-    expect(manifest.format_version).toBe(2);
+    // Layout 3 allows null ranges, as layout 2 does.
+    expect(manifest.format_version).toBe(3);
     expect(ManifestSchema.parse(JSON.parse(await readFile(join(work, 'manifest.json'), 'utf8')))).toEqual(manifest);
   });
 

@@ -17,9 +17,12 @@ import {
   STORAGE_ORDER,
   type ColumnRange,
   type ColumnRanges,
+  type CoyoColumn,
   type Manifest,
   type Shard,
 } from '@coyo/coyo-schema';
+import { DEFAULT_GROUP_BYTES, DEFAULT_GROUP_ROWS, encodeShard } from '@coyo/coyo-reader';
+import { parquetMetadata, parquetRead, type DecodedArray } from 'hyparquet';
 import { z } from 'zod';
 import { Duck, toSafeNumber } from './duck.js';
 import { DuplicateIdsError, IngestError } from './errors.js';
@@ -41,9 +44,11 @@ export interface BuildOptions {
   readonly inputs: readonly string[];
   /** Where the sorted stage, the shards and the manifest are written. */
   readonly workDir: string;
-  /** Rows per parquet row group: the unit a look-up reads (default 2048). */
+  /** Rows per parquet row group at most (default 1024); groups are cut by `rowGroupBytes` first. */
   readonly rowGroupSize?: number;
-  /** Rows per shard object (default 262,144 = 128 row groups of 2048). */
+  /** Largest row group in bytes on R2 (default 32,768): the unit a look-up reads. */
+  readonly rowGroupBytes?: number;
+  /** Rows per shard object (default 262,144: about 1,000 row groups). */
   readonly shardRows?: number;
   /** Version name; default: derived from the shards' checksums, so the same data gets the same name. */
   readonly datasetVersion?: string;
@@ -60,7 +65,10 @@ export interface BuildResult {
   readonly reused: boolean;
 }
 
-export const DEFAULT_ROW_GROUP_SIZE = 2048;
+export const DEFAULT_ROW_GROUP_SIZE = DEFAULT_GROUP_ROWS;
+export const DEFAULT_ROW_GROUP_BYTES = DEFAULT_GROUP_BYTES;
+/** Row groups of the intermediate file DuckDB writes per shard: big, it is only read back once. */
+const STAGE_ROW_GROUP_SIZE = 122_880;
 export const DEFAULT_SHARD_ROWS = 262_144;
 const DUPLICATE_EXAMPLES = 10;
 
@@ -91,9 +99,9 @@ export async function parquetFooterBytes(path: string): Promise<number> {
   }
 }
 
-async function fingerprint(files: readonly string[], rowGroupSize: number, shardRows: number, version?: string): Promise<string> {
+async function fingerprint(files: readonly string[], groups: readonly [number, number], shardRows: number, version?: string): Promise<string> {
   // The newest layout is part of it: a build cached by an ingest that wrote an older one is built again.
-  const parts: unknown[] = [MANIFEST_FORMAT_VERSION, rowGroupSize, shardRows, version ?? null];
+  const parts: unknown[] = [MANIFEST_FORMAT_VERSION, ...groups, shardRows, version ?? null];
   for (const file of files) {
     const info = await stat(file);
     parts.push([file, info.size, Math.floor(info.mtimeMs)]);
@@ -221,8 +229,11 @@ async function shardStats(duck: Duck, file: string): Promise<{ rows: number; row
   return { rows: toSafeNumber(row['rows'], 'row count'), rowGroups: toSafeNumber(meta['n'], 'row groups'), columns };
 }
 
-/** Describes one written shard for the manifest: size, checksum, footer length, row groups, ranges. */
-export async function describeShard(duck: Duck, file: string, key: string): Promise<Shard> {
+/**
+ * Describes one written shard for the manifest: size, checksum, footer length, row groups, ranges, and
+ * the length of its look-up index when it has one (layout 3).
+ */
+export async function describeShard(duck: Duck, file: string, key: string, indexBytes?: number): Promise<Shard> {
   const stats = await shardStats(duck, file);
   const idRange = stats.columns['id'];
   if (idRange === undefined || idRange === null) throw new Error('bug: no id statistics');
@@ -232,6 +243,7 @@ export async function describeShard(duck: Duck, file: string, key: string): Prom
     bytes: (await stat(file)).size,
     sha256: await sha256File(file),
     footer_bytes: await parquetFooterBytes(file),
+    ...(indexBytes === undefined ? {} : { index_bytes: indexBytes }),
     row_groups: stats.rowGroups,
     min_id: idRange.min,
     max_id: idRange.max,
@@ -298,11 +310,52 @@ async function runWithProgress(duck: Duck, sql: string, progress: Progress | und
 }
 
 /**
+ * Rewrites the rows DuckDB wrote for one shard (sorted, big row groups) as a layout-3 shard: small
+ * row groups, look-up index, footer. Returns the index length for the manifest and the plain size
+ * to cut the next shard's row groups at (snappy's ratio learnt on this one).
+ */
+async function writeLayoutShard(
+  stage: string,
+  file: string,
+  rowGroupSize: number,
+  rowGroupBytes: number,
+  plainBytes: number | undefined,
+): Promise<{ indexBytes: number; plainBytes: number }> {
+  const buffer = await readFile(stage);
+  const parquet = buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength);
+  const metadata = parquetMetadata(parquet);
+  const rows = toSafeNumber(metadata.num_rows, 'shard rows');
+  const columns = Object.fromEntries(STORAGE_ORDER.map((c) => [c, new Array<unknown>(rows)])) as Record<CoyoColumn, unknown[]>;
+  await parquetRead({
+    file: parquet,
+    metadata,
+    columns: [...STORAGE_ORDER],
+    onChunk({ columnName, columnData, rowStart }) {
+      const target = columns[columnName as CoyoColumn];
+      for (let i = 0; i < columnData.length; i++) target[rowStart + i] = columnData[i];
+    },
+  });
+  const shard = encodeShard({
+    columns: columns as Record<CoyoColumn, DecodedArray>,
+    rows,
+    maxGroupRows: rowGroupSize,
+    groupBytes: rowGroupBytes,
+    ...(plainBytes === undefined ? {} : { plainBytes }),
+    key: basename(file),
+  });
+  await writeFile(`${file}.partial`, shard.bytes);
+  await rename(`${file}.partial`, file);
+  return { indexBytes: shard.indexBytes, plainBytes: shard.plainBytes };
+}
+
+/**
  * Builds (or reuses) the shards and manifest for the inputs. Throws IngestError on bad input,
  * DuplicateIdsError when ids repeat.
  */
 export async function buildShards(options: BuildOptions): Promise<BuildResult> {
   const rowGroupSize = options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE;
+  const rowGroupBytes = options.rowGroupBytes ?? DEFAULT_ROW_GROUP_BYTES;
+  if (!Number.isSafeInteger(rowGroupBytes) || rowGroupBytes < 1) throw new IngestError('row group bytes must be a positive integer');
   const shardRows = options.shardRows ?? DEFAULT_SHARD_ROWS;
   if (!Number.isSafeInteger(rowGroupSize) || rowGroupSize < 1) throw new IngestError('row group size must be a positive integer');
   if (!Number.isSafeInteger(shardRows) || shardRows < rowGroupSize)
@@ -323,7 +376,7 @@ export async function buildShards(options: BuildOptions): Promise<BuildResult> {
   let print: string;
   try {
     files = await expandInputs(duck, options.inputs);
-    print = await fingerprint(files, rowGroupSize, shardRows, options.datasetVersion);
+    print = await fingerprint(files, [rowGroupSize, rowGroupBytes], shardRows, options.datasetVersion);
   } finally {
     duck.close();
   }
@@ -362,17 +415,21 @@ export async function buildShards(options: BuildOptions): Promise<BuildResult> {
     const built: Omit<Shard, 'key'>[] = [];
     const shardFiles: string[] = [];
     let done = 0;
+    let plainBytes: number | undefined;
     for (const [i, lo] of bounds.entries()) {
       const hi = bounds[i + 1];
       const file = join(shardDir, `shard-${String(i).padStart(5, '0')}.parquet`);
       const where = hi === undefined ? `id >= ${lo}` : `id >= ${lo} AND id < ${hi}`;
+      const stage = `${file}.stage`;
       await duck.run(
-        `COPY (SELECT * FROM staged WHERE ${where} ORDER BY id) TO ${quoteLiteral(`${file}.partial`)} ` +
-          `(FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ${rowGroupSize})`,
+        `COPY (SELECT * FROM staged WHERE ${where} ORDER BY id) TO ${quoteLiteral(stage)} ` +
+          `(FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ${STAGE_ROW_GROUP_SIZE})`,
       );
-      await rename(`${file}.partial`, file);
+      const layout = await writeLayoutShard(stage, file, rowGroupSize, rowGroupBytes, plainBytes);
+      plainBytes = layout.plainBytes;
+      await rm(stage);
       // Keys name the version, which is known only once every shard's checksum is.
-      const { key: _placeholder, ...rest } = await describeShard(duck, file, '');
+      const { key: _placeholder, ...rest } = await describeShard(duck, file, '', layout.indexBytes);
       built.push(rest);
       shardFiles.push(file);
       done += rest.rows;

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { DEFAULT_ROW_GROUP_SIZE, DEFAULT_SHARD_ROWS, buildShards } from './build.js';
+import { DEFAULT_ROW_GROUP_BYTES, DEFAULT_ROW_GROUP_SIZE, DEFAULT_SHARD_ROWS, buildShards } from './build.js';
 import { dumpRows } from './dump.js';
 import { DuplicateIdsError, IngestError } from './errors.js';
 import { Progress } from './progress.js';
@@ -34,7 +34,8 @@ export const USAGE = `usage:
       --binding <NAME>           local: bucket binding (default COYO_BUCKET)
       --dir <folder>             dir: folder to write the objects into
       --work-dir <folder>        shards and manifest built here (default .cache/coyo-ingest)
-      --row-group-size <rows>    rows per row group (default ${DEFAULT_ROW_GROUP_SIZE})
+      --row-group-bytes <bytes>  largest row group on R2, all columns: a look-up's read (default ${DEFAULT_ROW_GROUP_BYTES})
+      --row-group-size <rows>    most rows per row group (default ${DEFAULT_ROW_GROUP_SIZE})
       --shard-rows <rows>        rows per shard object (default ${DEFAULT_SHARD_ROWS})
       --dataset-version <name>   version name (default: derived from the shards' checksums)
       --threads <n>  --memory-limit <e.g. 8GB>   DuckDB resources
@@ -62,6 +63,7 @@ const IngestArgsSchema = z.object({
   dir: z.string().optional(),
   'work-dir': z.string().default('.cache/coyo-ingest'),
   'row-group-size': positiveInt('--row-group-size').default(DEFAULT_ROW_GROUP_SIZE),
+  'row-group-bytes': positiveInt('--row-group-bytes').default(DEFAULT_ROW_GROUP_BYTES),
   'shard-rows': positiveInt('--shard-rows').default(DEFAULT_SHARD_ROWS),
   'dataset-version': z.string().optional(),
   threads: positiveInt('--threads').optional(),
@@ -154,6 +156,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<void> {
         inputs: positionals,
         workDir: args['work-dir'],
         rowGroupSize: args['row-group-size'],
+        rowGroupBytes: args['row-group-bytes'],
         shardRows: args['shard-rows'],
         progress,
         ...(args['dataset-version'] !== undefined ? { datasetVersion: args['dataset-version'] } : {}),

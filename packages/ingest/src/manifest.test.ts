@@ -18,6 +18,13 @@ describe('formatVersionFor', () => {
   });
 });
 
+describe('formatVersionFor with look-up indexes', () => {
+  it('asks for layout 3 when every shard has a look-up index, null ranges or not', () => {
+    expect(formatVersionFor({ columns: known, shards: [{ columns: known, index_bytes: 400 }] })).toBe(3);
+    expect(formatVersionFor({ columns: noWatermark, shards: [{ columns: noWatermark, index_bytes: 400 }] })).toBe(3);
+  });
+});
+
 describe('object keys', () => {
   it('puts a version under its own prefix, shards numbered in five digits', () => {
     expect(manifestKey('658fe60119ae5582')).toBe('v/658fe60119ae5582/manifest.json');

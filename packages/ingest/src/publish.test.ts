@@ -79,12 +79,17 @@ describe('publish', () => {
 
   it('gives the pointer the format_version of the manifest it names', async () => {
     const { manifest, shardFiles } = await built(2100, 8);
-    expect(manifest.format_version).toBe(1);
-    const shards = manifest.shards.map((s) => ({ ...s, columns: { ...s.columns, num_faces: null } }));
+    expect(manifest.format_version).toBe(3);
+    // The same shards described as a layout-2 version (no look-up index, a null range).
+    const shards = manifest.shards.map(({ index_bytes: _, ...s }) => ({ ...s, columns: { ...s.columns, num_faces: null } }));
     const withNullRange = assembleManifest(manifest.dataset_version, shards, manifest.row_group_size);
+    expect(withNullRange.format_version).toBe(2);
     const store = memoryStore();
     await publish({ manifest: withNullRange, shardFiles, store });
     expect((await readPointer(store))?.format_version).toBe(2);
+    const layout3 = memoryStore();
+    await publish({ manifest, shardFiles, store: layout3 });
+    expect((await readPointer(layout3))?.format_version).toBe(3);
   });
 
   it('publishes over a pointer that is not valid JSON', async () => {

@@ -95,3 +95,29 @@ describe('writeSample', () => {
     }
   });
 });
+
+describe('writeSample, streamed', () => {
+  it('writes unique ids over every file, unsorted, with the dataset card row, in the COYO schema', async () => {
+    const out = await tempDir();
+    const result = await writeSample({ rows: 3000, outDir: out, seed: 9, files: 3, stream: true });
+    expect(result.files).toHaveLength(3);
+    const duck = await Duck.open();
+    try {
+      const glob = `${out}/*.parquet`;
+      const [stats] = await duck.all(`SELECT count(*) AS n, count(DISTINCT id) AS d, min(id) AS lo FROM read_parquet('${glob}')`);
+      expect(Number(stats?.['n'])).toBe(3000);
+      expect(Number(stats?.['d'])).toBe(3000);
+      expect(Number(stats?.['lo'])).toBeGreaterThanOrEqual(1e11);
+      const [card] = await duck.all(`SELECT url FROM read_parquet('${glob}') WHERE id = ${REAL_ROW.id}`);
+      expect(card?.['url']).toBe(REAL_ROW.url);
+      const ids = (await duck.all(`SELECT id FROM read_parquet('${result.files[0] ?? ''}')`)).map((r) => Number(r['id']));
+      expect(ids).not.toEqual([...ids].sort((a, b) => a - b));
+      for (const file of result.files) {
+        const columns = await duck.all(`DESCRIBE SELECT * FROM read_parquet('${file}')`);
+        expect(checkSchema(file, columns.map((c) => ({ name: String(c['column_name']), type: String(c['column_type']) })))).toEqual([]);
+      }
+    } finally {
+      duck.close();
+    }
+  });
+});

@@ -3,7 +3,7 @@
  * ingest, the edge reader and the benchmark can run without the 134 GB original. Deterministic from
  * the seed; the one row the dataset card publishes is always included, verbatim.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { COYO_COLUMNS, type CoyoRowOf } from '@coyo/coyo-schema';
 import { Duck } from './duck.js';
@@ -40,6 +40,8 @@ export interface SampleOptions {
   readonly seed: number;
   /** Number of part files (default: one per 100,000 rows). */
   readonly files?: number;
+  /** Stream the rows through DuckDB instead of building them in memory (default: above {@link STREAM_ROWS} rows). */
+  readonly stream?: boolean;
   /** Called after each file is written. */
   readonly onFile?: (file: string, rows: number) => void;
 }
@@ -219,8 +221,62 @@ function appendRow(appender: Awaited<ReturnType<Duck['connection']['createAppend
   appender.endRow();
 }
 
-/** Writes the sample as `part-00000.parquet` … in `outDir`, snappy-compressed, COYO column order. */
+/** Above this many rows the sample is streamed through a DuckDB file instead of held in memory. */
+export const STREAM_ROWS = 1_000_000;
+
+/**
+ * Writes a sample too big for memory: rows are generated one at a time in id order (the same
+ * distributions as {@link generateRows}), each dealt to a random part file, and appended to a DuckDB
+ * table that spills to disk next to the output past 1 GB; the table is sorted by part once and each
+ * part written in an order shuffled by a hash of the id, so no file is sorted. Memory stays that of
+ * DuckDB's buffer pool.
+ */
+async function writeStreamedSample(options: SampleOptions): Promise<SampleResult> {
+  const rng = new Random(options.seed);
+  const fileCount = Math.max(1, Math.min(options.files ?? Math.ceil(options.rows / 100_000), options.rows));
+  await mkdir(options.outDir, { recursive: true });
+  const duck = await Duck.open(':memory:', { threads: 1, memoryLimit: '1GB', tempDirectory: join(options.outDir, '.sample.tmp') });
+  try {
+    const columns = DUCKDB_COLUMNS.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ');
+    await duck.run(`CREATE TABLE sample (part INTEGER, ${columns})`);
+    const appender = await duck.connection.createAppender('sample');
+    const synthetic = options.rows - 1;
+    const realAt = rng.int(0, synthetic);
+    const meanGap = Math.max(2, Math.floor(6e12 / Math.max(1, synthetic)));
+    let id = 100_000_000_000 + rng.int(0, meanGap);
+    for (let i = 0; i < synthetic; i++) {
+      if (i === realAt) appendRow(appender, REAL_ROW, rng.int(0, fileCount - 1));
+      id += 1 + Math.floor(rng.exponential(meanGap));
+      if (BigInt(id) === REAL_ROW.id) id += 1;
+      appendRow(appender, syntheticRow(rng, BigInt(id)), rng.int(0, fileCount - 1));
+    }
+    if (realAt === synthetic) appendRow(appender, REAL_ROW, rng.int(0, fileCount - 1));
+    appender.closeSync();
+    // Sorted by part, each part's rows lie together: its COPY skips the rest by zone maps.
+    await duck.run('CREATE TABLE parts AS SELECT * FROM sample ORDER BY part, hash(id)');
+    await duck.run('DROP TABLE sample');
+    const files: string[] = [];
+    const select = COYO_COLUMNS.map(quoteIdent).join(', ');
+    for (let part = 0; part < fileCount; part++) {
+      const file = join(options.outDir, `part-${String(part).padStart(5, '0')}.parquet`);
+      await duck.run(`COPY (SELECT ${select} FROM parts WHERE part = ${part}) TO ${quoteLiteral(file)} (FORMAT parquet, COMPRESSION snappy)`);
+      const [count] = await duck.all(`SELECT count(*) AS n FROM parts WHERE part = ${part}`);
+      options.onFile?.(file, Number(count?.['n'] ?? 0));
+      files.push(file);
+    }
+    return { files, rows: options.rows };
+  } finally {
+    duck.close();
+    await rm(join(options.outDir, '.sample.tmp'), { recursive: true, force: true });
+  }
+}
+
+/**
+ * Writes the sample as `part-00000.parquet` … in `outDir`, snappy-compressed, COYO column order.
+ * Above {@link STREAM_ROWS} rows it is streamed through DuckDB on disk instead of built in memory.
+ */
 export async function writeSample(options: SampleOptions): Promise<SampleResult> {
+  if (options.stream ?? options.rows > STREAM_ROWS) return writeStreamedSample(options);
   const rows = generateRows(options.rows, options.seed);
   const requested = Math.max(1, Math.min(options.files ?? Math.ceil(rows.length / 100_000), rows.length));
   const perFile = Math.ceil(rows.length / requested);

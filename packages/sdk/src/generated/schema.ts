@@ -227,7 +227,7 @@ export interface paths {
         };
         /**
          * A page of rows in id order
-         * @description Like the dataset viewer’s /rows: `offset` counts rows in global id order, `length` ≤ 100. A value the row lacks (NULL in the source) is `null`.
+         * @description Like the dataset viewer’s /rows: `offset` counts rows in global id order, `length` ≤ 1000 (default 100). A value the row lacks (NULL in the source) is `null`.
          */
         get: operations["coyoRows"];
         put?: never;

@@ -63,7 +63,7 @@ export class CoyoResource {
   }
 
   /**
-   * Rows in global id order from `offset` (default 0), `length` (≤ 100, default 100) per page:
+   * Rows in global id order from `offset` (default 0), `length` (≤ 1000, default 100) per page:
    * `await` for one page, `for await (const { row_idx, row } of coyo.rows())` for every row after it.
    */
   rows(params: CoyoRowsParams = {}, options?: RequestOptions): PagePromise<CoyoRowsPage, CoyoRowsItem> {

@@ -151,10 +151,10 @@ describe('GET /v1/coyo/rows', () => {
     expect(body.rows).toEqual(rows.slice(395, 405).map((r, i) => ({ row_idx: 395 + i, row: { id: r.id } })));
   });
 
-  it('answers 400 problem for length above 100', async () => {
-    const response = await call('/v1/coyo/rows?offset=0&length=101');
+  it('answers 400 problem for length above 1000', async () => {
+    const response = await call('/v1/coyo/rows?offset=0&length=1001');
     expect(response.status).toBe(400);
-    expect((await problem(response)).detail).toMatch(/length must be an integer from 1 to 100/);
+    expect((await problem(response)).detail).toMatch(/length must be an integer from 1 to 1000/);
   });
 });
 
@@ -196,7 +196,7 @@ describe('GET /v1/coyo/filter', () => {
     ['a negative overflowing bound', 'max_watermark_score=-1e400', /max_watermark_score must be a finite number/],
     ['Infinity', 'min_width=Infinity', /min_width must be a finite number/],
     ['an unknown column', 'columns=id,colour', /unknown column/],
-    ['a limit above 100', 'limit=101', /limit must be an integer from 1 to 100/],
+    ['a limit above 1000', 'limit=1001', /limit must be an integer from 1 to 1000/],
     ['a malformed cursor', 'cursor=%%%', /cursor is malformed/],
   ])('answers 400 problem for %s', async (_name, query, message) => {
     const response = await call(`/v1/coyo/filter?${query}`);

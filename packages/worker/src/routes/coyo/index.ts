@@ -153,7 +153,7 @@ export const rowsRoute = createRoute({
   tags: ['coyo'],
   summary: 'A page of rows in id order',
   description:
-    'Like the dataset viewer’s /rows: `offset` counts rows in global id order, `length` ≤ 100. A value the row lacks ' +
+    'Like the dataset viewer’s /rows: `offset` counts rows in global id order, `length` ≤ 1000 (default 100). A value the row lacks ' +
     '(NULL in the source) is `null`.',
   security: bearerSecurity,
   request: { query: RowsQuerySchema },
