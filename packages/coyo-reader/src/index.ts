@@ -49,3 +49,13 @@ export {
 export { ReadableManifestSchema, ReadablePointerSchema, SUPPORTED_FORMAT_VERSIONS } from './manifest';
 export { canonicalColumns, PARQUET_PHYSICAL_TYPES, parquetType, type CoyoRecord, type ParquetPhysicalType, type PartialRecord } from './schema';
 export { findGroup, groupOfRow, groupSpan, indexShard, ShardSchemaError, statisticsRange, type ShardIndex } from './shard-index';
+export {
+  CoyoProvenance,
+  IndexUnavailableError,
+  MAX_URL_ROWS,
+  type ByDomainResult,
+  type ByPhashResult,
+  type ByUrlResult,
+  type PhashMatch,
+} from './indexes/provenance';
+export { directoryCached, loadDirectory, scanTable, type ScanOptions, type TableDirectory, type TableRecord } from './indexes/table';

@@ -48,3 +48,28 @@ export {
   hasNullRange,
 } from './manifest.js';
 export type { ColumnRange, ColumnRanges, FormatVersion, Manifest, Pointer, RangesOfManifest, Shard } from './manifest.js';
+export {
+  DIRECTORY_ENTRY_BYTES,
+  INDEX_FORMAT_VERSION,
+  IndexTableSchema,
+  IndexesSchema,
+  KEY_ID_COUNT_ENTRY_BYTES,
+  KEY_ID_ENTRY_BYTES,
+  MAX_PHASH_DISTANCE,
+  PHASH_PATTERN,
+  PHASH_SUBSTRINGS,
+  domainKey,
+  hammingDistance,
+  hash64,
+  indexTableKey,
+  normalizeDomain,
+  normalizeUrl,
+  parsePhash,
+  phashBucket,
+  phashFromTableKey,
+  phashHex,
+  phashTableKey,
+  urlHost,
+  urlKey,
+} from './indexes.js';
+export type { IndexTable, Indexes } from './indexes.js';

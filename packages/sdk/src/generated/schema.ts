@@ -1395,6 +1395,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/coyo/by-url": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The rows of an image URL
+         * @description Exact after normalisation (scheme and host lower-cased, default port, fragment and an empty query dropped, percent-encoding normalised, punycode hosts; see docs/coyo-storage.md). Warm: one index read and one row-group read. The `x-coyo-r2-reads` / `x-coyo-r2-bytes` headers give the request’s R2 cost, `x-coyo-version` the version.
+         */
+        get: operations["byUrl"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/coyo/by-domain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The rows of a host, paged, with their count
+         * @description Rows whose URL has this host, in id order; continue with `next_cursor` until it is null. `count` is the host’s row count in the version. Warm: one index read, then the row groups of the page’s rows. The `x-coyo-r2-reads` / `x-coyo-r2-bytes` headers give the request’s R2 cost, `x-coyo-version` the version.
+         */
+        get: operations["byDomain"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/coyo/by-phash": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Rows whose image pHash is within a Hamming distance
+         * @description Exact for `max_distance` 0–8 (multi-index hashing over 9 substrings of the 64 bits: distance k probes k + 1 tables, one R2 read each, then the row groups of the matches). The `x-coyo-r2-reads` / `x-coyo-r2-bytes` headers give the request’s R2 cost, `x-coyo-version` the version.
+         */
+        get: operations["byPhash"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/coyo/{id}": {
         parameters: {
             query?: never;
@@ -1767,6 +1827,93 @@ export interface components {
             /** @description Columns to return (default all). */
             columns?: string[];
         };
+        /**
+         * @example {
+         *       "version": "658fe60119ae5582",
+         *       "normalized_url": "https://cdn.shopify.com/s/files/olive-oil.jpg",
+         *       "rows": [
+         *         {
+         *           "id": 2680060225205,
+         *           "url": "https://cdn.shopify.com/s/files/olive-oil.jpg",
+         *           "text": "Olive oil infused with Tuscany herbs",
+         *           "width": 227,
+         *           "height": 300,
+         *           "image_phash": "9f91e133b1924e4e"
+         *         }
+         *       ]
+         *     }
+         */
+        CoyoByUrlResponse: {
+            version: string;
+            /** @description The URL after normalisation: what was looked up. */
+            normalized_url: string;
+            /** @description Every row whose URL normalises to the same string (at most 100), in id order. */
+            rows: components["schemas"]["CoyoRow"][];
+        };
+        /**
+         * @example {
+         *       "version": "658fe60119ae5582",
+         *       "domain": "cdn.shopify.com",
+         *       "count": 1,
+         *       "rows": [
+         *         {
+         *           "id": 2680060225205,
+         *           "url": "https://cdn.shopify.com/s/files/olive-oil.jpg",
+         *           "text": "Olive oil infused with Tuscany herbs",
+         *           "width": 227,
+         *           "height": 300,
+         *           "image_phash": "9f91e133b1924e4e"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
+        CoyoByDomainResponse: {
+            version: string;
+            /** @description The host after normalisation. */
+            domain: string;
+            /** @description Rows with this host in the version. */
+            count: number;
+            rows: components["schemas"]["CoyoRow"][];
+            /** @description Pass as `cursor` for the next page; null on the last one. */
+            next_cursor: string | null;
+        };
+        /**
+         * @example {
+         *       "version": "658fe60119ae5582",
+         *       "phash": "9f91e133b1924e4e",
+         *       "max_distance": 2,
+         *       "total": 1,
+         *       "matches": [
+         *         {
+         *           "distance": 0,
+         *           "row": {
+         *             "id": 2680060225205,
+         *             "url": "https://cdn.shopify.com/s/files/olive-oil.jpg",
+         *             "text": "Olive oil infused with Tuscany herbs",
+         *             "width": 227,
+         *             "height": 300,
+         *             "image_phash": "9f91e133b1924e4e"
+         *           }
+         *         }
+         *       ]
+         *     }
+         */
+        CoyoByPhashResponse: {
+            version: string;
+            /** @description The query, 16 lower-case hex digits. */
+            phash: string;
+            max_distance: number;
+            /** @description Rows within the distance; `matches` holds the nearest `limit` of them. */
+            total: number;
+            /** @description Nearest first, then by id. */
+            matches: components["schemas"]["CoyoPhashMatch"][];
+        };
+        CoyoPhashMatch: {
+            /** @description Hamming distance to the query. */
+            distance: number;
+            row: components["schemas"]["CoyoRow"];
+        };
         CoyoLookupResponse: {
             version: string;
             row: components["schemas"]["CoyoRow"];
@@ -1779,4 +1926,254 @@ export interface components {
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    byUrl: {
+        parameters: {
+            query: {
+                /** @description The image URL, in any spelling the normalisation maps together. */
+                url: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The matching rows (none: the URL is not in COYO-700M). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoyoByUrlResponse"];
+                };
+            };
+            /** @description Malformed URL, domain, pHash, distance, limit or cursor (problem types: `validation_failed`, `invalid_request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded (problem types: `rate_limited`). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (problem types: `internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No dataset version is published yet, or the live one has no provenance indexes (problem types: `backend_unavailable`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    byDomain: {
+        parameters: {
+            query: {
+                /** @description A host: case, a trailing dot and an internationalised spelling do not matter. */
+                domain: string;
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the host’s rows. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoyoByDomainResponse"];
+                };
+            };
+            /** @description Malformed URL, domain, pHash, distance, limit or cursor (problem types: `validation_failed`, `invalid_request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded (problem types: `rate_limited`). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (problem types: `internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No dataset version is published yet, or the live one has no provenance indexes (problem types: `backend_unavailable`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    byPhash: {
+        parameters: {
+            query: {
+                /** @description 64-bit perceptual hash as 16 hex digits (case does not matter). */
+                phash: string;
+                /** @description Largest Hamming distance of a match. */
+                max_distance?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The nearest matches and their number. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoyoByPhashResponse"];
+                };
+            };
+            /** @description Malformed URL, domain, pHash, distance, limit or cursor (problem types: `validation_failed`, `invalid_request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded (problem types: `rate_limited`). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (problem types: `internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No dataset version is published yet, or the live one has no provenance indexes (problem types: `backend_unavailable`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+}
