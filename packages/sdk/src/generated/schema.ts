@@ -1435,6 +1435,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/coyo/lookup-image": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Is this image in COYO? Its pHash, then the by-pHash search
+         * @description The backend computes the image’s 64-bit pHash as Python’s `imagehash.phash` does (Pillow `L` conversion, Lanczos 32×32, DCT-II, the 8×8 low block above its median), bit-exact; then the rows within `max_distance` are found as by `/v1/coyo/by-phash`. One image, as JSON (`image`: URL or base64), multipart (`image` part, `max_distance` and `limit` fields) or the raw body (`Content-Type: image/*`, fields in the query). The `x-coyo-r2-reads` / `x-coyo-r2-bytes` headers give the request’s R2 cost, `x-coyo-version` the version.
+         */
+        post: operations["lookupImage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/coyo/by-phash": {
         parameters: {
             query?: never;
@@ -1914,6 +1934,21 @@ export interface components {
             distance: number;
             row: components["schemas"]["CoyoRow"];
         };
+        /**
+         * @example {
+         *       "image": {
+         *         "url": "https://images.example.com/olive-oil.jpg"
+         *       },
+         *       "max_distance": 4
+         *     }
+         */
+        CoyoLookupImageRequest: {
+            image: components["schemas"]["ImageInput"];
+            /** @description Largest Hamming distance of a match (default 0). */
+            max_distance?: number;
+            /** @description Most matches returned (default 20). */
+            limit?: number;
+        };
         CoyoLookupResponse: {
             version: string;
             row: components["schemas"]["CoyoRow"];
@@ -2081,6 +2116,148 @@ export interface operations {
             };
             /** @description No dataset version is published yet, or the live one has no provenance indexes (problem types: `backend_unavailable`). */
             503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    lookupImage: {
+        parameters: {
+            query?: {
+                /** @description With a raw image body: largest Hamming distance (0–8, default 0). */
+                max_distance?: string;
+                /** @description With a raw image body: most matches (1–100, default 20). */
+                limit?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CoyoLookupImageRequest"];
+                "multipart/form-data": {
+                    /** Format: binary */
+                    image: string;
+                    max_distance?: number;
+                    limit?: number;
+                };
+                "image/*": string;
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description The image’s pHash and the rows near it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoyoByPhashResponse"];
+                };
+            };
+            /** @description Malformed request (problem types: `invalid_request`, `validation_failed`, `image_url_not_allowed`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body or one image is too large, or the images exceed the request budget (MAX_IMAGES_PER_REQUEST, MAX_REQUEST_PIXELS) (problem types: `payload_too_large`, `image_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a supported image format or request media type (problem types: `unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An image URL could not be fetched or the image cannot be decoded (problem types: `image_fetch_failed`, `invalid_image`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded (problem types: `rate_limited`). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (problem types: `internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend answered something unexpected (problem types: `backend_error`). */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend did not answer before the deadline (problem types: `backend_timeout`). */
+            504: {
                 headers: {
                     /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
                     "retry-after": string;

@@ -10,7 +10,9 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../../env';
 import { ProblemError } from '../../errors';
 import { commonProblemResponses, problemResponse } from '../../schemas/problem';
-import { bearerSecurity } from '../shared';
+import { ImageInputSchema, binaryImageBody } from '../../schemas/image';
+import { readImageRequest } from '../inference/image-request';
+import { bearerSecurity, inferenceProblemResponses, openapiOwnBody, requestBodyLimit } from '../shared';
 import { CoyoRowSchema } from './schemas';
 
 /** Runs a handler with the live version open and its R2 cost in the headers (`registerCoyoRoutes`' helper). */
@@ -128,6 +130,26 @@ export const ByPhashResponseSchema = z
     example: { version: '658fe60119ae5582', phash: '9f91e133b1924e4e', max_distance: 2, total: 1, matches: [{ distance: 0, row: EXAMPLE_ROW }] },
   });
 
+/** `max_distance` and `limit` as text (query or form field), with the by-pHash rules. */
+const LookupImageFieldsSchema = z.object({
+  max_distance: ByPhashQuerySchema.shape.max_distance,
+  limit: LimitQuery,
+});
+
+export const LookupImageRequestSchema = z
+  .object({
+    image: ImageInputSchema,
+    max_distance: z.number().int().min(0).max(MAX_PHASH_DISTANCE).optional().openapi({ description: 'Largest Hamming distance of a match (default 0).' }),
+    limit: z.number().int().min(1).max(MAX_PROVENANCE_LIMIT).optional().openapi({ description: `Most matches returned (default ${DEFAULT_PROVENANCE_LIMIT}).` }),
+  })
+  .strict()
+  .openapi('CoyoLookupImageRequest', { example: { image: { url: 'https://images.example.com/olive-oil.jpg' }, max_distance: 4 } });
+
+export const LookupImageQuerySchema = z.object({
+  max_distance: z.string().optional().openapi({ description: 'With a raw image body: largest Hamming distance (0–8, default 0).' }),
+  limit: z.string().optional().openapi({ description: `With a raw image body: most matches (1–${MAX_PROVENANCE_LIMIT}, default ${DEFAULT_PROVENANCE_LIMIT}).` }),
+});
+
 const COST = 'The `x-coyo-r2-reads` / `x-coyo-r2-bytes` headers give the request’s R2 cost, `x-coyo-version` the version.';
 
 export const byUrlRoute = createRoute({
@@ -190,6 +212,48 @@ export const byPhashRoute = createRoute({
   },
 });
 
+export const lookupImageRoute = createRoute({
+  method: 'post',
+  path: '/v1/coyo/lookup-image',
+  operationId: 'lookupImage',
+  tags: ['coyo'],
+  summary: 'Is this image in COYO? Its pHash, then the by-pHash search',
+  description:
+    'The backend computes the image’s 64-bit pHash as Python’s `imagehash.phash` does (Pillow `L` conversion, Lanczos ' +
+    '32×32, DCT-II, the 8×8 low block above its median), bit-exact; then the rows within `max_distance` are found as ' +
+    'by `/v1/coyo/by-phash`. One image, as JSON (`image`: URL or base64), multipart (`image` part, `max_distance` and ' +
+    '`limit` fields) or the raw body (`Content-Type: image/*`, fields in the query). ' +
+    COST,
+  security: bearerSecurity,
+  middleware: [requestBodyLimit()] as const,
+  request: {
+    query: LookupImageQuerySchema,
+    body: {
+      content: {
+        'application/json': { schema: LookupImageRequestSchema },
+        'multipart/form-data': {
+          schema: {
+            type: 'object' as const,
+            required: ['image'],
+            properties: {
+              image: { type: 'string' as const, format: 'binary' },
+              max_distance: { type: 'integer' as const, minimum: 0, maximum: MAX_PHASH_DISTANCE },
+              limit: { type: 'integer' as const, minimum: 1, maximum: MAX_PROVENANCE_LIMIT },
+            },
+          },
+        },
+        'image/*': binaryImageBody,
+        'application/octet-stream': binaryImageBody,
+      },
+      required: true,
+    },
+  },
+  responses: {
+    200: { description: 'The image’s pHash and the rows near it.', content: jsonContent(ByPhashResponseSchema) },
+    ...inferenceProblemResponses,
+  },
+});
+
 /** A version without provenance tables is a 503, as one not yet published is. */
 export function provenanceProblem(err: unknown): unknown {
   if (err instanceof IndexUnavailableError) return new ProblemError('backend_unavailable', err.message, { headers: { 'retry-after': '60' } });
@@ -215,6 +279,28 @@ export function registerProvenanceRoutes(app: OpenAPIHono<AppEnv>, withDataset: 
       return c.json({ version: dataset.version, ...result }, 200);
     }),
   );
+
+  openapiOwnBody(app, lookupImageRoute, async (c) => {
+    const svc = c.var.services();
+    const { images, fields } = await readImageRequest(c, svc, {
+      json: LookupImageRequestSchema,
+      fields: LookupImageFieldsSchema,
+      collect: (source) => ({ max_distance: source.value('max_distance'), limit: source.value('limit') }),
+      fromJson: ({ max_distance: maxDistance, limit }) => ({
+        max_distance: maxDistance ?? 0,
+        limit: limit ?? DEFAULT_PROVENANCE_LIMIT,
+      }),
+    });
+    const [image, ...rest] = images;
+    if (image === undefined || rest.length > 0) throw new ProblemError('validation_failed', 'send exactly one image per look-up');
+    const [phash] = await svc.backend.phash([image], { requestId: svc.requestId, deadline: svc.deadline });
+    if (phash === undefined) throw new Error('bug: the backend client returned no hash');
+    return withDataset(c, async (dataset, io) => {
+      const result = await new CoyoProvenance(io, dataset).byPhash(phash, fields.max_distance, fields.limit);
+      c.header('cache-control', 'no-store');
+      return c.json({ version: dataset.version, ...result }, 200);
+    });
+  });
 
   app.openapi(byPhashRoute, (c) =>
     withDataset(c, async (dataset, io) => {
