@@ -66,10 +66,11 @@ export {
   normalizeUrl,
   parsePhash,
   phashBucket,
+  phashProbes,
   phashFromTableKey,
   phashHex,
   phashTableKey,
   urlHost,
   urlKey,
 } from './indexes.js';
-export type { IndexTable, Indexes } from './indexes.js';
+export type { IndexTable, Indexes, PhashProbe } from './indexes.js';

@@ -8,6 +8,7 @@ import {
   parsePhash,
   phashBucket,
   phashFromTableKey,
+  phashProbes,
   phashTableKey,
   urlHost,
 } from './indexes.js';
@@ -90,6 +91,30 @@ describe('pHash keys', () => {
       expect(kin >= lo && kin <= hi).toBe(false);
       expect(kout >= lo && kout <= hi).toBe(true);
     }
+  });
+
+  it('probes a bucket holding every hash within the distance, for random hashes at every distance 0–8', () => {
+    let seed = 0x243f6a8885a308d3n;
+    const next = (): bigint => {
+      seed = (seed * 6364136223846793005n + 1442695040888963407n) & 0xffffffffffffffffn;
+      return seed;
+    };
+    for (let trial = 0; trial < 300; trial++) {
+      const query = next();
+      for (let k = 0; k <= 8; k++) {
+        let mask = 0n;
+        while (hammingDistance(mask, 0n) < k) mask |= 1n << (next() >> 58n);
+        const other = query ^ mask;
+        const probes = phashProbes(query, k);
+        const hit = probes.some(({ table, lo, hi }) => {
+          const key = phashTableKey(other, table);
+          return key >= lo && key <= hi;
+        });
+        expect(hit, `query ${query.toString(16)} other ${other.toString(16)} k=${k}`).toBe(true);
+      }
+    }
+    expect(phashProbes(1n, 0)).toEqual([{ table: 0, lo: 1n, hi: 1n }]);
+    expect([1, 2, 3, 4, 5, 6, 7, 8].map((k) => phashProbes(0n, k).length)).toEqual([9, 9, 9, 9, 6, 7, 8, 9]);
   });
 
   it('counts differing bits', () => {

@@ -104,13 +104,42 @@ export function phashFromTableKey(key: bigint, t: number): bigint {
   return rotl64(key, (64 - sub.start) % 64);
 }
 
-/** The inclusive key range of table `t` whose substring equals that of `phash`: its bucket. */
-export function phashBucket(phash: bigint, t: number): { lo: bigint; hi: bigint } {
-  const sub = PHASH_SUBSTRINGS[t];
-  if (sub === undefined) throw new Error(`bug: no pHash substring ${t}`);
-  const low = BigInt(64 - sub.bits);
+/**
+ * The inclusive key range of table `t` whose first `run` substrings (t, t + 1, … cyclically) equal
+ * those of `phash`: the rotation puts them in the key's top bits, one after the other.
+ */
+export function phashBucket(phash: bigint, t: number, run = 1): { lo: bigint; hi: bigint } {
+  if (!Number.isInteger(run) || run < 1 || run > PHASH_SUBSTRINGS.length) throw new Error(`bug: a run of ${run} substrings`);
+  let bits = 0;
+  for (let i = 0; i < run; i++) bits += PHASH_SUBSTRINGS[(t + i) % PHASH_SUBSTRINGS.length]?.bits ?? 0;
+  const low = BigInt(64 - bits);
   const top = phashTableKey(phash, t) >> low;
   return { lo: top << low, hi: ((top + 1n) << low) - 1n };
+}
+
+/** One range read of a pHash search: a table and the key range to read in it. */
+export interface PhashProbe {
+  readonly table: number;
+  readonly lo: bigint;
+  readonly hi: bigint;
+}
+
+/**
+ * The probes that find every hash within Hamming distance `k` (0..8) of `phash`. The 9 substrings form
+ * a cycle; k differing bits leave at most k substrings differing, so some run of r consecutive
+ * substrings agrees exactly as long as 9 > k·r (fewer than r agreeing in each of the k gaps would make
+ * at most k·(r − 1) agree, with 9 − k agreeing). The longest such run gives the narrowest buckets:
+ * - k = 0: all 64 bits, one probe of table 0 (its key is the hash itself);
+ * - k = 1, 2, 3–4: runs of 8, 4 and 2 substrings (56–57, 28–29, 14–15 bits), one probe in each of the 9 tables;
+ * - k = 5–8: runs of 1 (7–8 bits), where plain pigeonhole needs only k + 1 of the tables.
+ */
+export function phashProbes(phash: bigint, k: number): PhashProbe[] {
+  const m = PHASH_SUBSTRINGS.length;
+  if (!Number.isInteger(k) || k < 0 || k > m - 1) throw new Error(`bug: max distance ${k}`);
+  if (k === 0) return [{ table: 0, lo: phash, hi: phash }];
+  const run = Math.floor((m - 1) / k);
+  const tables = run === 1 ? k + 1 : m;
+  return Array.from({ length: tables }, (_, t) => ({ table: t, ...phashBucket(phash, t, run) }));
 }
 
 /** UTF-8 bytes of a string (a lone surrogate as U+FFFD, as TextEncoder does). */

@@ -10,7 +10,7 @@ import {
   hammingDistance,
   normalizeUrl,
   parsePhash,
-  phashBucket,
+  phashProbes,
   phashFromTableKey,
   phashHex,
   urlHost,
@@ -131,9 +131,8 @@ export class CoyoProvenance {
 
   /**
    * Rows whose pHash lies within Hamming distance `maxDistance` (0..8) of `phash`, nearest first (then
-   * by id), at most `limit` of them, with the number of all such rows. Probes tables 0..maxDistance:
-   * a hash within distance k differs in at most k of the 9 substrings, so one of any k + 1 tables holds
-   * it in the query's bucket.
+   * by id), at most `limit` of them, with the number of all such rows. One range read per probe of
+   * {@link phashProbes}: 1 for distance 0, 9 narrow ones for 1–4, k + 1 wide ones for 5–8.
    */
   async byPhash(phash: string, maxDistance: number, limit: number): Promise<ByPhashResult> {
     const indexes = indexesOf(this.dataset);
@@ -141,12 +140,12 @@ export class CoyoProvenance {
     if (query === null) throw new Error(`bug: ${phash} reached the pHash search unvalidated`);
     if (!Number.isInteger(maxDistance) || maxDistance < 0 || maxDistance > MAX_PHASH_DISTANCE)
       throw new Error(`bug: max_distance ${maxDistance} reached the pHash search unvalidated`);
-    const tables = indexes.by_phash.slice(0, maxDistance + 1);
     const found = new Map<number, number>();
     const probes = await pMap(
-      tables.entries(),
-      async ([t, table]) => {
-        const { lo, hi } = phashBucket(query, t);
+      phashProbes(query, maxDistance),
+      async ({ table: t, lo, hi }) => {
+        const table = indexes.by_phash[t];
+        if (table === undefined) throw new Error(`bug: no pHash table ${t}`);
         const records = await scanTable(this.io, this.dataset.version, table, lo, hi);
         return records.map((r: TableRecord) => ({ id: r.id, distance: hammingDistance(phashFromTableKey(r.key, t), query) }));
       },

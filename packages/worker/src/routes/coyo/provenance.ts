@@ -199,8 +199,8 @@ export const byPhashRoute = createRoute({
   tags: ['coyo'],
   summary: 'Rows whose image pHash is within a Hamming distance',
   description:
-    `Exact for \`max_distance\` 0–${MAX_PHASH_DISTANCE} (multi-index hashing over 9 substrings of the 64 bits: ` +
-    'distance k probes k + 1 tables, one R2 read each, then the row groups of the matches). ' +
+    `Exact for \`max_distance\` 0–${MAX_PHASH_DISTANCE} (multi-index hashing over 9 substrings of the 64 bits, one R2 ` +
+    'range read per probe: 1 at distance 0, 9 narrow ones at 1–4, k + 1 at 5–8; then the row groups of the matches). ' +
     COST,
   security: bearerSecurity,
   request: { query: ByPhashQuerySchema },
