@@ -52,10 +52,11 @@ export { findGroup, groupOfRow, groupSpan, indexShard, ShardSchemaError, statist
 export {
   CoyoProvenance,
   IndexUnavailableError,
+  MAX_PHASH_PROBE_BYTES,
   MAX_URL_ROWS,
   type ByDomainResult,
   type ByPhashResult,
   type ByUrlResult,
   type PhashMatch,
 } from './indexes/provenance';
-export { directoryCached, loadDirectory, scanTable, type ScanOptions, type TableDirectory, type TableRecord } from './indexes/table';
+export { directoryCached, loadDirectory, scanTable, ScanBudgetError, type ScanOptions, type TableDirectory, type TableRecord } from './indexes/table';

@@ -90,7 +90,8 @@ try {
     peerMs: number[];
   }
   const kinds = ['by-url', 'by-domain (page of 20)', 'by-phash k=0', 'by-phash k=1', 'by-phash k=4', 'by-phash k=8'] as const;
-  const results = Object.fromEntries(kinds.map((k) => [k, { ms: [], reads: [], bytes: [], indexReads: [], indexBytes: [], peerMs: [] } as Sample])) as Record<(typeof kinds)[number], Sample>;
+  const emptySample = (): Sample => ({ ms: [], reads: [], bytes: [], indexReads: [], indexBytes: [], peerMs: [] });
+  const results = Object.fromEntries(kinds.map((k) => [k, emptySample()])) as Record<(typeof kinds)[number], Sample>;
 
   const edge = async (run: (p: CoyoProvenance) => Promise<unknown>) => {
     const split = splitCounter(files);

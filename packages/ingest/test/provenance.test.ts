@@ -237,6 +237,14 @@ describe('by pHash', () => {
     }
   });
 
+  it('refuses a probe wider than its byte budget before reading it', async () => {
+    const { p, bucket } = await provenance();
+    await p.byPhash(hex(queries[0] as bigint), 0, 1);
+    const before = bucket.stats.reads;
+    await expect(p.byPhash(hex(queries[0] as bigint), 8, 1, 64)).rejects.toThrow(/more than the 64/);
+    expect(bucket.stats.reads).toBe(before);
+  });
+
   it('holds at most `limit` matches, nearest first, while counting them all', async () => {
     const { p } = await provenance();
     const result = await p.byPhash(hex(queries[1] as bigint), 8, 5);

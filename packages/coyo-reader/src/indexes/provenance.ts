@@ -28,6 +28,12 @@ export class IndexUnavailableError extends Error {
   override readonly name = 'IndexUnavailableError';
 }
 
+/**
+ * Most bytes one pHash probe may read: a Worker has 128 MB, and at full size a 7-bit bucket is ≈ 93 MB.
+ * Distances whose buckets are wider are refused (ScanBudgetError) rather than run out of memory.
+ */
+export const MAX_PHASH_PROBE_BYTES = 16 * 1024 * 1024;
+
 /** Most rows one by-URL answer holds (a URL is in a handful of rows at most). */
 export const MAX_URL_ROWS = 100;
 
@@ -134,7 +140,7 @@ export class CoyoProvenance {
    * by id), at most `limit` of them, with the number of all such rows. One range read per probe of
    * {@link phashProbes}: 1 for distance 0, 9 narrow ones for 1–4, k + 1 wide ones for 5–8.
    */
-  async byPhash(phash: string, maxDistance: number, limit: number): Promise<ByPhashResult> {
+  async byPhash(phash: string, maxDistance: number, limit: number, maxProbeBytes = MAX_PHASH_PROBE_BYTES): Promise<ByPhashResult> {
     const indexes = indexesOf(this.dataset);
     const query = parsePhash(phash);
     if (query === null) throw new Error(`bug: ${phash} reached the pHash search unvalidated`);
@@ -146,7 +152,7 @@ export class CoyoProvenance {
       async ({ table: t, lo, hi }) => {
         const table = indexes.by_phash[t];
         if (table === undefined) throw new Error(`bug: no pHash table ${t}`);
-        const records = await scanTable(this.io, this.dataset.version, table, lo, hi);
+        const records = await scanTable(this.io, this.dataset.version, table, lo, hi, { maxBytes: maxProbeBytes });
         return records.map((r: TableRecord) => ({ id: r.id, distance: hammingDistance(phashFromTableKey(r.key, t), query) }));
       },
       { concurrency: 6 },

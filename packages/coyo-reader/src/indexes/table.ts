@@ -77,7 +77,14 @@ function before(keyA: bigint, idA: number, keyB: bigint, idB: number): boolean {
   return keyA < keyB || (keyA === keyB && idA < idB);
 }
 
+/** A scan would read more than its budget allows (a pHash bucket too wide for the dataset's size). */
+export class ScanBudgetError extends Error {
+  override readonly name = 'ScanBudgetError';
+}
+
 export interface ScanOptions {
+  /** Refuse (ScanBudgetError) a read of more bytes than this, before making it. */
+  readonly maxBytes?: number;
   /** Only records with an id above this (within the first key) — a cursor. */
   readonly afterId?: number;
   /** Read no more blocks than needed for this many records from the start (default: the whole range). */
@@ -120,7 +127,10 @@ export async function scanTable(io: CoyoIo, version: string, table: IndexTable, 
   if (options.maxRecords !== undefined) last = Math.min(last, first + Math.ceil(options.maxRecords / table.block_entries));
   const startRecord = first * table.block_entries;
   const endRecord = Math.min((last + 1) * table.block_entries, table.entries);
-  const bytes = await readRange(io.bucket, table.key, startRecord * table.entry_bytes, (endRecord - startRecord) * table.entry_bytes);
+  const length = (endRecord - startRecord) * table.entry_bytes;
+  if (options.maxBytes !== undefined && length > options.maxBytes)
+    throw new ScanBudgetError(`the look-up would read ${length} bytes of ${table.key}, more than the ${options.maxBytes} one read may take`);
+  const bytes = await readRange(io.bucket, table.key, startRecord * table.entry_bytes, length);
   const view = new DataView(bytes);
   const out: TableRecord[] = [];
   for (let at = 0; at < bytes.byteLength; at += table.entry_bytes) {

@@ -1464,7 +1464,7 @@ export interface paths {
         };
         /**
          * Rows whose image pHash is within a Hamming distance
-         * @description Exact for `max_distance` 0–8 (multi-index hashing over 9 substrings of the 64 bits, one R2 range read per probe: 1 at distance 0, 9 narrow ones at 1–4, k + 1 at 5–8; then the row groups of the matches). The `x-coyo-r2-reads` / `x-coyo-r2-bytes` headers give the request’s R2 cost, `x-coyo-version` the version.
+         * @description Exact for `max_distance` 0–8 (multi-index hashing over 9 substrings of the 64 bits, one R2 range read per probe: 1 at distance 0, 9 narrow ones at 1–4, k + 1 at 5–8; then the row groups of the matches). A distance whose buckets would read more than 16 MiB in one probe is refused with 400 (`invalid_request`): at the full dataset’s size that is 5–8. The `x-coyo-r2-reads` / `x-coyo-r2-bytes` headers give the request’s R2 cost, `x-coyo-version` the version.
          */
         get: operations["byPhash"];
         put?: never;

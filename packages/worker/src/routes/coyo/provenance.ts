@@ -4,7 +4,7 @@
  * CoyoProvenance). Every answer carries the version and its R2 cost like the other COYO routes.
  */
 import { MAX_PHASH_DISTANCE, normalizeDomain, PHASH_PATTERN } from '@coyo/coyo-schema';
-import { CoyoProvenance, IndexUnavailableError, type CoyoDataset, type CoyoIo } from '@coyo/coyo-reader';
+import { CoyoProvenance, IndexUnavailableError, ScanBudgetError, type CoyoDataset, type CoyoIo } from '@coyo/coyo-reader';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AppEnv } from '../../env';
@@ -201,6 +201,8 @@ export const byPhashRoute = createRoute({
   description:
     `Exact for \`max_distance\` 0–${MAX_PHASH_DISTANCE} (multi-index hashing over 9 substrings of the 64 bits, one R2 ` +
     'range read per probe: 1 at distance 0, 9 narrow ones at 1–4, k + 1 at 5–8; then the row groups of the matches). ' +
+    'A distance whose buckets would read more than 16 MiB in one probe is refused with 400 (`invalid_request`): at the ' +
+    'full dataset’s size that is 5–8. ' +
     COST,
   security: bearerSecurity,
   request: { query: ByPhashQuerySchema },
@@ -257,6 +259,10 @@ export const lookupImageRoute = createRoute({
 /** A version without provenance tables is a 503, as one not yet published is. */
 export function provenanceProblem(err: unknown): unknown {
   if (err instanceof IndexUnavailableError) return new ProblemError('backend_unavailable', err.message, { headers: { 'retry-after': '60' } });
+  if (err instanceof ScanBudgetError) {
+    const detail = `max_distance is too wide for this dataset: ${err.message}; ask for a smaller distance`;
+    return new ProblemError('invalid_request', detail, { errors: [{ in: 'query', path: 'max_distance', message: detail }] });
+  }
   return err;
 }
 
