@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { WRANGLER_CONFIG, runCliOk } from '../coyo/cli.ts';
 import { startStack, type Stack } from '../harness/stack.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -56,7 +57,15 @@ describe('HTML pages in Chromium against the real stack', () => {
   let pageErrors: string[];
 
   beforeAll(async () => {
-    stack = await startStack();
+    // A small COYO version (with its provenance tables) for the "Is this image in COYO?" box.
+    const persistDir = mkdtempSync(join(tmpdir(), 'coyo-pages-state-'));
+    const sample = mkdtempSync(join(tmpdir(), 'coyo-pages-sample-'));
+    await runCliOk(['sample', '--rows', '1000', '--seed', '7', '--out', sample]);
+    await runCliOk([
+      'ingest', sample, '--target', 'local', '--config', WRANGLER_CONFIG, '--persist', join(persistDir, 'v3'),
+      '--work-dir', mkdtempSync(join(tmpdir(), 'coyo-pages-work-')), '--progress', 'none',
+    ]);
+    stack = await startStack({ persistDir });
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   });
   afterAll(async () => {
@@ -236,6 +245,33 @@ describe('HTML pages in Chromium against the real stack', () => {
 
     await page.reload();
     expect(await page.inputValue('#api-key')).toBe(stack.apiKey);
+    expect(await page.evaluate(() => window.cspViolations)).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('/ answers "Is this image in COYO?" with the pHash and rows a direct lookup-image call gives', async () => {
+    const png = await makePng();
+    const direct = await fetch(`${stack.workerUrl}/v1/coyo/lookup-image`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ image: { base64: png.toString('base64') }, max_distance: 8 }),
+    });
+    expect(direct.status).toBe(200);
+    const expected = (await direct.json()) as { phash: string; total: number; matches: { row: { id: number } }[] };
+    expect(expected.phash).toMatch(/^[0-9a-f]{16}$/);
+
+    await page.goto(`${stack.workerUrl}/`);
+    await page.fill('#api-key', stack.apiKey);
+    await page.setInputFiles('#provenance-file', { name: 'generated.png', mimeType: 'image/png', buffer: png });
+    await page.selectOption('#provenance-distance', '8');
+    await page.click('#provenance-submit');
+    await page.waitForSelector('#provenance-summary:not([hidden])', { timeout: 30_000 });
+    const summary = await page.locator('#provenance-summary').innerText();
+    expect(summary).toContain(expected.phash);
+    expect(summary).toContain(expected.total === 0 ? 'no COYO-700M row within distance 8' : `${expected.total} row`);
+    const ids = await page.$$eval('#provenance-matches li code', (codes) => codes.map((c) => Number(c.textContent)));
+    expect(ids).toEqual(expected.matches.map((m) => m.row.id));
+    expect(await page.locator('#provenance-error').isHidden()).toBe(true);
     expect(await page.evaluate(() => window.cspViolations)).toEqual([]);
     expect(pageErrors).toEqual([]);
   });

@@ -159,6 +159,29 @@ describe('COYO metadata from ingest to the edge', () => {
     expect((await fetch(`${started().url}/v1/coyo/export`)).status).toBe(401);
   });
 
+  it('finds rows by URL, host and pHash as a scan of the ingested rows does', async () => {
+    const target = rowsV1[123] as Row;
+    const url = String(target['url']);
+    const byUrl = await api(`/v1/coyo/by-url?url=${encodeURIComponent(url.replace(/^https:\/\/([^/]+)/, (_m, host: string) => `HTTPS://${host.toUpperCase()}`))}`);
+    expect(byUrl.status).toBe(200);
+    expect(Number(byUrl.headers.get('x-coyo-r2-reads'))).toBeGreaterThan(0);
+    expect(((await byUrl.json()) as { rows: Row[] }).rows.map((r) => r.id)).toEqual(rowsV1.filter((r) => r['url'] === url).map((r) => r.id));
+
+    const host = new URL(url).hostname;
+    const ofHost = rowsV1.filter((r) => new URL(String(r['url'])).hostname === host).map((r) => r.id).sort((a, b) => a - b);
+    const page = (await (await api(`/v1/coyo/by-domain?domain=${host}&limit=100`)).json()) as { count: number; rows: Row[] };
+    expect(page.count).toBe(ofHost.length);
+    expect(page.rows.map((r) => r.id)).toEqual(ofHost.slice(0, 100));
+
+    const phash = String(target['image_phash']);
+    const near = (await (await api(`/v1/coyo/by-phash?phash=${phash}&max_distance=2`)).json()) as { total: number; matches: { distance: number; row: Row }[] };
+    const popcount = (x: bigint): number => x.toString(2).replaceAll('0', '').length;
+    const expected = rowsV1.filter((r) => popcount(BigInt(`0x${String(r['image_phash'])}`) ^ BigInt(`0x${phash}`)) <= 2).map((r) => r.id);
+    expect(near.total).toBe(expected.length);
+    expect(near.matches.map((m) => m.row.id).sort((a, b) => a - b)).toEqual(expected.sort((a, b) => a - b));
+    expect(near.matches[0]?.distance).toBe(0);
+  });
+
   it('keeps the previous version serving when an ingest dies midway, and the re-run completes it', async () => {
     await stop(); // one process at a time on the local state
     const input = join(temp, 'v2');

@@ -19,6 +19,7 @@ export {
   ModelSchema,
   ModelsAnswerSchema,
   PHASES,
+  PhashAnswerSchema,
   PredictionSchema,
   ReadyAnswerSchema,
 } from './messages.js';
@@ -28,6 +29,7 @@ export type {
   EmbedTextAnswer,
   EmbedTextRequest,
   HealthAnswer,
+  PhashAnswer,
   Model,
   ModelsAnswer,
   Phase,

@@ -41,6 +41,12 @@ export const ClassifyAnswerSchema = z.object({
   predictions: z.array(z.array(PredictionSchema)),
 });
 
+/**
+ * `POST /v1/phash` answer: each image's perceptual hash as Python's `imagehash.phash` prints it (16
+ * lower-case hex digits, comparable with COYO-700M's `image_phash`), in request order.
+ */
+export const PhashAnswerSchema = z.object({ phashes: z.array(z.string().regex(/^[0-9a-f]{16}$/, 'expected 16 lowercase hex digits')) });
+
 /** Tasks the backend serves; callers pick models by task. */
 export const MODEL_TASKS = { zeroShot: 'zero-shot-image-classification', imageClassification: 'image-classification' } as const;
 
@@ -101,6 +107,7 @@ export type EmbedImageAnswer = z.infer<typeof EmbedImageAnswerSchema>;
 export type EmbedTextAnswer = z.infer<typeof EmbedTextAnswerSchema>;
 export type Prediction = z.infer<typeof PredictionSchema>;
 export type ClassifyAnswer = z.infer<typeof ClassifyAnswerSchema>;
+export type PhashAnswer = z.infer<typeof PhashAnswerSchema>;
 export type Model = z.infer<typeof ModelSchema>;
 export type ModelsAnswer = z.infer<typeof ModelsAnswerSchema>;
 export type HealthAnswer = z.infer<typeof HealthAnswerSchema>;

@@ -7,6 +7,7 @@ export const ROUTES = {
   embedImage: { method: 'POST', path: '/v1/embed/image' },
   embedText: { method: 'POST', path: '/v1/embed/text' },
   classify: { method: 'POST', path: '/v1/classify' },
+  phash: { method: 'POST', path: '/v1/phash' },
   models: { method: 'GET', path: '/v1/models' },
   health: { method: 'GET', path: '/healthz' },
   ready: { method: 'GET', path: '/readyz' },

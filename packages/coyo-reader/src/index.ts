@@ -72,3 +72,14 @@ export {
   type EncodeShardOptions,
   type ShardBytes,
 } from './layout';
+export {
+  CoyoProvenance,
+  IndexUnavailableError,
+  MAX_PHASH_PROBE_BYTES,
+  MAX_URL_ROWS,
+  type ByDomainResult,
+  type ByPhashResult,
+  type ByUrlResult,
+  type PhashMatch,
+} from './indexes/provenance';
+export { directoryCached, loadDirectory, scanTable, ScanBudgetError, type ScanOptions, type TableDirectory, type TableRecord } from './indexes/table';

@@ -54,3 +54,29 @@ export {
   lookupIndexBytes,
 } from './manifest.js';
 export type { ColumnRange, ColumnRanges, FormatVersion, LookupIndex, Manifest, Pointer, RangesOfManifest, Shard } from './manifest.js';
+export {
+  DIRECTORY_ENTRY_BYTES,
+  INDEX_FORMAT_VERSION,
+  IndexTableSchema,
+  IndexesSchema,
+  KEY_ID_COUNT_ENTRY_BYTES,
+  KEY_ID_ENTRY_BYTES,
+  MAX_PHASH_DISTANCE,
+  PHASH_PATTERN,
+  PHASH_SUBSTRINGS,
+  domainKey,
+  hammingDistance,
+  hash64,
+  indexTableKey,
+  normalizeDomain,
+  normalizeUrl,
+  parsePhash,
+  phashBucket,
+  phashProbes,
+  phashFromTableKey,
+  phashHex,
+  phashTableKey,
+  urlHost,
+  urlKey,
+} from './indexes.js';
+export type { IndexTable, Indexes, PhashProbe } from './indexes.js';

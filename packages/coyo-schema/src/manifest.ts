@@ -7,6 +7,7 @@
  * whenever an older reader could not parse what is written.
  */
 import { z } from 'zod';
+import { IndexesSchema } from './indexes.js';
 
 /** Key of the pointer to the live version. Every other object of a version lives under its prefix. */
 export const POINTER_KEY = 'current.json';
@@ -101,6 +102,8 @@ export const ManifestSchema = z
     row_group_size: z.number().int().positive(),
     columns: ColumnRangesSchema,
     shards: z.array(ShardSchema),
+    /** The provenance indexes (by URL, domain, pHash) under the version's prefix; absent in versions built without them. */
+    indexes: IndexesSchema.optional(),
   })
   .superRefine((m, ctx) => {
     if (m.format_version === BASE_FORMAT_VERSION && hasNullRange(m)) {

@@ -15,6 +15,7 @@ import {
   HealthAnswerSchema,
   ModelsAnswerSchema,
   PROBLEMS,
+  PhashAnswerSchema,
   PROBLEM_CONTENT_TYPE,
   ProblemAnswerSchema,
   ROUTES,
@@ -33,6 +34,7 @@ import { createApp } from '../src/http/app.js';
 import { ServerStatus } from '../src/http/status.js';
 import { silentLogger } from '../src/metrics/logger.js';
 import { BackendMetrics } from '../src/metrics/metrics.js';
+import { phashOf } from '../src/models/phash.js';
 import { generateTestModels } from '../src/models/test-models.js';
 
 const TOKEN = 'contract-token-0123456789';
@@ -150,6 +152,14 @@ describe('answers', () => {
     expect(body.tokens).toHaveLength(2);
   });
 
+  it('POST /v1/phash, one raw image and a multipart pair, as phashOf hashes them', async () => {
+    const expected = await phashOf(jpeg, { maxPixels: limits.maxImagePixels });
+    expect(await answer(await app.request(ROUTES.phash.path, image(jpeg)), PhashAnswerSchema)).toEqual({ phashes: [expected] });
+    const other = new Uint8Array(await sharp({ create: { width: 40, height: 30, channels: 3, background: '#3a7' } }).png().toBuffer());
+    const pair = await answer(await app.request(ROUTES.phash.path, images(other, jpeg)), PhashAnswerSchema);
+    expect(pair.phashes).toEqual([await phashOf(other, { maxPixels: limits.maxImagePixels }), expected]);
+  });
+
   it('POST /v1/classify', async () => {
     const response = await app.request(`${ROUTES.classify.path}?top_k=3`, images(jpeg, jpeg));
     const body = await answer(response, ClassifyAnswerSchema);
@@ -174,6 +184,7 @@ describe('problems', () => {
 
   it('unsupported_media_type (415) on bytes that are no image format', async () => {
     await expectProblem(await app.request(ROUTES.embedImage.path, image(new TextEncoder().encode('not an image at all'))), 'unsupported_media_type');
+    await expectProblem(await app.request(ROUTES.phash.path, image(new TextEncoder().encode('not an image at all'))), 'unsupported_media_type');
   });
 
   it('payload_too_large (413) and image_too_large (413)', async () => {

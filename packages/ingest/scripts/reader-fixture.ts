@@ -21,11 +21,12 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { encodeShard } from '@coyo/coyo-reader';
-import { POINTER_KEY, STORAGE_ORDER, columnSpec, type CoyoColumn, type CoyoLogicalType, type Pointer, type Shard } from '@coyo/coyo-schema';
+import { POINTER_KEY, STORAGE_ORDER, columnSpec, type CoyoColumn, type CoyoLogicalType, type Indexes, type Pointer, type Shard } from '@coyo/coyo-schema';
 import type { DecodedArray } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { assembleManifest, describeShard } from '../src/build.js';
 import { Duck } from '../src/duck.js';
+import { buildIndexes } from '../src/indexes/build.js';
 import { manifestKey, shardKey } from '../src/manifest.js';
 import { generateRows, type CoyoRow } from '../src/sample.js';
 
@@ -42,6 +43,9 @@ const TIMESTAMP = '2024-06-01T00:00:00.000Z';
 const BASIC_TYPE = { int64: 'INT64', int32: 'INT32', float32: 'FLOAT', string: 'STRING' } as const satisfies Record<CoyoLogicalType, string>;
 
 /** A row as a fixture stores it: any column may be NULL (the ingest would refuse a NULL id). */
+/** Records per block of the fixtures' provenance tables. */
+const FIXTURE_INDEX_BLOCK_ENTRIES = 64;
+
 export type FixtureRow = { readonly [K in keyof CoyoRow]: CoyoRow[K] | null };
 
 interface FixtureSpec {
@@ -54,6 +58,8 @@ interface FixtureSpec {
   readonly layout: 2 | 3;
   /** Turns the row at position `i` of the id order into the stored row. */
   readonly shape: (row: CoyoRow, i: number) => FixtureRow;
+  /** Whether the version carries provenance tables. */
+  readonly indexes?: boolean;
 }
 
 const PLAIN: FixtureSpec = {
@@ -64,6 +70,7 @@ const PLAIN: FixtureSpec = {
   seed: 20240601,
   layout: 3,
   shape: (row) => row,
+  indexes: true,
 };
 
 const NULLS_ROWS = 300;
@@ -170,7 +177,23 @@ async function buildFixture(spec: FixtureSpec): Promise<{ text: string; rowGroup
       shards.push(await describeShard(duck, file, key, indexBytes));
       objects[key] = Buffer.from(bytes).toString('base64');
     }
-    const manifest = { ...assembleManifest(spec.version, shards, spec.rowGroupSize), created_at: TIMESTAMP };
+    // Provenance tables in 64-record blocks, so look-ups cross blocks; only the plain fixture has them, so
+    // the others also stand for versions published before the tables existed.
+    let indexes: Indexes | undefined;
+    if (spec.indexes === true) {
+      const built = buildIndexes(
+        rows.map((r) => ({ id: Number(r.id), url: r.url, image_phash: r.image_phash })),
+        spec.version,
+        FIXTURE_INDEX_BLOCK_ENTRIES,
+      );
+      for (const [key, bytes] of built.objects) objects[key] = Buffer.from(bytes).toString('base64');
+      indexes = built.indexes;
+    }
+    const manifest = {
+      ...assembleManifest(spec.version, shards, spec.rowGroupSize),
+      created_at: TIMESTAMP,
+      ...(indexes !== undefined ? { indexes } : {}),
+    };
     const pointer: Pointer = {
       format_version: manifest.format_version,
       version: spec.version,

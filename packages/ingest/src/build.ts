@@ -27,6 +27,7 @@ import { z } from 'zod';
 import { Duck, toSafeNumber } from './duck.js';
 import { DuplicateIdsError, IngestError } from './errors.js';
 import { expandInputs } from './inputs.js';
+import { indexFilesPresent, writeIndexes } from './indexes/write.js';
 import { MANIFEST_FORMAT_VERSION, formatVersionFor, shardKey } from './manifest.js';
 import type { Progress } from './progress.js';
 import {
@@ -54,6 +55,8 @@ export interface BuildOptions {
   readonly datasetVersion?: string;
   readonly threads?: number;
   readonly memoryLimit?: string;
+  /** Records per block of the provenance tables (default 4096): a look-up reads whole blocks. */
+  readonly indexBlockEntries?: number;
   readonly progress?: Progress;
 }
 
@@ -99,9 +102,9 @@ export async function parquetFooterBytes(path: string): Promise<number> {
   }
 }
 
-async function fingerprint(files: readonly string[], groups: readonly [number, number], shardRows: number, version?: string): Promise<string> {
+async function fingerprint(files: readonly string[], groups: readonly [number, number], shardRows: number, version?: string, indexBlocks?: number): Promise<string> {
   // The newest layout is part of it: a build cached by an ingest that wrote an older one is built again.
-  const parts: unknown[] = [MANIFEST_FORMAT_VERSION, ...groups, shardRows, version ?? null];
+  const parts: unknown[] = [MANIFEST_FORMAT_VERSION, ...groups, shardRows, version ?? null, 'indexes-1', indexBlocks ?? null];
   for (const file of files) {
     const info = await stat(file);
     parts.push([file, info.size, Math.floor(info.mtimeMs)]);
@@ -119,6 +122,7 @@ async function reusableBuild(workDir: string, print: string): Promise<BuildResul
     const info = await stat(file).catch(() => undefined);
     if (info === undefined || info.size !== manifest.shards[i]?.bytes) return undefined;
   }
+  if (!(await indexFilesPresent(join(workDir, 'shards'), manifest.indexes))) return undefined;
   return { manifest, shardFiles, reused: true };
 }
 
@@ -376,7 +380,7 @@ export async function buildShards(options: BuildOptions): Promise<BuildResult> {
   let print: string;
   try {
     files = await expandInputs(duck, options.inputs);
-    print = await fingerprint(files, [rowGroupSize, rowGroupBytes], shardRows, options.datasetVersion);
+    print = await fingerprint(files, [rowGroupSize, rowGroupBytes], shardRows, options.datasetVersion, options.indexBlockEntries);
   } finally {
     duck.close();
   }
@@ -444,8 +448,8 @@ export async function buildShards(options: BuildOptions): Promise<BuildResult> {
         .digest('hex')
         .slice(0, 16);
     const shards: Shard[] = built.map((s, i) => ({ key: shardKey(version, i), ...s }));
-    const manifest = assembleManifest(version, shards, rowGroupSize);
-    ManifestSchema.parse(manifest);
+    const indexes = await writeIndexes(duck, 'staged', bounds, version, shardDir, options.indexBlockEntries);
+    const manifest = ManifestSchema.parse({ ...assembleManifest(version, shards, rowGroupSize), indexes });
     await writeFile(join(options.workDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     const record = { fingerprint: print, manifest, shard_files: shardFiles };
     await writeFile(join(options.workDir, 'build.json.partial'), JSON.stringify(record));

@@ -5,14 +5,17 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { ManifestSchema, POINTER_KEY, PointerSchema, type Manifest, type Pointer } from '@coyo/coyo-schema';
 import { IngestError } from './errors.js';
+import { indexFilePath, indexTables } from './indexes/write.js';
 import { manifestKey } from './manifest.js';
 import type { Progress } from './progress.js';
 import type { ObjectStore } from './targets/types.js';
 
 export interface PublishResult {
   readonly version: string;
+  /** Shards uploaded and skipped (the provenance tables go up with them, uncounted). */
   readonly uploaded: number;
   readonly skipped: number;
   /** The version the pointer named before, if any. */
@@ -100,6 +103,21 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     progress?.update(rows);
   }
   progress?.end();
+
+  // The provenance tables go up before the manifest that names them, like the shards.
+  if (manifest.indexes !== undefined) {
+    // The build writes them beside the shards.
+    const folder = dirname(options.shardFiles[0] ?? '.');
+    for (const table of indexTables(manifest.indexes)) {
+      const existing = await store.head(table.key);
+      if (existing !== null && existing.size === table.bytes && existing.sha256 === table.sha256) continue;
+      const body = new Uint8Array(await readFile(indexFilePath(folder, table.key)));
+      const actual = sha256(body);
+      if (actual !== table.sha256) throw new Error(`${table.key} changed since it was built (sha256 ${actual})`);
+      await store.put(table.key, body, { sha256: table.sha256, contentType: 'application/octet-stream' });
+      progress?.event('index-uploaded', { key: table.key, bytes: table.bytes }, `uploaded ${table.key}`);
+    }
+  }
 
   const manifestBytes = new TextEncoder().encode(`${JSON.stringify(manifest)}\n`);
   const key = manifestKey(manifest.dataset_version);

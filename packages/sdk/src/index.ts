@@ -32,6 +32,13 @@ export type {
   CoyoExportParams,
   CoyoExportPart,
   CoyoExportRows,
+  CoyoByUrl,
+  CoyoByDomainParams,
+  CoyoByDomainPage,
+  CoyoByPhashParams,
+  CoyoByPhash,
+  CoyoPhashMatch,
+  CoyoLookupImageParams,
 } from './resources/coyo.js';
 export { APIPromise, PagePromise } from './internal/api-promise.js';
 export {

@@ -1,7 +1,7 @@
 /**
  * `/`: the playground. A person pastes an API key (remembered in this browser), drops, picks or pastes
  * an image, types labels and sees ALIGN's zero-shot scores as bars; a second box looks up one
- * COYO-700M row. It calls the same-origin API exactly as any client would
+ * COYO-700M row, and a third answers "is this image in COYO?" by its pHash. It calls the same-origin API exactly as any client would
  * (`POST /v1/zero-shot` with `{ image: { base64 }, labels }`, `GET /v1/coyo/{id}`), and shows the
  * RFC 9457 problem the API answers when it refuses.
  */
@@ -35,6 +35,13 @@ const coyoId = byId('coyo-id', HTMLInputElement);
 const coyoSubmit = byId('coyo-submit', HTMLButtonElement);
 const coyoError = byId('coyo-error', HTMLDivElement);
 const coyoRow = byId('coyo-row', HTMLElement);
+const provenanceForm = byId('provenance-form', HTMLFormElement);
+const provenanceFile = byId('provenance-file', HTMLInputElement);
+const provenanceDistance = byId('provenance-distance', HTMLSelectElement);
+const provenanceSubmit = byId('provenance-submit', HTMLButtonElement);
+const provenanceError = byId('provenance-error', HTMLDivElement);
+const provenanceSummary = byId('provenance-summary', HTMLParagraphElement);
+const provenanceMatches = byId('provenance-matches', HTMLOListElement);
 
 let chosenFile: File | null = null;
 let previewUrl: string | null = null;
@@ -432,4 +439,84 @@ async function lookUp(): Promise<void> {
 coyoForm.addEventListener('submit', (event) => {
   event.preventDefault();
   void lookUp();
+});
+
+// ---- is this image in COYO? ----------------------------------------------------------------
+
+function renderMatches(data: unknown): void {
+  const answer = isRecord(data) ? data : {};
+  const matches = Array.isArray(answer['matches']) ? answer['matches'] : [];
+  const phash = typeof answer['phash'] === 'string' ? answer['phash'] : '?';
+  const total = typeof answer['total'] === 'number' ? answer['total'] : matches.length;
+  const distance = typeof answer['max_distance'] === 'number' ? answer['max_distance'] : 0;
+  provenanceSummary.textContent =
+    total === 0
+      ? `pHash ${phash}: no COYO-700M row within distance ${distance}.`
+      : `pHash ${phash}: ${total} row${total === 1 ? '' : 's'} within distance ${distance}${total > matches.length ? ` (nearest ${matches.length} shown)` : ''}.`;
+  provenanceSummary.hidden = false;
+  provenanceMatches.replaceChildren();
+  for (const match of matches) {
+    if (!isRecord(match) || !isRecord(match['row'])) continue;
+    const row = match['row'];
+    const item = document.createElement('li');
+    const badge = document.createElement('span');
+    badge.className = 'distance';
+    badge.textContent = `d=${cellText(match['distance'])}`;
+    const id = document.createElement('code');
+    id.textContent = cellText(row['id']);
+    item.append(badge, id, ' ');
+    const url = row['url'];
+    if (typeof url === 'string' && /^https?:\/\//i.test(url)) {
+      const link = document.createElement('a');
+      link.href = url;
+      link.textContent = url;
+      link.target = '_blank';
+      link.rel = 'noopener noreferrer';
+      item.append(link);
+    } else {
+      item.append(cellText(url));
+    }
+    const text = row['text'];
+    if (typeof text === 'string') item.append(` \u2014 ${text}`);
+    provenanceMatches.append(item);
+  }
+  provenanceMatches.hidden = provenanceMatches.childElementCount === 0;
+}
+
+async function lookUpImage(): Promise<void> {
+  provenanceError.hidden = true;
+  provenanceSummary.hidden = true;
+  provenanceMatches.hidden = true;
+  const key = keyInput.value.trim();
+  const file = provenanceFile.files?.[0] ?? chosenFile;
+  if (file === null) {
+    showMessage(provenanceError, 'Image needed', 'Choose an image here or in the box above.');
+    return;
+  }
+  if (key === '') {
+    showMessage(provenanceError, 'API key needed', 'Paste your key into the API key box above.');
+    return;
+  }
+  provenanceSubmit.disabled = true;
+  try {
+    const response = await fetch('/v1/coyo/lookup-image', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ image: { base64: await readBase64(file) }, max_distance: Number(provenanceDistance.value) }),
+    });
+    if (!response.ok) {
+      showProblem(provenanceError, await readProblem(response), response.status);
+      return;
+    }
+    renderMatches(await response.json());
+  } catch (error) {
+    showMessage(provenanceError, 'Could not reach the API', errorText(error));
+  } finally {
+    provenanceSubmit.disabled = false;
+  }
+}
+
+provenanceForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  void lookUpImage();
 });

@@ -27,6 +27,7 @@ import {
   ROUTES,
   problemAnswer,
   type ClassifyAnswer,
+  type PhashAnswer,
   type EmbedImageAnswer,
   type EmbedTextAnswer,
   type HealthAnswer,
@@ -106,6 +107,15 @@ function toWebRequest(req: IncomingMessage, origin: string): Request {
     // Node's fetch requires this for streamed request bodies.
     duplex: 'half',
   } as RequestInit);
+}
+
+/**
+ * The fake backend's pHash of an image: the first 16 hex digits of its SHA-256, so a test can predict
+ * it (the real hash is checked bit-exact in the backend's own tests).
+ */
+export async function fakePhash(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return Array.from(digest.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 async function imagesOf(request: Request): Promise<Uint8Array[]> {
@@ -324,6 +334,11 @@ export class FakeServer {
           } satisfies EmbedTextAnswer,
           headers,
         );
+      }
+      case ROUTES.phash.path: {
+        const images = await imagesOf(request);
+        stats.images += images.length;
+        return json(res, { phashes: await Promise.all(images.map(fakePhash)) } satisfies PhashAnswer, headers);
       }
       case ROUTES.classify.path: {
         const images = await imagesOf(request);

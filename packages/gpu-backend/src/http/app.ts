@@ -19,6 +19,7 @@ import {
   type EmbedTextAnswer,
   type HealthAnswer,
   type ModelsAnswer,
+  type PhashAnswer,
   type ReadyAnswer,
 } from '@coyo/backend-protocol';
 import { Hono, type Context } from 'hono';
@@ -28,6 +29,7 @@ import type { Config } from '../config.js';
 import type { BackendMetrics } from '../metrics/metrics.js';
 import { silentLogger, type Logger } from '../metrics/logger.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/registry.js';
+import { phashOf } from '../models/phash.js';
 import { bearerAuth } from './auth.js';
 import { readImages, readTexts } from './body.js';
 import { ClientGone, HttpProblem, problemResponse, toProblem } from './problem.js';
@@ -220,6 +222,14 @@ export function createApp({ config, status, metrics, logger = silentLogger, rend
       revision: answer.revision,
       predictions: answer.predictions.map((list) => list.map(({ label, score, index }) => ({ label, score: encodeFloat32(score), index }))),
     } satisfies ClassifyAnswer);
+  });
+
+  // No model and no batch: the hash is a decode, a resize and a 32×32 DCT per image, done at once.
+  app.post(ROUTES.phash.path, async (c) => {
+    const images = await readImages(c.req.raw, config.limits);
+    const phashes: string[] = [];
+    for (const image of images) phashes.push(await phashOf(image, { maxPixels: config.limits.maxImagePixels }));
+    return c.json({ phashes } satisfies PhashAnswer);
   });
 
   app.get(ROUTES.models.path, (c) => c.json(c.get('engine').describe() satisfies ModelsAnswer));

@@ -55,7 +55,7 @@ export interface paths {
          * One served model
          * @description A served model by its id (`align-base`, `vit-large-patch16-384`) or its Hugging Face Hub id (`kakaobrain/align-base`, `google/vit-large-patch16-384`, the slash URL-encoded as `%2F`), as OpenAI’s `models.retrieve()` asks for it. The answer carries the served id.
          */
-        get: operations["retrieveModel"];
+        get: operations["modelsRetrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -294,6 +294,86 @@ export interface paths {
          * @description Answers in request order, null for absent ids. Ids in the same row group share one read. Inside a row, a value the row lacks (NULL in the source) is `null`.
          */
         post: operations["coyoBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/coyo/by-url": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The rows of an image URL
+         * @description Exact after normalisation (scheme and host lower-cased, default port, fragment and an empty query dropped, percent-encoding normalised, punycode hosts; see docs/coyo-storage.md). Warm: one index read and one row-group read. The `x-coyo-r2-reads` / `x-coyo-r2-bytes` headers give the request’s R2 cost, `x-coyo-version` the version.
+         */
+        get: operations["coyoByUrl"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/coyo/by-domain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The rows of a host, paged, with their count
+         * @description Rows whose URL has this host, in id order; continue with `next_cursor` until it is null. `count` is the host’s row count in the version. Warm: one index read, then the row groups of the page’s rows. The `x-coyo-r2-reads` / `x-coyo-r2-bytes` headers give the request’s R2 cost, `x-coyo-version` the version.
+         */
+        get: operations["coyoByDomain"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/coyo/lookup-image": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Is this image in COYO? Its pHash, then the by-pHash search
+         * @description The backend computes the image’s 64-bit pHash as Python’s `imagehash.phash` does (Pillow `L` conversion, Lanczos 32×32, DCT-II, the 8×8 low block above its median), bit-exact; then the rows within `max_distance` are found as by `/v1/coyo/by-phash`. One image, as JSON (`image`: URL or base64), multipart (`image` part, `max_distance` and `limit` fields) or the raw body (`Content-Type: image/*`, fields in the query). The `x-coyo-r2-reads` / `x-coyo-r2-bytes` headers give the request’s R2 cost, `x-coyo-version` the version.
+         */
+        post: operations["coyoLookupImage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/coyo/by-phash": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Rows whose image pHash is within a Hamming distance
+         * @description Exact for `max_distance` 0–8 (multi-index hashing over 9 substrings of the 64 bits, one R2 range read per probe: 1 at distance 0, 9 narrow ones at 1–4, k + 1 at 5–8; then the row groups of the matches). A distance whose buckets would read more than 16 MiB in one probe is refused with 400 (`invalid_request`): at the full dataset’s size that is 5–8. The `x-coyo-r2-reads` / `x-coyo-r2-bytes` headers give the request’s R2 cost, `x-coyo-version` the version.
+         */
+        get: operations["coyoByPhash"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -701,6 +781,108 @@ export interface components {
             /** @description Columns to return (default all). */
             columns?: string[];
         };
+        /**
+         * @example {
+         *       "version": "658fe60119ae5582",
+         *       "normalized_url": "https://cdn.shopify.com/s/files/olive-oil.jpg",
+         *       "rows": [
+         *         {
+         *           "id": 2680060225205,
+         *           "url": "https://cdn.shopify.com/s/files/olive-oil.jpg",
+         *           "text": "Olive oil infused with Tuscany herbs",
+         *           "width": 227,
+         *           "height": 300,
+         *           "image_phash": "9f91e133b1924e4e"
+         *         }
+         *       ]
+         *     }
+         */
+        CoyoByUrlResponse: {
+            version: string;
+            /** @description The URL after normalisation: what was looked up. */
+            normalized_url: string;
+            /** @description Every row whose URL normalises to the same string (at most 100), in id order. */
+            rows: components["schemas"]["CoyoRow"][];
+        };
+        /**
+         * @example {
+         *       "version": "658fe60119ae5582",
+         *       "domain": "cdn.shopify.com",
+         *       "count": 1,
+         *       "rows": [
+         *         {
+         *           "id": 2680060225205,
+         *           "url": "https://cdn.shopify.com/s/files/olive-oil.jpg",
+         *           "text": "Olive oil infused with Tuscany herbs",
+         *           "width": 227,
+         *           "height": 300,
+         *           "image_phash": "9f91e133b1924e4e"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
+        CoyoByDomainResponse: {
+            version: string;
+            /** @description The host after normalisation. */
+            domain: string;
+            /** @description Rows with this host in the version. */
+            count: number;
+            rows: components["schemas"]["CoyoRow"][];
+            /** @description Pass as `cursor` for the next page; null on the last one. */
+            next_cursor: string | null;
+        };
+        /**
+         * @example {
+         *       "version": "658fe60119ae5582",
+         *       "phash": "9f91e133b1924e4e",
+         *       "max_distance": 2,
+         *       "total": 1,
+         *       "matches": [
+         *         {
+         *           "distance": 0,
+         *           "row": {
+         *             "id": 2680060225205,
+         *             "url": "https://cdn.shopify.com/s/files/olive-oil.jpg",
+         *             "text": "Olive oil infused with Tuscany herbs",
+         *             "width": 227,
+         *             "height": 300,
+         *             "image_phash": "9f91e133b1924e4e"
+         *           }
+         *         }
+         *       ]
+         *     }
+         */
+        CoyoByPhashResponse: {
+            version: string;
+            /** @description The query, 16 lower-case hex digits. */
+            phash: string;
+            max_distance: number;
+            /** @description Rows within the distance; `matches` holds the nearest `limit` of them. */
+            total: number;
+            /** @description Nearest first, then by id. */
+            matches: components["schemas"]["CoyoPhashMatch"][];
+        };
+        CoyoPhashMatch: {
+            /** @description Hamming distance to the query. */
+            distance: number;
+            row: components["schemas"]["CoyoRow"];
+        };
+        /**
+         * @example {
+         *       "image": {
+         *         "url": "https://images.example.com/olive-oil.jpg"
+         *       },
+         *       "max_distance": 4
+         *     }
+         */
+        CoyoLookupImageRequest: {
+            image: components["schemas"]["ImageInput"];
+            /** @description Largest Hamming distance of a match (default 0). */
+            max_distance?: number;
+            /** @description Most matches returned (default 20). */
+            limit?: number;
+        };
         CoyoLookupResponse: {
             version: string;
             row: components["schemas"]["CoyoRow"];
@@ -870,7 +1052,7 @@ export interface operations {
             };
         };
     };
-    retrieveModel: {
+    modelsRetrieve: {
         parameters: {
             query?: never;
             header?: never;
@@ -2616,6 +2798,397 @@ export interface operations {
                 };
             };
             /** @description No dataset version is published yet (problem types: `backend_unavailable`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    coyoByUrl: {
+        parameters: {
+            query: {
+                /** @description The image URL, in any spelling the normalisation maps together. */
+                url: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The matching rows (none: the URL is not in COYO-700M). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoyoByUrlResponse"];
+                };
+            };
+            /** @description Malformed URL, domain, pHash, distance, limit or cursor (problem types: `validation_failed`, `invalid_request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded (problem types: `rate_limited`). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (problem types: `internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No dataset version is published yet, or the live one has no provenance indexes (problem types: `backend_unavailable`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    coyoByDomain: {
+        parameters: {
+            query: {
+                /** @description A host: case, a trailing dot and an internationalised spelling do not matter. */
+                domain: string;
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the host’s rows. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoyoByDomainResponse"];
+                };
+            };
+            /** @description Malformed URL, domain, pHash, distance, limit or cursor (problem types: `validation_failed`, `invalid_request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded (problem types: `rate_limited`). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (problem types: `internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No dataset version is published yet, or the live one has no provenance indexes (problem types: `backend_unavailable`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    coyoLookupImage: {
+        parameters: {
+            query?: {
+                /** @description With a raw image body: largest Hamming distance (0–8, default 0). */
+                max_distance?: string;
+                /** @description With a raw image body: most matches (1–100, default 20). */
+                limit?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CoyoLookupImageRequest"];
+                "multipart/form-data": {
+                    /** Format: binary */
+                    image: string;
+                    max_distance?: number;
+                    limit?: number;
+                };
+                "image/*": string;
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description The image’s pHash and the rows near it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoyoByPhashResponse"];
+                };
+            };
+            /** @description Malformed request (problem types: `invalid_request`, `validation_failed`, `image_url_not_allowed`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body or one image is too large, or the images exceed the request budget (MAX_IMAGES_PER_REQUEST, MAX_REQUEST_PIXELS) (problem types: `payload_too_large`, `image_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a supported image format or request media type (problem types: `unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An image URL could not be fetched or the image cannot be decoded (problem types: `image_fetch_failed`, `invalid_image`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded (problem types: `rate_limited`). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (problem types: `internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend answered something unexpected (problem types: `backend_error`). */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backend did not answer before the deadline (problem types: `backend_timeout`). */
+            504: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    coyoByPhash: {
+        parameters: {
+            query: {
+                /** @description 64-bit perceptual hash as 16 hex digits (case does not matter). */
+                phash: string;
+                /** @description Largest Hamming distance of a match. */
+                max_distance?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The nearest matches and their number. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoyoByPhashResponse"];
+                };
+            };
+            /** @description Malformed URL, domain, pHash, distance, limit or cursor (problem types: `validation_failed`, `invalid_request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed or unknown API key (problem types: `unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key is disabled or lacks the scope of this route (problem types: `forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded (problem types: `rate_limited`). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (problem types: `internal`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No dataset version is published yet, or the live one has no provenance indexes (problem types: `backend_unavailable`). */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */

@@ -4,6 +4,7 @@ import type { APIPromise, PagePromise } from '../internal/api-promise.js';
 import type { RequestOptions } from '../internal/request.js';
 import type { JsonOk, Query } from '../internal/types.js';
 import type { Coyo } from '../client.js';
+import { imageJson, resolveImage, type ImageInput } from '../internal/image.js';
 
 /** One COYO-700M row; with `columns`, only those keys are present. */
 export type CoyoRow = components['schemas']['CoyoRow'];
@@ -18,6 +19,17 @@ export type CoyoRowsParams = Omit<Query<'/v1/coyo/rows', 'get'>, 'columns'> & { 
 export type CoyoFilterParams = Omit<Query<'/v1/coyo/filter', 'get'>, 'columns'> & { columns?: CoyoColumn[] };
 export type CoyoFilterPage = JsonOk<'/v1/coyo/filter', 'get'>;
 export type CoyoStats = JsonOk<'/v1/coyo/stats', 'get'>;
+export type CoyoByUrl = JsonOk<'/v1/coyo/by-url', 'get'>;
+export type CoyoByDomainParams = Query<'/v1/coyo/by-domain', 'get'>;
+export type CoyoByDomainPage = JsonOk<'/v1/coyo/by-domain', 'get'>;
+export type CoyoByPhashParams = Omit<Query<'/v1/coyo/by-phash', 'get'>, 'phash'>;
+export type CoyoByPhash = JsonOk<'/v1/coyo/by-phash', 'get'>;
+export type CoyoPhashMatch = components['schemas']['CoyoPhashMatch'];
+/** `coyo.lookupImage()`'s options: the largest distance (0–8, default 0) and most matches (default 20). */
+export interface CoyoLookupImageParams {
+  maxDistance?: number;
+  limit?: number;
+}
 /** The body formats of `coyo.export`. */
 export type CoyoExportFormat = 'jsonl' | 'csv' | 'parquet';
 export type CoyoExportParams = Omit<Query<'/v1/coyo/export', 'get'>, 'columns' | 'format'> & { columns?: CoyoColumn[]; format?: CoyoExportFormat };
@@ -184,6 +196,52 @@ export class CoyoResource {
       if (nextCursor === null) return;
       cursor = nextCursor;
     }
+  }
+
+  /**
+   * Is this image URL in COYO-700M? The rows whose URL normalises to the same string (scheme and host case,
+   * default port, fragment and percent-encoding do not matter).
+   *
+   * @example const { rows } = await coyo.coyo.byUrl('https://i.pinimg.com/736x/ab/cd/ef.jpg');
+   */
+  byUrl(url: string, options?: RequestOptions): APIPromise<CoyoByUrl> {
+    return this.client.request(() => ({ method: 'GET', path: '/v1/coyo/by-url', query: { url } }), options);
+  }
+
+  /**
+   * The rows of a host with their count, `limit` (default 20, ≤ 100) per page: `await` for one page (and
+   * `count`), `for await (const row of coyo.byDomain({ domain }))` for every row, `.pages()` for the pages.
+   */
+  byDomain(params: CoyoByDomainParams, options?: RequestOptions): PagePromise<CoyoByDomainPage, CoyoRow> {
+    return this.client.requestPage<CoyoByDomainPage, CoyoRow>(
+      () => ({ method: 'GET', path: '/v1/coyo/by-domain', query: { ...params } }),
+      (page) => (page.next_cursor === null ? undefined : this.byDomain({ ...params, cursor: page.next_cursor }, options)),
+      (page) => page.rows,
+      options,
+    );
+  }
+
+  /** Rows whose `image_phash` is within Hamming distance `max_distance` (0–8, default 0) of `phash` (16 hex digits), nearest first. */
+  byPhash(phash: string, params: CoyoByPhashParams = {}, options?: RequestOptions): APIPromise<CoyoByPhash> {
+    return this.client.request(() => ({ method: 'GET', path: '/v1/coyo/by-phash', query: { phash, ...params } }), options);
+  }
+
+  /**
+   * Is this image in COYO-700M? The API computes its pHash (as Python's `imagehash.phash`) and answers the
+   * rows within `maxDistance`, with the hash. The image: a URL, `{ base64 }`, a Blob, bytes or a stream.
+   *
+   * @example const found = await coyo.coyo.lookupImage(await fileFromPath('cat.jpg'), { maxDistance: 4 });
+   */
+  lookupImage(image: ImageInput, params: CoyoLookupImageParams = {}, options?: RequestOptions): APIPromise<CoyoByPhash> {
+    return this.client.request(async () => {
+      const resolved = await resolveImage(image, 'image');
+      const json = {
+        image: imageJson(resolved),
+        ...(params.maxDistance === undefined ? {} : { max_distance: params.maxDistance }),
+        ...(params.limit === undefined ? {} : { limit: params.limit }),
+      };
+      return { method: 'POST', path: '/v1/coyo/lookup-image', body: { json } };
+    }, options);
   }
 
   /** Dataset version, row and shard counts, per-column ranges. */

@@ -7,6 +7,7 @@
  */
 import {
   ClassifyAnswerSchema,
+  PhashAnswerSchema,
   EmbedImageAnswerSchema,
   EmbedTextAnswerSchema,
   HEADERS,
@@ -206,6 +207,16 @@ export class BackendClient {
     const parsed = this.#parse(ClassifyAnswerSchema, json, path);
     if (parsed.predictions.length !== images.length) throw this.#contractError(path, `expected ${images.length} prediction lists, got ${parsed.predictions.length}`);
     return parsed;
+  }
+
+  /** Each image's perceptual hash (`imagehash.phash`, 16 lower-case hex digits), in order. */
+  async phash(images: readonly BackendImage[], ctx: CallContext): Promise<string[]> {
+    if (images.length === 0) throw new Error('bug: phash called with no images');
+    const { path } = ROUTES.phash;
+    const json = await this.#call('POST', path, ctx, () => imageBody(images));
+    const parsed = this.#parse(PhashAnswerSchema, json, path);
+    if (parsed.phashes.length !== images.length) throw this.#contractError(path, `expected ${images.length} hashes, got ${parsed.phashes.length}`);
+    return parsed.phashes;
   }
 
   /** The models the backend serves, with ALIGN's learned temperature. */

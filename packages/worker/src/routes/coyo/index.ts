@@ -27,6 +27,7 @@ import { ProblemError } from '../../errors';
 import { waitUntilOf } from '../../context';
 import { commonProblemResponses, problemResponse } from '../../schemas/problem';
 import { bearerSecurity } from '../shared';
+import { provenanceProblem, registerProvenanceRoutes } from './provenance';
 import {
   batchRequestExample,
   batchResponseExample,
@@ -299,7 +300,7 @@ export function registerCoyoRoutes(app: OpenAPIHono<AppEnv>, options: CoyoRouteO
   const memory = options.memory ?? isolateMemory;
 
   /** Opens the live version for one request and reports its R2 cost in response headers. */
-  async function withDataset<R extends Response>(c: Context<AppEnv>, fn: (dataset: CoyoDataset) => R | Promise<R>): Promise<R> {
+  async function withDataset<R extends Response>(c: Context<AppEnv>, fn: (dataset: CoyoDataset, io: CoyoIo) => R | Promise<R>): Promise<R> {
     const bucket = new CountingBucket(c.env.COYO_BUCKET);
     const edgeCache = options.edgeCache === undefined ? cacheApiEdgeCache(caches.default) : (options.edgeCache ?? undefined);
     const waitUntil = waitUntilOf(c);
@@ -321,11 +322,11 @@ export function registerCoyoRoutes(app: OpenAPIHono<AppEnv>, options: CoyoRouteO
       const dataset = await CoyoDataset.open(io);
       version = dataset.version;
       c.header('etag', etagOf(dataset.version));
-      const response = await fn(dataset);
+      const response = await fn(dataset, io);
       for (const [name, value] of Object.entries(costHeaders())) response.headers.set(name, value);
       return response;
     } catch (err) {
-      const problem = toProblem(err);
+      const problem = toProblem(provenanceProblem(err));
       if (problem instanceof ProblemError) Object.assign(problem.headers, costHeaders());
       throw problem;
     }
@@ -404,6 +405,9 @@ export function registerCoyoRoutes(app: OpenAPIHono<AppEnv>, options: CoyoRouteO
       return c.json({ version: dataset.version, rows }, 200);
     }),
   );
+
+  // Before /v1/coyo/{id}, which would take "by-url" for a malformed id.
+  registerProvenanceRoutes(app, withDataset);
 
   app.openapi(lookupRoute, (c) =>
     withDataset(c, async (dataset) => {

@@ -26,7 +26,7 @@ export const modelsRoute = createRoute({
 });
 
 export const modelRoute = createRoute({
-  operationId: 'retrieveModel',
+  operationId: 'modelsRetrieve',
   method: 'get',
   path: '/v1/models/{id}',
   tags: ['models'],
