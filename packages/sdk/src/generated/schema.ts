@@ -957,6 +957,9 @@ export interface operations {
                      *       "data": [
                      *         {
                      *           "id": "align-base",
+                     *           "object": "model",
+                     *           "created": 0,
+                     *           "owned_by": "kakaobrain",
                      *           "revision": "3f9a1c0be27d4e58",
                      *           "task": "zero-shot-image-classification",
                      *           "image_size": 289,
@@ -966,6 +969,9 @@ export interface operations {
                      *         },
                      *         {
                      *           "id": "vit-large-patch16-384",
+                     *           "object": "model",
+                     *           "created": 0,
+                     *           "owned_by": "google",
                      *           "revision": "9b0e27c4d1f35a86",
                      *           "task": "image-classification",
                      *           "image_size": 384,
@@ -2828,6 +2834,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "version": "658fe60119ae5582",
+                     *       "normalized_url": "https://cdn.shopify.com/s/files/olive-oil.jpg",
+                     *       "rows": [
+                     *         {
+                     *           "id": 2680060225205,
+                     *           "url": "https://cdn.shopify.com/s/files/olive-oil.jpg",
+                     *           "text": "Olive oil infused with Tuscany herbs",
+                     *           "width": 227,
+                     *           "height": 300,
+                     *           "image_phash": "9f91e133b1924e4e"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["CoyoByUrlResponse"];
                 };
             };
@@ -2912,6 +2934,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "version": "658fe60119ae5582",
+                     *       "domain": "cdn.shopify.com",
+                     *       "count": 1,
+                     *       "rows": [
+                     *         {
+                     *           "id": 2680060225205,
+                     *           "url": "https://cdn.shopify.com/s/files/olive-oil.jpg",
+                     *           "text": "Olive oil infused with Tuscany herbs",
+                     *           "width": 227,
+                     *           "height": 300,
+                     *           "image_phash": "9f91e133b1924e4e"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["CoyoByDomainResponse"];
                 };
             };
@@ -2989,6 +3029,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "image": {
+                 *         "url": "https://images.example.com/olive-oil.jpg"
+                 *       },
+                 *       "max_distance": 4
+                 *     }
+                 */
                 "application/json": components["schemas"]["CoyoLookupImageRequest"];
                 "multipart/form-data": {
                     /** Format: binary */
@@ -3007,6 +3055,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "version": "658fe60119ae5582",
+                     *       "phash": "9f91e133b1924e4e",
+                     *       "max_distance": 2,
+                     *       "total": 1,
+                     *       "matches": [
+                     *         {
+                     *           "distance": 0,
+                     *           "row": {
+                     *             "id": 2680060225205,
+                     *             "url": "https://cdn.shopify.com/s/files/olive-oil.jpg",
+                     *             "text": "Olive oil infused with Tuscany herbs",
+                     *             "width": 227,
+                     *             "height": 300,
+                     *             "image_phash": "9f91e133b1924e4e"
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["CoyoByPhashResponse"];
                 };
             };
@@ -3138,6 +3207,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "version": "658fe60119ae5582",
+                     *       "phash": "9f91e133b1924e4e",
+                     *       "max_distance": 2,
+                     *       "total": 1,
+                     *       "matches": [
+                     *         {
+                     *           "distance": 0,
+                     *           "row": {
+                     *             "id": 2680060225205,
+                     *             "url": "https://cdn.shopify.com/s/files/olive-oil.jpg",
+                     *             "text": "Olive oil infused with Tuscany herbs",
+                     *             "width": 227,
+                     *             "height": 300,
+                     *             "image_phash": "9f91e133b1924e4e"
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["CoyoByPhashResponse"];
                 };
             };

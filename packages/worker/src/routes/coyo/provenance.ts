@@ -24,7 +24,7 @@ export const MAX_PROVENANCE_LIMIT = 100;
 export const DEFAULT_PROVENANCE_LIMIT = 20;
 const CACHE_CONTROL = 'private, max-age=60';
 
-const jsonContent = <T>(schema: T) => ({ 'application/json': { schema } });
+const jsonContent = <T>(schema: T, example: unknown) => ({ 'application/json': { schema, example } });
 const unavailable = problemResponse('No dataset version is published yet, or the live one has no provenance indexes', ['backend_unavailable']);
 const badRequest = problemResponse('Malformed URL, domain, pHash, distance, limit or cursor', ['validation_failed', 'invalid_request']);
 
@@ -91,6 +91,10 @@ const EXAMPLE_ROW = {
   height: 300,
   image_phash: '9f91e133b1924e4e',
 };
+const BY_URL_EXAMPLE = { version: '658fe60119ae5582', normalized_url: 'https://cdn.shopify.com/s/files/olive-oil.jpg', rows: [EXAMPLE_ROW] };
+const BY_DOMAIN_EXAMPLE = { version: '658fe60119ae5582', domain: 'cdn.shopify.com', count: 1, rows: [EXAMPLE_ROW], next_cursor: null };
+const BY_PHASH_EXAMPLE = { version: '658fe60119ae5582', phash: '9f91e133b1924e4e', max_distance: 2, total: 1, matches: [{ distance: 0, row: EXAMPLE_ROW }] };
+const LOOKUP_IMAGE_REQUEST_EXAMPLE = { image: { url: 'https://images.example.com/olive-oil.jpg' }, max_distance: 4 };
 
 export const ByUrlResponseSchema = z
   .object({
@@ -98,9 +102,7 @@ export const ByUrlResponseSchema = z
     normalized_url: z.string().openapi({ description: 'The URL after normalisation: what was looked up.' }),
     rows: z.array(CoyoRowSchema).openapi({ description: 'Every row whose URL normalises to the same string (at most 100), in id order.' }),
   })
-  .openapi('CoyoByUrlResponse', {
-    example: { version: '658fe60119ae5582', normalized_url: 'https://cdn.shopify.com/s/files/olive-oil.jpg', rows: [EXAMPLE_ROW] },
-  });
+  .openapi('CoyoByUrlResponse', { example: BY_URL_EXAMPLE });
 
 export const ByDomainResponseSchema = z
   .object({
@@ -110,9 +112,7 @@ export const ByDomainResponseSchema = z
     rows: z.array(CoyoRowSchema),
     next_cursor: z.string().nullable().openapi({ description: 'Pass as `cursor` for the next page; null on the last one.' }),
   })
-  .openapi('CoyoByDomainResponse', {
-    example: { version: '658fe60119ae5582', domain: 'cdn.shopify.com', count: 1, rows: [EXAMPLE_ROW], next_cursor: null },
-  });
+  .openapi('CoyoByDomainResponse', { example: BY_DOMAIN_EXAMPLE });
 
 export const PhashMatchSchema = z
   .object({ distance: z.number().int().openapi({ description: 'Hamming distance to the query.' }), row: CoyoRowSchema })
@@ -126,9 +126,7 @@ export const ByPhashResponseSchema = z
     total: z.number().int().openapi({ description: 'Rows within the distance; `matches` holds the nearest `limit` of them.' }),
     matches: z.array(PhashMatchSchema).openapi({ description: 'Nearest first, then by id.' }),
   })
-  .openapi('CoyoByPhashResponse', {
-    example: { version: '658fe60119ae5582', phash: '9f91e133b1924e4e', max_distance: 2, total: 1, matches: [{ distance: 0, row: EXAMPLE_ROW }] },
-  });
+  .openapi('CoyoByPhashResponse', { example: BY_PHASH_EXAMPLE });
 
 /** `max_distance` and `limit` as text (query or form field), with the by-pHash rules. */
 const LookupImageFieldsSchema = z.object({
@@ -143,7 +141,7 @@ export const LookupImageRequestSchema = z
     limit: z.number().int().min(1).max(MAX_PROVENANCE_LIMIT).optional().openapi({ description: `Most matches returned (default ${DEFAULT_PROVENANCE_LIMIT}).` }),
   })
   .strict()
-  .openapi('CoyoLookupImageRequest', { example: { image: { url: 'https://images.example.com/olive-oil.jpg' }, max_distance: 4 } });
+  .openapi('CoyoLookupImageRequest', { example: LOOKUP_IMAGE_REQUEST_EXAMPLE });
 
 export const LookupImageQuerySchema = z.object({
   max_distance: z.string().optional().openapi({ description: 'With a raw image body: largest Hamming distance (0–8, default 0).' }),
@@ -165,7 +163,7 @@ export const byUrlRoute = createRoute({
   security: bearerSecurity,
   request: { query: ByUrlQuerySchema },
   responses: {
-    200: { description: 'The matching rows (none: the URL is not in COYO-700M).', content: jsonContent(ByUrlResponseSchema) },
+    200: { description: 'The matching rows (none: the URL is not in COYO-700M).', content: jsonContent(ByUrlResponseSchema, BY_URL_EXAMPLE) },
     400: badRequest,
     ...commonProblemResponses,
     503: unavailable,
@@ -185,7 +183,7 @@ export const byDomainRoute = createRoute({
   security: bearerSecurity,
   request: { query: ByDomainQuerySchema },
   responses: {
-    200: { description: 'One page of the host’s rows.', content: jsonContent(ByDomainResponseSchema) },
+    200: { description: 'One page of the host’s rows.', content: jsonContent(ByDomainResponseSchema, BY_DOMAIN_EXAMPLE) },
     400: badRequest,
     ...commonProblemResponses,
     503: unavailable,
@@ -207,7 +205,7 @@ export const byPhashRoute = createRoute({
   security: bearerSecurity,
   request: { query: ByPhashQuerySchema },
   responses: {
-    200: { description: 'The nearest matches and their number.', content: jsonContent(ByPhashResponseSchema) },
+    200: { description: 'The nearest matches and their number.', content: jsonContent(ByPhashResponseSchema, BY_PHASH_EXAMPLE) },
     400: badRequest,
     ...commonProblemResponses,
     503: unavailable,
@@ -232,7 +230,7 @@ export const lookupImageRoute = createRoute({
     query: LookupImageQuerySchema,
     body: {
       content: {
-        'application/json': { schema: LookupImageRequestSchema },
+        'application/json': { schema: LookupImageRequestSchema, example: LOOKUP_IMAGE_REQUEST_EXAMPLE },
         'multipart/form-data': {
           schema: {
             type: 'object' as const,
@@ -251,7 +249,7 @@ export const lookupImageRoute = createRoute({
     },
   },
   responses: {
-    200: { description: 'The image’s pHash and the rows near it.', content: jsonContent(ByPhashResponseSchema) },
+    200: { description: 'The image’s pHash and the rows near it.', content: jsonContent(ByPhashResponseSchema, BY_PHASH_EXAMPLE) },
     ...inferenceProblemResponses,
   },
 });

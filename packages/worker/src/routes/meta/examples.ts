@@ -14,6 +14,9 @@ export const modelsResponseExample = {
   data: [
     {
       id: 'align-base',
+      object: 'model',
+      created: 0,
+      owned_by: 'kakaobrain',
       revision: '3f9a1c0be27d4e58',
       task: MODEL_TASKS.zeroShot,
       image_size: 289,
@@ -21,7 +24,7 @@ export const modelsResponseExample = {
       max_text_tokens: 64,
       temperature: 0.05,
     },
-    { id: 'vit-large-patch16-384', revision: '9b0e27c4d1f35a86', task: MODEL_TASKS.imageClassification, image_size: 384, num_labels: 1000 },
+    { id: 'vit-large-patch16-384', object: 'model', created: 0, owned_by: 'google', revision: '9b0e27c4d1f35a86', task: MODEL_TASKS.imageClassification, image_size: 384, num_labels: 1000 },
   ],
   backend: { device: 'cuda', test_models: false },
 };
