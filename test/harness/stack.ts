@@ -60,11 +60,13 @@ export interface BackendHandle {
 }
 
 /** Spawns `packages/gpu-backend` (`tsx src/main.ts`) on a free port and waits for `/readyz`. */
-export async function startBackend(options: { env?: Record<string, string> | undefined; token?: string | undefined } = {}): Promise<BackendHandle> {
+export async function startBackend(
+  options: { env?: Record<string, string> | undefined; token?: string | undefined; /** Default: a free port. */ port?: number | undefined } = {},
+): Promise<BackendHandle> {
   if (!existsSync(join(MODELS_DIR, 'align-base', 'onnx', 'vision_model.onnx'))) {
     throw new Error(`no models in ${MODELS_DIR}: run \`pnpm gen:models\` first`);
   }
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const token = options.token ?? `test-${randomBytes(8).toString('hex')}`;
   const backendDir = join(REPO_ROOT, 'packages', 'gpu-backend');
   let output = '';
