@@ -220,7 +220,11 @@ describe('backend answering garbage', () => {
       }
     } finally {
       fake.closeAllConnections();
-      await new Promise<void>((resolve) => fake.close(() => resolve()));
+      await new Promise<void>((resolve) => {
+        fake.close(() => {
+          resolve();
+        });
+      });
     }
 
     await restartBackend();

@@ -107,11 +107,11 @@ async function batch(ids: number[]): Promise<{ status: number; rows: (Row | null
 /** Checks the worker serves `version` and `rows` again and again until `stop()`; returns what went wrong. */
 function watchServing(version: string, rows: Row[]): { stop: () => Promise<string[]> } {
   const problems: string[] = [];
-  let running = true;
+  const watching = { running: true };
   const probe = rows.filter((_, i) => i % 97 === 3).slice(0, 40);
   const loop = (async () => {
     let checks = 0;
-    while (running) {
+    while (watching.running) {
       try {
         const served = await servedVersion();
         if (served !== version) problems.push(`served version ${served}`);
@@ -128,7 +128,7 @@ function watchServing(version: string, rows: Row[]): { stop: () => Promise<strin
   })();
   return {
     stop: async () => {
-      running = false;
+      watching.running = false;
       await loop;
       return problems;
     },

@@ -98,6 +98,17 @@ export function runtimeFactory(deps: AppDeps): (env: Env) => Runtime {
   };
 }
 
+/**
+ * The fetch for image URLs: the `IMAGE_EGRESS` service where one is bound (a workerd network service
+ * that reaches public addresses only, so a name resolving to a private one fails to connect), else
+ * the global fetch. The backend is reached with the global fetch either way.
+ */
+function imageEgress(env: Env): typeof fetch {
+  const egress = env.IMAGE_EGRESS;
+  if (egress === undefined) return globalFetch;
+  return (input, init) => egress.fetch(input, init);
+}
+
 /** Builds the services of one request. */
 export function requestServices(
   runtime: Runtime,
@@ -124,7 +135,7 @@ export function requestServices(
     classifier,
     intake: {
       maxImageBytes: config.maxImageBytes,
-      fetch: deps.fetch ?? globalFetch,
+      fetch: deps.fetch ?? imageEgress(env),
       fetchTimeoutMs: config.imageFetchTimeoutMs,
     },
     imageBudget: () => new ImageBudget(config.maxRequestBytes),
