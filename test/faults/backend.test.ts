@@ -174,19 +174,30 @@ describe('backend stalled (SIGSTOP)', () => {
   });
 });
 
-/** What a broken backend sends for an inference call: each case is a different lie. */
-const GARBAGE: readonly [string, (res: ServerResponse) => void][] = [
+/**
+ * What a broken backend sends for an inference call: each case is a different lie. All are 502 except
+ * a connection dropped mid-body, which the edge treats as the backend being unreachable: 503 with
+ * Retry-After, like a refused connection.
+ */
+type Garbage = [name: string, send: (res: ServerResponse) => void, status?: 503];
+const GARBAGE: readonly Garbage[] = [
   ['HTML instead of JSON', (res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>oops</html>')],
   ['JSON of the wrong shape', (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"embeddings":"none"}')],
   [
     'an embedding count that does not match the texts',
     (res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ model: 'align-base', dim: 4, embeddings: [], tokens: [] })),
   ],
-  ...byMode<[string, (res: ServerResponse) => void][]>(
+  ...byMode<Garbage[]>(
     [],
     [
       ['non-numbers in the vector', (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"model":"align-base","dim":2,"embeddings":[["a","b"]],"tokens":[1]}')],
-      ['a body cut short', (res) => res.writeHead(200, { 'content-type': 'application/json', 'content-length': '400' }).end('{"model":"align-base","dim":')],
+      [
+        'a body cut short (the connection dropped mid-body)',
+        (res) => {
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': '400' }).write('{"model":"align-base","dim":', () => res.socket?.destroy());
+        },
+        503,
+      ],
       ['an empty 200', (res) => res.writeHead(200).end()],
       ['a 200 of truncated JSON', (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"model":')],
     ],
@@ -194,7 +205,7 @@ const GARBAGE: readonly [string, (res: ServerResponse) => void][] = [
 ];
 
 describe('backend answering garbage', () => {
-  it('answers 502 for every broken answer and caches none of them', async () => {
+  it('answers 502 for every broken answer (503 for a dropped connection) and caches none of them', async () => {
     const real = running();
     const models = await (await fetch(`${real.url}/v1/models`, { headers: { authorization: `Bearer ${token}` } })).text();
     await real.stop();
@@ -212,10 +223,11 @@ describe('backend answering garbage', () => {
     await new Promise<void>((resolve) => fake.listen(port, '127.0.0.1', resolve));
     const texts = GARBAGE.map(() => `garbage ${randomUUID()}`);
     try {
-      for (const [i, [name]] of GARBAGE.entries()) {
+      for (const [i, [name, , status = 502]] of GARBAGE.entries()) {
         current = i;
         const a = await answer(() => embed(texts[i]));
-        expect(a.status, name).toBe(502);
+        if (status === 503) expectRetryableProblem(a, 503);
+        expect(a.status, name).toBe(status);
         expect(a.contentType, name).toMatch(/^application\/problem\+json/);
       }
     } finally {

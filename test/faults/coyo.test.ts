@@ -208,7 +208,7 @@ describe('COYO storage faults', () => {
     const rowsV2 = await dump(inputV2);
     const sample = rowsV2.filter((_, i) => i % 125 === 11);
     expect((await batch(sample.map((r) => r.id))).rows).toEqual(sample);
-  });
+  }, byMode(150_000, 300_000)); // several CLI runs, each starting DuckDB and workerd
 
   it('fails only the ids of a missing shard and of a corrupt shard, and serves every other id', async () => {
     expect(shardKeys).toBeDefined();
@@ -249,5 +249,5 @@ describe('COYO storage faults', () => {
     expect(pattern, [...failures].join(', ')).toMatch(/^x+\.+x+$/);
     const healthy = sample.filter((_, i) => outcome[i] === 'ok');
     expect((await batch(healthy.map((r) => r.id))).rows).toEqual(healthy);
-  });
+  }, 120_000);
 });
