@@ -1,6 +1,7 @@
 /**
  * `pnpm dev`: the whole stack on this machine — the GPU backend on CPU (port 8788, `BACKEND_PORT`) and the
- * edge worker in the local Workers runtime (`wrangler dev`, port 8787, `WORKER_PORT`) with local R2/KV
+ * edge worker in the local Workers runtime (`wrangler dev`, port 8787, `WORKER_PORT`; devtools on
+ * `INSPECTOR_PORT`, else a free port) with local R2/KV
  * state in `.wrangler/state` (`DEV_STATE_DIR` moves `.wrangler`'s part of it elsewhere).
  * First run: creates `.dev.vars` (mode 0600) with a random backend token, generates the test models when
  * `models/` holds none, loads a synthetic COYO sample into the local R2, and creates a local API key
@@ -22,6 +23,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { getPlatformProxy } from 'wrangler';
 
@@ -60,6 +62,26 @@ function backendToken(): string {
   const match = /^BACKEND_TOKEN=(.+)$/m.exec(readFileSync(devVars, 'utf8'));
   if (!match?.[1]) throw new Error('.dev.vars has no BACKEND_TOKEN line');
   return match[1].trim();
+}
+
+/**
+ * The devtools port of the worker: `INSPECTOR_PORT`, else a free one, since wrangler's default 9229
+ * fails the start when another process on the machine holds it.
+ */
+async function inspectorPort(): Promise<string> {
+  const chosen = process.env.INSPECTOR_PORT;
+  if (chosen !== undefined && chosen !== '') return chosen;
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = address !== null && typeof address === 'object' ? address.port : 0;
+      server.close(() => {
+        resolvePort(String(port));
+      });
+    });
+  });
 }
 
 /** The worker's config for `pnpm dev`: wrangler.toml plus the public-only image egress binding. */
@@ -304,7 +326,7 @@ supervise({
 supervise({
   name: 'worker',
   command: process.execPath,
-  args: [wranglerBin, 'dev', '--config', devConfig, '--ip', '127.0.0.1', '--port', workerPort, '--persist-to', persistDir, '--var', `BACKEND_URL:http://127.0.0.1:${backendPort}`],
+  args: [wranglerBin, 'dev', '--config', devConfig, '--inspector-port', await inspectorPort(), '--ip', '127.0.0.1', '--port', workerPort, '--persist-to', persistDir, '--var', `BACKEND_URL:http://127.0.0.1:${backendPort}`],
   env: {},
   cwd: root,
   stopSignal: 'SIGINT',
