@@ -74,6 +74,13 @@ describe('pnpm dev supervision', () => {
     expect(statSync(join(stateDir, 'dev-api-key')).mode & 0o077).toBe(0);
   });
 
+  it('starts quietly, with image egress limited to public addresses', () => {
+    expect(output).not.toContain('Request.cf');
+    expect(output).not.toContain('"unsafe" fields are experimental');
+    expect(output).not.toContain('faster execution providers did not start');
+    expect(output).toMatch(/env\.IMAGE_EGRESS \(unsafe_public_egress\)/);
+  });
+
   it('answers 503 with Retry-After while a killed backend is restarted, then serves again', async () => {
     // The edge announced itself only once it answered, so the stack serves at once.
     let res = await embed();

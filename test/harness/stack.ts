@@ -60,11 +60,13 @@ export interface BackendHandle {
 }
 
 /** Spawns `packages/gpu-backend` (`tsx src/main.ts`) on a free port and waits for `/readyz`. */
-export async function startBackend(options: { env?: Record<string, string> | undefined; token?: string | undefined } = {}): Promise<BackendHandle> {
+export async function startBackend(
+  options: { env?: Record<string, string> | undefined; token?: string | undefined; /** Default: a free port. */ port?: number | undefined } = {},
+): Promise<BackendHandle> {
   if (!existsSync(join(MODELS_DIR, 'align-base', 'onnx', 'vision_model.onnx'))) {
     throw new Error(`no models in ${MODELS_DIR}: run \`pnpm gen:models\` first`);
   }
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const token = options.token ?? `test-${randomBytes(8).toString('hex')}`;
   const backendDir = join(REPO_ROOT, 'packages', 'gpu-backend');
   let output = '';
@@ -155,14 +157,34 @@ export interface WorkerHandle {
   stop: () => Promise<void>;
 }
 
+/**
+ * The `IMAGE_EGRESS` binding `pnpm dev` gives the worker: image URLs fetched through a workerd network
+ * service that connects to public addresses only (`@coyo/local-egress`, a Miniflare plugin).
+ */
+export const PUBLIC_EGRESS_BINDING = {
+  type: 'unsafe_public_egress',
+  dev: { plugin: { package: '@coyo/local-egress', name: 'PUBLIC_EGRESS' } },
+} as const;
+
 /** Starts the edge worker from the root wrangler.toml in the local Workers runtime. */
-export async function startWorker(options: { backendUrl: string; backendToken: string; persistDir: string; vars?: Record<string, string> | undefined }): Promise<WorkerHandle> {
+export async function startWorker(options: {
+  backendUrl: string;
+  backendToken: string;
+  persistDir: string;
+  vars?: Record<string, string> | undefined;
+  /** Bind `IMAGE_EGRESS` as `pnpm dev` does, so image URLs reach public addresses only. */
+  publicEgress?: boolean;
+}): Promise<WorkerHandle> {
   const vars = Object.fromEntries(
     Object.entries({ BACKEND_URL: options.backendUrl, ...options.vars }).map(([k, value]) => [k, { type: 'plain_text' as const, value }]),
   );
   const worker = await unstable_startWorker({
     config: WRANGLER_CONFIG,
-    bindings: { ...vars, BACKEND_TOKEN: { type: 'secret_text', value: options.backendToken } },
+    bindings: {
+      ...vars,
+      BACKEND_TOKEN: { type: 'secret_text', value: options.backendToken },
+      ...(options.publicEgress === true ? { IMAGE_EGRESS: PUBLIC_EGRESS_BINDING } : {}),
+    },
     dev: {
       server: { hostname: '127.0.0.1', port: 0 },
       inspector: false,

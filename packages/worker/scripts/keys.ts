@@ -127,6 +127,8 @@ export async function openLocalNamespace({ configPath = DEFAULT_CONFIG, persistT
     script: 'export default {};',
     kvNamespaces: { [BINDING]: id },
     kvPersist: join(persistTo, 'v3', 'kv'),
+    // No `Request.cf` fetch from Cloudflare: KV alone does not need it, and offline it costs a DNS failure.
+    cf: false,
   });
   let kv;
   try {

@@ -15,6 +15,7 @@ import { z } from 'zod';
  * | `RATE_LIMIT_STANDARD`, `RATE_LIMIT_HIGH` | rate limit | per-key limits of the two key tiers (`[[ratelimits]]`) |
  * | `BACKEND_URL` | var | base URL of the GPU backend; a path prefix is kept (required) |
  * | `BACKEND_TOKEN` | secret | shared secret sent as `Authorization: Bearer` to the backend (required) |
+ * | `IMAGE_EGRESS` | service | where image URLs are fetched: locally and self-hosted, a workerd network service that connects to public addresses only, judged on the resolved address (`pnpm dev` and the tests provide it, docs/security.md); absent on Cloudflare, where the global `fetch` does not reach private networks (optional) |
  * | `ALLOWED_ORIGINS` | var | comma-separated CORS origins, `*` for any, empty for none (`*`) |
  * | `RATE_LIMIT_STANDARD_LIMIT`, `RATE_LIMIT_HIGH_LIMIT` | var | requests per period a key of the tier may make (60, 600); must equal `simple.limit` of the tier's `[[ratelimits]]` binding, which enforces it |
  * | `RATE_LIMIT_STANDARD_PERIOD`, `RATE_LIMIT_HIGH_PERIOD` | var | the tier's window in s, 10 or 60 (60, 60); must equal the binding's `simple.period` |
@@ -35,6 +36,7 @@ import { z } from 'zod';
  */
 export interface Env extends Cloudflare.Env, Omit<TunableVars, keyof Cloudflare.Env> {
   BACKEND_TOKEN: string;
+  IMAGE_EGRESS?: Fetcher;
 }
 
 /** The optional vars; those wrangler.toml sets are typed by the generated `Cloudflare.Env` instead. */

@@ -98,6 +98,17 @@ export function runtimeFactory(deps: AppDeps): (env: Env) => Runtime {
   };
 }
 
+/**
+ * The fetch for image URLs when an `IMAGE_EGRESS` service is bound (a workerd network service that
+ * reaches public addresses only, so a name resolving to a private one fails to connect); undefined
+ * otherwise, and image URLs use the app's fetch. The backend never goes through it.
+ */
+function imageEgress(env: Env): typeof fetch | undefined {
+  const egress = env.IMAGE_EGRESS;
+  if (egress === undefined) return undefined;
+  return (input, init) => egress.fetch(input, init);
+}
+
 /** Builds the services of one request. */
 export function requestServices(
   runtime: Runtime,
@@ -124,7 +135,7 @@ export function requestServices(
     classifier,
     intake: {
       maxImageBytes: config.maxImageBytes,
-      fetch: deps.fetch ?? globalFetch,
+      fetch: imageEgress(env) ?? deps.fetch ?? globalFetch,
       fetchTimeoutMs: config.imageFetchTimeoutMs,
     },
     imageBudget: () => new ImageBudget(config.maxRequestBytes),
