@@ -156,7 +156,14 @@ export interface WorkerHandle {
 }
 
 /** Starts the edge worker from the root wrangler.toml in the local Workers runtime. */
-export async function startWorker(options: { backendUrl: string; backendToken: string; persistDir: string; vars?: Record<string, string> | undefined }): Promise<WorkerHandle> {
+export async function startWorker(options: {
+  backendUrl: string;
+  backendToken: string;
+  persistDir: string;
+  vars?: Record<string, string> | undefined;
+  /** Serve the worker's V8 inspector (Chrome DevTools Protocol) on this loopback port (default: none). */
+  inspectorPort?: number | undefined;
+}): Promise<WorkerHandle> {
   const vars = Object.fromEntries(
     Object.entries({ BACKEND_URL: options.backendUrl, ...options.vars }).map(([k, value]) => [k, { type: 'plain_text' as const, value }]),
   );
@@ -165,7 +172,7 @@ export async function startWorker(options: { backendUrl: string; backendToken: s
     bindings: { ...vars, BACKEND_TOKEN: { type: 'secret_text', value: options.backendToken } },
     dev: {
       server: { hostname: '127.0.0.1', port: 0 },
-      inspector: false,
+      inspector: options.inspectorPort === undefined ? false : { hostname: '127.0.0.1', port: options.inspectorPort },
       persist: options.persistDir,
       watch: false,
       logLevel: 'warn',
@@ -196,6 +203,8 @@ export async function startStack(
     extraKeys?: number;
     /** Local state to start from (e.g. with a COYO dataset already ingested); removed by `stop()`. */
     persistDir?: string;
+    /** Serve the worker's V8 inspector on this loopback port (for CPU profiles). */
+    workerInspectorPort?: number;
   } = {},
 ): Promise<Stack> {
   const persistDir = options.persistDir ?? mkdtempSync(join(tmpdir(), 'coyo-stack-'));
@@ -206,7 +215,7 @@ export async function startStack(
     for (let i = 0; i <= (options.extraKeys ?? 0); i++) apiKeys.push((await seedApiKey(join(persistDir, 'v3'), { name: `e2e-${i}` })).key);
     const key = apiKeys[0];
     if (key === undefined) throw new Error('bug: no API key was seeded');
-    const worker = await startWorker({ backendUrl: backend.url, backendToken: backend.token, persistDir, vars: options.workerVars });
+    const worker = await startWorker({ backendUrl: backend.url, backendToken: backend.token, persistDir, vars: options.workerVars, inspectorPort: options.workerInspectorPort });
     return {
       workerUrl: worker.url,
       backendUrl: backend.url,
