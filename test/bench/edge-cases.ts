@@ -109,6 +109,17 @@ export async function startEdgeBench(options: { workerInspectorPort?: number } =
 
     const cases: Case[] = [
       { name: 'zero-shot, cache hit', requests: 60, seconds: 30, request: () => post('/v1/zero-shot', { image: hitImage, labels }) },
+      {
+        name: 'zero-shot, cache hit, raw image body',
+        requests: 60,
+        seconds: 30,
+        request: () =>
+          fetch(`${stack.workerUrl}/v1/zero-shot?${labels.map((l) => `labels=${l}`).join('&')}`, {
+            method: 'POST',
+            headers: { authorization: auth(), 'content-type': 'image/jpeg' },
+            body: camera,
+          }),
+      },
       { name: 'zero-shot, cold image', requests: 16, seconds: 40, request: () => post('/v1/zero-shot', { image: coldImage(), labels }) },
       { name: 'classify, cache hit', requests: 60, seconds: 30, request: () => post('/v1/classify', { image: hitImage }) },
       { name: 'classify, cold image', requests: 16, seconds: 40, request: () => post('/v1/classify', { image: coldImage() }) },
@@ -126,6 +137,15 @@ export async function startEdgeBench(options: { workerInspectorPort?: number } =
       { name: 'COYO rows page (100)', requests: 40, seconds: 30, request: (i) => get(`/v1/coyo/rows?offset=${(i * 7919) % Math.max(1, stats.rows - 100)}&length=100`) },
       { name: 'COYO export (small)', requests: 30, seconds: 30, request: () => get('/v1/coyo/export?min_aesthetic_score_laion_v2=7.9&columns=id,url,aesthetic_score_laion_v2') },
     ];
+    // Not a route: what carrying the image's JSON body into the runtime costs before any code reads it
+    // (the local proxy and the runtime's copies), for reading the image cases.
+    cases.push({
+      name: 'transport: 404 with the image JSON body',
+      requests: 60,
+      seconds: 30,
+      expectedStatus: 404,
+      request: () => post('/v1/nothing-here', { image: hitImage, labels }),
+    });
     const floor: Case = { name: 'floor: authenticated 404', requests: 80, seconds: 20, expectedStatus: 404, request: () => get('/v1/nothing-here') };
     return { stack, cases, floor, imageBytes: camera.length, stop: () => stack.stop() };
   } catch (error) {
