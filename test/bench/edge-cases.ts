@@ -117,7 +117,7 @@ export async function startEdgeBench(options: { workerInspectorPort?: number } =
           fetch(`${stack.workerUrl}/v1/zero-shot?${labels.map((l) => `labels=${l}`).join('&')}`, {
             method: 'POST',
             headers: { authorization: auth(), 'content-type': 'image/jpeg' },
-            body: camera,
+            body: new Uint8Array(camera),
           }),
       },
       { name: 'zero-shot, cold image', requests: 16, seconds: 40, request: () => post('/v1/zero-shot', { image: coldImage(), labels }) },
@@ -137,14 +137,29 @@ export async function startEdgeBench(options: { workerInspectorPort?: number } =
       { name: 'COYO rows page (100)', requests: 40, seconds: 30, request: (i) => get(`/v1/coyo/rows?offset=${(i * 7919) % Math.max(1, stats.rows - 100)}&length=100`) },
       { name: 'COYO export (small)', requests: 30, seconds: 30, request: () => get('/v1/coyo/export?min_aesthetic_score_laion_v2=7.9&columns=id,url,aesthetic_score_laion_v2') },
     ];
-    // Not a route: what carrying the image's JSON body into the runtime costs before any code reads it
-    // (the local proxy and the runtime's copies), for reading the image cases.
+    // Not routes: what carrying the image into the worker costs (the local proxy hop, the runtime's
+    // copies, reading the body, and for JSON parsing it) before any image work, to read the image cases by.
+    // A JSON body the route reads and parses, refused by its schema (no texts) before any image work:
     cases.push({
-      name: 'transport: 404 with the image JSON body',
+      name: 'transport: image JSON body read + parsed, 400',
       requests: 60,
       seconds: 30,
-      expectedStatus: 404,
-      request: () => post('/v1/nothing-here', { image: hitImage, labels }),
+      expectedStatus: 400,
+      request: () => post('/v1/similarity', { images: [hitImage], texts: [] }),
+    });
+    // The raw picture behind 8 bytes that make it no image: read whole, refused by its magic bytes (415).
+    const notAnImage = new Uint8Array(Buffer.concat([Buffer.from('NOTANIMG'), camera]));
+    cases.push({
+      name: 'transport: raw image body read, 415',
+      requests: 60,
+      seconds: 30,
+      expectedStatus: 415,
+      request: () =>
+        fetch(`${stack.workerUrl}/v1/zero-shot?${labels.map((l) => `labels=${l}`).join('&')}`, {
+          method: 'POST',
+          headers: { authorization: auth(), 'content-type': 'image/jpeg' },
+          body: notAnImage,
+        }),
     });
     const floor: Case = { name: 'floor: authenticated 404', requests: 80, seconds: 20, expectedStatus: 404, request: () => get('/v1/nothing-here') };
     return { stack, cases, floor, imageBytes: camera.length, stop: () => stack.stop() };
