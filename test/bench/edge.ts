@@ -109,12 +109,19 @@ async function measure(stack: Stack, pids: readonly number[], c: Case, concurren
       while (issued < maxRequests && performance.now() < deadline) {
         const i = issued++;
         const t0 = performance.now();
-        const response = await c.request(i);
-        const body = await response.arrayBuffer();
-        latencies.push(performance.now() - t0);
-        if (response.status !== (c.expectedStatus ?? 200)) {
+        try {
+          const response = await c.request(i);
+          const body = await response.arrayBuffer();
+          latencies.push(performance.now() - t0);
+          if (response.status !== (c.expectedStatus ?? 200)) {
+            errors++;
+            errorSample ??= `${response.status} ${new TextDecoder().decode(body.slice(0, 300))}`;
+          }
+        } catch (err) {
+          // A connection the local runtime dropped: counted, and the run goes on.
+          latencies.push(performance.now() - t0);
           errors++;
-          errorSample ??= `${response.status} ${new TextDecoder().decode(body.slice(0, 300))}`;
+          errorSample ??= `no answer: ${err instanceof Error ? `${err.message} (${String((err.cause as Error | undefined)?.message)})` : String(err)}`;
         }
       }
     }),
