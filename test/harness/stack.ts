@@ -174,6 +174,8 @@ export async function startWorker(options: {
   vars?: Record<string, string> | undefined;
   /** Bind `IMAGE_EGRESS` as `pnpm dev` does, so image URLs reach public addresses only. */
   publicEgress?: boolean;
+  /** Serve the worker's V8 inspector (Chrome DevTools Protocol) on this loopback port (default: none). */
+  inspectorPort?: number | undefined;
 }): Promise<WorkerHandle> {
   const vars = Object.fromEntries(
     Object.entries({ BACKEND_URL: options.backendUrl, ...options.vars }).map(([k, value]) => [k, { type: 'plain_text' as const, value }]),
@@ -187,7 +189,7 @@ export async function startWorker(options: {
     },
     dev: {
       server: { hostname: '127.0.0.1', port: 0 },
-      inspector: false,
+      inspector: options.inspectorPort === undefined ? false : { hostname: '127.0.0.1', port: options.inspectorPort },
       persist: options.persistDir,
       watch: false,
       logLevel: 'warn',
@@ -218,6 +220,8 @@ export async function startStack(
     extraKeys?: number;
     /** Local state to start from (e.g. with a COYO dataset already ingested); removed by `stop()`. */
     persistDir?: string;
+    /** Serve the worker's V8 inspector on this loopback port (for CPU profiles). */
+    workerInspectorPort?: number;
   } = {},
 ): Promise<Stack> {
   const persistDir = options.persistDir ?? mkdtempSync(join(tmpdir(), 'coyo-stack-'));
@@ -228,7 +232,7 @@ export async function startStack(
     for (let i = 0; i <= (options.extraKeys ?? 0); i++) apiKeys.push((await seedApiKey(join(persistDir, 'v3'), { name: `e2e-${i}` })).key);
     const key = apiKeys[0];
     if (key === undefined) throw new Error('bug: no API key was seeded');
-    const worker = await startWorker({ backendUrl: backend.url, backendToken: backend.token, persistDir, vars: options.workerVars });
+    const worker = await startWorker({ backendUrl: backend.url, backendToken: backend.token, persistDir, vars: options.workerVars, inspectorPort: options.workerInspectorPort });
     return {
       workerUrl: worker.url,
       backendUrl: backend.url,

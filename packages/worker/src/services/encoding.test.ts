@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { base64DecodedLength, base64ToBytes, bytesToBase64, bytesToFloat32, float32ToBytes, sha256Hex } from './encoding';
+import { base64DecodedLength, base64MaxDecodedLength, base64ToBytes, bytesToBase64, bytesToFloat32, float32ToBytes, lenientBase64ToBytes, sha256Hex } from './encoding';
 
 describe('encoding', () => {
   it('computes SHA-256 as lower-case hex', async () => {
@@ -21,9 +21,15 @@ describe('encoding', () => {
     expect(base64ToBytes('abcde')).toBeNull();
   });
 
+  it('decodes what the lenient decoder accepts, and refuses what it refuses', () => {
+    const inputs = ['aGVsbG8=', 'aGVsbG8', 'aGVs\r\nbG8=', ' aGVs bG8= ', '-_8', '+/8', '+_8', 'QQ=', 'QQ==', 'QQ', '', 'a', 'abcde', 'aGVs*bG8=', 'aGVsbG8===', '=aGVs', 'aGVs\u00a0bG8='];
+    for (const input of inputs) expect(base64ToBytes(input), JSON.stringify(input)).toEqual(lenientBase64ToBytes(input));
+  });
+
   it('computes the decoded length without decoding', () => {
     expect(base64DecodedLength('aGVsbG8=')).toBe(5);
     expect(base64DecodedLength('aGVs\nbG8')).toBe(5);
+    expect(base64MaxDecodedLength('aGVs\nbG8')).toBeGreaterThanOrEqual(5);
   });
 
   it('writes float32 little-endian whatever the platform', () => {

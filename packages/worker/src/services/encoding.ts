@@ -26,11 +26,33 @@ export function bytesToBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
+/** `Uint8Array.fromBase64` (ES2026; native in the Workers runtime), typed here until the TS lib has it. */
+type FromBase64 = (text: string, options?: { alphabet?: 'base64' | 'base64url'; lastChunkHandling?: 'loose' | 'strict' | 'stop-before-partial' }) => Uint8Array<ArrayBuffer>;
+const nativeFromBase64: FromBase64 | undefined = (Uint8Array as unknown as { fromBase64?: FromBase64 }).fromBase64?.bind(Uint8Array);
+
 /**
  * Decodes standard or URL-safe base64, with or without padding and line breaks; returns `null` when
  * the text is not base64 rather than throwing, so the caller can name the field.
+ *
+ * A camera-size image is megabytes of base64: the runtime's native decoder reads it in about a
+ * millisecond, where replacing characters, `atob` and copying code units in JavaScript took tens of
+ * milliseconds of the request's CPU budget. Text the native decoder refuses (a mix of both alphabets,
+ * odd padding, other whitespace) goes through the lenient JavaScript path, which decides.
  */
 export function base64ToBytes(text: string): Uint8Array<ArrayBuffer> | null {
+  if (nativeFromBase64 !== undefined) {
+    const alphabet = text.includes('-') || text.includes('_') ? 'base64url' : 'base64';
+    try {
+      return nativeFromBase64(text, { alphabet });
+    } catch {
+      // Not base64 for the strict decoder: the lenient one below decides.
+    }
+  }
+  return lenientBase64ToBytes(text);
+}
+
+/** {@link base64ToBytes} in plain JavaScript: either alphabet (even mixed), any whitespace, loose padding. */
+export function lenientBase64ToBytes(text: string): Uint8Array<ArrayBuffer> | null {
   let clean = text.replace(/[\s]/g, '').replace(/-/g, '+').replace(/_/g, '/');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean)) return null;
   clean = clean.replace(/=+$/, '');
@@ -56,6 +78,11 @@ export function base64DecodedLength(text: string): number {
     if (c !== 61 && c !== 32 && c !== 9 && c !== 10 && c !== 13) chars++;
   }
   return Math.floor((chars * 3) / 4);
+}
+
+/** At most the decoded size of a base64 text (every character counted as data), from its length alone. */
+export function base64MaxDecodedLength(text: string): number {
+  return Math.floor((text.length * 3) / 4);
 }
 
 /** Float32 values as little-endian bytes, whatever the platform's byte order (OpenAI's base64 format). */

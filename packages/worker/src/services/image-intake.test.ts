@@ -10,6 +10,9 @@ describe('image intake', () => {
     expect(parseDataUrl('data:image/png;base64,AAAA')).toEqual({ mediaType: 'image/png', base64: true, data: 'AAAA' });
     expect(parseDataUrl('data:,hello')).toEqual({ mediaType: '', base64: false, data: 'hello' });
     expect(parseDataUrl('https://x')).toBeNull();
+    expect(parseDataUrl('  DATA:Image/PNG;Base64,AAAA \n')).toEqual({ mediaType: 'image/png', base64: true, data: 'AAAA' });
+    expect(parseDataUrl('data:image/png;base64')).toBeNull();
+    expect(parseDataUrl('https://x/?data:y')).toBeNull();
   });
 
   it('accepts base64, a data URL in either field, and keys by SHA-256 of the bytes', async () => {
