@@ -31,6 +31,7 @@
  *                         the backend (whole process CPU, pre-processing included) against Pillow's decode
  *                         + resize + normalise of the same JPEGs (bench/pillow-floor.py, Debian's
  *                         python3-pil), and event-loop ms per request; subject and floor interleaved
+ *   --no-batch1           skip the MAX_BATCH_SIZE=1 rows (batching on only)
  *   --cpu-only            only the CPU-per-request rows
  *   --cpu-rounds <n>      subject/floor rounds of the CPU rows (default 3)
  *   --out <file>          JSON report (default bench-results/backend.json, backend-faithful.json)
@@ -84,6 +85,7 @@ const ArgsSchema = z.object({
   'no-replicas': z.boolean().default(false),
   'no-cpu': z.boolean().default(false),
   'cpu-only': z.boolean().default(false),
+  'no-batch1': z.boolean().default(false),
   'cpu-rounds': z.coerce.number().int().min(1).max(20).default(3),
   'server-env': z
     .array(z.string().regex(/^[A-Z][A-Z0-9_]*=.*$/, '--server-env takes NAME=value'))
@@ -211,9 +213,16 @@ function serverPriority(pid: number, allThreads: boolean): void {
   }
 }
 
+/**
+ * The one-file backend of the device pack (`scripts/device-pack.ts`), run with plain node in place of
+ * `src/main.ts` with tsx; set by the pack's `bench:gpu` runner.
+ */
+const ONE_FILE_BACKEND = process.env.COYO_BENCH_BACKEND_FILE;
+
 /** Starts `script` with tsx in this package, and waits for GET /readyz to answer 200. */
 async function start(script: string, env: Record<string, string>, port: number, readyTimeoutMs: number): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  const argv = script === 'src/main.ts' && ONE_FILE_BACKEND !== undefined && ONE_FILE_BACKEND !== '' ? [ONE_FILE_BACKEND] : ['--import', 'tsx', script];
+  const child = spawn(process.execPath, argv, {
     cwd: PACKAGE_DIR,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -433,6 +442,7 @@ async function main(): Promise<void> {
       'no-replicas': { type: 'boolean' },
       'no-cpu': { type: 'boolean' },
       'cpu-only': { type: 'boolean' },
+      'no-batch1': { type: 'boolean' },
       'cpu-rounds': { type: 'string' },
       'server-env': { type: 'string', multiple: true },
     },
@@ -474,7 +484,7 @@ async function main(): Promise<void> {
 
   const modes: Array<{ label: string; maxBatch: string | undefined }> = [
     { label: args['max-batch-size'] ? `on(${args['max-batch-size']})` : 'on', maxBatch: args['max-batch-size']?.toString() },
-    { label: 'off(1)', maxBatch: '1' },
+    ...(args['no-batch1'] ? [] : [{ label: 'off(1)', maxBatch: '1' }]),
   ];
   for (const mode of args['cpu-only'] ? [] : modes) {
     const server = await startOurs({
