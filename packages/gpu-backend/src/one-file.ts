@@ -13,5 +13,5 @@ if (module === undefined) {
 } else if (typeof module === 'string' && module.endsWith('/preprocess-worker.ts')) {
   await import('./backend/preprocess-worker.js');
 } else {
-  throw new Error(`one-file build: no thread module ${JSON.stringify(module) ?? 'undefined'}`);
+  throw new Error(`one-file build: no thread module ${typeof module === 'string' ? module : typeof module}`);
 }
