@@ -147,9 +147,13 @@ function timing(res: Response, name: string): number | undefined {
   return v === null ? undefined : Number(v);
 }
 
-function sender(baseUrl: string, token: string | undefined, workload: Workload, images: Buffer[], texts: string[]): Send {
+/** Requests of `workload`; `accept` (e.g. binary embeddings) goes on every request when given. */
+function sender(baseUrl: string, token: string | undefined, workload: Workload, images: Buffer[], texts: string[], accept?: string): Send {
   let n = 0;
-  const auth: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
+  const auth: Record<string, string> = {
+    ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    ...(accept === undefined ? {} : { accept }),
+  };
   return async (signal) => {
     const i = n++;
     let res: Response;
@@ -528,7 +532,7 @@ async function main(): Promise<void> {
         return start('bench/text-floor-server.ts', { FLOOR_PORT: String(port) }, port, p.readyTimeoutMs);
       },
       stop,
-      sender: (url, tok, workload) => sender(url, tok, workload, images, texts),
+      sender: (url, tok, workload, accept) => sender(url, tok, workload, images, texts, accept),
       token,
       images,
       rounds: args['cpu-rounds'],

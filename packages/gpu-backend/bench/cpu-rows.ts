@@ -8,13 +8,15 @@
  * - ViT: CPU of the whole backend per `/v1/classify` image (decode, resize, normalise, model, HTTP) at
  *   concurrency 8, against Pillow's decode + resize 384 + normalise of the same JPEGs on one thread
  *   (`pillow-floor.py`, run by Debian's python3-pil); target ≤ 1.0×;
- * - event-loop ms per request of the backend's main thread, from its `/metrics`.
+ * - event-loop ms per request of the backend's main thread, from its `/metrics`;
+ * - text again with binary answers (`Accept: application/octet-stream`), beside the same JSON floor.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EMBEDDINGS_BINARY_CONTENT_TYPE } from '@coyo/backend-protocol';
 import { z } from 'zod';
 import { runClosedLoop, type Send } from './load.js';
 import { treeCpuMs } from './process-cpu.js';
@@ -33,7 +35,7 @@ export interface CpuRowsOptions<S extends Server> {
   startOurs: (env: Record<string, string>) => Promise<S>;
   startFloor: () => Promise<S>;
   stop: (server: S) => Promise<void>;
-  sender: (url: string, token: string | undefined, workload: 'text' | 'vit') => Send;
+  sender: (url: string, token: string | undefined, workload: 'text' | 'vit', accept?: string) => Send;
   token: string;
   images: readonly Buffer[];
   rounds: number;
@@ -53,6 +55,8 @@ export interface CpuSide {
 
 export interface CpuRow {
   ours: CpuSide & { loopMsPerRequest: number | null };
+  /** Text only: the same requests asking for binary embeddings (`Accept: application/octet-stream`). */
+  oursBinary?: CpuSide & { loopMsPerRequest: number | null; ratio: number | null };
   floor: (CpuSide & { kind: string }) | { absent: string };
   /** ours ÷ floor CPU per request (per image), when both were measured. */
   ratio: number | null;
@@ -142,29 +146,49 @@ export async function cpuRows<S extends Server>(o: CpuRowsOptions<S>): Promise<C
       const floorPid = floor.child.pid;
       if (oursPid === undefined || floorPid === undefined) throw new Error('a server has no pid');
       const sendOurs = o.sender(ours.url, o.token, 'text');
+      const sendBinary = o.sender(ours.url, o.token, 'text', EMBEDDINGS_BINARY_CONTENT_TYPE);
       const sendFloor = o.sender(floor.url, undefined, 'text');
       // Warm both up (JIT, batcher shapes) outside the measured rounds.
       await runClosedLoop(sendOurs, { concurrency: 32, durationMs: 1000 });
       await runClosedLoop(sendFloor, { concurrency: 32, durationMs: 1000 });
       const oursRounds: Array<{ requests: number; cpuMs: number }> = [];
       const floorRounds: Array<{ requests: number; cpuMs: number }> = [];
+      const binaryRounds: Array<{ requests: number; cpuMs: number }> = [];
       let loopSeconds = 0;
+      let binaryLoopSeconds = 0;
       for (let r = 0; r < o.rounds; r++) {
         floorRounds.push(await measureCpu(floorPid, sendFloor, 32, o.durationMs));
-        const pageBefore = await o.scrape(ours.url);
+        let pageBefore = await o.scrape(ours.url);
         oursRounds.push(await measureCpu(oursPid, sendOurs, 32, o.durationMs));
         loopSeconds += mainLoopSeconds(await o.scrape(ours.url)) - mainLoopSeconds(pageBefore);
+        pageBefore = await o.scrape(ours.url);
+        binaryRounds.push(await measureCpu(oursPid, sendBinary, 32, o.durationMs));
+        binaryLoopSeconds += mainLoopSeconds(await o.scrape(ours.url)) - mainLoopSeconds(pageBefore);
       }
       const oursSide = side(oursRounds);
       const floorSide = side(floorRounds);
+      const binarySide = side(binaryRounds);
       report.text = {
         ours: { ...oursSide, loopMsPerRequest: oursSide.requests > 0 ? (loopSeconds * 1000) / oursSide.requests : null },
+        oursBinary: {
+          ...binarySide,
+          loopMsPerRequest: binarySide.requests > 0 ? (binaryLoopSeconds * 1000) / binarySide.requests : null,
+          ratio: binarySide.cpuMsPerRequest !== null && floorSide.cpuMsPerRequest ? binarySide.cpuMsPerRequest / floorSide.cpuMsPerRequest : null,
+        },
         floor: { ...floorSide, kind: 'bare node:http, same JSON in and out' },
         ratio: oursSide.cpuMsPerRequest !== null && floorSide.cpuMsPerRequest ? oursSide.cpuMsPerRequest / floorSide.cpuMsPerRequest : null,
         target: CPU_TARGETS.text,
         loadAverage: loadavg(),
       };
       printRow('text c=32', 'request', report.text);
+      const b = report.text.oursBinary;
+      if (b) {
+        console.log(
+          `text c=32, binary answers (Accept: ${EMBEDDINGS_BINARY_CONTENT_TYPE}): ours ${fmt(b.cpuMsPerRequest)} CPU ms/request ` +
+            `(rounds ${b.perRound.map((v) => fmt(v)).join(' ')}), event loop ${fmt(b.loopMsPerRequest, 3)} ms/request; ` +
+            `ratio to the JSON floor ${b.ratio === null ? '–' : `${b.ratio.toFixed(2)}×`}`,
+        );
+      }
     } finally {
       await o.stop(floor);
       await o.stop(ours);
