@@ -21,6 +21,10 @@ if [ -z "${COYO_SKIP_VULKAN:-}" ]; then
     *) apt_packages+=(libvulkan1) ;;
   esac
 fi
+# Pillow and NumPy for Debian's python3: the floor `pnpm bench:backend` measures image pre-processing against.
+if [ -z "${COYO_SKIP_PILLOW:-}" ] && ! /usr/bin/python3 -c 'import PIL, numpy' >/dev/null 2>&1; then
+  apt_packages+=(python3-pil python3-numpy)
+fi
 if [ "${#apt_packages[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then apt_get="apt-get"; else apt_get="sudo apt-get"; fi
   $apt_get update -qq >/dev/null

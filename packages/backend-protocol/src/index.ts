@@ -47,4 +47,12 @@ export {
   problemAnswer,
 } from './problems.js';
 export type { ProblemAnswer, ProblemStatus, ProblemType } from './problems.js';
-export { decodeVectors, encodeFloat32, encodeVector } from './vectors.js';
+export { decodeVectors, encodeFloat32, encodeVector, float32JsonArray, float32JsonNumber } from './vectors.js';
+export {
+  BINARY_HEADERS,
+  EMBEDDINGS_BINARY_CONTENT_TYPE,
+  acceptsBinaryEmbeddings,
+  decodeBinaryEmbeddings,
+  encodeBinaryEmbeddings,
+} from './binary.js';
+export type { BinaryEmbeddings } from './binary.js';

@@ -22,3 +22,31 @@ export function decodeVectors(rows: readonly (readonly number[])[], count: numbe
   if (rows.some((r) => r.length !== dim)) throw new RangeError(`an embedding does not have dim ${dim}`);
   return rows.map((r) => Float32Array.from(r));
 }
+
+/**
+ * The JSON text of `encodeVector(values)` (`JSON.stringify(encodeVector(values))`, character for
+ * character) written directly: each value's 9 significant digits without the parse and re-format that
+ * building a number array takes. Non-finite values are `null`, as `JSON.stringify` writes them.
+ */
+export function float32JsonArray(values: Float32Array): string {
+  let out = '[';
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) out += ',';
+    out += float32JsonNumber(values[i] as number);
+  }
+  return `${out}]`;
+}
+
+/** One value as `float32JsonArray` writes it. */
+export function float32JsonNumber(value: number): string {
+  if (!Number.isFinite(value)) return 'null';
+  const digits = value.toPrecision(9);
+  // Exponent notation differs between toPrecision and JSON; those (rare) values take the long way.
+  if (digits.includes('e')) return String(Number(digits));
+  if (!digits.includes('.')) return digits === '-0' ? '0' : digits;
+  let end = digits.length;
+  while (digits.charCodeAt(end - 1) === 48 /* 0 */) end--;
+  if (digits.charCodeAt(end - 1) === 46 /* . */) end--;
+  const trimmed = digits.slice(0, end);
+  return trimmed === '-0' ? '0' : trimmed;
+}

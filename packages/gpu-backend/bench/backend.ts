@@ -26,6 +26,14 @@
  *                         requests/s and the server's CPU ms per request (all its processes and threads)
  *   --replica-concurrency <n>  concurrency of the replica rows (default 32)
  *   --no-replicas         skip the replica rows
+ *   --no-cpu              skip the CPU-per-request rows: text through the backend against a bare Node
+ *                         server answering the same shape (bench/text-floor-server.ts), ViT images through
+ *                         the backend (whole process CPU, pre-processing included) against Pillow's decode
+ *                         + resize + normalise of the same JPEGs (bench/pillow-floor.py, Debian's
+ *                         python3-pil), and event-loop ms per request; subject and floor interleaved
+ *   --no-batch1           skip the MAX_BATCH_SIZE=1 rows (batching on only)
+ *   --cpu-only            only the CPU-per-request rows
+ *   --cpu-rounds <n>      subject/floor rounds of the CPU rows (default 3)
  *   --out <file>          JSON report (default bench-results/backend.json, backend-faithful.json)
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -39,6 +47,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { z } from 'zod';
 import { type LoadResult, type Send, runClosedLoop } from './load.js';
+import { cpuRows, mainLoopSeconds, type CpuReport } from './cpu-rows.js';
 import { treeCpuMs } from './process-cpu.js';
 import { freePort } from '../test/free-port';
 
@@ -74,6 +83,10 @@ const ArgsSchema = z.object({
     .pipe(z.array(z.number().int().min(1).max(64)).min(1)),
   'replica-concurrency': z.coerce.number().int().min(1).max(1024).default(32),
   'no-replicas': z.boolean().default(false),
+  'no-cpu': z.boolean().default(false),
+  'cpu-only': z.boolean().default(false),
+  'no-batch1': z.boolean().default(false),
+  'cpu-rounds': z.coerce.number().int().min(1).max(20).default(3),
   'server-env': z
     .array(z.string().regex(/^[A-Z][A-Z0-9_]*=.*$/, '--server-env takes NAME=value'))
     .default([])
@@ -134,9 +147,13 @@ function timing(res: Response, name: string): number | undefined {
   return v === null ? undefined : Number(v);
 }
 
-function sender(baseUrl: string, token: string | undefined, workload: Workload, images: Buffer[], texts: string[]): Send {
+/** Requests of `workload`; `accept` (e.g. binary embeddings) goes on every request when given. */
+function sender(baseUrl: string, token: string | undefined, workload: Workload, images: Buffer[], texts: string[], accept?: string): Send {
   let n = 0;
-  const auth: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
+  const auth: Record<string, string> = {
+    ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    ...(accept === undefined ? {} : { accept }),
+  };
   return async (signal) => {
     const i = n++;
     let res: Response;
@@ -200,9 +217,16 @@ function serverPriority(pid: number, allThreads: boolean): void {
   }
 }
 
+/**
+ * The one-file backend of the device pack (`scripts/device-pack.ts`), run with plain node in place of
+ * `src/main.ts` with tsx; set by the pack's `bench:gpu` runner.
+ */
+const ONE_FILE_BACKEND = process.env.COYO_BENCH_BACKEND_FILE;
+
 /** Starts `script` with tsx in this package, and waits for GET /readyz to answer 200. */
 async function start(script: string, env: Record<string, string>, port: number, readyTimeoutMs: number): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  const argv = script === 'src/main.ts' && ONE_FILE_BACKEND !== undefined && ONE_FILE_BACKEND !== '' ? [ONE_FILE_BACKEND] : ['--import', 'tsx', script];
+  const child = spawn(process.execPath, argv, {
     cwd: PACKAGE_DIR,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -420,6 +444,10 @@ async function main(): Promise<void> {
       processes: { type: 'string' },
       'replica-concurrency': { type: 'string' },
       'no-replicas': { type: 'boolean' },
+      'no-cpu': { type: 'boolean' },
+      'cpu-only': { type: 'boolean' },
+      'no-batch1': { type: 'boolean' },
+      'cpu-rounds': { type: 'string' },
       'server-env': { type: 'string', multiple: true },
     },
     strict: true,
@@ -460,9 +488,9 @@ async function main(): Promise<void> {
 
   const modes: Array<{ label: string; maxBatch: string | undefined }> = [
     { label: args['max-batch-size'] ? `on(${args['max-batch-size']})` : 'on', maxBatch: args['max-batch-size']?.toString() },
-    { label: 'off(1)', maxBatch: '1' },
+    ...(args['no-batch1'] ? [] : [{ label: 'off(1)', maxBatch: '1' }]),
   ];
-  for (const mode of modes) {
+  for (const mode of args['cpu-only'] ? [] : modes) {
     const server = await startOurs({
       // One process unless --server-env says otherwise; the replica rows compare 1 and 2.
       COYO_HTTP_PROCESSES: '1',
@@ -495,8 +523,27 @@ async function main(): Promise<void> {
     }
   }
 
+  let cpu: CpuReport | null = null;
+  if (!args['no-cpu']) {
+    cpu = await cpuRows({
+      startOurs: (env) => startOurs({ COYO_HTTP_PROCESSES: '1', ...args['server-env'], ...env }),
+      startFloor: async () => {
+        const port = await freePort();
+        return start('bench/text-floor-server.ts', { FLOOR_PORT: String(port) }, port, p.readyTimeoutMs);
+      },
+      stop,
+      sender: (url, tok, workload, accept) => sender(url, tok, workload, images, texts, accept),
+      token,
+      images,
+      rounds: args['cpu-rounds'],
+      durationMs: Math.min(p.durationMs, 4000),
+      workloads: args.workloads,
+      scrape,
+    });
+  }
+
   const replicas: ReplicaCell[] = [];
-  if (!args['no-replicas'] && args.workloads.includes('text')) {
+  if (!args['no-replicas'] && !args['cpu-only'] && args.workloads.includes('text')) {
     const concurrency = args['replica-concurrency'];
     console.log(`\nreplica: text at concurrency ${concurrency} through HTTP, COYO_HTTP_PROCESSES = ${args.processes.join(', ')}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     console.log(REPLICA_HEADER);
@@ -518,7 +565,7 @@ async function main(): Promise<void> {
         const runs = total(pageAfter, 'coyo_backend_batch_size_count') - total(pageBefore, 'coyo_backend_batch_size_count');
         const batched = total(pageAfter, 'coyo_backend_batch_size_sum') - total(pageBefore, 'coyo_backend_batch_size_sum');
         const loopSeconds =
-          total(pageAfter, 'coyo_backend_event_loop_active_seconds_total') - total(pageBefore, 'coyo_backend_event_loop_active_seconds_total');
+          mainLoopSeconds(pageAfter) - mainLoopSeconds(pageBefore);
         const cell: ReplicaCell = {
           ...result,
           processes,
@@ -541,7 +588,7 @@ async function main(): Promise<void> {
     }
   }
 
-  if (!args['no-peer'] && args.workloads.includes('vit')) {
+  if (!args['no-peer'] && !args['cpu-only'] && args.workloads.includes('vit')) {
     const port = await freePort();
     const peerDevice = args.device === 'cuda' ? 'cuda' : 'cpu';
     if (args.device === 'webgpu') console.log('peer: no WebGPU path here, so it runs on the CPU beside our WebGPU rows');
@@ -603,6 +650,7 @@ async function main(): Promise<void> {
     clientNice: args['client-nice'],
     durationMs: p.durationMs,
     cells,
+    cpu,
     replicas,
     targets,
   };

@@ -3,7 +3,14 @@
  */
 import { Worker } from 'node:worker_threads';
 
-const ENTRY = new URL('./thread-entry.mjs', import.meta.url);
+/**
+ * Defined (true) by the one-file build of the device pack (`scripts/device-pack.ts`): the bundle is then its
+ * own thread entry (`src/one-file.ts`), started with the module's URL as its name.
+ */
+declare const COYO_ONE_FILE: boolean | undefined;
+const ONE_FILE = typeof COYO_ONE_FILE === 'boolean' && COYO_ONE_FILE;
+
+const ENTRY = ONE_FILE ? new URL(import.meta.url) : new URL('./thread-entry.mjs', import.meta.url);
 
 /**
  * Starts `module` (a URL, usually `new URL('./x.ts', import.meta.url)`) in a worker thread with `data` as

@@ -6,17 +6,19 @@
  * server can listen (and answer `/healthz`) before the sessions have loaded.
  */
 import {
+  BINARY_HEADERS,
   CLIENT_CLOSED_STATUS,
+  EMBEDDINGS_BINARY_CONTENT_TYPE,
   DEADLINE_MS_PATTERN,
   HEADERS,
   LIMITS,
   ROUTES,
   TOP_K_PATTERN,
+  acceptsBinaryEmbeddings,
+  encodeBinaryEmbeddings,
   encodeFloat32,
-  encodeVector,
+  float32JsonArray,
   type ClassifyAnswer,
-  type EmbedImageAnswer,
-  type EmbedTextAnswer,
   type HealthAnswer,
   type ModelsAnswer,
   type PhashAnswer,
@@ -24,14 +26,14 @@ import {
 } from '@coyo/backend-protocol';
 import { Hono, type Context } from 'hono';
 import { requestId, type RequestIdVariables } from 'hono/request-id';
-import type { Answered, Engine, Work, WorkOptions } from '../batching/engine.js';
+import type { Answered, Engine, ImageEmbeddings, Work, WorkOptions } from '../batching/engine.js';
 import type { Config } from '../config.js';
 import type { BackendMetrics } from '../metrics/metrics.js';
 import { silentLogger, type Logger } from '../metrics/logger.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/registry.js';
 import { phashOf } from '../models/phash.js';
 import { bearerAuth } from './auth.js';
-import { readImages, readTexts } from './body.js';
+import { incomingOf, readImages, readTexts } from './body.js';
 import { ClientGone, HttpProblem, problemResponse, toProblem } from './problem.js';
 import type { ServerStatus } from './status.js';
 
@@ -172,39 +174,60 @@ export function createApp({ config, status, metrics, logger = silentLogger, rend
     return response;
   };
 
+  /**
+   * An embed answer: JSON written directly (the `EmbedImageAnswer` / `EmbedTextAnswer` shape, the text
+   * `JSON.stringify` would give, without building number arrays first), or little-endian float32 rows
+   * with the other fields in headers when the caller's `Accept` asks for `application/octet-stream`.
+   */
+  const answerEmbeddings = (c: Context<AppEnv>, route: string, answer: ImageEmbeddings, admissionMs: number, tokens?: readonly number[]) => {
+    const serialising = performance.now();
+    answeredHeaders(c, answer);
+    c.header('vary', 'accept');
+    let response: Response;
+    if (acceptsBinaryEmbeddings(c.req.header('accept'))) {
+      c.header(BINARY_HEADERS.model, answer.model);
+      c.header(BINARY_HEADERS.dim, String(answer.dim));
+      c.header(BINARY_HEADERS.count, String(answer.embeddings.length));
+      if (tokens !== undefined) c.header(BINARY_HEADERS.tokens, tokens.join(','));
+      const body = encodeBinaryEmbeddings(answer.embeddings, answer.dim);
+      response = c.body(body.buffer as ArrayBuffer, 200, { 'content-type': EMBEDDINGS_BINARY_CONTENT_TYPE });
+    } else {
+      let json = `{"model":${JSON.stringify(answer.model)},"revision":${JSON.stringify(answer.revision)},"dim":${answer.dim},"embeddings":[`;
+      for (let i = 0; i < answer.embeddings.length; i++) {
+        if (i > 0) json += ',';
+        json += float32JsonArray(answer.embeddings[i] as Float32Array);
+      }
+      json += tokens === undefined ? ']}' : `],"tokens":${JSON.stringify(tokens)}}`;
+      response = c.body(json, 200, { 'content-type': 'application/json' });
+    }
+    metrics.observeStages(route, {
+      admission: admissionMs,
+      preprocess: answer.preprocessMs,
+      queue: answer.queueMs,
+      inference: answer.inferenceMs,
+      serialise: performance.now() - serialising,
+    });
+    return response;
+  };
+
   app.post(ROUTES.embedImage.path, async (c) => {
     const { answer, admissionMs } = await withPermit(
       c,
       'embed-image',
-      () => readImages(c.req.raw, config.limits),
+      () => readImages(c.req.raw, config.limits, incomingOf(c.env)),
       (engine, images, permit) => engine.embedImages(images, permit, work(c)),
     );
-    const serialising = performance.now();
-    answeredHeaders(c, answer);
-    return answerJson(c, ROUTES.embedImage.path, answer, admissionMs, serialising, {
-      model: answer.model,
-      revision: answer.revision,
-      dim: answer.dim,
-      embeddings: answer.embeddings.map(encodeVector),
-    } satisfies EmbedImageAnswer);
+    return answerEmbeddings(c, ROUTES.embedImage.path, answer, admissionMs);
   });
 
   app.post(ROUTES.embedText.path, async (c) => {
     const { answer, admissionMs } = await withPermit(
       c,
       'embed-text',
-      () => readTexts(c.req.raw, config.limits),
+      () => readTexts(c.req.raw, config.limits, incomingOf(c.env)),
       (engine, texts, permit) => engine.embedTexts(texts, permit, work(c)),
     );
-    const serialising = performance.now();
-    answeredHeaders(c, answer);
-    return answerJson(c, ROUTES.embedText.path, answer, admissionMs, serialising, {
-      model: answer.model,
-      revision: answer.revision,
-      dim: answer.dim,
-      embeddings: answer.embeddings.map(encodeVector),
-      tokens: answer.tokens,
-    } satisfies EmbedTextAnswer);
+    return answerEmbeddings(c, ROUTES.embedText.path, answer, admissionMs, answer.tokens);
   });
 
   app.post(ROUTES.classify.path, async (c) => {
@@ -212,7 +235,7 @@ export function createApp({ config, status, metrics, logger = silentLogger, rend
     const { answer, admissionMs } = await withPermit(
       c,
       'classify',
-      () => readImages(c.req.raw, config.limits),
+      () => readImages(c.req.raw, config.limits, incomingOf(c.env)),
       (engine, images, permit) => engine.classify(images, k, permit, work(c)),
     );
     const serialising = performance.now();

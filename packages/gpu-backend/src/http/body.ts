@@ -3,6 +3,7 @@
  * refused without reading) and while reading (a stream without a length, or one longer than it said, is
  * cut off at the limit). Nothing here buffers more than the limit.
  */
+import { IncomingMessage } from 'node:http';
 import { EmbedTextRequestSchema, LIMITS } from '@coyo/backend-protocol';
 import type { LimitsConfig } from '../config.js';
 import { declaredPixels } from '../models/preprocess.js';
@@ -21,12 +22,73 @@ function isImageMediaType(type: string): boolean {
   return type === 'application/octet-stream' || /^image\/[a-z0-9.+-]+$/.test(type);
 }
 
-/** Reads a body of at most `limit` bytes, else throws `payload_too_large` (413). */
-export async function readLimited(request: Request, limit: number, what: string): Promise<Uint8Array> {
+/**
+ * The Node request under a Hono context's `env` when the app is served by `@hono/node-server`
+ * (`HttpBindings`); `undefined` otherwise (`app.request()` in tests, other runtimes).
+ */
+export function incomingOf(env: unknown): IncomingMessage | undefined {
+  if (typeof env !== 'object' || env === null || !('incoming' in env)) return undefined;
+  const { incoming } = env;
+  return incoming instanceof IncomingMessage ? incoming : undefined;
+}
+
+/**
+ * Reads `incoming` itself, sparing the web stream and `Request` that reading through `Request.body` builds
+ * around it per request. Bytes past `limit` refuse the request as the stream path does.
+ */
+function readIncoming(incoming: IncomingMessage, limit: number, what: string): Promise<Uint8Array> {
+  return new Promise<Uint8Array>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const cleanup = () => {
+      incoming.off('data', onData);
+      incoming.off('end', onEnd);
+      incoming.off('error', onError);
+      incoming.off('close', onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      total += chunk.byteLength;
+      if (total > limit) {
+        cleanup();
+        // Stop buffering; whatever else arrives is discarded while the 413 is sent.
+        incoming.resume();
+        reject(new HttpProblem('payload_too_large', `${what} is larger than the limit of ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      const first = chunks[0];
+      if (chunks.length === 1 && first) resolve(new Uint8Array(first.buffer, first.byteOffset, first.byteLength));
+      else resolve(new Uint8Array(Buffer.concat(chunks, total)));
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    const onClose = () => {
+      if (incoming.complete) return;
+      cleanup();
+      reject(new Error('the client closed the connection while sending the body'));
+    };
+    incoming.on('data', onData);
+    incoming.on('end', onEnd);
+    incoming.on('error', onError);
+    incoming.on('close', onClose);
+  });
+}
+
+/**
+ * Reads a body of at most `limit` bytes, else throws `payload_too_large` (413). With `incoming` (the Node
+ * request the app is served from, not yet read) the bytes come straight from it.
+ */
+export async function readLimited(request: Request, limit: number, what: string, incoming?: IncomingMessage): Promise<Uint8Array> {
   const declared = request.headers.get('content-length');
   if (declared !== null && /^\d+$/.test(declared) && Number(declared) > limit) {
     throw new HttpProblem('payload_too_large', `${what} is ${declared} bytes; the limit is ${limit} bytes`);
   }
+  if (incoming !== undefined && !incoming.readableDidRead && !incoming.readableEnded) return readIncoming(incoming, limit, what);
   if (request.body === null) return new Uint8Array(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -57,8 +119,8 @@ export async function readLimited(request: Request, limit: number, what: string)
  * The images of an image route: one raw body (`image/*` or `application/octet-stream`) or the parts
  * named `image` of a `multipart/form-data` body, held to the request's pixel budget before any is decoded.
  */
-export async function readImages(request: Request, limits: LimitsConfig): Promise<Uint8Array[]> {
-  const images = await readImageBodies(request, limits);
+export async function readImages(request: Request, limits: LimitsConfig, incoming?: IncomingMessage): Promise<Uint8Array[]> {
+  const images = await readImageBodies(request, limits, incoming);
   await checkRequestPixels(images, limits);
   return images;
 }
@@ -85,25 +147,25 @@ export async function checkRequestPixels(
   }
 }
 
-async function readImageBodies(request: Request, limits: LimitsConfig): Promise<Uint8Array[]> {
+async function readImageBodies(request: Request, limits: LimitsConfig, incoming: IncomingMessage | undefined): Promise<Uint8Array[]> {
   const type = mediaType(request.headers.get('content-type'));
   if (type === undefined) {
     throw new HttpProblem('unsupported_media_type', 'send an image body with Content-Type image/* or multipart/form-data');
   }
-  if (type === 'multipart/form-data') return readMultipartImages(request, limits);
+  if (type === 'multipart/form-data') return readMultipartImages(request, limits, incoming);
   if (!isImageMediaType(type)) {
     throw new HttpProblem(
       'unsupported_media_type',
       `Content-Type ${type} is not accepted: send image/*, application/octet-stream or multipart/form-data`,
     );
   }
-  const bytes = await readLimited(request, limits.maxImageBytes, 'the image');
+  const bytes = await readLimited(request, limits.maxImageBytes, 'the image', incoming);
   if (bytes.byteLength === 0) throw new HttpProblem('invalid_request', 'the request body is empty');
   return [bytes];
 }
 
-async function readMultipartImages(request: Request, limits: LimitsConfig): Promise<Uint8Array[]> {
-  const body = await readLimited(request, limits.maxRequestBytes, 'the request body');
+async function readMultipartImages(request: Request, limits: LimitsConfig, incoming: IncomingMessage | undefined): Promise<Uint8Array[]> {
+  const body = await readLimited(request, limits.maxRequestBytes, 'the request body', incoming);
   let form: FormData;
   try {
     // Parse from the bounded copy rather than the stream, so the size limit holds for the whole body.
@@ -138,22 +200,33 @@ async function readMultipartImages(request: Request, limits: LimitsConfig): Prom
   return images;
 }
 
-/** The protocol's request schema, with this server's (possibly lower) cap on texts per request. */
-function textsSchema(maxTexts: number) {
+function buildTextsSchema(maxTexts: number) {
   return EmbedTextRequestSchema.extend({
     texts: EmbedTextRequestSchema.shape.texts.max(maxTexts, `texts must hold at most ${maxTexts} texts`),
   });
 }
 
+const textsSchemas = new Map<number, ReturnType<typeof buildTextsSchema>>();
+
+/** The protocol's request schema, with this server's (possibly lower) cap on texts per request; built once per cap. */
+function textsSchema(maxTexts: number) {
+  let schema = textsSchemas.get(maxTexts);
+  if (schema === undefined) {
+    schema = buildTextsSchema(maxTexts);
+    textsSchemas.set(maxTexts, schema);
+  }
+  return schema;
+}
+
 /** The texts of `POST /v1/embed/text`: JSON `{ texts: string[] }`. */
-export async function readTexts(request: Request, limits: LimitsConfig): Promise<string[]> {
+export async function readTexts(request: Request, limits: LimitsConfig, incoming?: IncomingMessage): Promise<string[]> {
   const type = mediaType(request.headers.get('content-type'));
   if (type !== 'application/json') {
     throw new HttpProblem('unsupported_media_type', 'send a JSON body with Content-Type application/json');
   }
   // Room for every allowed text fully \u-escaped (6 bytes per UTF-16 unit) plus the JSON around it.
   const limit = limits.maxTextsPerRequest * MAX_TEXT_LENGTH * 6 + 64 * 1024;
-  const bytes = await readLimited(request, limit, 'the request body');
+  const bytes = await readLimited(request, limit, 'the request body', incoming);
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));

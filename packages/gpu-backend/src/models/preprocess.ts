@@ -74,28 +74,10 @@ export async function decodeToRgb(
   }
   const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
-  let width: number | undefined;
-  let height: number | undefined;
-  try {
-    ({ width, height } = await sharp(input, { failOn: 'error', limitInputPixels: false }).metadata());
-  } catch (err) {
-    throw new ImageInputError('invalid_image', `cannot read the ${sniffed.format} header: ${messageOf(err)}`, {
-      cause: err,
-    });
-  }
-  // Written to refuse a missing or NaN size too, whatever sharp's types promise.
-  if (!(width >= 1) || !(height >= 1)) {
-    throw new ImageInputError('invalid_image', `the ${sniffed.format} header has no valid dimensions`);
-  }
-  if (width * height > maxPixels) {
-    throw new ImageInputError(
-      'image_too_large',
-      `${width}×${height} = ${width * height} pixels exceeds the limit of ${maxPixels} pixels`,
-    );
-  }
-
   let decoded: { data: Buffer; info: OutputInfo };
   try {
+    // One pass: libvips reads the header first and refuses more than `maxPixels` pixels before it
+    // decodes any (a separate header read costs another trip through libvips per image).
     decoded = await sharp(input, {
       // 'error' refuses truncated and corrupt data but, like Pillow, tolerates libjpeg warnings
       // such as extraneous bytes before a marker.
@@ -113,7 +95,9 @@ export async function decodeToRgb(
   } catch (err) {
     const message = messageOf(err);
     if (/pixel limit/i.test(message)) {
-      throw new ImageInputError('image_too_large', `image exceeds the limit of ${maxPixels} pixels`, { cause: err });
+      const size = await declaredSize(input);
+      const what = size === undefined ? 'the image' : `${size.width}×${size.height} = ${size.width * size.height} pixels`;
+      throw new ImageInputError('image_too_large', `${what} exceeds the limit of ${maxPixels} pixels`, { cause: err });
     }
     throw new ImageInputError('invalid_image', `cannot decode the ${sniffed.format} image: ${message}`, { cause: err });
   }
@@ -122,6 +106,16 @@ export async function decodeToRgb(
     throw new Error(`bug: decoder returned ${info.channels} channels for ${info.width}×${info.height}`);
   }
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+}
+
+/** Width and height from an image's header, or `undefined` when it cannot be read. */
+async function declaredSize(input: Buffer): Promise<{ width: number; height: number } | undefined> {
+  try {
+    const { width, height } = await sharp(input, { limitInputPixels: false }).metadata();
+    return width >= 1 && height >= 1 ? { width, height } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

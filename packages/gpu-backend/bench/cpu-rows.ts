@@ -1,0 +1,246 @@
+/**
+ * The bench's CPU-per-request rows, each measured in one run beside its floor, subject and floor
+ * interleaved round by round so that other load on the machine weighs on both alike:
+ *
+ * - text: user + system CPU of the whole backend (every thread) per `/v1/embed/text` request at
+ *   concurrency 32, against a bare Node HTTP server answering the same shape (`text-floor-server.ts`);
+ *   target ≤ 2.0×;
+ * - ViT: CPU of the whole backend per `/v1/classify` image (decode, resize, normalise, model, HTTP) at
+ *   concurrency 8, against Pillow's decode + resize 384 + normalise of the same JPEGs on one thread
+ *   (`pillow-floor.py`, run by Debian's python3-pil); target ≤ 1.0×;
+ * - event-loop ms per request of the backend's main thread, from its `/metrics`;
+ * - text again with binary answers (`Accept: application/octet-stream`), beside the same JSON floor.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EMBEDDINGS_BINARY_CONTENT_TYPE } from '@coyo/backend-protocol';
+import { z } from 'zod';
+import { runClosedLoop, type Send } from './load.js';
+import { treeCpuMs } from './process-cpu.js';
+
+const PILLOW_SCRIPT = fileURLToPath(new URL('./pillow-floor.py', import.meta.url));
+
+/** Targets of the issue: ours ÷ floor. */
+export const CPU_TARGETS = { text: 2.0, vit: 1.0 } as const;
+
+interface Server {
+  url: string;
+  child: ChildProcess;
+}
+
+export interface CpuRowsOptions<S extends Server> {
+  startOurs: (env: Record<string, string>) => Promise<S>;
+  startFloor: () => Promise<S>;
+  stop: (server: S) => Promise<void>;
+  sender: (url: string, token: string | undefined, workload: 'text' | 'vit', accept?: string) => Send;
+  token: string;
+  images: readonly Buffer[];
+  rounds: number;
+  durationMs: number;
+  workloads: readonly string[];
+  scrape: (url: string) => Promise<string>;
+}
+
+/** One side of a row, summed over its rounds. */
+export interface CpuSide {
+  requests: number;
+  cpuMs: number;
+  cpuMsPerRequest: number | null;
+  /** Per round, to show the spread. */
+  perRound: number[];
+}
+
+export interface CpuRow {
+  ours: CpuSide & { loopMsPerRequest: number | null };
+  /** Text only: the same requests asking for binary embeddings (`Accept: application/octet-stream`). */
+  oursBinary?: CpuSide & { loopMsPerRequest: number | null; ratio: number | null };
+  floor: (CpuSide & { kind: string }) | { absent: string };
+  /** ours ÷ floor CPU per request (per image), when both were measured. */
+  ratio: number | null;
+  target: number;
+  loadAverage: number[];
+}
+
+export interface CpuReport {
+  text: CpuRow | null;
+  vit: CpuRow | null;
+}
+
+/** Main-thread event-loop busy seconds in a /metrics page, summed over a replica's HTTP processes. */
+export function mainLoopSeconds(page: string): number {
+  let sum = 0;
+  for (const line of page.split('\n')) {
+    const m = /^coyo_backend_event_loop_active_seconds_total\{([^}]*)\} ([0-9.eE+-]+)$/.exec(line);
+    if (m?.[1]?.includes('thread="main"') === true) sum += Number(m[2]);
+  }
+  return sum;
+}
+
+function side(perRound: Array<{ requests: number; cpuMs: number }>): CpuSide {
+  const requests = perRound.reduce((a, r) => a + r.requests, 0);
+  const cpuMs = perRound.reduce((a, r) => a + r.cpuMs, 0);
+  return {
+    requests,
+    cpuMs,
+    cpuMsPerRequest: requests > 0 ? cpuMs / requests : null,
+    perRound: perRound.map((r) => (r.requests > 0 ? r.cpuMs / r.requests : Number.NaN)),
+  };
+}
+
+/** CPU of `pid`'s tree and answered requests over one closed-loop measurement. */
+async function measureCpu(pid: number, send: Send, concurrency: number, durationMs: number): Promise<{ requests: number; cpuMs: number }> {
+  const before = treeCpuMs(pid);
+  const result = await runClosedLoop(send, { concurrency, durationMs, maxRequests: 1_000_000 });
+  const cpuMs = treeCpuMs(pid) - before;
+  if (result.errors > 0) throw new Error(`CPU row: ${result.errors} errors, e.g. ${result.errorSamples[0] ?? ''}`);
+  return { requests: result.requests, cpuMs };
+}
+
+/** A Python with Pillow and NumPy: Debian's first (python3-pil), then whatever `python3` is. */
+export function findPillowPython(): string | undefined {
+  for (const python of ['/usr/bin/python3', 'python3']) {
+    const probe = spawnSync(python, ['-c', 'import PIL, numpy'], { stdio: 'ignore' });
+    if (probe.status === 0) return python;
+  }
+  return undefined;
+}
+
+const PillowResultSchema = z.object({ pillow: z.string(), images: z.number().int().positive(), cpuMsPerImage: z.number().positive() });
+
+async function runPillow(python: string, files: string[], seconds: number): Promise<z.infer<typeof PillowResultSchema>> {
+  const child = spawn(python, [PILLOW_SCRIPT, String(seconds), ...files], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OMP_NUM_THREADS: '1' } });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`pillow-floor.py exited with ${code}: ${err.slice(-500)}`);
+  return PillowResultSchema.parse(JSON.parse(out));
+}
+
+const fmt = (v: number | null | undefined, d = 2): string => (v === null || v === undefined || Number.isNaN(v) ? '–' : v.toFixed(d));
+
+function printRow(name: string, unit: string, row: CpuRow): void {
+  const floor = 'absent' in row.floor ? `absent (${row.floor.absent})` : `${fmt(row.floor.cpuMsPerRequest)} ms (${row.floor.kind}; rounds ${row.floor.perRound.map((v) => fmt(v)).join(' ')})`;
+  console.log(
+    `${name}: ours ${fmt(row.ours.cpuMsPerRequest)} CPU ms/${unit} (rounds ${row.ours.perRound.map((v) => fmt(v)).join(' ')}), ` +
+      `event loop ${fmt(row.ours.loopMsPerRequest, 3)} ms/${unit}; floor ${floor}; ` +
+      `ratio ${row.ratio === null ? '–' : `${row.ratio.toFixed(2)}×`} (target ≤ ${row.target.toFixed(1)}×: ${row.ratio === null ? 'not measured' : row.ratio <= row.target ? 'met' : 'MISSED'}); ` +
+      `load average ${row.loadAverage.map((l) => l.toFixed(1)).join(' ')}`,
+  );
+}
+
+/** Measures the CPU rows and prints them. */
+export async function cpuRows<S extends Server>(o: CpuRowsOptions<S>): Promise<CpuReport> {
+  const report: CpuReport = { text: null, vit: null };
+  console.log(`\nCPU per request, subject and floor interleaved over ${o.rounds} rounds of ${o.durationMs / 1000} s; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+
+  if (o.workloads.includes('text')) {
+    const ours = await o.startOurs({});
+    const floor = await o.startFloor();
+    try {
+      const oursPid = ours.child.pid;
+      const floorPid = floor.child.pid;
+      if (oursPid === undefined || floorPid === undefined) throw new Error('a server has no pid');
+      const sendOurs = o.sender(ours.url, o.token, 'text');
+      const sendBinary = o.sender(ours.url, o.token, 'text', EMBEDDINGS_BINARY_CONTENT_TYPE);
+      const sendFloor = o.sender(floor.url, undefined, 'text');
+      // Warm both up (JIT, batcher shapes) outside the measured rounds.
+      await runClosedLoop(sendOurs, { concurrency: 32, durationMs: 1000 });
+      await runClosedLoop(sendFloor, { concurrency: 32, durationMs: 1000 });
+      const oursRounds: Array<{ requests: number; cpuMs: number }> = [];
+      const floorRounds: Array<{ requests: number; cpuMs: number }> = [];
+      const binaryRounds: Array<{ requests: number; cpuMs: number }> = [];
+      let loopSeconds = 0;
+      let binaryLoopSeconds = 0;
+      for (let r = 0; r < o.rounds; r++) {
+        floorRounds.push(await measureCpu(floorPid, sendFloor, 32, o.durationMs));
+        let pageBefore = await o.scrape(ours.url);
+        oursRounds.push(await measureCpu(oursPid, sendOurs, 32, o.durationMs));
+        loopSeconds += mainLoopSeconds(await o.scrape(ours.url)) - mainLoopSeconds(pageBefore);
+        pageBefore = await o.scrape(ours.url);
+        binaryRounds.push(await measureCpu(oursPid, sendBinary, 32, o.durationMs));
+        binaryLoopSeconds += mainLoopSeconds(await o.scrape(ours.url)) - mainLoopSeconds(pageBefore);
+      }
+      const oursSide = side(oursRounds);
+      const floorSide = side(floorRounds);
+      const binarySide = side(binaryRounds);
+      report.text = {
+        ours: { ...oursSide, loopMsPerRequest: oursSide.requests > 0 ? (loopSeconds * 1000) / oursSide.requests : null },
+        oursBinary: {
+          ...binarySide,
+          loopMsPerRequest: binarySide.requests > 0 ? (binaryLoopSeconds * 1000) / binarySide.requests : null,
+          ratio: binarySide.cpuMsPerRequest !== null && floorSide.cpuMsPerRequest ? binarySide.cpuMsPerRequest / floorSide.cpuMsPerRequest : null,
+        },
+        floor: { ...floorSide, kind: 'bare node:http, same JSON in and out' },
+        ratio: oursSide.cpuMsPerRequest !== null && floorSide.cpuMsPerRequest ? oursSide.cpuMsPerRequest / floorSide.cpuMsPerRequest : null,
+        target: CPU_TARGETS.text,
+        loadAverage: loadavg(),
+      };
+      printRow('text c=32', 'request', report.text);
+      const b = report.text.oursBinary;
+      if (b) {
+        console.log(
+          `text c=32, binary answers (Accept: ${EMBEDDINGS_BINARY_CONTENT_TYPE}): ours ${fmt(b.cpuMsPerRequest)} CPU ms/request ` +
+            `(rounds ${b.perRound.map((v) => fmt(v)).join(' ')}), event loop ${fmt(b.loopMsPerRequest, 3)} ms/request; ` +
+            `ratio to the JSON floor ${b.ratio === null ? '–' : `${b.ratio.toFixed(2)}×`}`,
+        );
+      }
+    } finally {
+      await o.stop(floor);
+      await o.stop(ours);
+    }
+  }
+
+  if (o.workloads.includes('vit')) {
+    const python = findPillowPython();
+    const dir = await mkdtemp(join(tmpdir(), 'coyo-bench-jpeg-'));
+    const files = await Promise.all(
+      o.images.map(async (bytes, i) => {
+        const file = join(dir, `${i}.jpg`);
+        await writeFile(file, bytes);
+        return file;
+      }),
+    );
+    const ours = await o.startOurs({});
+    try {
+      const pid = ours.child.pid;
+      if (pid === undefined) throw new Error('the server has no pid');
+      const send = o.sender(ours.url, o.token, 'vit');
+      await runClosedLoop(send, { concurrency: 8, durationMs: 1000 });
+      const oursRounds: Array<{ requests: number; cpuMs: number }> = [];
+      const floorRounds: Array<{ requests: number; cpuMs: number }> = [];
+      let loopSeconds = 0;
+      for (let r = 0; r < o.rounds; r++) {
+        if (python !== undefined) {
+          const pillow = await runPillow(python, files, o.durationMs / 1000);
+          floorRounds.push({ requests: pillow.images, cpuMs: pillow.cpuMsPerImage * pillow.images });
+        }
+        const pageBefore = await o.scrape(ours.url);
+        oursRounds.push(await measureCpu(pid, send, 8, o.durationMs));
+        loopSeconds += mainLoopSeconds(await o.scrape(ours.url)) - mainLoopSeconds(pageBefore);
+      }
+      const oursSide = side(oursRounds);
+      const floorSide = python === undefined ? undefined : side(floorRounds);
+      const version = python === undefined ? '' : (await runPillow(python, files.slice(0, 1), 0)).pillow;
+      report.vit = {
+        ours: { ...oursSide, loopMsPerRequest: oursSide.requests > 0 ? (loopSeconds * 1000) / oursSide.requests : null },
+        floor:
+          floorSide === undefined
+            ? { absent: 'no python3 with Pillow and NumPy: apt-get install python3-pil python3-numpy' }
+            : { ...floorSide, kind: `Pillow ${version} decode + resize 384 + normalise, one thread` },
+        ratio: floorSide?.cpuMsPerRequest && oursSide.cpuMsPerRequest !== null ? oursSide.cpuMsPerRequest / floorSide.cpuMsPerRequest : null,
+        target: CPU_TARGETS.vit,
+        loadAverage: loadavg(),
+      };
+      printRow('vit c=8', 'image', report.vit);
+    } finally {
+      await o.stop(ours);
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  return report;
+}

@@ -1,0 +1,17 @@
+/**
+ * Entry of the one-file build of the backend (the device pack, `scripts/device-pack.ts`): on the main
+ * thread it is the server (`main.ts`); started as a worker thread (`backend/threads.ts` points threads at
+ * the bundle itself there) it runs the thread module named in `workerData.module`.
+ */
+import { isMainThread, workerData } from 'node:worker_threads';
+
+const module: unknown = isMainThread ? undefined : (workerData as { module?: unknown } | null)?.module;
+if (module === undefined) {
+  await import('./main.js');
+} else if (typeof module === 'string' && module.endsWith('/session-worker.ts')) {
+  await import('./backend/session-worker.js');
+} else if (typeof module === 'string' && module.endsWith('/preprocess-worker.ts')) {
+  await import('./backend/preprocess-worker.js');
+} else {
+  throw new Error(`one-file build: no thread module ${typeof module === 'string' ? module : typeof module}`);
+}
