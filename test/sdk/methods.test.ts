@@ -89,6 +89,8 @@ describe('inference through the SDK', () => {
     expect(must(top3[0]).score).toBeGreaterThanOrEqual(must(top3[1]).score);
     const embeddings = await coyo.embeddings.create({ texts: ['a cat'], images: [png] });
     expect(embeddings.data).toHaveLength(2);
+    // The native answer, typed as such: `dim` needs no narrowing (the route also answers OpenAI's shape to OpenAI's clients).
+    expect(embeddings.dim).toBe(must(embeddings.data[0]).embedding.length);
     const similarity = await coyo.similarity({ images: [png, png2], texts: ['a cat', 'a dog'] });
     expect(JSON.stringify(similarity)).toMatch(/\d/);
     const models = await coyo.models.list();

@@ -3,9 +3,16 @@ import { jsonImages, type ImageInput } from '../internal/image.js';
 import type { RequestOptions } from '../internal/request.js';
 import type { JsonBody, JsonOk } from '../internal/types.js';
 import type { Coyo } from '../client.js';
+import type { components } from '../generated/schema.js';
 
-export type EmbeddingsParams = Omit<JsonBody<'/v1/embeddings', 'post'>, 'images'> & { images?: ImageInput[] };
-export type Embeddings = JsonOk<'/v1/embeddings', 'post'>;
+/**
+ * The native request: the route also takes OpenAI's shape (`input`, `model`, `dimensions`, `user`) for OpenAI's own
+ * clients, which the SDK never sends, so those fields are left out and the answer is always the native one.
+ */
+export type EmbeddingsParams = Omit<JsonBody<'/v1/embeddings', 'post'>, 'images' | 'input' | 'model' | 'dimensions' | 'user'> & {
+  images?: ImageInput[];
+};
+export type Embeddings = components['schemas']['EmbeddingsResponse'];
 export type ModelList = JsonOk<'/v1/models', 'get'>;
 
 /** `client.embeddings`: ALIGN image and text embeddings. */
