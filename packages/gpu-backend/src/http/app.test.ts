@@ -11,6 +11,7 @@ const TOKEN = 'test-token-0123456789';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 
 interface SetupOptions {
+  maxConcurrentPhash?: number;
   limits?: Partial<LimitsConfig>;
   batching?: Partial<BatchingConfig>;
   token?: string | undefined;
@@ -34,7 +35,7 @@ function setup(options: SetupOptions = {}) {
   const engine = new Engine({ backend, batching, metrics });
   if (options.ready !== false) status.markReady(engine);
   const token = 'token' in options ? options.token : TOKEN;
-  const app = createApp({ config: { token, limits }, status, metrics });
+  const app = createApp({ config: { token, limits }, status, metrics, ...(options.maxConcurrentPhash !== undefined ? { maxConcurrentPhash: options.maxConcurrentPhash } : {}) });
   return { app, backend, status, engine, metrics };
 }
 
@@ -380,6 +381,22 @@ describe('POST /v1/classify', () => {
 });
 
 describe('queueing', () => {
+  it('answers 503 overloaded with Retry-After to a pHash request past the concurrency bound, before reading its body', async () => {
+    const { app } = setup({ maxConcurrentPhash: 1 });
+    let send!: ReadableStreamDefaultController<Uint8Array>;
+    const held = new ReadableStream<Uint8Array>({ start: (controller) => { send = controller; } });
+    const first = app.request('/v1/phash', { method: 'POST', headers: { ...AUTH, 'content-type': 'image/png' }, body: held, duplex: 'half' });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const refused = await app.request('/v1/phash', imageRequest(png(20)));
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect((await problem(refused)).type).toBe('overloaded');
+    send.close();
+    expect((await first).status).toBe(400);
+    // The slot is free again once the first request has ended.
+    expect((await app.request('/v1/phash', imageRequest(png(20)))).status).not.toBe(503);
+  });
+
   it('answers 503 overloaded with Retry-After at once when the queue is full', async () => {
     const { app, backend } = setup({ batching: { maxQueue: 4, maxBatchSize: 2, maxQueueDelayMs: 0 } });
     const started = backend.hold();

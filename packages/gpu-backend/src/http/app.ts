@@ -5,6 +5,7 @@
  * engine from {@link ServerStatus}, so tests run it with a fake backend through `app.request()` and the
  * server can listen (and answer `/healthz`) before the sessions have loaded.
  */
+import { availableParallelism } from 'node:os';
 import {
   BINARY_HEADERS,
   CLIENT_CLOSED_STATUS,
@@ -57,6 +58,11 @@ export interface AppDeps {
    * `replica/primary.ts`). Default: `metrics.render()`.
    */
   renderMetrics?: () => Promise<string>;
+  /**
+   * pHash requests hashed at once (decode, resize and DCT, outside the batched towers); one more is refused
+   * with 503 `overloaded` before its body is read. Default: twice the host's cores.
+   */
+  maxConcurrentPhash?: number;
 }
 
 function formatMs(ms: number): string {
@@ -88,7 +94,14 @@ function parseTopK(value: string | undefined): number {
 }
 
 /** Builds the Hono app; `deps.status` decides whether `/v1/*` is open. */
-export function createApp({ config, status, metrics, logger = silentLogger, renderMetrics }: AppDeps): Hono<AppEnv> {
+export function createApp({
+  config,
+  status,
+  metrics,
+  logger = silentLogger,
+  renderMetrics,
+  maxConcurrentPhash = 2 * availableParallelism(),
+}: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.use(requestId({ headerName: HEADERS.requestId }));
@@ -248,11 +261,19 @@ export function createApp({ config, status, metrics, logger = silentLogger, rend
   });
 
   // No model and no batch: the hash is a decode, a resize and a 32×32 DCT per image, done at once.
+  // Bounded like the towers' queues: past `maxConcurrentPhash` requests in flight, 503 before the body is read.
+  let phashInFlight = 0;
   app.post(ROUTES.phash.path, async (c) => {
-    const images = await readImages(c.req.raw, config.limits);
-    const phashes: string[] = [];
-    for (const image of images) phashes.push(await phashOf(image, { maxPixels: config.limits.maxImagePixels }));
-    return c.json({ phashes } satisfies PhashAnswer);
+    if (phashInFlight >= maxConcurrentPhash) throw new HttpProblem('overloaded', `${maxConcurrentPhash} pHash requests are already being served`);
+    phashInFlight += 1;
+    try {
+      const images = await readImages(c.req.raw, config.limits, incomingOf(c.env));
+      const phashes: string[] = [];
+      for (const image of images) phashes.push(await phashOf(image, { maxPixels: config.limits.maxImagePixels }));
+      return c.json({ phashes } satisfies PhashAnswer);
+    } finally {
+      phashInFlight -= 1;
+    }
   });
 
   app.get(ROUTES.models.path, (c) => c.json(c.get('engine').describe() satisfies ModelsAnswer));
