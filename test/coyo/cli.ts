@@ -34,39 +34,67 @@ export async function runCliOk(args: readonly string[]): Promise<CliResult> {
   return result;
 }
 
+/** One line of the CLI's `--progress json` output. */
+export type IngestEvent = Record<string, unknown>;
+
+export interface IngestRun extends CliResult {
+  /** Whether `killAt` matched and the run was killed there. */
+  killed: boolean;
+  events: IngestEvent[];
+}
+
 /**
- * Starts an ingest with JSON progress and kills its whole process group (the CLI and the workerd
- * behind wrangler's platform proxy) with SIGKILL as soon as the first shard upload is reported.
+ * Runs `coyo-ingest ingest` with JSON progress. When `killAt` matches an event, the whole process
+ * group (the CLI and the workerd behind wrangler's platform proxy) is killed with SIGKILL there.
  */
-export function ingestAndKillAfterFirstUpload(args: readonly string[]): Promise<{ events: Record<string, unknown>[] }> {
+export function ingestWithProgress(args: readonly string[], killAt?: (event: IngestEvent) => boolean): Promise<IngestRun> {
   return new Promise((resolve, reject) => {
     const child: ChildProcess = spawn(process.execPath, [CLI, 'ingest', ...args, '--progress', 'json'], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
-    const events: Record<string, unknown>[] = [];
+    const events: IngestEvent[] = [];
+    let stdout = '';
+    let stderr = '';
     let buffer = '';
     let killed = false;
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
       buffer += d.toString();
       let newline: number;
       while ((newline = buffer.indexOf('\n')) >= 0) {
         const line = buffer.slice(0, newline);
         buffer = buffer.slice(newline + 1);
         if (!line.startsWith('{')) continue;
-        const event = JSON.parse(line) as Record<string, unknown>;
+        const event = JSON.parse(line) as IngestEvent;
         events.push(event);
-        if (!killed && event['event'] === 'shard-uploaded' && child.pid !== undefined) {
+        if (!killed && killAt?.(event) === true && child.pid !== undefined) {
           killed = true;
           process.kill(-child.pid, 'SIGKILL');
         }
       }
     });
     child.on('error', reject);
-    child.on('close', () => {
-      if (killed) resolve({ events });
-      else reject(new Error(`the ingest ended before any upload:\n${buffer}`));
+    child.on('close', (status) => {
+      resolve({ status, killed, events, stdout, stderr });
     });
   });
+}
+
+/** Starts an ingest and kills it as soon as the first shard upload is reported. */
+export async function ingestAndKillAfterFirstUpload(args: readonly string[]): Promise<{ events: IngestEvent[] }> {
+  const run = await ingestWithProgress(args, (event) => event['event'] === 'shard-uploaded');
+  if (!run.killed) throw new Error(`the ingest ended before any upload:\n${run.stderr}`);
+  return { events: run.events };
+}
+
+/** The rows of a folder of COYO parquet, as `coyo-ingest dump` prints them (JSON Lines). */
+export async function dumpRows<Row>(dir: string): Promise<Row[]> {
+  const { stdout } = await runCliOk(['dump', dir]);
+  return stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Row);
 }

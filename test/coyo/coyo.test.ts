@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { getPlatformProxy } from 'wrangler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedApiKey, startWorker, type WorkerHandle } from '../harness/stack';
-import { WRANGLER_CONFIG, ingestAndKillAfterFirstUpload, runCli, runCliOk } from './cli';
+import { WRANGLER_CONFIG, dumpRows, ingestAndKillAfterFirstUpload, runCli, runCliOk } from './cli';
 
 type Row = Record<string, number | string> & { id: number };
 
@@ -35,14 +35,6 @@ function started(): WorkerHandle {
 }
 let rowsV1: Row[];
 let versionV1: string;
-
-async function dump(dir: string): Promise<Row[]> {
-  const { stdout } = await runCliOk(['dump', dir]);
-  return stdout
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as Row);
-}
 
 async function ingest(input: string, work: string, shardRows: string): Promise<{ version: string; uploaded: number; skipped: number; shards: number }> {
   const { stdout } = await runCliOk([
@@ -86,7 +78,7 @@ beforeAll(async () => {
   state = join(persist, 'v3');
   await runCliOk(['sample', '--rows', '6000', '--seed', '101', '--files', '3', '--out', join(temp, 'v1')]);
   versionV1 = (await ingest(join(temp, 'v1'), join(temp, 'work-v1'), '4096')).version;
-  rowsV1 = await dump(join(temp, 'v1'));
+  rowsV1 = await dumpRows<Row>(join(temp, 'v1'));
   ({ key: apiKey } = await seedApiKey(state, { scopes: ['coyo'] }));
   await start();
 });
@@ -225,7 +217,7 @@ describe('COYO metadata from ingest to the edge', () => {
 
     await start();
     expect(await stats()).toMatchObject({ version: versionV2, rows: 20000, shards: shardCount });
-    const rowsV2 = await dump(input);
+    const rowsV2 = await dumpRows<Row>(input);
     const sample = rowsV2.filter((_, i) => i % 200 === 7);
     expect(await batch(sample.map((r) => r.id))).toEqual(sample);
     const gone = rowsV1.find((r) => r.id !== 2680060225205 && !rowsV2.some((x) => x.id === r.id));

@@ -4,7 +4,6 @@
  * version from the same local state, then the re-run finishing the new version exactly; and a shard
  * missing or corrupt in R2, which fails the ids it holds (5xx problem+json) and no others.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,12 +11,11 @@ import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
 import { getPlatformProxy } from 'wrangler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, WRANGLER_CONFIG, runCliOk } from '../coyo/cli';
-import { REPO_ROOT, seedApiKey, startWorker, type WorkerHandle } from '../harness/stack';
+import { WRANGLER_CONFIG, dumpRows, ingestWithProgress, runCliOk, type IngestEvent } from '../coyo/cli';
+import { seedApiKey, startWorker, type WorkerHandle } from '../harness/stack';
 import { byMode, delay } from './mode';
 
 type Row = Record<string, number | string> & { id: number };
-type IngestEvent = Record<string, unknown>;
 
 /** The part of the R2 binding the test damages through wrangler's platform proxy. */
 interface BucketView {
@@ -37,52 +35,8 @@ let worker: WorkerHandle | undefined;
 let rowsV1: Row[];
 let versionV1: string;
 
-async function dump(dir: string): Promise<Row[]> {
-  const { stdout } = await runCliOk(['dump', dir]);
-  return stdout
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as Row);
-}
-
 function ingestArgs(input: string, work: string): string[] {
   return [input, '--target', 'local', '--config', WRANGLER_CONFIG, '--persist', state, '--work-dir', work, '--row-group-size', ROW_GROUP, '--shard-rows', SHARD_ROWS];
-}
-
-/**
- * Runs `coyo-ingest ingest` with JSON progress. When `killAt` matches an event, the whole process
- * group (the CLI and the workerd behind wrangler's platform proxy) is killed with SIGKILL there.
- */
-function ingest(args: readonly string[], killAt?: (event: IngestEvent) => boolean): Promise<{ status: number | null; killed: boolean; events: IngestEvent[]; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'ingest', ...args, '--progress', 'json'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    const events: IngestEvent[] = [];
-    let stdout = '';
-    let stderr = '';
-    let buffer = '';
-    let killed = false;
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      buffer += d.toString();
-      let newline: number;
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        if (!line.startsWith('{')) continue;
-        const event = JSON.parse(line) as IngestEvent;
-        events.push(event);
-        if (!killed && killAt?.(event) === true && child.pid !== undefined) {
-          killed = true;
-          process.kill(-child.pid, 'SIGKILL');
-        }
-      }
-    });
-    child.on('error', reject);
-    child.on('close', (status) => {
-      resolve({ status, killed, events, stdout, stderr });
-    });
-  });
 }
 
 function api(path: string, init: RequestInit = {}): Promise<Response> {
@@ -140,10 +94,10 @@ beforeAll(async () => {
   persist = join(temp, 'state');
   state = join(persist, 'v3');
   await runCliOk(['sample', '--rows', '4000', '--seed', '303', '--files', '2', '--out', join(temp, 'v1')]);
-  const first = await ingest(ingestArgs(join(temp, 'v1'), join(temp, 'work-v1')));
+  const first = await ingestWithProgress(ingestArgs(join(temp, 'v1'), join(temp, 'work-v1')));
   expect(first.status, first.stderr).toBe(0);
   versionV1 = (JSON.parse(first.stdout) as { version: string }).version;
-  rowsV1 = await dump(join(temp, 'v1'));
+  rowsV1 = await dumpRows<Row>(join(temp, 'v1'));
   ({ key: apiKey } = await seedApiKey(state, { scopes: ['coyo'] }));
   worker = await startWorker({ backendUrl: 'http://127.0.0.1:9', backendToken: 'unused-by-coyo-routes', persistDir: persist });
 });
@@ -176,7 +130,7 @@ describe('COYO storage faults', () => {
     const watch = watchServing(versionV1, rowsV1);
     try {
       for (const [point, at] of killPoints) {
-        const run = await ingest(args, at(shards));
+        const run = await ingestWithProgress(args, at(shards));
         expect(run.killed, `${point}: the ingest ended before the kill point:\n${run.stderr}`).toBe(true);
         const built = run.events.find((e) => e['event'] === 'built' || e['event'] === 'build-reused');
         if (built?.['shards'] !== undefined) shards = Number(built['shards']);
@@ -187,7 +141,7 @@ describe('COYO storage faults', () => {
     }
     expect(shards).toBe(Math.ceil(ROWS_V2 / Number(SHARD_ROWS)));
 
-    const rerun = await ingest(args);
+    const rerun = await ingestWithProgress(args);
     expect(rerun.status, rerun.stderr).toBe(0);
     const summary = JSON.parse(rerun.stdout) as { version: string; uploaded: number; skipped: number; previous_version: string };
     versionV2 = summary.version;
@@ -205,7 +159,7 @@ describe('COYO storage faults', () => {
     await worker?.stop();
     worker = await startWorker({ backendUrl: 'http://127.0.0.1:9', backendToken: 'unused-by-coyo-routes', persistDir: persist });
     expect(await servedVersion()).toBe(versionV2);
-    const rowsV2 = await dump(inputV2);
+    const rowsV2 = await dumpRows<Row>(inputV2);
     const sample = rowsV2.filter((_, i) => i % byMode(125, 250) === 11);
     expect((await batch(sample.map((r) => r.id))).rows).toEqual(sample);
   }, byMode(150_000, 300_000)); // several CLI runs, each starting DuckDB and workerd
@@ -227,7 +181,7 @@ describe('COYO storage faults', () => {
     worker = await startWorker({ backendUrl: 'http://127.0.0.1:9', backendToken: 'unused-by-coyo-routes', persistDir: persist });
 
     // Shards hold disjoint, ordered id ranges: the failures must be a run at each end, nothing between.
-    const rows = await dump(inputV2);
+    const rows = await dumpRows<Row>(inputV2);
     const sample = rows.filter((_, i) => i % byMode(125, 250) === 0 || i === rows.length - 1);
     const outcome: ('ok' | 'failed')[] = [];
     const failures = new Set<string>();
