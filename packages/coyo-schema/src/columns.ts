@@ -156,6 +156,27 @@ export type CoyoRowOf<Int64 extends bigint | number> = {
   [S in Spec as S['name']]: CoyoValueTypes<Int64>[S['type']];
 };
 
+/** The row the COYO-700M dataset card publishes, every column (the one real row of the synthetic sample). */
+export const DATASET_CARD_ROW: Readonly<CoyoRowOf<number>> = Object.freeze({
+  id: 2680060225205,
+  url: 'https://cdn.shopify.com/s/files/1/0286/3900/2698/products/TVN_Huile-olive-infuse-et-s-227x300_e9a90ffd-b6d2-4118-95a1-29a5c7a05a49_800x.jpg?v=1616684087',
+  text: 'Olive oil infused with Tuscany herbs',
+  width: 227,
+  height: 300,
+  image_phash: '9f91e133b1924e4e',
+  text_length: 36,
+  word_count: 6,
+  num_tokens_bert: 6,
+  num_tokens_gpt: 9,
+  num_faces: 0,
+  clip_similarity_vitb32: 0.19921875,
+  clip_similarity_vitl14: 0.147216796875,
+  nsfw_score_opennsfw2: 0.0058441162109375,
+  nsfw_score_gantman: 0.018961310386657715,
+  watermark_score: 0.11015450954437256,
+  aesthetic_score_laion_v2: 4.871710777282715,
+});
+
 /** A row as a published version may hold it: `null` allowed exactly in the nullable columns. */
 export type NullableRowOf<Int64 extends bigint | number> = {
   [S in Spec as S['name']]: CoyoValueTypes<Int64>[S['type']] | (S['nullable'] extends true ? null : never);

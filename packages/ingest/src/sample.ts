@@ -5,7 +5,7 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { COYO_COLUMNS, type CoyoRowOf } from '@coyo/coyo-schema';
+import { COYO_COLUMNS, DATASET_CARD_ROW, type CoyoRowOf } from '@coyo/coyo-schema';
 import { Duck } from './duck.js';
 import { Random } from './random.js';
 import { DUCKDB_COLUMNS, quoteIdent, quoteLiteral } from './schema.js';
@@ -14,25 +14,7 @@ import { DUCKDB_COLUMNS, quoteIdent, quoteLiteral } from './schema.js';
 export type CoyoRow = CoyoRowOf<bigint>;
 
 /** The row published on the COYO-700M dataset card. */
-export const REAL_ROW: Readonly<CoyoRow> = {
-  id: 2680060225205n,
-  url: 'https://cdn.shopify.com/s/files/1/0286/3900/2698/products/TVN_Huile-olive-infuse-et-s-227x300_e9a90ffd-b6d2-4118-95a1-29a5c7a05a49_800x.jpg?v=1616684087',
-  text: 'Olive oil infused with Tuscany herbs',
-  width: 227,
-  height: 300,
-  image_phash: '9f91e133b1924e4e',
-  text_length: 36,
-  word_count: 6,
-  num_tokens_bert: 6,
-  num_tokens_gpt: 9,
-  num_faces: 0,
-  clip_similarity_vitb32: 0.19921875,
-  clip_similarity_vitl14: 0.147216796875,
-  nsfw_score_opennsfw2: 0.0058441162109375,
-  nsfw_score_gantman: 0.018961310386657715,
-  watermark_score: 0.11015450954437256,
-  aesthetic_score_laion_v2: 4.871710777282715,
-};
+export const REAL_ROW: Readonly<CoyoRow> = { ...DATASET_CARD_ROW, id: BigInt(DATASET_CARD_ROW.id) };
 
 export interface SampleOptions {
   readonly rows: number;

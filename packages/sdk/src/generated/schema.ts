@@ -784,15 +784,26 @@ export interface components {
         /**
          * @example {
          *       "version": "658fe60119ae5582",
-         *       "normalized_url": "https://cdn.shopify.com/s/files/olive-oil.jpg",
+         *       "normalized_url": "https://cdn.shopify.com/s/files/1/0286/3900/2698/products/TVN_Huile-olive-infuse-et-s-227x300_e9a90ffd-b6d2-4118-95a1-29a5c7a05a49_800x.jpg?v=1616684087",
          *       "rows": [
          *         {
          *           "id": 2680060225205,
-         *           "url": "https://cdn.shopify.com/s/files/olive-oil.jpg",
+         *           "url": "https://cdn.shopify.com/s/files/1/0286/3900/2698/products/TVN_Huile-olive-infuse-et-s-227x300_e9a90ffd-b6d2-4118-95a1-29a5c7a05a49_800x.jpg?v=1616684087",
          *           "text": "Olive oil infused with Tuscany herbs",
          *           "width": 227,
          *           "height": 300,
-         *           "image_phash": "9f91e133b1924e4e"
+         *           "image_phash": "9f91e133b1924e4e",
+         *           "text_length": 36,
+         *           "word_count": 6,
+         *           "num_tokens_bert": 6,
+         *           "num_tokens_gpt": 9,
+         *           "num_faces": 0,
+         *           "clip_similarity_vitb32": 0.19921875,
+         *           "clip_similarity_vitl14": 0.147216796875,
+         *           "nsfw_score_opennsfw2": 0.0058441162109375,
+         *           "nsfw_score_gantman": 0.018961310386657715,
+         *           "watermark_score": 0.11015450954437256,
+         *           "aesthetic_score_laion_v2": 4.871710777282715
          *         }
          *       ]
          *     }
@@ -812,11 +823,22 @@ export interface components {
          *       "rows": [
          *         {
          *           "id": 2680060225205,
-         *           "url": "https://cdn.shopify.com/s/files/olive-oil.jpg",
+         *           "url": "https://cdn.shopify.com/s/files/1/0286/3900/2698/products/TVN_Huile-olive-infuse-et-s-227x300_e9a90ffd-b6d2-4118-95a1-29a5c7a05a49_800x.jpg?v=1616684087",
          *           "text": "Olive oil infused with Tuscany herbs",
          *           "width": 227,
          *           "height": 300,
-         *           "image_phash": "9f91e133b1924e4e"
+         *           "image_phash": "9f91e133b1924e4e",
+         *           "text_length": 36,
+         *           "word_count": 6,
+         *           "num_tokens_bert": 6,
+         *           "num_tokens_gpt": 9,
+         *           "num_faces": 0,
+         *           "clip_similarity_vitb32": 0.19921875,
+         *           "clip_similarity_vitl14": 0.147216796875,
+         *           "nsfw_score_opennsfw2": 0.0058441162109375,
+         *           "nsfw_score_gantman": 0.018961310386657715,
+         *           "watermark_score": 0.11015450954437256,
+         *           "aesthetic_score_laion_v2": 4.871710777282715
          *         }
          *       ],
          *       "next_cursor": null
@@ -843,11 +865,22 @@ export interface components {
          *           "distance": 0,
          *           "row": {
          *             "id": 2680060225205,
-         *             "url": "https://cdn.shopify.com/s/files/olive-oil.jpg",
+         *             "url": "https://cdn.shopify.com/s/files/1/0286/3900/2698/products/TVN_Huile-olive-infuse-et-s-227x300_e9a90ffd-b6d2-4118-95a1-29a5c7a05a49_800x.jpg?v=1616684087",
          *             "text": "Olive oil infused with Tuscany herbs",
          *             "width": 227,
          *             "height": 300,
-         *             "image_phash": "9f91e133b1924e4e"
+         *             "image_phash": "9f91e133b1924e4e",
+         *             "text_length": 36,
+         *             "word_count": 6,
+         *             "num_tokens_bert": 6,
+         *             "num_tokens_gpt": 9,
+         *             "num_faces": 0,
+         *             "clip_similarity_vitb32": 0.19921875,
+         *             "clip_similarity_vitl14": 0.147216796875,
+         *             "nsfw_score_opennsfw2": 0.0058441162109375,
+         *             "nsfw_score_gantman": 0.018961310386657715,
+         *             "watermark_score": 0.11015450954437256,
+         *             "aesthetic_score_laion_v2": 4.871710777282715
          *           }
          *         }
          *       ]
@@ -2837,15 +2870,26 @@ export interface operations {
                     /**
                      * @example {
                      *       "version": "658fe60119ae5582",
-                     *       "normalized_url": "https://cdn.shopify.com/s/files/olive-oil.jpg",
+                     *       "normalized_url": "https://cdn.shopify.com/s/files/1/0286/3900/2698/products/TVN_Huile-olive-infuse-et-s-227x300_e9a90ffd-b6d2-4118-95a1-29a5c7a05a49_800x.jpg?v=1616684087",
                      *       "rows": [
                      *         {
                      *           "id": 2680060225205,
-                     *           "url": "https://cdn.shopify.com/s/files/olive-oil.jpg",
+                     *           "url": "https://cdn.shopify.com/s/files/1/0286/3900/2698/products/TVN_Huile-olive-infuse-et-s-227x300_e9a90ffd-b6d2-4118-95a1-29a5c7a05a49_800x.jpg?v=1616684087",
                      *           "text": "Olive oil infused with Tuscany herbs",
                      *           "width": 227,
                      *           "height": 300,
-                     *           "image_phash": "9f91e133b1924e4e"
+                     *           "image_phash": "9f91e133b1924e4e",
+                     *           "text_length": 36,
+                     *           "word_count": 6,
+                     *           "num_tokens_bert": 6,
+                     *           "num_tokens_gpt": 9,
+                     *           "num_faces": 0,
+                     *           "clip_similarity_vitb32": 0.19921875,
+                     *           "clip_similarity_vitl14": 0.147216796875,
+                     *           "nsfw_score_opennsfw2": 0.0058441162109375,
+                     *           "nsfw_score_gantman": 0.018961310386657715,
+                     *           "watermark_score": 0.11015450954437256,
+                     *           "aesthetic_score_laion_v2": 4.871710777282715
                      *         }
                      *       ]
                      *     }
@@ -2942,11 +2986,22 @@ export interface operations {
                      *       "rows": [
                      *         {
                      *           "id": 2680060225205,
-                     *           "url": "https://cdn.shopify.com/s/files/olive-oil.jpg",
+                     *           "url": "https://cdn.shopify.com/s/files/1/0286/3900/2698/products/TVN_Huile-olive-infuse-et-s-227x300_e9a90ffd-b6d2-4118-95a1-29a5c7a05a49_800x.jpg?v=1616684087",
                      *           "text": "Olive oil infused with Tuscany herbs",
                      *           "width": 227,
                      *           "height": 300,
-                     *           "image_phash": "9f91e133b1924e4e"
+                     *           "image_phash": "9f91e133b1924e4e",
+                     *           "text_length": 36,
+                     *           "word_count": 6,
+                     *           "num_tokens_bert": 6,
+                     *           "num_tokens_gpt": 9,
+                     *           "num_faces": 0,
+                     *           "clip_similarity_vitb32": 0.19921875,
+                     *           "clip_similarity_vitl14": 0.147216796875,
+                     *           "nsfw_score_opennsfw2": 0.0058441162109375,
+                     *           "nsfw_score_gantman": 0.018961310386657715,
+                     *           "watermark_score": 0.11015450954437256,
+                     *           "aesthetic_score_laion_v2": 4.871710777282715
                      *         }
                      *       ],
                      *       "next_cursor": null
@@ -3066,11 +3121,22 @@ export interface operations {
                      *           "distance": 0,
                      *           "row": {
                      *             "id": 2680060225205,
-                     *             "url": "https://cdn.shopify.com/s/files/olive-oil.jpg",
+                     *             "url": "https://cdn.shopify.com/s/files/1/0286/3900/2698/products/TVN_Huile-olive-infuse-et-s-227x300_e9a90ffd-b6d2-4118-95a1-29a5c7a05a49_800x.jpg?v=1616684087",
                      *             "text": "Olive oil infused with Tuscany herbs",
                      *             "width": 227,
                      *             "height": 300,
-                     *             "image_phash": "9f91e133b1924e4e"
+                     *             "image_phash": "9f91e133b1924e4e",
+                     *             "text_length": 36,
+                     *             "word_count": 6,
+                     *             "num_tokens_bert": 6,
+                     *             "num_tokens_gpt": 9,
+                     *             "num_faces": 0,
+                     *             "clip_similarity_vitb32": 0.19921875,
+                     *             "clip_similarity_vitl14": 0.147216796875,
+                     *             "nsfw_score_opennsfw2": 0.0058441162109375,
+                     *             "nsfw_score_gantman": 0.018961310386657715,
+                     *             "watermark_score": 0.11015450954437256,
+                     *             "aesthetic_score_laion_v2": 4.871710777282715
                      *           }
                      *         }
                      *       ]
@@ -3218,11 +3284,22 @@ export interface operations {
                      *           "distance": 0,
                      *           "row": {
                      *             "id": 2680060225205,
-                     *             "url": "https://cdn.shopify.com/s/files/olive-oil.jpg",
+                     *             "url": "https://cdn.shopify.com/s/files/1/0286/3900/2698/products/TVN_Huile-olive-infuse-et-s-227x300_e9a90ffd-b6d2-4118-95a1-29a5c7a05a49_800x.jpg?v=1616684087",
                      *             "text": "Olive oil infused with Tuscany herbs",
                      *             "width": 227,
                      *             "height": 300,
-                     *             "image_phash": "9f91e133b1924e4e"
+                     *             "image_phash": "9f91e133b1924e4e",
+                     *             "text_length": 36,
+                     *             "word_count": 6,
+                     *             "num_tokens_bert": 6,
+                     *             "num_tokens_gpt": 9,
+                     *             "num_faces": 0,
+                     *             "clip_similarity_vitb32": 0.19921875,
+                     *             "clip_similarity_vitl14": 0.147216796875,
+                     *             "nsfw_score_opennsfw2": 0.0058441162109375,
+                     *             "nsfw_score_gantman": 0.018961310386657715,
+                     *             "watermark_score": 0.11015450954437256,
+                     *             "aesthetic_score_laion_v2": 4.871710777282715
                      *           }
                      *         }
                      *       ]

@@ -3,40 +3,20 @@
  * built with the reader's own encoders (cursors, CSV records) so they read exactly as the routes
  * write; `scripts/openapi-lint.test.ts` parses each with the route's schema so none can drift.
  */
-import { COYO_SCHEMA, type CoyoColumn } from '@coyo/coyo-schema';
+import { COYO_SCHEMA, DATASET_CARD_ROW, type CoyoColumn } from '@coyo/coyo-schema';
 import { csvRecord, encodeCursor, predicateFingerprint } from '@coyo/coyo-reader';
 
 /** A published dataset version, as the pointer names it. */
-const VERSION = '658fe60119ae5582';
+export const VERSION = '658fe60119ae5582';
 
-/** The row the COYO-700M dataset card publishes, every column. */
-const CARD_ROW = {
-  id: 2680060225205,
-  url: 'https://cdn.shopify.com/s/files/1/0286/3900/2698/products/TVN_Huile-olive-infuse-et-s-227x300_e9a90ffd-b6d2-4118-95a1-29a5c7a05a49_800x.jpg?v=1616684087',
-  text: 'Olive oil infused with Tuscany herbs',
-  width: 227,
-  height: 300,
-  image_phash: '9f91e133b1924e4e',
-  text_length: 36,
-  word_count: 6,
-  num_tokens_bert: 6,
-  num_tokens_gpt: 9,
-  num_faces: 0,
-  clip_similarity_vitb32: 0.19921875,
-  clip_similarity_vitl14: 0.147216796875,
-  nsfw_score_opennsfw2: 0.0058441162109375,
-  nsfw_score_gantman: 0.018961310386657715,
-  watermark_score: 0.11015450954437256,
-  aesthetic_score_laion_v2: 4.871710777282715,
-};
 
 /** Two rows as a projection `columns=id,url,text` returns them. */
 const ROWS = [
-  { id: CARD_ROW.id, url: CARD_ROW.url, text: CARD_ROW.text },
+  { id: DATASET_CARD_ROW.id, url: DATASET_CARD_ROW.url, text: DATASET_CARD_ROW.text },
   { id: 2680060225217, url: 'https://images.example.com/photos/red-bicycle.jpg', text: 'A red bicycle leaning on a brick wall' },
 ] as const;
 
-export const lookupResponseExample = { version: VERSION, row: CARD_ROW };
+export const lookupResponseExample = { version: VERSION, row: DATASET_CARD_ROW };
 
 export const batchRequestExample = { ids: [2680060225205, 1], columns: ['id', 'url', 'text'] };
 export const batchResponseExample = { version: VERSION, rows: [ROWS[0], null] };

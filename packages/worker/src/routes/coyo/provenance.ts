@@ -3,7 +3,7 @@
  * from the provenance tables the ingest publishes with each version (`@coyo/coyo-reader`'s
  * CoyoProvenance). Every answer carries the version and its R2 cost like the other COYO routes.
  */
-import { MAX_PHASH_DISTANCE, normalizeDomain, PHASH_PATTERN } from '@coyo/coyo-schema';
+import { DATASET_CARD_ROW, MAX_PHASH_DISTANCE, normalizeDomain, PHASH_PATTERN } from '@coyo/coyo-schema';
 import { CoyoProvenance, IndexUnavailableError, ScanBudgetError, type CoyoDataset, type CoyoIo } from '@coyo/coyo-reader';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
@@ -13,6 +13,7 @@ import { commonProblemResponses, problemResponse } from '../../schemas/problem';
 import { ImageInputSchema, binaryImageBody } from '../../schemas/image';
 import { readImageRequest } from '../inference/image-request';
 import { bearerSecurity, inferenceProblemResponses, openapiOwnBody, requestBodyLimit } from '../shared';
+import { VERSION } from './examples';
 import { CoyoRowSchema } from './schemas';
 
 /** Runs a handler with the live version open and its R2 cost in the headers (`registerCoyoRoutes`' helper). */
@@ -83,17 +84,9 @@ export const ByPhashQuerySchema = z
   })
   .strict();
 
-const EXAMPLE_ROW = {
-  id: 2680060225205,
-  url: 'https://cdn.shopify.com/s/files/olive-oil.jpg',
-  text: 'Olive oil infused with Tuscany herbs',
-  width: 227,
-  height: 300,
-  image_phash: '9f91e133b1924e4e',
-};
-const BY_URL_EXAMPLE = { version: '658fe60119ae5582', normalized_url: 'https://cdn.shopify.com/s/files/olive-oil.jpg', rows: [EXAMPLE_ROW] };
-const BY_DOMAIN_EXAMPLE = { version: '658fe60119ae5582', domain: 'cdn.shopify.com', count: 1, rows: [EXAMPLE_ROW], next_cursor: null };
-const BY_PHASH_EXAMPLE = { version: '658fe60119ae5582', phash: '9f91e133b1924e4e', max_distance: 2, total: 1, matches: [{ distance: 0, row: EXAMPLE_ROW }] };
+const BY_URL_EXAMPLE = { version: VERSION, normalized_url: DATASET_CARD_ROW.url, rows: [DATASET_CARD_ROW] };
+const BY_DOMAIN_EXAMPLE = { version: VERSION, domain: 'cdn.shopify.com', count: 1, rows: [DATASET_CARD_ROW], next_cursor: null };
+const BY_PHASH_EXAMPLE = { version: VERSION, phash: DATASET_CARD_ROW.image_phash, max_distance: 2, total: 1, matches: [{ distance: 0, row: DATASET_CARD_ROW }] };
 const LOOKUP_IMAGE_REQUEST_EXAMPLE = { image: { url: 'https://images.example.com/olive-oil.jpg' }, max_distance: 4 };
 
 export const ByUrlResponseSchema = z
