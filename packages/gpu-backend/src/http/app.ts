@@ -174,9 +174,8 @@ export function createApp({
     }
   };
 
-  /** Sends `body` as JSON and records the request's stage times, serialisation (until here) included. */
-  const answerJson = (c: Context<AppEnv>, route: string, answered: Answered, admissionMs: number, serialising: number, body: object) => {
-    const response = c.json(body);
+  /** Records a request's stage times; serialisation runs from `serialising` until now. */
+  const observeStages = (route: string, answered: Answered, admissionMs: number, serialising: number) => {
     metrics.observeStages(route, {
       admission: admissionMs,
       preprocess: answered.preprocessMs,
@@ -184,6 +183,12 @@ export function createApp({
       inference: answered.inferenceMs,
       serialise: performance.now() - serialising,
     });
+  };
+
+  /** Sends `body` as JSON and records the request's stage times, serialisation (until here) included. */
+  const answerJson = (c: Context<AppEnv>, route: string, answered: Answered, admissionMs: number, serialising: number, body: object) => {
+    const response = c.json(body);
+    observeStages(route, answered, admissionMs, serialising);
     return response;
   };
 
@@ -213,13 +218,7 @@ export function createApp({
       json += tokens === undefined ? ']}' : `],"tokens":${JSON.stringify(tokens)}}`;
       response = c.body(json, 200, { 'content-type': 'application/json' });
     }
-    metrics.observeStages(route, {
-      admission: admissionMs,
-      preprocess: answer.preprocessMs,
-      queue: answer.queueMs,
-      inference: answer.inferenceMs,
-      serialise: performance.now() - serialising,
-    });
+    observeStages(route, answer, admissionMs, serialising);
     return response;
   };
 
