@@ -10,9 +10,10 @@
  * The only concession to benchmarking: a request whose client has gone is skipped, so one measurement does
  * not spill its abandoned work into the next.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import { env, pipeline, RawImage, type ImageClassificationPipeline } from '@huggingface/transformers';
 import { z } from 'zod';
+import { readBody } from './read-body.js';
 
 const EnvSchema = z.object({
   PEER_PORT: z.coerce.number().int().min(1).max(65535),
@@ -33,17 +34,6 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new Error('body too large');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
 const server = createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://peer');
   if (req.method === 'GET' && url.pathname === '/readyz') { send(res, classify ? 200 : 503, { ready: Boolean(classify) }); return; }
@@ -53,7 +43,7 @@ const server = createServer((req, res) => {
   const topK = Number(url.searchParams.get('top_k') ?? '5');
   void (async () => {
     try {
-      const image = await RawImage.fromBlob(new Blob([await readBody(req)]));
+      const image = await RawImage.fromBlob(new Blob([await readBody(req, MAX_BODY_BYTES)]));
       if (res.destroyed) return;
       const predictions = await model(image, { top_k: topK });
       send(res, 200, { model: MODEL_ID, predictions: [predictions] });

@@ -8,24 +8,14 @@
  *
  * Environment: FLOOR_PORT (required). Routes: GET /readyz, POST /v1/embed/text.
  */
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
 import { z } from 'zod';
+import { readBody } from './read-body.js';
 
 const { FLOOR_PORT } = z.object({ FLOOR_PORT: z.coerce.number().int().min(1).max(65535) }).parse(process.env);
 const DIM = 640;
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 const vector = Array.from({ length: DIM }, (_, i) => Number(Math.fround(Math.sin(i) / 25).toPrecision(9)));
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new Error('body too large');
-    chunks.push(chunk as Buffer);
-  }
-  return chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks);
-}
 
 const server = createServer((req, res) => {
   if (req.method === 'GET' && req.url === '/readyz') {
@@ -36,7 +26,7 @@ const server = createServer((req, res) => {
     res.writeHead(404).end();
     return;
   }
-  void readBody(req).then(
+  void readBody(req, MAX_BODY_BYTES).then(
     (body) => {
       const json: unknown = JSON.parse(body.toString('utf8'));
       const texts = (json as { texts?: unknown }).texts;
