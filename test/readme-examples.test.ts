@@ -14,12 +14,13 @@
  * A block passes when it exits 0, prints no problem+json status, prints something (from the root) or
  * leaves only non-empty files behind (from an empty directory), and its output carries every JSON field the README's own `# {…}` / `# […]` output comments show.
  */
-import { spawn } from 'node:child_process';
+
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCliOk } from './coyo/cli.ts';
+import { runProcess } from './harness/run.ts';
 import { REPO_ROOT, startStack, type Stack } from './harness/stack.ts';
 
 interface Example {
@@ -93,18 +94,9 @@ afterAll(async () => {
   if (temp) await rm(temp, { recursive: true, force: true });
 });
 
-function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      resolve({ code, stdout, stderr });
-    });
-  });
+async function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { status, stdout, stderr } = await runProcess(command, args, { cwd, env, timeout: 60_000 });
+  return { code: status, stdout, stderr };
 }
 
 describe('README examples', () => {

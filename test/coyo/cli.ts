@@ -1,30 +1,17 @@
 /** Runs the real `coyo-ingest` CLI (packages/ingest/bin) as a child process, as an operator would. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { runProcess, type ProcessResult } from '../harness/run';
 import { REPO_ROOT } from '../harness/stack';
 
 export const CLI = join(REPO_ROOT, 'packages', 'ingest', 'bin', 'coyo-ingest.mjs');
 export const WRANGLER_CONFIG = join(REPO_ROOT, 'wrangler.toml');
 
-export interface CliResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type CliResult = ProcessResult;
 
 /** Runs the CLI to completion. */
 export function runCli(args: readonly string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => {
-      resolve({ status, stdout, stderr });
-    });
-  });
+  return runProcess(process.execPath, [CLI, ...args], { cwd: REPO_ROOT });
 }
 
 /** Runs the CLI and fails with its output unless it exits 0. */

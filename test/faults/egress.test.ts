@@ -5,9 +5,10 @@
  * to loopback or private addresses, and redirects to them, while a public name is fetched; without the
  * binding the same loopback name is fetched, which shows the test can fail.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runProcess } from '../harness/run';
 import { REPO_ROOT } from '../harness/stack';
 import type { ProbeCase } from './egress-probe';
 
@@ -25,26 +26,14 @@ const SETUP = [
   `exec "${process.execPath}" --import tsx faults/egress-probe.ts`,
 ].join('\n');
 
-function probe(): Promise<{ cases: ProbeCase[]; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('unshare', ['-rnm', 'sh', '-c', SETUP], { cwd: join(REPO_ROOT, 'test'), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => {
-      if (status !== 0) {
-        reject(new Error(`the probe exited ${String(status)}:\n${stdout}\n${stderr}`));
-        return;
-      }
-      const cases = stdout
-        .split('\n')
-        .filter((line) => line.startsWith('{"name"'))
-        .map((line) => JSON.parse(line) as ProbeCase);
-      resolve({ cases, output: stdout + stderr });
-    });
-  });
+async function probe(): Promise<{ cases: ProbeCase[]; output: string }> {
+  const { status, stdout, stderr } = await runProcess('unshare', ['-rnm', 'sh', '-c', SETUP], { cwd: join(REPO_ROOT, 'test') });
+  if (status !== 0) throw new Error(`the probe exited ${String(status)}:\n${stdout}\n${stderr}`);
+  const cases = stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{"name"'))
+    .map((line) => JSON.parse(line) as ProbeCase);
+  return { cases, output: stdout + stderr };
 }
 
 describe.skipIf(!namespaces)('image egress (network namespace with its own hosts file)', () => {
