@@ -163,9 +163,11 @@ export async function cpuRows<S extends Server>(o: CpuRowsOptions<S>): Promise<C
       const sendOurs = o.sender(ours.url, o.token, 'text');
       const sendBinary = o.sender(ours.url, o.token, 'text', EMBEDDINGS_BINARY_CONTENT_TYPE);
       const sendFloor = o.sender(floor.url, undefined, 'text');
-      // Warm both up (JIT, batcher shapes) outside the measured rounds.
-      await runClosedLoop(sendOurs, { concurrency: 32, durationMs: 1000 });
-      await runClosedLoop(sendFloor, { concurrency: 32, durationMs: 1000 });
+      // Warm both up (JIT, batcher shapes, both answer formats) outside the measured rounds: with 1 s the
+      // first round still ran partly unoptimised code.
+      await runClosedLoop(sendOurs, { concurrency: 32, durationMs: 2000 });
+      await runClosedLoop(sendBinary, { concurrency: 32, durationMs: 1000 });
+      await runClosedLoop(sendFloor, { concurrency: 32, durationMs: 2000 });
       const oursRounds: Array<{ requests: number; cpuMs: number }> = [];
       const floorRounds: Array<{ requests: number; cpuMs: number }> = [];
       const binaryRounds: Array<{ requests: number; cpuMs: number }> = [];
@@ -225,7 +227,7 @@ export async function cpuRows<S extends Server>(o: CpuRowsOptions<S>): Promise<C
       const pid = ours.child.pid;
       if (pid === undefined) throw new Error('the server has no pid');
       const send = o.sender(ours.url, o.token, 'vit');
-      await runClosedLoop(send, { concurrency: 8, durationMs: 1000 });
+      await runClosedLoop(send, { concurrency: 8, durationMs: 2000 });
       const oursRounds: Array<{ requests: number; cpuMs: number }> = [];
       const floorRounds: Array<{ requests: number; cpuMs: number }> = [];
       let loopSeconds = 0;
