@@ -161,7 +161,7 @@ function sender(baseUrl: string, token: string | undefined, workload: Workload, 
       res = await fetch(`${baseUrl}/v1/embed/text`, {
         method: 'POST',
         headers: { ...auth, 'content-type': 'application/json' },
-        body: JSON.stringify({ texts: [pick(texts, i)] }),
+        body: JSON.stringify({ texts: [distinctText(texts, i)] }),
         signal,
       });
     } else {
@@ -182,6 +182,15 @@ function sender(baseUrl: string, token: string | undefined, workload: Workload, 
 // ---------------------------------------------------------------------------------------------------
 // Processes
 // ---------------------------------------------------------------------------------------------------
+
+/**
+ * The `i`-th text of the workload, every one distinct: the prompts in turn, then again with the number
+ * of the round appended, so that nothing the server might keep from an earlier request could answer it.
+ */
+function distinctText(texts: readonly string[], i: number): string {
+  const round = Math.floor(i / texts.length);
+  return round === 0 ? pick(texts, i) : `${pick(texts, i)} ${round}`;
+}
 
 /** The `i`-th item of a non-empty list, cycling. */
 function pick<T>(list: readonly T[], i: number): T {

@@ -58,6 +58,11 @@ export interface CpuRow {
   /** Text only: the same requests asking for binary embeddings (`Accept: application/octet-stream`). */
   oursBinary?: CpuSide & { loopMsPerRequest: number | null; ratio: number | null };
   floor: (CpuSide & { kind: string }) | { absent: string };
+  /**
+   * ViT only: the backend's CPU per image without its model session thread (the thread that calls
+   * `session.run`, whose time on a GPU host is the device's), and where the whole went, per thread.
+   */
+  oursWithoutInference?: { cpuMsPerRequest: number | null; ratio: number | null; threads: Record<string, number> };
   /** ours ÷ floor CPU per request (per image), when both were measured. */
   ratio: number | null;
   target: number;
@@ -67,6 +72,16 @@ export interface CpuRow {
 export interface CpuReport {
   text: CpuRow | null;
   vit: CpuRow | null;
+}
+
+/** CPU seconds per thread (`coyo_backend_thread_cpu_seconds_total`) in a /metrics page, summed over processes. */
+export function threadCpuSeconds(page: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of page.split('\n')) {
+    const m = /^coyo_backend_thread_cpu_seconds_total\{(?:[^}]*,)?thread="([^"]+)"[^}]*\} ([0-9.eE+-]+)$/.exec(line);
+    if (m?.[1] !== undefined) out.set(m[1], (out.get(m[1]) ?? 0) + Number(m[2]));
+  }
+  return out;
 }
 
 /** Main-thread event-loop busy seconds in a /metrics page, summed over a replica's HTTP processes. */
@@ -148,9 +163,11 @@ export async function cpuRows<S extends Server>(o: CpuRowsOptions<S>): Promise<C
       const sendOurs = o.sender(ours.url, o.token, 'text');
       const sendBinary = o.sender(ours.url, o.token, 'text', EMBEDDINGS_BINARY_CONTENT_TYPE);
       const sendFloor = o.sender(floor.url, undefined, 'text');
-      // Warm both up (JIT, batcher shapes) outside the measured rounds.
-      await runClosedLoop(sendOurs, { concurrency: 32, durationMs: 1000 });
-      await runClosedLoop(sendFloor, { concurrency: 32, durationMs: 1000 });
+      // Warm both up (JIT, batcher shapes, both answer formats) outside the measured rounds: with 1 s the
+      // first round still ran partly unoptimised code.
+      await runClosedLoop(sendOurs, { concurrency: 32, durationMs: 2000 });
+      await runClosedLoop(sendBinary, { concurrency: 32, durationMs: 1000 });
+      await runClosedLoop(sendFloor, { concurrency: 32, durationMs: 2000 });
       const oursRounds: Array<{ requests: number; cpuMs: number }> = [];
       const floorRounds: Array<{ requests: number; cpuMs: number }> = [];
       const binaryRounds: Array<{ requests: number; cpuMs: number }> = [];
@@ -210,10 +227,11 @@ export async function cpuRows<S extends Server>(o: CpuRowsOptions<S>): Promise<C
       const pid = ours.child.pid;
       if (pid === undefined) throw new Error('the server has no pid');
       const send = o.sender(ours.url, o.token, 'vit');
-      await runClosedLoop(send, { concurrency: 8, durationMs: 1000 });
+      await runClosedLoop(send, { concurrency: 8, durationMs: 2000 });
       const oursRounds: Array<{ requests: number; cpuMs: number }> = [];
       const floorRounds: Array<{ requests: number; cpuMs: number }> = [];
       let loopSeconds = 0;
+      const threadSeconds = new Map<string, number>();
       for (let r = 0; r < o.rounds; r++) {
         if (python !== undefined) {
           const pillow = await runPillow(python, files, o.durationMs / 1000);
@@ -221,13 +239,26 @@ export async function cpuRows<S extends Server>(o: CpuRowsOptions<S>): Promise<C
         }
         const pageBefore = await o.scrape(ours.url);
         oursRounds.push(await measureCpu(pid, send, 8, o.durationMs));
-        loopSeconds += mainLoopSeconds(await o.scrape(ours.url)) - mainLoopSeconds(pageBefore);
+        const pageAfter = await o.scrape(ours.url);
+        loopSeconds += mainLoopSeconds(pageAfter) - mainLoopSeconds(pageBefore);
+        const before = threadCpuSeconds(pageBefore);
+        for (const [thread, seconds] of threadCpuSeconds(pageAfter)) {
+          threadSeconds.set(thread, (threadSeconds.get(thread) ?? 0) + seconds - (before.get(thread) ?? 0));
+        }
       }
       const oursSide = side(oursRounds);
       const floorSide = python === undefined ? undefined : side(floorRounds);
       const version = python === undefined ? '' : (await runPillow(python, files.slice(0, 1), 0)).pillow;
+      const perImage = (seconds: number) => (oursSide.requests > 0 ? (seconds * 1000) / oursSide.requests : Number.NaN);
+      const sessionMs = threadSeconds.get('session:vit');
+      const withoutMs = sessionMs === undefined || oursSide.cpuMsPerRequest === null ? null : oursSide.cpuMsPerRequest - perImage(sessionMs);
       report.vit = {
         ours: { ...oursSide, loopMsPerRequest: oursSide.requests > 0 ? (loopSeconds * 1000) / oursSide.requests : null },
+        oursWithoutInference: {
+          cpuMsPerRequest: withoutMs,
+          ratio: withoutMs !== null && floorSide?.cpuMsPerRequest ? withoutMs / floorSide.cpuMsPerRequest : null,
+          threads: Object.fromEntries([...threadSeconds].map(([thread, seconds]) => [thread, perImage(seconds)])),
+        },
         floor:
           floorSide === undefined
             ? { absent: 'no python3 with Pillow and NumPy: apt-get install python3-pil python3-numpy' }
@@ -237,6 +268,15 @@ export async function cpuRows<S extends Server>(o: CpuRowsOptions<S>): Promise<C
         loadAverage: loadavg(),
       };
       printRow('vit c=8', 'image', report.vit);
+      const w = report.vit.oursWithoutInference;
+      if (w) {
+        console.log(
+          `vit c=8 without the model: ours ${fmt(w.cpuMsPerRequest)} CPU ms/image less the ViT session thread's CPU ` +
+            `(the thread that calls session.run; onnxruntime intra-op threads stay in "other"); ratio to Pillow ` +
+            `${w.ratio === null ? '–' : `${w.ratio.toFixed(2)}×`}; per thread, ms/image: ` +
+            Object.entries(w.threads).map(([t, ms]) => `${t} ${fmt(ms)}`).join(', '),
+        );
+      }
     } finally {
       await o.stop(ours);
       await rm(dir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, defaultPreprocessThreads, defaultProcesses, loadConfig, MAX_DEFAULT_PROCESSES } from './config.js';
+import { ConfigError, defaultIntraOpThreads, defaultPreprocessThreads, defaultProcesses, loadConfig, MAX_DEFAULT_PROCESSES } from './config.js';
 
 const TOKEN = 'a-long-enough-secret';
 
@@ -12,6 +12,14 @@ describe('process and thread defaults', () => {
     expect(defaultPreprocessThreads(2, 2)).toBe(1);
     expect(defaultPreprocessThreads(4, 2)).toBe(1);
     expect(defaultPreprocessThreads(1, 8)).toBe(8);
+  });
+
+  it('share the cores out as onnxruntime intra-op threads per process unless ORT_INTRA_OP_THREADS is set', () => {
+    expect([[1, 2], [2, 2], [4, 2], [4, 16], [1, 16]].map(([p, c]) => defaultIntraOpThreads(p ?? 1, c))).toEqual([2, 1, 1, 4, 16]);
+    const cores = availableParallelism();
+    expect(loadConfig({ BACKEND_TOKEN: TOKEN, COYO_HTTP_PROCESSES: '1' }).intraOpThreads).toBe(cores);
+    expect(loadConfig({ BACKEND_TOKEN: TOKEN, COYO_HTTP_PROCESSES: String(cores * 2) }).intraOpThreads).toBe(1);
+    expect(loadConfig({ BACKEND_TOKEN: TOKEN, COYO_HTTP_PROCESSES: '1', ORT_INTRA_OP_THREADS: '0' }).intraOpThreads, '0: onnxruntime chooses').toBe(0);
   });
 
   it('derive the pre-processing threads from COYO_HTTP_PROCESSES unless PREPROCESS_THREADS is set', () => {
@@ -43,7 +51,7 @@ describe('loadConfig', () => {
       preprocessThreads: Math.max(1, Math.floor(availableParallelism() / Math.min(availableParallelism(), MAX_DEFAULT_PROCESSES))),
       device: 'auto',
       precision: 'fp32',
-      intraOpThreads: 0,
+      intraOpThreads: Math.max(1, Math.floor(availableParallelism() / Math.min(availableParallelism(), MAX_DEFAULT_PROCESSES))),
       allowSpinning: false,
       generateTestModels: false,
     });

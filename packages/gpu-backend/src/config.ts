@@ -26,6 +26,16 @@ export function defaultProcesses(cores = availableParallelism()): number {
 export function defaultPreprocessThreads(processes: number, cores = availableParallelism()): number {
   return Math.max(1, Math.floor(cores / processes));
 }
+
+/**
+ * `ORT_INTRA_OP_THREADS` when unset: the host's cores shared out among the processes, at least one
+ * each. onnxruntime's own choice (one per physical core) gives every process all the cores: with N
+ * processes that is N× more pool threads than cores, woken at every parallel operator.
+ */
+export function defaultIntraOpThreads(processes: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.floor(cores / processes));
+}
+
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** Environment value: absent and empty both mean "use the default". */
@@ -93,7 +103,7 @@ const EnvSchema = z.object({
   COYO_HTTP_PROCESSES: integer(defaultProcesses(), 1, 256),
   COYO_DEVICE: choice(['auto', 'cuda', 'webgpu', 'cpu'], 'auto'),
   COYO_PRECISION: choice(['fp32', 'fp16'], 'fp32'),
-  ORT_INTRA_OP_THREADS: integer(0, 0, 1024),
+  ORT_INTRA_OP_THREADS: optionalInteger(0, 1024),
   ORT_ALLOW_SPINNING: flag(),
   COYO_GENERATE_TEST_MODELS: flag(),
 });
@@ -152,7 +162,7 @@ export interface Config {
   processes: number;
   device: DeviceChoice;
   precision: Precision;
-  /** 0 lets onnxruntime choose. */
+  /** Per session; 0 lets onnxruntime choose. */
   intraOpThreads: number;
   /** Whether idle onnxruntime threads busy-wait for work (onnxruntime's default) instead of sleeping. */
   allowSpinning: boolean;
@@ -216,7 +226,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     processes: e.COYO_HTTP_PROCESSES,
     device: e.COYO_DEVICE,
     precision: e.COYO_PRECISION,
-    intraOpThreads: e.ORT_INTRA_OP_THREADS,
+    intraOpThreads: e.ORT_INTRA_OP_THREADS ?? defaultIntraOpThreads(e.COYO_HTTP_PROCESSES),
     allowSpinning: e.ORT_ALLOW_SPINNING,
     generateTestModels: e.COYO_GENERATE_TEST_MODELS,
   };

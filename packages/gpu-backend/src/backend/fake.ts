@@ -127,6 +127,10 @@ export class FakeBackend implements Backend {
     return new Float32Array(length);
   }
 
+  recyclePixels(_model: ImageModel, _tensors: readonly Float32Array[]): void {
+    // Nothing is pooled here.
+  }
+
   async embedImages(pixels: Float32Array, batch: number): Promise<Float32Array> {
     await this.#run({ tower: 'align-vision', batch });
     const out = new Float32Array(batch * ALIGN_EMBEDDING_DIM);

@@ -37,6 +37,9 @@ const SESSIONS: Record<Tower, { dir: string; file: string; output: string }> = {
   vit: { dir: VIT_MODEL_ID, file: 'model', output: 'logits' },
 };
 
+/** The tower each image model runs on. */
+const IMAGE_TOWER: Record<ImageModel, Tower> = { align: 'align-vision', vit: 'vit' };
+
 /** Requests with at most this many characters in all are tokenised on the event loop (well under 1 ms). */
 export const INLINE_TOKENIZE_MAX_CHARS = 512;
 
@@ -219,7 +222,11 @@ export class OnnxBackend implements Backend {
   }
 
   preprocessImage(model: ImageModel, bytes: Uint8Array, options?: PreprocessOptions): Promise<Float32Array> {
-    return this.#pool.preprocessImage(model, bytes, options);
+    // A buffer a finished run has given back, written in place by the pre-processing thread: no
+    // allocation (and later collection) of a tensor per image.
+    const size = model === 'align' ? ALIGN_IMAGE_SIZE : VIT_IMAGE_SIZE;
+    const into = this.#sessions[IMAGE_TOWER[model]].takeSpare(3 * size * size * Float32Array.BYTES_PER_ELEMENT);
+    return this.#pool.preprocessImage(model, bytes, { ...options, ...(into !== undefined ? { into } : {}) });
   }
 
   tokenize(texts: readonly string[], options?: PreprocessOptions): Promise<number[][]> {
@@ -238,8 +245,13 @@ export class OnnxBackend implements Backend {
   }
 
   pixelBuffer(model: ImageModel, length: number): Float32Array {
-    const spare = this.#sessions[model === 'align' ? 'align-vision' : 'vit'].takeSpare(length * Float32Array.BYTES_PER_ELEMENT);
+    const spare = this.#sessions[IMAGE_TOWER[model]].takeSpare(length * Float32Array.BYTES_PER_ELEMENT);
     return spare === undefined ? new Float32Array(length) : new Float32Array(spare);
+  }
+
+  recyclePixels(model: ImageModel, tensors: readonly Float32Array[]): void {
+    const whole = tensors.filter((t) => t.byteOffset === 0 && t.byteLength === t.buffer.byteLength && t.buffer instanceof ArrayBuffer);
+    this.#sessions[IMAGE_TOWER[model]].giveSpare(whole.map((t) => t.buffer as ArrayBuffer));
   }
 
   async embedImages(pixels: Float32Array, batch: number): Promise<Float32Array> {

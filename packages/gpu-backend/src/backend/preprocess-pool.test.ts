@@ -37,6 +37,23 @@ describe('PreprocessPool', () => {
     }
   });
 
+  it('writes the tensor into a buffer it is given, and answers as without one', async () => {
+    const pool = await start();
+    try {
+      const fresh = await pool.preprocessImage('vit', png);
+      const into = new Float32Array(fresh.length).fill(Number.NaN);
+      const written = await pool.preprocessImage('vit', png, { into: into.buffer });
+      expect(into.buffer.byteLength, 'the buffer went to the thread').toBe(0);
+      expect(written.buffer.byteLength).toBe(fresh.byteLength);
+      const same = (a: Float32Array) => a.length === fresh.length && a.every((v, i) => Object.is(v, fresh[i]));
+      expect(same(written)).toBe(true);
+      // A buffer of another size is not written into: the answer is right all the same.
+      expect(same(await pool.preprocessImage('vit', png, { into: new ArrayBuffer(16) }))).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('fails a task that cannot be sent without stalling the tasks behind it', async () => {
     const pool = await start();
     try {

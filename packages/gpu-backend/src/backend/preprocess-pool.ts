@@ -27,6 +27,7 @@ interface Task {
 interface Slot {
   worker: Worker;
   current: Task | undefined;
+  tid: number | undefined;
 }
 
 export interface PreprocessPoolOptions {
@@ -35,15 +36,20 @@ export interface PreprocessPoolOptions {
   logger: Logger;
 }
 
+interface Started {
+  worker: Worker;
+  tid: number | undefined;
+}
+
 /** Starts one thread and resolves once it has loaded the model folders, or rejects with why it could not. */
-async function startWorker(init: PreprocessInit, index: number): Promise<Worker> {
+async function startWorker(init: PreprocessInit, index: number): Promise<Started> {
   const worker = startThread(WORKER_URL, init, `preprocess:${index}`);
   const first = await new Promise<FromPreprocess>((resolve, reject) => {
     worker.once('message', resolve);
     worker.once('error', reject);
     worker.once('exit', (code) => { reject(new Error(`pre-processing thread exited with code ${code} while starting`)); });
   });
-  if (first.kind === 'ready') return worker;
+  if (first.kind === 'ready') return { worker, tid: first.tid };
   await worker.terminate();
   throw new Error(first.kind === 'failed' ? first.message : `bug: pre-processing thread sent ${first.kind} before ready`);
 }
@@ -58,7 +64,7 @@ export class PreprocessPool {
   #closing = false;
   #drained: (() => void) | undefined;
 
-  private constructor(workers: Worker[], options: PreprocessPoolOptions) {
+  private constructor(workers: Started[], options: PreprocessPoolOptions) {
     this.#init = options.init;
     this.#logger = options.logger;
     for (const worker of workers) this.#adopt(worker);
@@ -70,11 +76,11 @@ export class PreprocessPool {
     const results = await Promise.allSettled(Array.from({ length: options.threads }, (_, i) => startWorker(options.init, i)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
-      await Promise.all(results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.terminate()] : [])));
+      await Promise.all(results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.worker.terminate()] : [])));
       throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
     }
     return new PreprocessPool(
-      results.map((r) => (r as PromiseFulfilledResult<Worker>).value),
+      results.map((r) => (r as PromiseFulfilledResult<Started>).value),
       options,
     );
   }
@@ -83,11 +89,11 @@ export class PreprocessPool {
     return this.#slots.size;
   }
 
-  /** Each thread's event-loop totals (ms): busy while it decodes, resizes or tokenises. */
-  eventLoops(): Array<{ active: number; idle: number }> {
-    return [...this.#slots].map(({ worker }) => {
+  /** Each thread's event-loop totals (ms): busy while it decodes, resizes or tokenises; and its kernel id. */
+  eventLoops(): Array<{ active: number; idle: number; tid?: number }> {
+    return [...this.#slots].map(({ worker, tid }) => {
       const { active, idle } = worker.performance.eventLoopUtilization();
-      return { active, idle };
+      return { active, idle, ...(tid !== undefined ? { tid } : {}) };
     });
   }
 
@@ -96,10 +102,13 @@ export class PreprocessPool {
     return this.#queue.length;
   }
 
-  /** Decodes one image and pre-processes it for `model`. */
-  async preprocessImage(model: ImageModel, bytes: Uint8Array, options: PreprocessOptions = {}): Promise<Float32Array> {
+  /**
+   * Decodes one image and pre-processes it for `model`, into `options.into` when given (a buffer of
+   * the tensor's size, transferred to the thread: the caller must not use it again).
+   */
+  async preprocessImage(model: ImageModel, bytes: Uint8Array, options: PreprocessOptions & { into?: ArrayBuffer } = {}): Promise<Float32Array> {
     // Copied to the thread, not transferred: the caller keeps its bytes (images are small next to tensors).
-    const answer = await this.#submit({ kind: 'image', model, bytes }, options.signal);
+    const answer = await this.#submit({ kind: 'image', model, bytes, ...(options.into !== undefined ? { into: options.into } : {}) }, options.signal);
     if (answer.kind !== 'pixels') throw new Error(`bug: image task answered ${answer.kind}`);
     return answer.pixels;
   }
@@ -153,7 +162,7 @@ export class PreprocessPool {
         if (!next) return;
         const message: ToPreprocess = { id: next.id, task: next.task };
         try {
-          slot.worker.postMessage(message);
+          slot.worker.postMessage(message, next.task.kind === 'image' && next.task.into !== undefined ? [next.task.into] : []);
           slot.current = next;
         } catch (error) {
           // A task that cannot be sent (e.g. a detached buffer) fails alone; the thread stays free.
@@ -164,8 +173,8 @@ export class PreprocessPool {
     }
   }
 
-  #adopt(worker: Worker): void {
-    const slot: Slot = { worker, current: undefined };
+  #adopt({ worker, tid }: Started): void {
+    const slot: Slot = { worker, current: undefined, tid };
     this.#slots.add(slot);
     worker.on('message', (message: FromPreprocess) => { this.#onMessage(slot, message); });
     worker.on('error', (error) => { this.#logger.error('pre-processing thread failed', { error }); });
@@ -208,12 +217,12 @@ export class PreprocessPool {
     }
     const index = this.#started++;
     startWorker(this.#init, index).then(
-      (worker) => {
+      (started) => {
         if (this.#closing) {
-          void worker.terminate();
+          void started.worker.terminate();
           return;
         }
-        this.#adopt(worker);
+        this.#adopt(started);
         this.#dispatch();
       },
       (error: unknown) => {

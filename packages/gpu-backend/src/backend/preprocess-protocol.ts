@@ -13,13 +13,15 @@ export interface PreprocessInit {
 }
 
 export type PreprocessTask =
-  | { kind: 'image'; model: ImageModel; bytes: Uint8Array }
+  /** `into`: a free buffer of the tensor's size to write it into (transferred there and back). */
+  | { kind: 'image'; model: ImageModel; bytes: Uint8Array; into?: ArrayBuffer }
   | { kind: 'tokenize'; texts: readonly string[] };
 
 export type ToPreprocess = { id: number; task: PreprocessTask };
 
 export type FromPreprocess =
-  | { kind: 'ready' }
+  /** `tid`: the thread's kernel id, where the platform has one. */
+  | { kind: 'ready'; tid?: number }
   | { kind: 'failed'; message: string }
   | { kind: 'pixels'; id: number; pixels: Float32Array }
   | { kind: 'tokens'; id: number; ids: number[][] }

@@ -9,13 +9,17 @@ import { parentPort, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
 import { ImageInputError } from '../models/errors.js';
 import { loadAlignConfig, loadVitConfig } from '../models/model-config.js';
-import { preprocessAlign, preprocessVit } from '../models/preprocess.js';
+import { preprocessAlign, preprocessVit, tensorLength } from '../models/preprocess.js';
 import { loadTokenizer } from '../models/tokenizer.js';
+import { currentThreadId } from '../metrics/thread-cpu.js';
 import type { FromPreprocess, PreprocessInit, ToPreprocess } from './preprocess-protocol.js';
 import { ALIGN_MODEL_ID, VIT_MODEL_ID } from './types.js';
 
 // Every image is decoded once: libvips' operation cache would only hold memory.
 sharp.cache(false);
+// One image is decoded per pre-processing thread at a time and the pool already has a thread per core:
+// libvips' own worker threads per pipeline (one per core by default) would only add hand-offs.
+sharp.concurrency(1);
 
 const port = parentPort;
 if (port === null) throw new Error('bug: preprocess-worker.ts must run in a worker thread');
@@ -44,8 +48,10 @@ async function main(): Promise<void> {
         post({ kind: 'tokens', id, ids: task.texts.map((t) => tokenizer.encode(t, init.maxTextTokens)) });
         return;
       }
+      const cfg = task.model === 'align' ? align.preprocess : vit.preprocess;
+      const into = task.into !== undefined && task.into.byteLength === tensorLength(cfg) * Float32Array.BYTES_PER_ELEMENT ? new Float32Array(task.into) : undefined;
       const pixels =
-        task.model === 'align' ? await preprocessAlign(task.bytes, align.preprocess, limits) : await preprocessVit(task.bytes, vit.preprocess, limits);
+        task.model === 'align' ? await preprocessAlign(task.bytes, align.preprocess, limits, into) : await preprocessVit(task.bytes, vit.preprocess, limits, into);
       const own = pixels.byteOffset === 0 && pixels.byteLength === pixels.buffer.byteLength ? pixels : new Float32Array(pixels);
       post({ kind: 'pixels', id, pixels: own }, own.buffer instanceof ArrayBuffer ? [own.buffer] : []);
     } catch (error) {
@@ -57,7 +63,8 @@ async function main(): Promise<void> {
   port?.on('message', (message: ToPreprocess) => {
     void answer(message);
   });
-  post({ kind: 'ready' });
+  const tid = currentThreadId();
+  post({ kind: 'ready', ...(tid !== undefined ? { tid } : {}) });
 }
 
 void main();

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_SPARE_BUFFERS, SessionHost } from './session-host.js';
+import { MAX_SPARE_SIZES, SPARE_BYTES_PER_SIZE, SessionHost } from './session-host.js';
 import { writeFloat16DoubleModel, writeMatMulChainModel } from '../../test/tiny-onnx.js';
 
 let dir: string;
@@ -54,7 +54,7 @@ describe('SessionHost', () => {
     }
   });
 
-  it('hands back the input buffer of a finished run for the next batch, once, one per size', async () => {
+  it('hands back the input buffer of a finished run for the next batch, once, for the sizes used last', async () => {
     const host = await start(chain);
     try {
       const feeds = ones(4, 256);
@@ -71,10 +71,32 @@ describe('SessionHost', () => {
       const { y } = await host.run({ x: { type: 'float32', data: reused, dims: [4, 256] } });
       expect(Array.from(y?.data ?? []).every((v) => Math.abs(v - 1) < 1e-4)).toBe(true);
 
-      for (const batch of [1, 2, 3]) await host.run(ones(batch, 256));
-      const kept = [1, 2, 3, 4].filter((batch) => host.takeSpare(batch * 256 * 4) !== undefined);
-      expect(kept).toHaveLength(MAX_SPARE_BUFFERS);
-      expect(kept).toEqual([2, 3]);
+      for (const batch of [1, 2, 3, 5]) await host.run(ones(batch, 256));
+      const kept = [1, 2, 3, 4, 5].filter((batch) => host.takeSpare(batch * 256 * 4) !== undefined);
+      expect(kept).toHaveLength(MAX_SPARE_SIZES);
+      expect(kept).toEqual([2, 3, 5]);
+    } finally {
+      await host.close();
+    }
+  });
+
+  it('keeps spare buffers of one size up to its byte budget, and buffers given back to it', async () => {
+    const host = await start(chain);
+    try {
+      const size = 4 * 256 * 4;
+      const given = Array.from({ length: 3 }, () => new ArrayBuffer(size));
+      host.giveSpare(given);
+      await host.run(ones(4, 256));
+      const taken = new Set<ArrayBuffer>();
+      for (let b = host.takeSpare(size); b !== undefined; b = host.takeSpare(size)) taken.add(b);
+      expect(taken.size).toBe(4);
+      for (const b of given) expect(taken.has(b)).toBe(true);
+
+      const big = SPARE_BYTES_PER_SIZE / 2 + 4;
+      host.giveSpare([new ArrayBuffer(big), new ArrayBuffer(big), new ArrayBuffer(0)]);
+      expect(host.takeSpare(big)).toBeDefined();
+      expect(host.takeSpare(big), 'only one buffer over half the budget').toBeUndefined();
+      expect(host.takeSpare(0), 'a detached buffer is not kept').toBeUndefined();
     } finally {
       await host.close();
     }

@@ -13,10 +13,16 @@ import { WEBGPU_LOCK } from './webgpu-lock.js';
 const WORKER_URL = new URL('./session-worker.ts', import.meta.url);
 
 /**
- * Finished input buffers a host keeps, one per size: a tower's batches under load are mostly full,
- * so two sizes (full, and the last partial one) cover them; at most 2 × 57 MB for ViT.
+ * Sizes of finished input buffers a host keeps, the most recently returned: one image (the buffers
+ * the pre-processing threads write into), a full batch and the last partial one cover a tower under load.
  */
-export const MAX_SPARE_BUFFERS = 2;
+export const MAX_SPARE_SIZES = 3;
+
+/**
+ * Bytes of spare buffers of one size a host keeps beyond the first: single images (1.7 MB for ViT) are
+ * kept several deep, one per image in flight, a full batch (57 MB for 32 ViT images) only once.
+ */
+export const SPARE_BYTES_PER_SIZE = 16 * 1024 * 1024;
 
 export interface SessionHostOptions {
   /** Names the thread and messages, e.g. `align-vision`. */
@@ -56,12 +62,14 @@ export class SessionHost {
   readonly outputs: readonly ValueInfo[];
   /** Why `auto` passed over faster providers (`cuda: …; webgpu: …`), when it did. */
   readonly fallback: string | undefined;
+  /** The session thread's kernel id (Linux). */
+  readonly tid: number | undefined;
   readonly #worker: Worker;
   readonly #pending = new Map<number, Pending>();
   readonly #exited: Promise<void>;
   #nextId = 0;
-  /** Input buffers of finished runs, newest last, at most {@link MAX_SPARE_BUFFERS}. */
-  readonly #spare: ArrayBuffer[] = [];
+  /** Free input buffers by size, the size returned most recently last (see {@link MAX_SPARE_SIZES}). */
+  readonly #spare = new Map<number, ArrayBuffer[]>();
   #closing: Promise<void> | undefined;
   #dead: Error | undefined;
   #onClosed: (() => void) | undefined;
@@ -81,15 +89,16 @@ export class SessionHost {
     this.inputs = ready.inputs;
     this.outputs = ready.outputs;
     this.fallback = ready.fallback;
+    this.tid = ready.tid;
     this.#exited = exited;
     worker.on('message', (message: FromSession) => { this.#onMessage(message); });
     worker.on('error', (error) => { this.#fail(new Error(`${name} session thread crashed: ${error.message}`)); });
     void exited.then(() => { this.#fail(new Error(`${name} session thread exited`)); });
   }
-  /** The session thread's event-loop totals (ms): busy while a run blocks it. */
-  eventLoop(): { active: number; idle: number } {
+  /** The session thread's event-loop totals (ms): busy while a run blocks it; and its kernel id. */
+  eventLoop(): { active: number; idle: number; tid?: number } {
     const { active, idle } = this.#worker.performance.eventLoopUtilization();
-    return { active, idle };
+    return { active, idle, ...(this.tid !== undefined ? { tid: this.tid } : {}) };
   }
 
 
@@ -138,8 +147,15 @@ export class SessionHost {
    * the event loop.
    */
   takeSpare(byteLength: number): ArrayBuffer | undefined {
-    const i = this.#spare.findIndex((b) => b.byteLength === byteLength);
-    return i < 0 ? undefined : this.#spare.splice(i, 1)[0];
+    return this.#spare.get(byteLength)?.pop();
+  }
+
+  /**
+   * Keeps `buffers` (the caller's, never to be used by it again) for {@link takeSpare}: the images of
+   * a batch once stacked, which would otherwise be garbage.
+   */
+  giveSpare(buffers: readonly ArrayBuffer[]): void {
+    this.#keepSpare(buffers);
   }
 
   /** Runs in flight. */
@@ -189,11 +205,17 @@ export class SessionHost {
 
   #keepSpare(buffers: readonly ArrayBuffer[]): void {
     for (const buffer of buffers) {
-      const same = this.#spare.findIndex((b) => b.byteLength === buffer.byteLength);
-      if (same >= 0) this.#spare.splice(same, 1);
-      this.#spare.push(buffer);
+      const size = buffer.byteLength;
+      if (size === 0) continue; // detached
+      const list = this.#spare.get(size) ?? [];
+      this.#spare.delete(size); // re-inserted last: the most recently used size
+      if (list.length < Math.max(1, Math.floor(SPARE_BYTES_PER_SIZE / size))) list.push(buffer);
+      this.#spare.set(size, list);
     }
-    if (this.#spare.length > MAX_SPARE_BUFFERS) this.#spare.splice(0, this.#spare.length - MAX_SPARE_BUFFERS);
+    for (const size of this.#spare.keys()) {
+      if (this.#spare.size <= MAX_SPARE_SIZES) break;
+      this.#spare.delete(size);
+    }
   }
 
   #fail(error: Error): void {

@@ -41,6 +41,8 @@ export type ToSession = { kind: 'run'; id: number; feeds: Record<string, WireTen
 export type FromSession =
   | {
       kind: 'ready';
+      /** The thread's kernel id, where the platform has one (its CPU time is the session's). */
+      tid?: number;
       device: Device;
       inputs: ValueInfo[];
       outputs: ValueInfo[];

@@ -13,6 +13,7 @@ import { float16ToFloat32, float32ToFloat16 } from './float16.js';
 import { transferList, type FromSession, type SessionInit, type ToSession, type ValueInfo, type WireOutput } from './session-protocol.js';
 import type { Device } from './types.js';
 import { withLock } from './webgpu-lock.js';
+import { currentThreadId } from '../metrics/thread-cpu.js';
 
 const port = parentPort;
 if (port === null) throw new Error('bug: session-worker.ts must run in a worker thread');
@@ -143,9 +144,11 @@ async function main(): Promise<void> {
   const { session } = created;
   /** Every use of a WebGPU session holds the process's lock (`webgpu-lock.ts`). */
   const exclusive = <T>(work: () => Promise<T>): Promise<T> => (created.device === 'webgpu' ? withLock(init.webgpuLock, work) : work());
+  const tid = currentThreadId();
   const inputTypes = new Map(describe(session.inputMetadata).map((v) => [v.name, v.type]));
   post({
     kind: 'ready',
+    ...(tid !== undefined ? { tid } : {}),
     device: created.device,
     inputs: describe(session.inputMetadata),
     outputs: describe(session.outputMetadata),

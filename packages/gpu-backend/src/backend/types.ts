@@ -61,6 +61,8 @@ export interface ThreadLoop {
   thread: string;
   active: number;
   idle: number;
+  /** The thread's kernel id (Linux), for its CPU time in `/metrics`. */
+  tid?: number;
 }
 
 export interface Backend {
@@ -80,6 +82,11 @@ export interface Backend {
    * tower has finished with when one of that size is free (contents undefined), else a new one.
    */
   pixelBuffer(model: ImageModel, length: number): Float32Array;
+  /**
+   * Takes back image tensors the caller is done with (the images of a batch once stacked), to be
+   * written into again by {@link preprocessImage} or {@link pixelBuffer}; the caller must not use them afterwards.
+   */
+  recyclePixels(model: ImageModel, tensors: readonly Float32Array[]): void;
   /**
    * ALIGN image tower: pixels `[batch,3,289,289]` → embeddings `[batch,640]`. The tensor passed to a run
    * method may be transferred to the session thread without a copy: the caller must not use it afterwards.

@@ -103,6 +103,21 @@ describe('Engine', () => {
     await expect(engine.embedTexts(['a'], engine.tryAcquirePermit('embed-image'))).rejects.toThrow(/bug: a permit for embed-image/);
   });
 
+  it('gives the images of a stacked batch back to the backend, and not a batch of one', async () => {
+    class Recycling extends FakeBackend {
+      readonly recycled: Array<{ model: ImageModel; count: number }> = [];
+      override recyclePixels(model: ImageModel, tensors: readonly Float32Array[]): void {
+        this.recycled.push({ model, count: tensors.length });
+      }
+    }
+    const backend = new Recycling();
+    const { engine } = engineWith(backend);
+    await engine.classify([image(20)], 1, engine.tryAcquirePermit('classify'));
+    expect(backend.recycled).toEqual([]);
+    await engine.classify([image(20), image(21), image(22)], 1, engine.tryAcquirePermit('classify'));
+    expect(backend.recycled).toEqual([{ model: 'vit', count: 3 }]);
+  });
+
   it('records batch sizes and queue times per tower', async () => {
     const { engine, metrics } = engineWith(new FakeBackend());
     await engine.embedImages([image(20), image(21)], engine.tryAcquirePermit('embed-image'));

@@ -110,6 +110,16 @@ export function stackTensors(
   return out;
 }
 
+/**
+ * A batch of `model`'s images as one tensor for its run: stacked into a recycled buffer where the
+ * backend has one, the images' own buffers then given back to be written into again.
+ */
+function stackImages(backend: Backend, model: ImageModel, images: readonly Float32Array[]): Float32Array {
+  const stacked = stackTensors(images, (n) => backend.pixelBuffer(model, n));
+  if (images.length > 1) backend.recyclePixels(model, images);
+  return stacked;
+}
+
 /** Splits a `[batch, dim]` output into one row per item. */
 export function unstackRows(flat: Float32Array, batch: number): Float32Array[] {
   const dim = flat.length / batch;
@@ -132,8 +142,7 @@ export class Engine {
     const common = (tower: Tower) => ({ ...batching, name: tower, now, observer: metrics.observerFor(tower) });
     this.alignVision = new Batcher({
       ...common('align-vision'),
-      run: async (pixels) =>
-        unstackRows(await backend.embedImages(stackTensors(pixels, (n) => backend.pixelBuffer('align', n)), pixels.length), pixels.length),
+      run: async (pixels) => unstackRows(await backend.embedImages(stackImages(backend, 'align', pixels), pixels.length), pixels.length),
     });
     this.alignText = new Batcher({
       ...common('align-text'),
@@ -145,8 +154,7 @@ export class Engine {
     });
     this.vit = new Batcher({
       ...common('vit'),
-      run: async (pixels) =>
-        unstackRows(await backend.classifyImages(stackTensors(pixels, (n) => backend.pixelBuffer('vit', n)), pixels.length), pixels.length),
+      run: async (pixels) => unstackRows(await backend.classifyImages(stackImages(backend, 'vit', pixels), pixels.length), pixels.length),
     });
     metrics.trackQueue('align-vision', () => this.alignVision.depth);
     metrics.trackQueue('align-text', () => this.alignText.depth);

@@ -11,10 +11,43 @@ export interface Logger {
   error(message: string, fields?: LogFields): void;
 }
 
-/** Writes JSON lines: info to stdout, warnings and errors to stderr. */
+/** Buffered info lines are written at once past this many characters. */
+const MAX_BUFFERED_CHARS = 64 * 1024;
+
+/**
+ * Writes info lines to `out` once per turn of the event loop rather than one by one: under load every
+ * answered request logs a line, and stdout on a pipe is written synchronously, one system call per write.
+ * Whatever is buffered when the process exits is written then (synchronously, as stdout is on a pipe or file).
+ */
+export function coalescingWriter(out: { write(chunk: string): unknown }): (line: string) => void {
+  let buffered = '';
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (buffered === '') return;
+    const chunk = buffered;
+    buffered = '';
+    out.write(chunk);
+  };
+  process.on('exit', flush);
+  return (line) => {
+    buffered += `${line}\n`;
+    if (buffered.length > MAX_BUFFERED_CHARS) flush();
+    else if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+}
+
+let stdoutLines: ((line: string) => void) | undefined;
+
+/** Writes JSON lines: info to stdout (coalesced per event-loop turn), warnings and errors to stderr at once. */
 export function createLogger(
-  write: (level: LogLevel, line: string) => void = (level, line) =>
-    (level === 'info' ? process.stdout : process.stderr).write(`${line}\n`),
+  write: (level: LogLevel, line: string) => void = (level, line) => {
+    if (level === 'info') (stdoutLines ??= coalescingWriter(process.stdout))(line);
+    else process.stderr.write(`${line}\n`);
+  },
 ): Logger {
   const log = (level: LogLevel) => (message: string, fields: LogFields = {}) => {
     write(level, JSON.stringify({ time: new Date().toISOString(), level, message, ...fields }, errorReplacer));

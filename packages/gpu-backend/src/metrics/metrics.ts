@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { BatchObserver } from '../batching/batcher.js';
 import type { ThreadLoop } from '../backend/types.js';
 import { CallbackGauge, Counter, Histogram, Registry } from './registry.js';
+import { currentThreadId, threadCpuSeconds } from './thread-cpu.js';
 
 const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 /** Stage times start far below a millisecond: serialising one embedding takes tens of microseconds. */
@@ -44,6 +45,7 @@ export class BackendMetrics {
   readonly stageTime: Histogram<'route' | 'stage'>;
   readonly #queues = new Map<string, () => number>();
   #threads: () => readonly ThreadLoop[] = () => [];
+  readonly #mainTid = currentThreadId();
 
   constructor(options: { maxBatchSize: number }) {
     const r = this.registry;
@@ -89,6 +91,14 @@ export class BackendMetrics {
       ),
     );
     r.register(
+      new CallbackGauge(
+        'coyo_backend_thread_cpu_seconds_total',
+        'User + system CPU time per thread (main, preprocess:<i>, session:<tower>, and other for the rest of the process: onnxruntime and libvips pools, libuv, garbage collection); Linux only.',
+        () => this.#threadCpu(),
+        'counter',
+      ),
+    );
+    r.register(
       new CallbackGauge('coyo_backend_event_loop_idle_seconds_total', 'Time an event loop spent waiting, per thread.', loop('idle'), 'counter'),
     );
     r.register(
@@ -96,6 +106,29 @@ export class BackendMetrics {
         loops().map((l) => ({ labels: { thread: l.thread }, value: l.active + l.idle > 0 ? l.active / (l.active + l.idle) : 0 })),
       ),
     );
+  }
+
+  /**
+   * CPU seconds per thread: the main thread and every backend thread whose kernel id is known, then
+   * `other` for the rest of the process (onnxruntime's and libvips' pools, libuv, V8's helpers, garbage
+   * collection). On a CPU session the `session:<tower>` thread's time is that model's, less any work
+   * onnxruntime hands to its intra-op threads (counted in `other`).
+   */
+  #threadCpu(): Array<{ labels: { thread: string }; value: number }> {
+    const rows: Array<{ labels: { thread: string }; value: number }> = [];
+    const main = this.#mainTid === undefined ? undefined : threadCpuSeconds(this.#mainTid);
+    if (main === undefined) return rows; // not Linux
+    rows.push({ labels: { thread: 'main' }, value: main });
+    let known = main;
+    for (const t of this.#threads()) {
+      const seconds = t.tid === undefined ? undefined : threadCpuSeconds(t.tid);
+      if (seconds === undefined) continue;
+      rows.push({ labels: { thread: t.thread }, value: seconds });
+      known += seconds;
+    }
+    const usage = process.cpuUsage();
+    rows.push({ labels: { thread: 'other' }, value: Math.max(0, (usage.user + usage.system) / 1e6 - known) });
+    return rows;
   }
 
   /** Adds the backend's own threads to the event-loop series. */

@@ -111,6 +111,32 @@ describe('WasmPillowResizer', () => {
     expect(own.memoryBytes).toBeLessThanOrEqual(RETAINED_MEMORY_BYTES);
   });
 
+  it('writes the resized pixels through a per-channel table as channels-first float32, the values of the reference', () => {
+    // A table whose every entry differs (and is not an integer), so a wrong channel or level shows.
+    const lut = Float32Array.from({ length: 3 * 256 }, (_, i) => Math.fround((i - 300) / 7.3));
+    const cases: Array<[number, number, number, number, ResizeWindow?]> = [
+      [640, 480, 384, 384],
+      [333, 517, 384, 384],
+      [640, 480, 346, 346, { left: 28, top: 28, width: 289, height: 289 }],
+      [384, 384, 384, 384],
+    ];
+    for (const [w, h, outW, outH, window] of cases) {
+      const rgb = noise(w, h, w * 31 + h);
+      const bytes = pillowBilinearResizeWindow(rgb, w, h, outW, outH, window);
+      const plane = bytes.length / 3;
+      const expected = new Float32Array(3 * plane);
+      for (let i = 0; i < plane; i++) {
+        for (let c = 0; c < 3; c++) expected[c * plane + i] = lut[c * 256 + (bytes[3 * i + c] as number)] as number;
+      }
+      const into = new Float32Array(3 * plane).fill(Number.NaN);
+      resizer.resizeToPlanar(rgb, w, h, outW, outH, window, lut, into);
+      const differs = into.findIndex((v, i) => !Object.is(v, expected[i]));
+      expect(differs, `first differing value of ${w}×${h} → ${outW}×${outH}`).toBe(-1);
+    }
+    expect(() => { resizer.resizeToPlanar(noise(8, 8, 1), 8, 8, 4, 4, undefined, lut, new Float32Array(47)); }).toThrow(RangeError);
+    expect(() => { resizer.resizeToPlanar(noise(8, 8, 1), 8, 8, 4, 4, undefined, lut.subarray(1), new Float32Array(48)); }).toThrow(RangeError);
+  });
+
   it('refuses what the reference refuses', () => {
     expect(() => resizer.resizeWindow(new Uint8Array(10), 2, 2, 4, 4)).toThrow(RangeError);
     expect(() => resizer.resizeWindow(noise(4, 4, 1), 4, 4, 8, 8, { left: 4, top: 0, width: 5, height: 8 })).toThrow(RangeError);

@@ -34,6 +34,8 @@ interface ResizeExports {
   vertical: (src: number, rowLen: number, outRows: number, dst: number, bounds: number, weights: number, ksize: number) => void;
   /** Pillow's RGB → L. */
   luma: (src: number, n: number, dst: number) => void;
+  /** Interleaved RGB → channels-first float32 through a [3 × 256] table. */
+  planar_lut: (src: number, n: number, lut: number, dst: number) => void;
 }
 
 const PAGE = 65_536;
@@ -125,6 +127,50 @@ export class WasmPillowResizer {
     window?: ResizeWindow,
     options?: ResampleOptions,
   ): Uint8Array {
+    return this.#resize(pixels, width, height, outWidth, outHeight, window, options, 0).view;
+  }
+
+  /**
+   * The resize of `resizeWindowView` (RGB), then each byte through `lut` ([3 × 256] float32: R levels,
+   * then G, then B) into `into` channels-first ([3, H, W], H × W the window's size): the tensor
+   * `rgbToTensor` builds, in one more pass here instead of a JavaScript loop, with no buffer allocated.
+   */
+  resizeToPlanar(
+    pixels: Uint8Array,
+    width: number,
+    height: number,
+    outWidth: number,
+    outHeight: number,
+    window: ResizeWindow | undefined,
+    lut: Float32Array,
+    into: Float32Array,
+  ): void {
+    const outW = window?.width ?? outWidth;
+    const outH = window?.height ?? outHeight;
+    const n = outW * outH;
+    if (lut.length !== 3 * 256) throw new RangeError(`lut must hold 3 × 256 values, got ${lut.length}`);
+    if (into.length !== 3 * n) throw new RangeError(`into must hold 3 × ${outW} × ${outH} values, got ${into.length}`);
+    const extra = lut.byteLength + 12 * n + SLACK;
+    const { view, ex, extraAt } = this.#resize(pixels, width, height, outWidth, outHeight, window, { channels: 3 }, extra);
+    if (view.length !== 3 * n) throw new Error(`bug: resized to ${view.length} bytes, expected ${3 * n}`);
+    const memory = ex.memory.buffer;
+    const lutAt = extraAt;
+    const dst = lutAt + lut.byteLength;
+    new Float32Array(memory, lutAt, lut.length).set(lut);
+    ex.planar_lut(view.byteOffset, n, lutAt, dst);
+    into.set(new Float32Array(memory, dst, 3 * n));
+  }
+
+  #resize(
+    pixels: Uint8Array,
+    width: number,
+    height: number,
+    outWidth: number,
+    outHeight: number,
+    window: ResizeWindow | undefined,
+    options: ResampleOptions | undefined,
+    extraBytes: number,
+  ): { view: Uint8Array; ex: ResizeExports; extraAt: number } {
     const plan = planResize(pixels, width, height, outWidth, outHeight, window, options);
     const { channels, horizontal: h, vertical: v, rowFirst, rowEnd } = plan;
     const { left, width: winW, height: winH } = plan.window;
@@ -133,7 +179,8 @@ export class WasmPillowResizer {
     const rows = rowEnd - rowFirst;
     const srcBytes = h !== undefined ? rows * srcStride : 0;
     const at = layout(srcBytes, 0, rows * rowLen, v !== undefined ? winH * rowLen : 0, h, v);
-    const ex = this.#instance(at.end);
+    const extraAt = align16(at.end);
+    const ex = this.#instance(extraAt + extraBytes);
     const memory = ex.memory.buffer;
     const bytes = new Uint8Array(memory);
 
@@ -146,7 +193,7 @@ export class WasmPillowResizer {
     } else {
       copyWindowColumns(pixels, width, channels, rowFirst, rowEnd, left, winW, bytes, at.temp);
     }
-    return verticalPass(ex, at, plan, rowLen);
+    return { view: verticalPass(ex, at, plan, rowLen), ex, extraAt };
   }
 
   /**

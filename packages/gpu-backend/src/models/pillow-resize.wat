@@ -269,4 +269,26 @@
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $rows_loop))))
 
+  ;; Interleaved RGB bytes → channels-first float32 through a per-channel table: `n` pixels at `src`,
+  ;; `lut` holds 3 × 256 float32 (R levels, then G, then B), and plane c of the answer (n float32) starts
+  ;; at `dst + c·4n`. A table read per byte, so the values are exactly the table's.
+  (func (export "planar_lut") (param $src i32) (param $n i32) (param $lut i32) (param $dst i32)
+    (local $end i32) (local $g i32) (local $b i32)
+    (local.set $g (i32.add (local.get $dst) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $b (i32.add (local.get $g) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $end (local.get $g))
+    (block $done
+      (loop $pixels
+        (br_if $done (i32.ge_u (local.get $dst) (local.get $end)))
+        (f32.store (local.get $dst)
+          (f32.load (i32.add (local.get $lut) (i32.shl (i32.load8_u (local.get $src)) (i32.const 2)))))
+        (f32.store (local.get $g)
+          (f32.load offset=1024 (i32.add (local.get $lut) (i32.shl (i32.load8_u offset=1 (local.get $src)) (i32.const 2)))))
+        (f32.store (local.get $b)
+          (f32.load offset=2048 (i32.add (local.get $lut) (i32.shl (i32.load8_u offset=2 (local.get $src)) (i32.const 2)))))
+        (local.set $src (i32.add (local.get $src) (i32.const 3)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+        (local.set $g (i32.add (local.get $g) (i32.const 4)))
+        (local.set $b (i32.add (local.get $b) (i32.const 4)))
+        (br $pixels))))
 )

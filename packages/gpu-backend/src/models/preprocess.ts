@@ -87,6 +87,8 @@ export async function decodeToRgb(
       ignoreIcc: true,
       pages: 1,
       page: 0,
+      // Top to bottom in one pass: no random access to the decoded image is needed.
+      sequentialRead: true,
     })
       .removeAlpha()
       .toColourspace('srgb')
@@ -176,20 +178,32 @@ export function centerCropWindow(cfg: ImagePreprocessConfig): ResizeWindow | und
   };
 }
 
+/** Values in one image's tensor for `cfg`: 3 × H × W (H, W = crop or resize size). */
+export function tensorLength(cfg: ImagePreprocessConfig): number {
+  const { width, height } = outputSize(cfg);
+  return 3 * width * height;
+}
+
 /**
- * Decoded RGB → channels-first float32 tensor [3, H, W] (H, W = crop or resize size).
- * Only the pixels that survive the crop are resized, in WebAssembly SIMD where the runtime has it
- * (the JavaScript reference otherwise; both give Pillow's bytes).
+ * Decoded RGB → channels-first float32 tensor [3, H, W] (H, W = crop or resize size), written into
+ * `into` when given (it must hold {@link tensorLength} values), else into a new array.
+ * Only the pixels that survive the crop are resized, in WebAssembly SIMD where the runtime has it,
+ * and turned into float32 there by the same table (the JavaScript reference otherwise; both give
+ * Pillow's bytes and the processor's values).
  */
-export function rgbToTensor(image: RgbImage, cfg: ImagePreprocessConfig): Float32Array {
+export function rgbToTensor(image: RgbImage, cfg: ImagePreprocessConfig, into?: Float32Array): Float32Array {
   const { width: outW, height: outH } = outputSize(cfg);
-  const args = [image.data, image.width, image.height, cfg.resize.width, cfg.resize.height, centerCropWindow(cfg)] as const;
-  const resizer = threadResizer();
-  // The view is read once, below, before this thread resizes anything else.
-  const rgb = resizer !== null ? resizer.resizeWindowView(...args) : pillowBilinearResizeWindow(...args);
-  const lut = pixelLookupTable(cfg);
   const plane = outW * outH;
-  const out = new Float32Array(3 * plane);
+  const out = into ?? new Float32Array(3 * plane);
+  if (out.length !== 3 * plane) throw new RangeError(`the tensor buffer holds ${out.length} values, not 3 × ${outW} × ${outH}`);
+  const lut = pixelLookupTable(cfg);
+  const window = centerCropWindow(cfg);
+  const resizer = threadResizer();
+  if (resizer !== null) {
+    resizer.resizeToPlanar(image.data, image.width, image.height, cfg.resize.width, cfg.resize.height, window, lut, out);
+    return out;
+  }
+  const rgb = pillowBilinearResizeWindow(image.data, image.width, image.height, cfg.resize.width, cfg.resize.height, window);
   for (let i = 0, p = 0; i < plane; i++, p += 3) {
     out[i] = lut[rgb[p] as number] as number;
     out[plane + i] = lut[256 + (rgb[p + 1] as number)] as number;
@@ -203,8 +217,9 @@ export async function preprocessAlign(
   bytes: Uint8Array,
   cfg: AlignPreprocessConfig,
   limits: DecodeLimits,
+  into?: Float32Array,
 ): Promise<Float32Array> {
-  return rgbToTensor(await decodeToRgb(bytes, limits), cfg);
+  return rgbToTensor(await decodeToRgb(bytes, limits), cfg, into);
 }
 
 /** Image bytes → ViT `pixel_values` for one image, [3, 384, 384] with the real config. */
@@ -212,6 +227,7 @@ export async function preprocessVit(
   bytes: Uint8Array,
   cfg: VitPreprocessConfig,
   limits: DecodeLimits,
+  into?: Float32Array,
 ): Promise<Float32Array> {
-  return rgbToTensor(await decodeToRgb(bytes, limits), cfg);
+  return rgbToTensor(await decodeToRgb(bytes, limits), cfg, into);
 }
