@@ -1,7 +1,7 @@
 /**
  * The shard rewrite: the rows DuckDB wrote for one shard (sorted, big row groups) re-encoded as a layout-3
- * shard. Pure JavaScript and the ingest's heaviest step, so it runs on worker threads ({@link
- * startRewritePool}); this module is what each thread runs.
+ * shard. Pure JavaScript and the ingest's heaviest step, so it runs on worker threads (`pool.ts`); this
+ * is what each thread runs.
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
