@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import {
@@ -17,12 +18,10 @@ import {
   STORAGE_ORDER,
   type ColumnRange,
   type ColumnRanges,
-  type CoyoColumn,
   type Manifest,
   type Shard,
 } from '@coyo/coyo-schema';
-import { DEFAULT_GROUP_BYTES, DEFAULT_GROUP_ROWS, encodeShard } from '@coyo/coyo-reader';
-import { parquetMetadata, parquetRead, type DecodedArray } from 'hyparquet';
+import { DEFAULT_GROUP_BYTES, DEFAULT_GROUP_ROWS } from '@coyo/coyo-reader';
 import { z } from 'zod';
 import { Duck, toSafeNumber } from './duck.js';
 import { DuplicateIdsError, IngestError } from './errors.js';
@@ -30,6 +29,8 @@ import { expandInputs } from './inputs.js';
 import { indexFilesPresent, writeIndexes } from './indexes/write.js';
 import { MANIFEST_FORMAT_VERSION, formatVersionFor, shardKey } from './manifest.js';
 import type { Progress } from './progress.js';
+import { inlineRewriter, startRewritePool } from './rewrite/pool.js';
+import type { RewriteResult } from './rewrite/layout-shard.js';
 import {
   checkSchema,
   columnType,
@@ -314,45 +315,6 @@ async function runWithProgress(duck: Duck, sql: string, progress: Progress | und
 }
 
 /**
- * Rewrites the rows DuckDB wrote for one shard (sorted, big row groups) as a layout-3 shard: small
- * row groups, look-up index, footer. Returns the index length for the manifest and the plain size
- * to cut the next shard's row groups at (snappy's ratio learnt on this one).
- */
-async function writeLayoutShard(
-  stage: string,
-  file: string,
-  rowGroupSize: number,
-  rowGroupBytes: number,
-  plainBytes: number | undefined,
-): Promise<{ indexBytes: number; plainBytes: number }> {
-  const buffer = await readFile(stage);
-  const parquet = buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength);
-  const metadata = parquetMetadata(parquet);
-  const rows = toSafeNumber(metadata.num_rows, 'shard rows');
-  const columns = Object.fromEntries(STORAGE_ORDER.map((c) => [c, new Array<unknown>(rows)])) as Record<CoyoColumn, unknown[]>;
-  await parquetRead({
-    file: parquet,
-    metadata,
-    columns: [...STORAGE_ORDER],
-    onChunk({ columnName, columnData, rowStart }) {
-      const target = columns[columnName as CoyoColumn];
-      for (let i = 0; i < columnData.length; i++) target[rowStart + i] = columnData[i];
-    },
-  });
-  const shard = encodeShard({
-    columns: columns as Record<CoyoColumn, DecodedArray>,
-    rows,
-    maxGroupRows: rowGroupSize,
-    groupBytes: rowGroupBytes,
-    ...(plainBytes === undefined ? {} : { plainBytes }),
-    key: basename(file),
-  });
-  await writeFile(`${file}.partial`, shard.bytes);
-  await rename(`${file}.partial`, file);
-  return { indexBytes: shard.indexBytes, plainBytes: shard.plainBytes };
-}
-
-/**
  * Builds (or reuses) the shards and manifest for the inputs. Throws IngestError on bad input,
  * DuplicateIdsError when ids repeat.
  */
@@ -419,25 +381,50 @@ export async function buildShards(options: BuildOptions): Promise<BuildResult> {
     const built: Omit<Shard, 'key'>[] = [];
     const shardFiles: string[] = [];
     let done = 0;
-    let plainBytes: number | undefined;
-    for (const [i, lo] of bounds.entries()) {
-      const hi = bounds[i + 1];
-      const file = join(shardDir, `shard-${String(i).padStart(5, '0')}.parquet`);
-      const where = hi === undefined ? `id >= ${lo}` : `id >= ${lo} AND id < ${hi}`;
-      const stage = `${file}.stage`;
-      await duck.run(
-        `COPY (SELECT * FROM staged WHERE ${where} ORDER BY id) TO ${quoteLiteral(stage)} ` +
-          `(FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ${STAGE_ROW_GROUP_SIZE})`,
-      );
-      const layout = await writeLayoutShard(stage, file, rowGroupSize, rowGroupBytes, plainBytes);
-      plainBytes = layout.plainBytes;
-      await rm(stage);
-      // Keys name the version, which is known only once every shard's checksum is.
-      const { key: _placeholder, ...rest } = await describeShard(duck, file, '', layout.indexBytes);
-      built.push(rest);
-      shardFiles.push(file);
-      done += rest.rows;
-      progress?.update(done);
+    // The rewrite (JavaScript, most of the ingest's CPU) runs on one thread per `threads` while this one
+    // has DuckDB write the next shards' rows. Shard 0 goes first and alone: the plain size it learns is
+    // where every other shard starts cutting row groups, so shards do not depend on each other and the
+    // bytes are the same for any number of threads.
+    const rewriteThreads = options.threads ?? availableParallelism();
+    const rewriter = rewriteThreads > 1 ? startRewritePool(rewriteThreads) : inlineRewriter();
+    try {
+      const inFlight: { file: string; stage: string; result: Promise<RewriteResult> }[] = [];
+      const finish = async (): Promise<void> => {
+        const next = inFlight.shift();
+        if (next === undefined) throw new Error('bug: no shard rewrite in flight');
+        const layout = await next.result;
+        await rm(next.stage);
+        // Keys name the version, which is known only once every shard's checksum is.
+        const { key: _placeholder, ...rest } = await describeShard(duck, next.file, '', layout.indexBytes);
+        built.push(rest);
+        shardFiles.push(next.file);
+        done += rest.rows;
+        progress?.update(done);
+      };
+      let plainBytes: number | undefined;
+      for (const [i, lo] of bounds.entries()) {
+        const hi = bounds[i + 1];
+        const file = join(shardDir, `shard-${String(i).padStart(5, '0')}.parquet`);
+        const where = hi === undefined ? `id >= ${lo}` : `id >= ${lo} AND id < ${hi}`;
+        const stage = `${file}.stage`;
+        await duck.run(
+          `COPY (SELECT * FROM staged WHERE ${where} ORDER BY id) TO ${quoteLiteral(stage)} ` +
+            `(FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ${STAGE_ROW_GROUP_SIZE})`,
+        );
+        const result = rewriter.rewrite({ stage, file, rowGroupSize, rowGroupBytes, ...(plainBytes === undefined ? {} : { plainBytes }) });
+        // Awaited in order by finish(); until then a failure must not count as unhandled.
+        result.catch(() => undefined);
+        inFlight.push({ file, stage, result });
+        if (i === 0) {
+          plainBytes = (await result).plainBytes;
+          await finish();
+        }
+        // One staged shard waits beside each running rewrite, so no thread idles while DuckDB copies.
+        while (inFlight.length > rewriteThreads) await finish();
+      }
+      while (inFlight.length > 0) await finish();
+    } finally {
+      await rewriter.close();
     }
     if (done !== totalRows) throw new Error(`bug: shards hold ${done} rows, the inputs ${totalRows}`);
 

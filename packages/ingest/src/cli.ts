@@ -38,7 +38,8 @@ export const USAGE = `usage:
       --row-group-size <rows>    most rows per row group (default ${DEFAULT_ROW_GROUP_SIZE})
       --shard-rows <rows>        rows per shard object (default ${DEFAULT_SHARD_ROWS})
       --dataset-version <name>   version name (default: derived from the shards' checksums)
-      --threads <n>  --memory-limit <e.g. 8GB>   DuckDB resources
+      --threads <n>              DuckDB's threads and the shard rewrite's (default: the cores)
+      --memory-limit <e.g. 8GB>  DuckDB's memory; each rewrite thread holds one shard besides
       --progress auto|bar|plain|json|none        progress on stderr (default auto)
       r2 reads R2_ACCOUNT_ID, R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY, R2_BUCKET (R2_ENDPOINT optional).
   coyo-ingest dump <parquet files | folders | globs>…
