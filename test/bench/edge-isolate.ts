@@ -57,6 +57,11 @@ export class Cdp {
       if (message.error) waiter?.reject(new Error(message.error.message));
       else waiter?.resolve(message.result);
     });
+    // A runtime that restarts the worker closes the session: nothing pending will be answered.
+    socket.addEventListener('close', () => {
+      for (const waiter of this.#pending.values()) waiter.reject(new Error('the inspector session closed'));
+      this.#pending.clear();
+    });
   }
 
   static async connect(url: string): Promise<Cdp> {
@@ -73,7 +78,12 @@ export class Cdp {
     return new Cdp(socket);
   }
 
+  get open(): boolean {
+    return this.socket.readyState === WebSocket.OPEN;
+  }
+
   send<T>(method: string, params: Record<string, unknown> = {}): Promise<T> {
+    if (!this.open) return Promise.reject(new Error('the inspector session is closed'));
     const id = this.#next++;
     this.socket.send(JSON.stringify({ id, method, params }));
     return new Promise<T>((resolve, reject) => {
@@ -91,30 +101,47 @@ export class Cdp {
   }
 }
 
-/** The user worker's profiler, over the inspector on `port` (the worker, not wrangler's own services). */
+/**
+ * The user worker's profiler, over the inspector on `port` (the worker, not wrangler's own services).
+ * When the runtime restarts the worker (it does, now and then, under eight concurrent 4 MB uploads),
+ * the run being profiled has no profile and the next one opens a new session.
+ */
 export class IsolateProfiler {
-  private constructor(private readonly cdp: Cdp) {}
+  #cdp: Cdp | undefined;
 
-  static async open(port: number): Promise<IsolateProfiler> {
-    const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as { webSocketDebuggerUrl: string; title?: string }[];
+  constructor(private readonly port: number) {}
+
+  async #session(): Promise<Cdp> {
+    if (this.#cdp?.open === true) return this.#cdp;
+    const targets = (await (await fetch(`http://127.0.0.1:${this.port}/json`)).json()) as { webSocketDebuggerUrl: string; title?: string }[];
     const target = targets.find((t) => !(t.title ?? '').startsWith('Cloudflare')) ?? targets[0];
     if (target === undefined) throw new Error('the inspector lists no worker');
     const cdp = await Cdp.connect(target.webSocketDebuggerUrl);
     await cdp.send('Profiler.enable');
     await cdp.send('Profiler.setSamplingInterval', { interval: SAMPLING_INTERVAL_US });
-    return new IsolateProfiler(cdp);
+    this.#cdp = cdp;
+    return cdp;
   }
 
-  start(): Promise<unknown> {
-    return this.cdp.send('Profiler.start');
+  async start(): Promise<void> {
+    await (await this.#session()).send('Profiler.start');
   }
 
-  async stop(): Promise<Profile> {
-    return (await this.cdp.send<{ profile: Profile }>('Profiler.stop')).profile;
+  /** The profile since {@link start}, or null when the session was lost on the way. */
+  async stop(): Promise<Profile | null> {
+    try {
+      const answer = await this.#cdp?.send<{ profile?: Profile } | undefined>('Profiler.stop');
+      if (answer?.profile !== undefined) return answer.profile;
+    } catch {
+      // Lost with the session; reported as null.
+    }
+    this.close();
+    return null;
   }
 
   close(): void {
-    this.cdp.close();
+    this.#cdp?.close();
+    this.#cdp = undefined;
   }
 }
 

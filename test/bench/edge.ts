@@ -145,7 +145,9 @@ async function measure(stack: Stack, pids: readonly number[], profiler: IsolateP
   );
   const seconds = (performance.now() - start) / 1000;
   const ticks = cpuTicks(pids) - ticks0;
-  const isolate = profiler === null ? null : isolateCpu(await profiler.stop());
+  const profile = profiler === null ? null : await profiler.stop();
+  if (profiler !== null && profile === null) console.warn(`${c.name} (c=${concurrency}): the worker restarted during the run; no isolate profile`);
+  const isolate = profile === null ? null : isolateCpu(profile);
   const backendCalls = (await backendRequests(stack)) - backend0;
   latencies.sort((a, b) => a - b);
   return {
@@ -176,7 +178,7 @@ const loadBefore = loadavg();
 try {
   const pids = workerdPids();
   if (pids.length === 0) throw new Error('no workerd process under this one: cannot measure the worker');
-  const profiler = inspectorPort === undefined ? null : await IsolateProfiler.open(inspectorPort);
+  const profiler = inspectorPort === undefined ? null : new IsolateProfiler(inspectorPort);
   const results: Result[] = [];
   for (const concurrency of [1, 8]) {
     let before = await measure(stack, pids, profiler, floor, concurrency);

@@ -18,7 +18,7 @@ const { values: args } = parseArgs({ options: { case: { type: 'string', multiple
 const inspectorPort = await freePort();
 const bench = await startEdgeBench({ workerInspectorPort: inspectorPort });
 try {
-  const profiler = await IsolateProfiler.open(inspectorPort);
+  const profiler = new IsolateProfiler(inspectorPort);
   const requests = Number(args.requests);
   const wanted = args.case ?? [];
   const cases = bench.cases.filter((c) => wanted.length === 0 || wanted.some((w) => c.name.includes(w)));
@@ -33,6 +33,10 @@ try {
       if (res.status !== (c.expectedStatus ?? 200)) console.warn(`${c.name}: answered ${res.status}`);
     }
     const profile = await profiler.stop();
+    if (profile === null) {
+      console.warn(`${c.name}: the worker restarted during the run; no profile`);
+      continue;
+    }
     const file = join(outDir, `${c.name.replaceAll(/[^a-z0-9]+/gi, '-').replace(/-$/, '')}.cpuprofile`);
     writeFileSync(file, JSON.stringify(profile));
     const { total, program, gc, byFunction } = isolateCpu(profile);
