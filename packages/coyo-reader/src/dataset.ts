@@ -15,7 +15,7 @@ import {
   type Pointer,
   type Shard,
 } from '@coyo/coyo-schema';
-import { parquetRead, type AsyncBuffer } from 'hyparquet';
+import { parquetRead, type AsyncBuffer, type ParquetParsers } from 'hyparquet';
 import { LRUCache } from 'lru-cache';
 import pMap from 'p-map';
 import { type CountingBucket, MissingObjectError, readRange } from './bucket';
@@ -246,6 +246,14 @@ async function loadShardIndex(io: CoyoIo, version: string, shard: Shard): Promis
   return load;
 }
 
+/**
+ * Strings stay the UTF-8 bytes the page holds until a cell is served ({@link servedValue}): a look-up
+ * serves one row of a group of hundreds, a filter or export only its matches, so decoding every string
+ * of every row read was most of the text work.
+ */
+const KEEP_STRING_BYTES: Partial<ParquetParsers> = { stringFromBytes: (bytes: Uint8Array) => bytes };
+const UTF8 = new TextDecoder();
+
 /** Reads the given columns of one row group with a single R2 range read. */
 async function readGroup(io: CoyoIo, shard: Shard, index: ShardIndex, g: number, columns: readonly CoyoColumn[]): Promise<GroupData> {
   const [start, end] = groupSpan(index, g, columns);
@@ -268,9 +276,15 @@ async function readGroup(io: CoyoIo, shard: Shard, index: ShardIndex, g: number,
     columns: [...columns],
     rowStart: 0,
     rowEnd: rows,
+    parsers: KEEP_STRING_BYTES,
     onChunk({ columnName, columnData, rowStart: chunkStart }) {
       const target = data[columnName as CoyoColumn];
       if (target === undefined) return;
+      // The usual case, one chunk holding the whole column of the group: kept as it is, not copied.
+      if (chunkStart === 0 && columnData.length === rows && Array.isArray(columnData)) {
+        data[columnName as CoyoColumn] = columnData as unknown[];
+        return;
+      }
       for (let i = 0; i < columnData.length; i++) {
         const at = chunkStart + i;
         if (at >= 0 && at < rows) target[at] = columnData[i];
@@ -287,6 +301,8 @@ async function readGroup(io: CoyoIo, shard: Shard, index: ShardIndex, g: number,
  */
 export function servedValue(column: CoyoColumn, value: unknown): number | string | null {
   if (typeof value === 'number' || typeof value === 'string') return value;
+  // A string cell as read (see KEEP_STRING_BYTES), decoded when served.
+  if (value instanceof Uint8Array) return UTF8.decode(value);
   if (typeof value === 'bigint') {
     const n = Number(value);
     if (!Number.isSafeInteger(n)) throw new ShardDataError(`${column} value ${value} does not fit a JSON number`);
