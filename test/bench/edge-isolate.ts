@@ -12,10 +12,13 @@
  * CPU time while the Worker runs, not the storage services or the network stack behind its bindings.
  *
  * Each sample carries the time since the previous recorded sample. After a skipped stretch that delta
- * spans the whole gap (tens of ms of waiting), so a sample's delta is clipped to {@link CLIP_FACTOR}
- * times the profile's median delta before it is counted: the time a tick stands for when the isolate
- * ran through it. `(idle)` samples are left out; `(program)` (native runtime work with the isolate
- * entered) and `(garbage collector)` are counted, since both are the worker's CPU on Cloudflare.
+ * spans the whole gap (milliseconds of waiting), so every sample is credited at most one sampling
+ * period: the sampler's real period, measured as the median of the deltas between consecutive ticks
+ * of a running isolate (deltas under {@link CONTINUOUS_FACTOR} times the requested interval; a loaded
+ * machine stretches it past the requested one). A stretch of running that k ticks fall in is then
+ * credited k periods, which is its expected length wherever the stretch starts and ends between ticks.
+ * `(idle)` samples are left out; `(program)` (native runtime work with the isolate entered) and
+ * `(garbage collector)` are counted, since both are the worker's CPU on Cloudflare.
  *
  * Blind spots: native work the runtime does for the worker outside the isolate lock is not seen (body
  * bytes copied through the proxy and the runtime's streams before JavaScript reads them, the storage
@@ -37,8 +40,8 @@ export interface Profile {
   endTime: number;
 }
 
-/** A sample stands for at most this many median sampling intervals (see the module comment). */
-export const CLIP_FACTOR = 2;
+/** Deltas under this many requested intervals are ticks of a running isolate, not gaps (see the module comment). */
+export const CONTINUOUS_FACTOR = 4;
 
 /** Sampling interval asked of V8, in µs: fine enough for ≈10 ticks in a 2 ms request, cheap enough to leave on. */
 export const SAMPLING_INTERVAL_US = 200;
@@ -145,12 +148,16 @@ export class IsolateProfiler {
   }
 }
 
-/** Each sample's counted time in ms: its delta clipped to {@link CLIP_FACTOR} median deltas. */
+/** The sampler's real period in µs: the median delta between ticks of a running isolate. */
+export function samplingPeriod(profile: Profile): number {
+  const continuous = profile.timeDeltas.filter((d) => d > 0 && d < CONTINUOUS_FACTOR * SAMPLING_INTERVAL_US).sort((a, b) => a - b);
+  return continuous[Math.floor(continuous.length / 2)] ?? SAMPLING_INTERVAL_US;
+}
+
+/** Each sample's counted time in ms: its delta, at most one sampling period. */
 function countedMs(profile: Profile): number[] {
-  const sorted = profile.timeDeltas.filter((d) => d > 0).sort((a, b) => a - b);
-  const median = sorted[Math.floor(sorted.length / 2)] ?? SAMPLING_INTERVAL_US;
-  const cap = CLIP_FACTOR * median;
-  return profile.timeDeltas.map((d) => Math.min(Math.max(d, 0), cap) / 1000);
+  const period = samplingPeriod(profile);
+  return profile.timeDeltas.map((d) => Math.min(Math.max(d, 0), period) / 1000);
 }
 
 /** What a profile says of the isolate's CPU: total, by kind and by function (self time), in ms. */
