@@ -16,6 +16,7 @@ import {
   type Shard,
 } from '@coyo/coyo-schema';
 import { parquetRead, type AsyncBuffer, type ParquetParsers } from 'hyparquet';
+import { DEFAULT_PARSERS } from 'hyparquet/src/convert.js';
 import { LRUCache } from 'lru-cache';
 import pMap from 'p-map';
 import { type CountingBucket, MissingObjectError, readRange } from './bucket';
@@ -31,7 +32,8 @@ import {
   type Predicate,
 } from './filter';
 import { ReadableManifestSchema, ReadablePointerSchema } from './manifest';
-import { findGroup, groupMetadata, groupOfRow, groupSpan, indexFromLookupIndex, indexShard, type ShardIndex } from './shard-index';
+import { decodeFlatChunk } from './group-decoder';
+import { chunkCodec, chunkRange, findGroup, groupMetadata, groupOfRow, groupSpan, indexFromLookupIndex, indexShard, type ShardIndex } from './shard-index';
 import { canonicalColumns, type PartialRecord } from './schema';
 
 const MiB = 1024 * 1024;
@@ -251,13 +253,39 @@ async function loadShardIndex(io: CoyoIo, version: string, shard: Shard): Promis
  * serves one row of a group of hundreds, a filter or export only its matches, so decoding every string
  * of every row read was most of the text work.
  */
-const KEEP_STRING_BYTES: Partial<ParquetParsers> = { stringFromBytes: (bytes: Uint8Array) => bytes };
+const KEEP_STRING_BYTES: ParquetParsers = { ...DEFAULT_PARSERS, stringFromBytes: (bytes: Uint8Array) => bytes };
 const UTF8 = new TextDecoder();
+
+/**
+ * The columns of row group `g` decoded from `span` (the bytes read from `spanStart`) chunk by chunk
+ * (group-decoder.ts), or undefined when a chunk is not one that decoder reads; then `parquetRead` does.
+ */
+function decodeDirect(
+  index: ShardIndex,
+  g: number,
+  columns: readonly CoyoColumn[],
+  span: ArrayBuffer,
+  spanStart: number,
+  rows: number,
+): Partial<Record<CoyoColumn, unknown[]>> | undefined {
+  const data: Partial<Record<CoyoColumn, unknown[]>> = {};
+  for (const column of columns) {
+    const [start, end] = chunkRange(index, g, column);
+    const bytes = new Uint8Array(span, start - spanStart, end - start);
+    const values = decodeFlatChunk(index.schema, column, chunkCodec(index, column), KEEP_STRING_BYTES, bytes, rows);
+    if (values === undefined) return undefined;
+    data[column] = values;
+  }
+  return data;
+}
 
 /** Reads the given columns of one row group with a single R2 range read. */
 async function readGroup(io: CoyoIo, shard: Shard, index: ShardIndex, g: number, columns: readonly CoyoColumn[]): Promise<GroupData> {
   const [start, end] = groupSpan(index, g, columns);
   const span = await readRange(io.bucket, shard.key, start, end - start);
+  const rows = (index.groupStarts[g + 1] as number) - (index.groupStarts[g] as number);
+  const direct = decodeDirect(index, g, columns, span, start, rows);
+  if (direct !== undefined) return { source: `${shard.key} row group ${g}`, rows, columns: direct };
   const file: AsyncBuffer = {
     byteLength: shard.bytes,
     slice(s: number, e: number = shard.bytes) {
@@ -266,7 +294,6 @@ async function readGroup(io: CoyoIo, shard: Shard, index: ShardIndex, g: number,
       return readRange(io.bucket, shard.key, s, e - s);
     },
   };
-  const rows = (index.groupStarts[g + 1] as number) - (index.groupStarts[g] as number);
   const data: Partial<Record<CoyoColumn, unknown[]>> = {};
   for (const column of columns) data[column] = new Array<unknown>(rows);
   await parquetRead({
