@@ -32,7 +32,7 @@ import {
   type Predicate,
 } from './filter';
 import { ReadableManifestSchema, ReadablePointerSchema } from './manifest';
-import { decodeFlatChunk } from './group-decoder';
+import { decodeFlatChunk, readsFlat } from './group-decoder';
 import { chunkCodec, chunkRange, findGroup, groupMetadata, groupOfRow, groupSpan, indexFromLookupIndex, indexShard, type ShardIndex } from './shard-index';
 import { canonicalColumns, type PartialRecord } from './schema';
 
@@ -154,7 +154,11 @@ interface GroupData {
   /** Where the rows come from (`<shard key> row group <g>`), for errors. */
   readonly source: string;
   readonly rows: number;
-  readonly columns: Partial<Record<CoyoColumn, unknown[]>>;
+  /**
+   * A column that was read, row by row (undefined for one that was not). Decoded on first use: a scan
+   * that finds no match in a group never decodes its output columns.
+   */
+  column(name: CoyoColumn): unknown[] | undefined;
 }
 
 /**
@@ -257,26 +261,26 @@ const KEEP_STRING_BYTES: ParquetParsers = { ...DEFAULT_PARSERS, stringFromBytes:
 const UTF8 = new TextDecoder();
 
 /**
- * The columns of row group `g` decoded from `span` (the bytes read from `spanStart`) chunk by chunk
- * (group-decoder.ts), or undefined when a chunk is not one that decoder reads; then `parquetRead` does.
+ * The columns of row group `g` from `span` (the bytes read from `spanStart`), each decoded when first
+ * asked for (group-decoder.ts); undefined when a column is not flat, which `parquetRead` then reads.
  */
-function decodeDirect(
-  index: ShardIndex,
-  g: number,
-  columns: readonly CoyoColumn[],
-  span: ArrayBuffer,
-  spanStart: number,
-  rows: number,
-): Partial<Record<CoyoColumn, unknown[]>> | undefined {
-  const data: Partial<Record<CoyoColumn, unknown[]>> = {};
-  for (const column of columns) {
-    const [start, end] = chunkRange(index, g, column);
-    const bytes = new Uint8Array(span, start - spanStart, end - start);
-    const values = decodeFlatChunk(index.schema, column, chunkCodec(index, column), KEEP_STRING_BYTES, bytes, rows);
-    if (values === undefined) return undefined;
-    data[column] = values;
-  }
-  return data;
+function lazyGroup(index: ShardIndex, g: number, columns: readonly CoyoColumn[], span: ArrayBuffer, spanStart: number, rows: number, source: string): GroupData | undefined {
+  if (!columns.every((column) => readsFlat(index.schema, column, chunkCodec(index, column), KEEP_STRING_BYTES))) return undefined;
+  const decoded = new Map<CoyoColumn, unknown[]>();
+  return {
+    source,
+    rows,
+    column(name) {
+      const known = decoded.get(name);
+      if (known !== undefined) return known;
+      if (!columns.includes(name)) return undefined;
+      const [start, end] = chunkRange(index, g, name);
+      const values = decodeFlatChunk(index.schema, name, chunkCodec(index, name), KEEP_STRING_BYTES, new Uint8Array(span, start - spanStart, end - start), rows);
+      if (values === undefined) throw new Error(`bug: ${name} was checked to be flat`);
+      decoded.set(name, values);
+      return values;
+    },
+  };
 }
 
 /** Reads the given columns of one row group with a single R2 range read. */
@@ -284,8 +288,8 @@ async function readGroup(io: CoyoIo, shard: Shard, index: ShardIndex, g: number,
   const [start, end] = groupSpan(index, g, columns);
   const span = await readRange(io.bucket, shard.key, start, end - start);
   const rows = (index.groupStarts[g + 1] as number) - (index.groupStarts[g] as number);
-  const direct = decodeDirect(index, g, columns, span, start, rows);
-  if (direct !== undefined) return { source: `${shard.key} row group ${g}`, rows, columns: direct };
+  const lazy = lazyGroup(index, g, columns, span, start, rows, `${shard.key} row group ${g}`);
+  if (lazy !== undefined) return lazy;
   const file: AsyncBuffer = {
     byteLength: shard.bytes,
     slice(s: number, e: number = shard.bytes) {
@@ -318,7 +322,7 @@ async function readGroup(io: CoyoIo, shard: Shard, index: ShardIndex, g: number,
       }
     },
   });
-  return { source: `${shard.key} row group ${g}`, rows, columns: data };
+  return { source: `${shard.key} row group ${g}`, rows, column: (name) => data[name] };
 }
 
 /**
@@ -351,7 +355,7 @@ function groupMayMatch(predicates: readonly Predicate[], index: ShardIndex, g: n
 
 function cellAt(group: GroupData, i: number, column: CoyoColumn): number | string | null {
   try {
-    return servedValue(column, group.columns[column]?.[i]);
+    return servedValue(column, group.column(column)?.[i]);
   } catch (err) {
     if (!(err instanceof Error)) throw err;
     const message = `${group.source}, row ${i}: ${err.message}`;
@@ -501,8 +505,11 @@ export class CoyoDataset {
     const fingerprint = predicateFingerprint(request.predicates);
     const after = request.cursor === undefined ? -1 : decodeCursor(request.cursor, fingerprint).after;
     const output = canonicalColumns(request.columns);
-    const scanColumns = canonicalColumns(['id', ...request.predicates.map((p) => p.column)]);
-    const outputInScan = output.every((c) => scanColumns.includes(c));
+    // One read a group, of what the scan and the output need: the scan's chunks (the id first, the
+    // numeric columns next) already span most of a group, and a second read for the output columns of
+    // a matching group cost an R2 operation for little saved. Output columns are decoded only for
+    // groups with a match (GroupData decodes on first use).
+    const readColumns = canonicalColumns(['id', ...request.predicates.map((p) => p.column), ...output]);
     const stats = this.io.bucket.stats;
     const readsAtStart = stats.reads;
     const result: FilterResult = { rows: [], next_cursor: null, scanned_rows: 0, row_groups_read: 0, row_groups_skipped: 0 };
@@ -532,8 +539,8 @@ export class CoyoDataset {
           continue;
         }
         const groupRows = (index.groupStarts[g + 1] as number) - (index.groupStarts[g] as number);
-        if (overBudget(groupRows, outputInScan ? 1 : 2)) return { ...result, next_cursor: cursorAt(position) };
-        const scan = await readGroup(this.io, shard, index, g, scanColumns);
+        if (overBudget(groupRows, 1)) return { ...result, next_cursor: cursorAt(position) };
+        const scan = await readGroup(this.io, shard, index, g, readColumns);
         result.row_groups_read += 1;
         result.scanned_rows += groupRows;
         const matches: number[] = [];
@@ -543,7 +550,7 @@ export class CoyoDataset {
           if (id <= position) continue;
           let ok = true;
           for (const p of request.predicates) {
-            if (!matchesPredicate(p, predicateValue(scan.columns[p.column]?.[i]))) {
+            if (!matchesPredicate(p, predicateValue(scan.column(p.column)?.[i]))) {
               ok = false;
               break;
             }
@@ -556,10 +563,7 @@ export class CoyoDataset {
             }
           }
         }
-        if (matches.length > 0) {
-          const source = outputInScan ? scan : await readGroup(this.io, shard, index, g, output);
-          for (const i of matches) result.rows.push(recordAt(source, i, output));
-        }
+        for (const i of matches) result.rows.push(recordAt(scan, i, output));
         if (stopAt >= 0) {
           const lastId = idAt(scan, stopAt);
           const exhausted = lastId >= (this.manifest.shards.at(-1)?.max_id ?? -1);
@@ -643,7 +647,7 @@ export class CoyoDataset {
       if (idAt(group, i) <= plan.after) continue;
       let ok = true;
       for (const p of plan.predicates) {
-        if (!matchesPredicate(p, predicateValue(group.columns[p.column]?.[i]))) {
+        if (!matchesPredicate(p, predicateValue(group.column(p.column)?.[i]))) {
           ok = false;
           break;
         }

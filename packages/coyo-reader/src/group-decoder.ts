@@ -5,8 +5,8 @@
  * what a flat COYO column does not need and what cost most of a small group's decoding: a read plan per
  * call, a schema tree per call, the asynchronous column machinery and the general Dremel assembly of
  * nested lists; a flat OPTIONAL column only needs its NULLs put back where its definition levels say.
- * Every column COYO writes is flat; a chunk that is not, or holds a page kind this does not know, is
- * reported as such so the caller reads the group through `parquetRead` instead.
+ * Every column COYO writes is flat; for a column that is not ({@link readsFlat}) the caller reads the
+ * group through `parquetRead` instead.
  */
 import type { CompressionCodec, DecodedArray, ParquetParsers, SchemaElement } from 'hyparquet';
 import { parquetHeader } from 'hyparquet/src/column.js';
@@ -46,10 +46,15 @@ function flatDecoder(schema: readonly SchemaElement[], column: string, codec: Co
   return made;
 }
 
+/** Whether {@link decodeFlatChunk} reads this column of this schema (a flat column: not nested, not repeated). */
+export function readsFlat(schema: readonly SchemaElement[], column: string, codec: CompressionCodec, parsers: ParquetParsers): boolean {
+  return flatDecoder(schema, column, codec, parsers) !== null;
+}
+
 /**
  * One column chunk's values, row by row, NULLs as `null`: `bytes` is the chunk (every page of the
- * column in this row group). Returns undefined when the chunk is not one this decoder reads (see the
- * module comment); throws when the chunk's pages do not hold `rows` rows.
+ * column in this row group). Returns undefined for a column that is not flat ({@link readsFlat});
+ * throws when a page is of a kind a column chunk does not hold or the pages do not hold `rows` rows.
  */
 export function decodeFlatChunk(
   schema: readonly SchemaElement[],
@@ -89,7 +94,7 @@ export function decodeFlatChunk(
       levels = read.definitionLevels;
       encoding = header.data_page_header.encoding;
     } else {
-      return undefined;
+      throw new Error(`column ${column}: a ${header.type} page where data pages were expected`);
     }
     const converted = convertWithDictionary(values, dictionary, encoding as Parameters<typeof convertWithDictionary>[2], decoder);
     if (levels === undefined || levels.length === 0 || maxDefinitionLevel === 0) {
