@@ -376,6 +376,27 @@ function idAt(group: GroupData, i: number): number {
   return value;
 }
 
+/**
+ * {@link idAt} for a scan loop that holds the id column (`ids`, from `group.column('id')`): the usual
+ * int64 cell converted in place, anything else through idAt and its errors.
+ */
+function idFrom(group: GroupData, ids: readonly unknown[] | undefined, i: number): number {
+  const value = ids?.[i];
+  if (typeof value === 'bigint') {
+    const n = Number(value);
+    if (Number.isSafeInteger(n)) return n;
+  }
+  return idAt(group, i);
+}
+
+/** Whether row `i` satisfies every predicate; `values` holds each predicate's column, in order. */
+function rowMatches(predicates: readonly Predicate[], values: readonly (readonly unknown[] | undefined)[], i: number): boolean {
+  for (let k = 0; k < predicates.length; k++) {
+    if (!matchesPredicate(predicates[k] as Predicate, predicateValue(values[k]?.[i]))) return false;
+  }
+  return true;
+}
+
 /** Position of `id` in a row group's id column (sorted), or -1. */
 function searchId(group: GroupData, id: number): number {
   let lo = 0;
@@ -545,17 +566,13 @@ export class CoyoDataset {
         result.scanned_rows += groupRows;
         const matches: number[] = [];
         let stopAt = -1;
+        // Columns looked up once a group, not once a cell.
+        const ids = scan.column('id');
+        const values = request.predicates.map((p) => scan.column(p.column));
         for (let i = 0; i < scan.rows; i++) {
-          const id = idAt(scan, i);
+          const id = idFrom(scan, ids, i);
           if (id <= position) continue;
-          let ok = true;
-          for (const p of request.predicates) {
-            if (!matchesPredicate(p, predicateValue(scan.column(p.column)?.[i]))) {
-              ok = false;
-              break;
-            }
-          }
-          if (ok) {
+          if (rowMatches(request.predicates, values, i)) {
             matches.push(i);
             if (result.rows.length + matches.length === request.limit) {
               stopAt = i;
@@ -643,16 +660,11 @@ export class CoyoDataset {
     const read = canonicalColumns(['id', ...plan.predicates.map((p) => p.column), ...plan.columns]);
     const group = await readGroup(this.io, shard, index, step.group, read);
     const out: PartialRecord[] = [];
+    const ids = group.column('id');
+    const values = plan.predicates.map((p) => group.column(p.column));
     for (let i = 0; i < group.rows; i++) {
-      if (idAt(group, i) <= plan.after) continue;
-      let ok = true;
-      for (const p of plan.predicates) {
-        if (!matchesPredicate(p, predicateValue(group.column(p.column)?.[i]))) {
-          ok = false;
-          break;
-        }
-      }
-      if (ok) out.push(recordAt(group, i, plan.columns));
+      if (idFrom(group, ids, i) <= plan.after) continue;
+      if (rowMatches(plan.predicates, values, i)) out.push(recordAt(group, i, plan.columns));
     }
     return out;
   }
