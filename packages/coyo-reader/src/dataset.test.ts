@@ -472,6 +472,11 @@ describe('servedValue', () => {
     expect(() => servedValue('id', 2n ** 53n)).toThrow(/does not fit a JSON number/);
   });
 
+  it('decodes a string cell kept as its UTF-8 bytes when it is served', () => {
+    expect(servedValue('text', new TextEncoder().encode('café ☕ 東京'))).toBe('café ☕ 東京');
+    expect(servedValue('url', new Uint8Array(0))).toBe('');
+  });
+
   it('calls a cell that was never decoded a bug, not NULL', () => {
     expect(() => servedValue('watermark_score', undefined)).toThrow(/^bug: no value was decoded for watermark_score/);
   });

@@ -15,7 +15,8 @@ import {
   type Pointer,
   type Shard,
 } from '@coyo/coyo-schema';
-import { parquetRead, type AsyncBuffer } from 'hyparquet';
+import { parquetRead, type AsyncBuffer, type ParquetParsers } from 'hyparquet';
+import { DEFAULT_PARSERS } from 'hyparquet/src/convert.js';
 import { LRUCache } from 'lru-cache';
 import pMap from 'p-map';
 import { type CountingBucket, MissingObjectError, readRange } from './bucket';
@@ -31,7 +32,8 @@ import {
   type Predicate,
 } from './filter';
 import { ReadableManifestSchema, ReadablePointerSchema } from './manifest';
-import { findGroup, groupMetadata, groupOfRow, groupSpan, indexFromLookupIndex, indexShard, type ShardIndex } from './shard-index';
+import { decodeFlatChunk, readsFlat } from './group-decoder';
+import { chunkCodec, chunkRange, findGroup, groupMetadata, groupOfRow, groupSpan, indexFromLookupIndex, indexShard, type ShardIndex } from './shard-index';
 import { canonicalColumns, type PartialRecord } from './schema';
 
 const MiB = 1024 * 1024;
@@ -152,7 +154,11 @@ interface GroupData {
   /** Where the rows come from (`<shard key> row group <g>`), for errors. */
   readonly source: string;
   readonly rows: number;
-  readonly columns: Partial<Record<CoyoColumn, unknown[]>>;
+  /**
+   * A column that was read, row by row (undefined for one that was not). Decoded on first use: a scan
+   * that finds no match in a group never decodes its output columns.
+   */
+  column(name: CoyoColumn): unknown[] | undefined;
 }
 
 /**
@@ -246,10 +252,44 @@ async function loadShardIndex(io: CoyoIo, version: string, shard: Shard): Promis
   return load;
 }
 
+/**
+ * Strings stay the UTF-8 bytes the page holds until a cell is served ({@link servedValue}): a look-up
+ * serves one row of a group of hundreds, a filter or export only its matches, so decoding every string
+ * of every row read was most of the text work.
+ */
+const KEEP_STRING_BYTES: ParquetParsers = { ...DEFAULT_PARSERS, stringFromBytes: (bytes: Uint8Array) => bytes };
+const UTF8 = new TextDecoder();
+
+/**
+ * The columns of row group `g` from `span` (the bytes read from `spanStart`), each decoded when first
+ * asked for (group-decoder.ts); undefined when a column is not flat, which `parquetRead` then reads.
+ */
+function lazyGroup(index: ShardIndex, g: number, columns: readonly CoyoColumn[], span: ArrayBuffer, spanStart: number, rows: number, source: string): GroupData | undefined {
+  if (!columns.every((column) => readsFlat(index.schema, column, chunkCodec(index, column), KEEP_STRING_BYTES))) return undefined;
+  const decoded = new Map<CoyoColumn, unknown[]>();
+  return {
+    source,
+    rows,
+    column(name) {
+      const known = decoded.get(name);
+      if (known !== undefined) return known;
+      if (!columns.includes(name)) return undefined;
+      const [start, end] = chunkRange(index, g, name);
+      const values = decodeFlatChunk(index.schema, name, chunkCodec(index, name), KEEP_STRING_BYTES, new Uint8Array(span, start - spanStart, end - start), rows);
+      if (values === undefined) throw new Error(`bug: ${name} was checked to be flat`);
+      decoded.set(name, values);
+      return values;
+    },
+  };
+}
+
 /** Reads the given columns of one row group with a single R2 range read. */
 async function readGroup(io: CoyoIo, shard: Shard, index: ShardIndex, g: number, columns: readonly CoyoColumn[]): Promise<GroupData> {
   const [start, end] = groupSpan(index, g, columns);
   const span = await readRange(io.bucket, shard.key, start, end - start);
+  const rows = (index.groupStarts[g + 1] as number) - (index.groupStarts[g] as number);
+  const lazy = lazyGroup(index, g, columns, span, start, rows, `${shard.key} row group ${g}`);
+  if (lazy !== undefined) return lazy;
   const file: AsyncBuffer = {
     byteLength: shard.bytes,
     slice(s: number, e: number = shard.bytes) {
@@ -258,7 +298,6 @@ async function readGroup(io: CoyoIo, shard: Shard, index: ShardIndex, g: number,
       return readRange(io.bucket, shard.key, s, e - s);
     },
   };
-  const rows = (index.groupStarts[g + 1] as number) - (index.groupStarts[g] as number);
   const data: Partial<Record<CoyoColumn, unknown[]>> = {};
   for (const column of columns) data[column] = new Array<unknown>(rows);
   await parquetRead({
@@ -268,16 +307,22 @@ async function readGroup(io: CoyoIo, shard: Shard, index: ShardIndex, g: number,
     columns: [...columns],
     rowStart: 0,
     rowEnd: rows,
+    parsers: KEEP_STRING_BYTES,
     onChunk({ columnName, columnData, rowStart: chunkStart }) {
       const target = data[columnName as CoyoColumn];
       if (target === undefined) return;
+      // The usual case, one chunk holding the whole column of the group: kept as it is, not copied.
+      if (chunkStart === 0 && columnData.length === rows && Array.isArray(columnData)) {
+        data[columnName as CoyoColumn] = columnData as unknown[];
+        return;
+      }
       for (let i = 0; i < columnData.length; i++) {
         const at = chunkStart + i;
         if (at >= 0 && at < rows) target[at] = columnData[i];
       }
     },
   });
-  return { source: `${shard.key} row group ${g}`, rows, columns: data };
+  return { source: `${shard.key} row group ${g}`, rows, column: (name) => data[name] };
 }
 
 /**
@@ -287,6 +332,8 @@ async function readGroup(io: CoyoIo, shard: Shard, index: ShardIndex, g: number,
  */
 export function servedValue(column: CoyoColumn, value: unknown): number | string | null {
   if (typeof value === 'number' || typeof value === 'string') return value;
+  // A string cell as read (see KEEP_STRING_BYTES), decoded when served.
+  if (value instanceof Uint8Array) return UTF8.decode(value);
   if (typeof value === 'bigint') {
     const n = Number(value);
     if (!Number.isSafeInteger(n)) throw new ShardDataError(`${column} value ${value} does not fit a JSON number`);
@@ -308,7 +355,7 @@ function groupMayMatch(predicates: readonly Predicate[], index: ShardIndex, g: n
 
 function cellAt(group: GroupData, i: number, column: CoyoColumn): number | string | null {
   try {
-    return servedValue(column, group.columns[column]?.[i]);
+    return servedValue(column, group.column(column)?.[i]);
   } catch (err) {
     if (!(err instanceof Error)) throw err;
     const message = `${group.source}, row ${i}: ${err.message}`;
@@ -327,6 +374,27 @@ function idAt(group: GroupData, i: number): number {
   const value = cellAt(group, i, 'id');
   if (typeof value !== 'number') throw new ShardDataError(`${group.source}, row ${i}: id holds a string`);
   return value;
+}
+
+/**
+ * {@link idAt} for a scan loop that holds the id column (`ids`, from `group.column('id')`): the usual
+ * int64 cell converted in place, anything else through idAt and its errors.
+ */
+function idFrom(group: GroupData, ids: readonly unknown[] | undefined, i: number): number {
+  const value = ids?.[i];
+  if (typeof value === 'bigint') {
+    const n = Number(value);
+    if (Number.isSafeInteger(n)) return n;
+  }
+  return idAt(group, i);
+}
+
+/** Whether row `i` satisfies every predicate; `values` holds each predicate's column, in order. */
+function rowMatches(predicates: readonly Predicate[], values: readonly (readonly unknown[] | undefined)[], i: number): boolean {
+  for (let k = 0; k < predicates.length; k++) {
+    if (!matchesPredicate(predicates[k] as Predicate, predicateValue(values[k]?.[i]))) return false;
+  }
+  return true;
 }
 
 /** Position of `id` in a row group's id column (sorted), or -1. */
@@ -458,8 +526,11 @@ export class CoyoDataset {
     const fingerprint = predicateFingerprint(request.predicates);
     const after = request.cursor === undefined ? -1 : decodeCursor(request.cursor, fingerprint).after;
     const output = canonicalColumns(request.columns);
-    const scanColumns = canonicalColumns(['id', ...request.predicates.map((p) => p.column)]);
-    const outputInScan = output.every((c) => scanColumns.includes(c));
+    // One read a group, of what the scan and the output need: the scan's chunks (the id first, the
+    // numeric columns next) already span most of a group, and a second read for the output columns of
+    // a matching group cost an R2 operation for little saved. Output columns are decoded only for
+    // groups with a match (GroupData decodes on first use).
+    const readColumns = canonicalColumns(['id', ...request.predicates.map((p) => p.column), ...output]);
     const stats = this.io.bucket.stats;
     const readsAtStart = stats.reads;
     const result: FilterResult = { rows: [], next_cursor: null, scanned_rows: 0, row_groups_read: 0, row_groups_skipped: 0 };
@@ -489,23 +560,19 @@ export class CoyoDataset {
           continue;
         }
         const groupRows = (index.groupStarts[g + 1] as number) - (index.groupStarts[g] as number);
-        if (overBudget(groupRows, outputInScan ? 1 : 2)) return { ...result, next_cursor: cursorAt(position) };
-        const scan = await readGroup(this.io, shard, index, g, scanColumns);
+        if (overBudget(groupRows, 1)) return { ...result, next_cursor: cursorAt(position) };
+        const scan = await readGroup(this.io, shard, index, g, readColumns);
         result.row_groups_read += 1;
         result.scanned_rows += groupRows;
         const matches: number[] = [];
         let stopAt = -1;
+        // Columns looked up once a group, not once a cell.
+        const ids = scan.column('id');
+        const values = request.predicates.map((p) => scan.column(p.column));
         for (let i = 0; i < scan.rows; i++) {
-          const id = idAt(scan, i);
+          const id = idFrom(scan, ids, i);
           if (id <= position) continue;
-          let ok = true;
-          for (const p of request.predicates) {
-            if (!matchesPredicate(p, predicateValue(scan.columns[p.column]?.[i]))) {
-              ok = false;
-              break;
-            }
-          }
-          if (ok) {
+          if (rowMatches(request.predicates, values, i)) {
             matches.push(i);
             if (result.rows.length + matches.length === request.limit) {
               stopAt = i;
@@ -513,10 +580,7 @@ export class CoyoDataset {
             }
           }
         }
-        if (matches.length > 0) {
-          const source = outputInScan ? scan : await readGroup(this.io, shard, index, g, output);
-          for (const i of matches) result.rows.push(recordAt(source, i, output));
-        }
+        for (const i of matches) result.rows.push(recordAt(scan, i, output));
         if (stopAt >= 0) {
           const lastId = idAt(scan, stopAt);
           const exhausted = lastId >= (this.manifest.shards.at(-1)?.max_id ?? -1);
@@ -596,16 +660,11 @@ export class CoyoDataset {
     const read = canonicalColumns(['id', ...plan.predicates.map((p) => p.column), ...plan.columns]);
     const group = await readGroup(this.io, shard, index, step.group, read);
     const out: PartialRecord[] = [];
+    const ids = group.column('id');
+    const values = plan.predicates.map((p) => group.column(p.column));
     for (let i = 0; i < group.rows; i++) {
-      if (idAt(group, i) <= plan.after) continue;
-      let ok = true;
-      for (const p of plan.predicates) {
-        if (!matchesPredicate(p, predicateValue(group.columns[p.column]?.[i]))) {
-          ok = false;
-          break;
-        }
-      }
-      if (ok) out.push(recordAt(group, i, plan.columns));
+      if (idFrom(group, ids, i) <= plan.after) continue;
+      if (rowMatches(plan.predicates, values, i)) out.push(recordAt(group, i, plan.columns));
     }
     return out;
   }

@@ -167,6 +167,11 @@ export function chunkRange(index: ShardIndex, g: number, column: CoyoColumn): [n
   return [start, end];
 }
 
+/** The compression of `column`'s chunks in this shard. */
+export function chunkCodec(index: ShardIndex, column: CoyoColumn): CompressionCodec {
+  return index.codecs[storagePosition(column)] ?? SHARD_CODEC;
+}
+
 /** The byte range covering the chunks of `columns` in row group `g`: read in one request. */
 export function groupSpan(index: ShardIndex, g: number, columns: readonly CoyoColumn[]): [number, number] {
   let start = Number.POSITIVE_INFINITY;

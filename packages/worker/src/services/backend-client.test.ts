@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { backendCalls, backendStats, backendUrl, uniquePng, rejectionProblem, setBackendDown } from '../../test/helpers';
 import { FAKE_DIM, fakeImageEmbedding, fakeTextEmbedding } from '../../test/fake-embeddings';
 import { inject } from 'vitest';
-import { PROBLEM_CONTENT_TYPE, problemAnswer, type EmbedImageAnswer } from '@coyo/backend-protocol';
+import {
+  BINARY_HEADERS,
+  EMBEDDINGS_BINARY_CONTENT_TYPE,
+  HEADERS,
+  PROBLEM_CONTENT_TYPE,
+  encodeBinaryEmbeddings,
+  problemAnswer,
+  type EmbedImageAnswer,
+} from '@coyo/backend-protocol';
 import { BackendClient, parseRetryAfter, type BackendClientOptions } from './backend-client';
 import { CircuitBreaker } from './circuit-breaker';
 
@@ -153,6 +161,68 @@ describe('BackendClient', () => {
     const { client: c } = client('http://backend.test', { fetch: () => Promise.resolve(Response.json(body)) });
     const err = await rejectionProblem(c.embedImages([{ bytes: uniquePng(), type: 'image/png' }], ctx()));
     expect(err.slug).toBe('backend_error');
+  });
+
+  describe('binary embeddings', () => {
+    const rows = [new Float32Array([1, -2.5, Math.PI, 1e-30]), new Float32Array([3.4e38, -0, 0.1, -7])];
+    /** A backend that answers every call with `rows` as float32 bytes, recording the Accept it was sent. */
+    function binaryBackend(extra: Record<string, string> = {}, body: Uint8Array = encodeBinaryEmbeddings(rows, 4)) {
+      const accepts: (string | null)[] = [];
+      const fetchBinary: typeof fetch = (_input, init) => {
+        accepts.push(new Headers(init?.headers).get('accept'));
+        return Promise.resolve(
+          new Response(body, {
+            headers: {
+              'content-type': EMBEDDINGS_BINARY_CONTENT_TYPE,
+              [BINARY_HEADERS.model]: 'align-base',
+              [HEADERS.modelRevision]: '0123456789abcdef',
+              [BINARY_HEADERS.dim]: '4',
+              [BINARY_HEADERS.count]: '2',
+              ...extra,
+            },
+          }),
+        );
+      };
+      return { accepts, fetch: fetchBinary };
+    }
+    const twoImages = () => [
+      { bytes: uniquePng(), type: 'image/png' as const },
+      { bytes: uniquePng(), type: 'image/png' as const },
+    ];
+
+    it('asks for float32 rows first and reads them bit for bit', async () => {
+      const backend = binaryBackend();
+      const { client: c } = client('http://backend.test', { fetch: backend.fetch });
+      const result = await c.embedImages(twoImages(), ctx());
+      expect(backend.accepts[0]).toMatch(/^application\/octet-stream, application\/json;q=0\.5$/);
+      expect(result).toMatchObject({ model: 'align-base', revision: '0123456789abcdef', dim: 4 });
+      expect(result.vectors.map((v) => Array.from(v))).toEqual(rows.map((v) => Array.from(v)));
+    });
+
+    it('reads the token counts of a binary text answer from its header', async () => {
+      const backend = binaryBackend({ [BINARY_HEADERS.tokens]: '3,5' });
+      const { client: c } = client('http://backend.test', { fetch: backend.fetch });
+      const result = await c.embedTexts(['a cat', 'a photo of a dog'], ctx());
+      expect(result.tokens).toEqual([3, 5]);
+      expect(Array.from(result.vectors[1] ?? [])).toEqual(Array.from(rows[1] ?? []));
+    });
+
+    it('answers backend_error for a binary text answer without token counts', async () => {
+      const { client: c } = client('http://backend.test', { fetch: binaryBackend().fetch });
+      expect((await rejectionProblem(c.embedTexts(['a', 'b'], ctx()))).slug).toBe('backend_error');
+    });
+
+    it('answers backend_error when a binary answer holds other rows than were asked for', async () => {
+      const short = client('http://backend.test', { fetch: binaryBackend({}, encodeBinaryEmbeddings(rows, 4).subarray(4)).fetch });
+      expect((await rejectionProblem(short.client.embedImages(twoImages(), ctx()))).slug).toBe('backend_error');
+      const other = client('http://backend.test', { fetch: binaryBackend().fetch });
+      expect((await rejectionProblem(other.client.embedImages([{ bytes: uniquePng(), type: 'image/png' }], ctx()))).slug).toBe('backend_error');
+    });
+
+    it('answers backend_error when a call that defines only JSON gets binary', async () => {
+      const { client: c } = client('http://backend.test', { fetch: binaryBackend().fetch });
+      expect((await rejectionProblem(c.models(ctx()))).slug).toBe('backend_error');
+    });
   });
 
   it('answers backend_error when the backend refuses the token', async () => {

@@ -1,5 +1,6 @@
 /**
  * The worker's client of the GPU backend (docs/backend-protocol.md): images travel as binary bodies,
+ * embeddings come back as little-endian float32 rows when the backend offers them (JSON otherwise), and
  * every call carries the shared secret, the request id and the time left (`x-deadline-ms`). Connect
  * errors and 503s are retried with full jitter (honouring `Retry-After`), a circuit breaker stops
  * calls to a backend that keeps failing, and every failure surfaces as a problem with a stable type.
@@ -17,6 +18,8 @@ import {
   ModelsAnswerSchema,
   ProblemAnswerSchema,
   ROUTES,
+  EMBEDDINGS_BINARY_CONTENT_TYPE,
+  decodeBinaryEmbeddings,
   decodeVectors,
   type EmbedTextRequest,
   type Model,
@@ -115,6 +118,15 @@ export class ModelChangedError extends Error {
   }
 }
 
+/** A 2xx answer: parsed JSON, or the raw bytes and headers of a binary embeddings answer. */
+type Answer = { kind: 'json'; value: unknown } | { kind: 'binary'; bytes: ArrayBuffer; headers: Headers };
+
+/**
+ * `Accept` of the embed calls: binary float32 rows first (no JSON text of 640 numbers a vector to parse
+ * in the isolate), JSON from a backend that has no binary answer.
+ */
+const EMBEDDINGS_ACCEPT = `${EMBEDDINGS_BINARY_CONTENT_TYPE}, application/json;q=0.5`;
+
 /** A failure of one attempt, kept apart from final problems so the retry loop can decide. */
 class AttemptError extends Error {
   constructor(
@@ -155,8 +167,12 @@ export class BackendClient {
   async embedImages(images: readonly BackendImage[], ctx: CallContext): Promise<Embeddings> {
     if (images.length === 0) throw new Error('bug: embedImages called with no images');
     const { path } = ROUTES.embedImage;
-    const json = await this.#call('POST', path, ctx, () => imageBody(images));
-    const parsed = this.#parse(EmbedImageAnswerSchema, json, path);
+    const answer = await this.#call('POST', path, ctx, () => imageBody(images), EMBEDDINGS_ACCEPT);
+    if (answer.kind === 'binary') {
+      const decoded = this.#binary(answer, images.length, path);
+      return { model: decoded.model, revision: decoded.revision, dim: decoded.dim, vectors: decoded.embeddings };
+    }
+    const parsed = this.#parse(EmbedImageAnswerSchema, answer.value, path);
     return {
       model: parsed.model,
       ...(parsed.revision === undefined ? {} : { revision: parsed.revision }),
@@ -177,11 +193,19 @@ export class BackendClient {
     const { path } = ROUTES.embedText;
     const results = await Promise.all(
       chunks.map(async (chunk) => {
-        const json = await this.#call('POST', path, ctx, () => ({
-          body: JSON.stringify({ texts: chunk } satisfies EmbedTextRequest),
-          contentType: 'application/json',
-        }));
-        const parsed = this.#parse(EmbedTextAnswerSchema, json, path);
+        const answer = await this.#call(
+          'POST',
+          path,
+          ctx,
+          () => ({ body: JSON.stringify({ texts: chunk } satisfies EmbedTextRequest), contentType: 'application/json' }),
+          EMBEDDINGS_ACCEPT,
+        );
+        if (answer.kind === 'binary') {
+          const decoded = this.#binary(answer, chunk.length, path);
+          if (decoded.tokens === undefined) throw this.#contractError(path, 'a binary text answer carries no token counts');
+          return { parsed: { model: decoded.model, revision: decoded.revision, dim: decoded.dim, tokens: decoded.tokens }, vectors: decoded.embeddings };
+        }
+        const parsed = this.#parse(EmbedTextAnswerSchema, answer.value, path);
         if (parsed.tokens.length !== chunk.length) throw this.#contractError(path, 'token counts do not match the texts');
         return { parsed, vectors: this.#vectors(parsed.embeddings, chunk.length, parsed.dim, path) };
       }),
@@ -203,8 +227,8 @@ export class BackendClient {
   async classify(images: readonly BackendImage[], topK: number, ctx: CallContext): Promise<Classifications> {
     if (images.length === 0) throw new Error('bug: classify called with no images');
     const { path } = ROUTES.classify;
-    const json = await this.#call('POST', `${path}?top_k=${topK}`, ctx, () => imageBody(images));
-    const parsed = this.#parse(ClassifyAnswerSchema, json, path);
+    const answer = await this.#call('POST', `${path}?top_k=${topK}`, ctx, () => imageBody(images));
+    const parsed = this.#parse(ClassifyAnswerSchema, this.#json(answer, path), path);
     if (parsed.predictions.length !== images.length) throw this.#contractError(path, `expected ${images.length} prediction lists, got ${parsed.predictions.length}`);
     return parsed;
   }
@@ -213,8 +237,8 @@ export class BackendClient {
   async phash(images: readonly BackendImage[], ctx: CallContext): Promise<string[]> {
     if (images.length === 0) throw new Error('bug: phash called with no images');
     const { path } = ROUTES.phash;
-    const json = await this.#call('POST', path, ctx, () => imageBody(images));
-    const parsed = this.#parse(PhashAnswerSchema, json, path);
+    const answer = await this.#call('POST', path, ctx, () => imageBody(images));
+    const parsed = this.#parse(PhashAnswerSchema, this.#json(answer, path), path);
     if (parsed.phashes.length !== images.length) throw this.#contractError(path, `expected ${images.length} hashes, got ${parsed.phashes.length}`);
     return parsed.phashes;
   }
@@ -222,8 +246,8 @@ export class BackendClient {
   /** The models the backend serves, with ALIGN's learned temperature. */
   async models(ctx: CallContext): Promise<BackendModels> {
     const { path } = ROUTES.models;
-    const json = await this.#call('GET', path, ctx, null);
-    return this.#parse(BackendModelsSchema, json, path);
+    const answer = await this.#call('GET', path, ctx, null);
+    return this.#parse(BackendModelsSchema, this.#json(answer, path), path);
   }
 
   /**
@@ -270,7 +294,13 @@ export class BackendClient {
   }
 
   /** One logical call: breaker admission, attempts with retries, outcome reported to the breaker. */
-  async #call(method: 'GET' | 'POST', path: string, ctx: CallContext, body: (() => { body: BodyInit; contentType: string }) | null): Promise<unknown> {
+  async #call(
+    method: 'GET' | 'POST',
+    path: string,
+    ctx: CallContext,
+    body: (() => { body: BodyInit; contentType: string }) | null,
+    accept = 'application/json',
+  ): Promise<Answer> {
     const admission = await this.#breaker.acquire();
     if (!admission.allowed) {
       const seconds = Math.max(1, Math.ceil(admission.retryAfterMs / 1000));
@@ -280,7 +310,7 @@ export class BackendClient {
     }
     let healthy = false;
     try {
-      const result = await this.#attempts(method, path, ctx, body);
+      const result = await this.#attempts(method, path, ctx, body, accept);
       healthy = true;
       return result;
     } catch (err) {
@@ -293,12 +323,18 @@ export class BackendClient {
     }
   }
 
-  async #attempts(method: 'GET' | 'POST', path: string, ctx: CallContext, body: (() => { body: BodyInit; contentType: string }) | null): Promise<unknown> {
+  async #attempts(
+    method: 'GET' | 'POST',
+    path: string,
+    ctx: CallContext,
+    body: (() => { body: BodyInit; contentType: string }) | null,
+    accept: string,
+  ): Promise<Answer> {
     for (let attempt = 0; ; attempt++) {
       const remaining = ctx.deadline - this.#now();
       if (remaining <= 0) throw timeoutProblem(path);
       try {
-        return await this.#attempt(method, path, ctx.requestId, Math.floor(remaining), body);
+        return await this.#attempt(method, path, ctx.requestId, Math.floor(remaining), body, accept);
       } catch (err) {
         if (!(err instanceof AttemptError)) throw err;
         if (err.kind === 'timeout') throw timeoutProblem(path);
@@ -326,14 +362,15 @@ export class BackendClient {
     requestId: string,
     remainingMs: number,
     body: (() => { body: BodyInit; contentType: string }) | null,
-  ): Promise<unknown> {
+    accept: string,
+  ): Promise<Answer> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), remainingMs);
     const headers: Record<string, string> = {
       authorization: `Bearer ${this.#token}`,
       [HEADERS.requestId]: requestId,
       [HEADERS.deadlineMs]: String(remainingMs),
-      accept: 'application/json',
+      accept,
     };
     const init: RequestInit = { method, headers, signal: controller.signal };
     if (body) {
@@ -350,17 +387,21 @@ export class BackendClient {
         if (controller.signal.aborted) throw new AttemptError('timeout', 'deadline passed');
         throw new AttemptError('connect', errorMessage(err));
       }
-      let text: string;
+      const binary = res.ok && (res.headers.get('content-type') ?? '').startsWith(EMBEDDINGS_BINARY_CONTENT_TYPE);
+      let text = '';
+      let bytes: ArrayBuffer | undefined;
       try {
-        text = await res.text();
+        if (binary) bytes = await res.arrayBuffer();
+        else text = await res.text();
       } catch (err) {
         if (controller.signal.aborted) throw new AttemptError('timeout', 'deadline passed while reading');
         throw new AttemptError('connect', `connection lost while reading: ${errorMessage(err)}`);
       }
+      if (bytes !== undefined) return { kind: 'binary', bytes, headers: res.headers };
       if (res.ok) {
         const json = safeJson(text);
         if (json === undefined) throw this.#contractError(path, 'the answer is not JSON');
-        return json;
+        return { kind: 'json', value: json };
       }
       if (res.status === 503) {
         throw new AttemptError('overloaded', backendDetail(text) ?? 'status 503', parseRetryAfter(res.headers.get(HEADERS.retryAfter), this.#now()));
@@ -394,6 +435,24 @@ export class BackendClient {
     const parsed = schema.safeParse(json);
     if (!parsed.success) throw this.#contractError(path, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     return parsed.data;
+  }
+
+  /** The JSON of an answer; a binary body where only JSON is defined breaks the protocol. */
+  #json(answer: Answer, path: string): unknown {
+    if (answer.kind === 'binary') throw this.#contractError(path, `a ${EMBEDDINGS_BINARY_CONTENT_TYPE} answer where JSON was asked for`);
+    return answer.value;
+  }
+
+  /** A binary embeddings answer holding `expected` rows, with its model and revision; else a contract failure. */
+  #binary(answer: Answer & { kind: 'binary' }, expected: number, path: string): ReturnType<typeof decodeBinaryEmbeddings> {
+    let decoded: ReturnType<typeof decodeBinaryEmbeddings>;
+    try {
+      decoded = decodeBinaryEmbeddings(answer.bytes, answer.headers);
+    } catch (err) {
+      throw this.#contractError(path, errorMessage(err));
+    }
+    if (decoded.embeddings.length !== expected) throw this.#contractError(path, `expected ${expected} embeddings, got ${decoded.embeddings.length}`);
+    return decoded;
   }
 
   #vectors(rows: number[][], expected: number, dim: number, path: string): Float32Array[] {

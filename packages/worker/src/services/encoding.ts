@@ -1,5 +1,7 @@
 /** Byte and number encodings shared by the cache, the intake and the API responses. */
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** Lower-case hex of the bytes. */
@@ -87,6 +89,8 @@ export function base64MaxDecodedLength(text: string): number {
 
 /** Float32 values as little-endian bytes, whatever the platform's byte order (OpenAI's base64 format). */
 export function float32ToBytes(values: ArrayLike<number>): Uint8Array<ArrayBuffer> {
+  // On a little-endian host (every Workers machine) the float32 array's own bytes are the encoding.
+  if (LITTLE_ENDIAN) return new Uint8Array(Float32Array.from(values).buffer);
   const out = new Uint8Array(values.length * 4);
   const view = new DataView(out.buffer);
   for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i] ?? 0, true);
@@ -96,6 +100,7 @@ export function float32ToBytes(values: ArrayLike<number>): Uint8Array<ArrayBuffe
 /** The inverse of {@link float32ToBytes}; the byte length must be a multiple of 4. */
 export function bytesToFloat32(bytes: Uint8Array): Float32Array {
   if (bytes.byteLength % 4 !== 0) throw new RangeError(`float32 data must be a multiple of 4 bytes, got ${bytes.byteLength}`);
+  if (LITTLE_ENDIAN) return new Float32Array(bytes.slice().buffer);
   const out = new Float32Array(bytes.byteLength / 4);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);

@@ -34,7 +34,7 @@ import { readCapped } from '../../services/read-capped';
 import { DEFAULT_TOP_K } from '../inference/classify';
 import { labelList } from '../inference/image-request';
 import { imageInputOf } from './openai-embeddings';
-import { bearerSecurity, inferenceProblemResponses, openapiOwnBody, parseFields, requestBodyLimit } from '../shared';
+import { bearerSecurity, inferenceProblemResponses, openapiOwnBody, parseFields, inlineImageJson, requestBodyLimit } from '../shared';
 import { ACCEPTED_MODEL_IDS, modelFamily, servedModels, type ModelFamily } from './model-ids';
 
 const ZeroShotFieldsSchema = z.object({ labels: LabelsSchema, hypothesis_template: HypothesisTemplateSchema.optional() }).superRefine(checkHypothesisLengths);
@@ -103,7 +103,7 @@ export const hfRoute = createRoute({
   summary: 'Hugging Face Inference API: zero-shot, feature extraction, image classification',
   description: DESCRIPTION,
   security: bearerSecurity,
-  middleware: [requestBodyLimit()] as const,
+  middleware: [requestBodyLimit(), inlineImageJson()] as const,
   request: { ...request, params: HfModelParamSchema },
   responses,
 });
@@ -116,7 +116,7 @@ export const hfNamespacedRoute = createRoute({
   summary: 'Hugging Face Inference API, by Hub id (`kakaobrain/align-base`, `google/vit-large-patch16-384`)',
   description: DESCRIPTION,
   security: bearerSecurity,
-  middleware: [requestBodyLimit()] as const,
+  middleware: [requestBodyLimit(), inlineImageJson()] as const,
   request: { ...request, params: HfNamespacedModelParamSchema },
   responses,
 });

@@ -4,6 +4,7 @@ import { FAKE_DIM, fakeImageEmbedding, fakeTextEmbedding, fakeTokens } from '../
 import { postJson, problemOf, seedApiKey, toBase64, uniquePng } from '../../../test/helpers';
 import type { EmbeddingsResponse, SimilarityResponse } from '../../schemas/inference';
 import { cosine } from '../../../test/expected';
+import { fakePngBytes } from '../../../test/fake-backend';
 
 let key: string;
 beforeAll(async () => {
@@ -28,6 +29,14 @@ describe('POST /v1/embeddings', () => {
     expect(body.data[0]?.embedding).toEqual(await fakeTextEmbedding(text));
     expect(body.data[1]?.embedding).toEqual(await fakeImageEmbedding(png));
     expect(body.usage).toEqual({ text_tokens: fakeTokens(text), images: 1 });
+  });
+
+  it('embeds an inline image of hundreds of KB (read without JSON.parse scanning it) exactly', async () => {
+    const png = fakePngBytes(crypto.randomUUID(), 300_000);
+    const res = await exports.default.fetch('https://api.test/v1/embeddings', postJson(key, { images: [{ base64: toBase64(png) }], normalize: false }));
+    expect(res.status).toBe(200);
+    const body = await res.json<EmbeddingsResponse>();
+    expect(body.data[0]?.embedding).toEqual(await fakeImageEmbedding(png));
   });
 
   it('L2-normalises by default', async () => {

@@ -10,7 +10,7 @@ import {
 import { bytesToBase64, float32ToBytes } from '../../services/encoding';
 import { intakeImageInputs } from '../../services/image-intake';
 import { openAiEmbeddings } from '../compat/openai-embeddings';
-import { bearerSecurity, bodyKind, cacheHeader, inferenceProblemResponses, requestBodyLimit } from '../shared';
+import { bearerSecurity, bodyKind, cacheHeader, inferenceProblemResponses, inlineImageJson, requestBodyLimit } from '../shared';
 import { embeddingsRequestExample, embeddingsResponseExample } from './examples';
 
 export const embeddingsRoute = createRoute({
@@ -26,7 +26,7 @@ export const embeddingsRoute = createRoute({
     'instead of `texts` / `images`, answered in OpenAI’s list shape. `input` may also hold Jina-CLIP-style `{text}` / `{image}` ' +
     'items. `dimensions` other than the model’s own is refused with 400.',
   security: bearerSecurity,
-  middleware: [requestBodyLimit()] as const,
+  middleware: [requestBodyLimit(), inlineImageJson()] as const,
   request: { body: { content: { 'application/json': { schema: EmbeddingsRequestSchema, example: embeddingsRequestExample } }, required: true } },
   responses: {
     200: {

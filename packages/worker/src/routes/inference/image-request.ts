@@ -10,6 +10,7 @@ import type { AppEnv } from '../../env';
 import { ProblemError, validationProblem, type FieldError } from '../../errors';
 import { MAX_IMAGES_PER_REQUEST, type ImageInput } from '../../schemas/image';
 import { acceptImageBytes, checkImageCount, checkRequestPixels, intakeFiles, intakeImageInputs, readMultipart, type IntakeImage } from '../../services/image-intake';
+import { parseJsonBody } from '../../services/json-body';
 import { readCapped } from '../../services/read-capped';
 import type { RequestServices } from '../../runtime';
 import { bodyKind, parseFields } from '../shared';
@@ -95,10 +96,13 @@ async function readImages<J extends JsonImages, F>(c: Context<AppEnv>, svc: Requ
   }
 }
 
-/** The JSON body; malformed JSON is a 400 `invalid_request`, as the library's own validators answer it. */
+/**
+ * The JSON body; malformed JSON is a 400 `invalid_request`, as the library's own validators answer it.
+ * Parsed with {@link parseJsonBody}, which keeps the megabytes of an inline image out of `JSON.parse`.
+ */
 async function readJson(c: Context<AppEnv>): Promise<unknown> {
   try {
-    return await c.req.json<unknown>();
+    return parseJsonBody(await c.req.text());
   } catch (err) {
     if (err instanceof SyntaxError) throw new ProblemError('invalid_request', `the body is not valid JSON: ${err.message}`);
     throw err;

@@ -2,7 +2,7 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import { SimilarityRequestSchema, SimilarityResponseSchema } from '../../schemas/inference';
 import { intakeImageInputs } from '../../services/image-intake';
-import { bearerSecurity, bodyKind, cacheHeader, inferenceProblemResponses, requestBodyLimit } from '../shared';
+import { bearerSecurity, bodyKind, cacheHeader, inferenceProblemResponses, inlineImageJson, requestBodyLimit } from '../shared';
 import { similarityRequestExample, similarityResponseExample } from './examples';
 
 export const similarityRoute = createRoute({
@@ -13,7 +13,7 @@ export const similarityRoute = createRoute({
   summary: 'Image–text similarity matrix (ALIGN)',
   description: 'Cosine similarity of every image with every text (N×M), and the logits `cosine / temperature` ALIGN would score.',
   security: bearerSecurity,
-  middleware: [requestBodyLimit()] as const,
+  middleware: [requestBodyLimit(), inlineImageJson()] as const,
   request: { body: { content: { 'application/json': { schema: SimilarityRequestSchema, example: similarityRequestExample } }, required: true } },
   responses: {
     200: { description: 'Similarity matrices, rows = images, columns = texts.', headers: cacheHeader, content: { 'application/json': { schema: SimilarityResponseSchema, example: similarityResponseExample } } },

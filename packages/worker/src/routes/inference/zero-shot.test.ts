@@ -26,6 +26,27 @@ describe('POST /v1/zero-shot', () => {
     expect(body.reduce((s, r) => s + r.score, 0)).toBeCloseTo(1, 9);
   });
 
+  it('scores an inline image of hundreds of KB (lifted out of JSON.parse) as the same image sent raw', async () => {
+    const png = fakePngBytes(crypto.randomUUID(), 300_000);
+    const labels = ['cat', 'dog \\ "quoted"'];
+    const res = await exports.default.fetch('https://api.test/v1/zero-shot', postJson(key, { images: [{ base64: toBase64(png) }, { url: `data:image/png;base64,${toBase64(png)}` }], labels }));
+    expect(res.status).toBe(200);
+    const body = await res.json<Scores[]>();
+    const expected = await expectedZeroShot(png, labels);
+    expectScores(body[0] ?? [], expected);
+    expectScores(body[1] ?? [], expected);
+  });
+
+  it('refuses a large malformed JSON body with 400 invalid_request', async () => {
+    const res = await exports.default.fetch('https://api.test/v1/zero-shot', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: `{"image": {"base64": "${toBase64(fakePngBytes(crypto.randomUUID(), 100_000))}"}, "labels": ["a",]}`,
+    });
+    expect(res.status).toBe(400);
+    expect((await problemOf(res)).type).toBe('https://coyo-edge.dev/problems/invalid_request');
+  });
+
   it('uses the hypothesis template for every label', async () => {
     const png = uniquePng();
     const template = 'a blurry photo of a {}';
