@@ -1,0 +1,146 @@
+/**
+ * Admission control for backend-bound work, per isolate: past `ADMISSION_MAX_IN_FLIGHT` requests in
+ * flight, or past `ADMISSION_MAX_BODY_BYTES` of request bodies held by them, a new request is refused at
+ * once with 503 `overloaded` and `Retry-After`, before its body is read, authenticated callers only
+ * (mount it after auth and the rate limit, so a key over its quota still hears 429).
+ *
+ * Why: an isolate runs its requests on one thread. Without a bound, work above saturation queues in
+ * the isolate (each request holding its body, its images, its share of the event loop) and every
+ * answer slows down together, refusals included; the backend's own queue bound (503 `overloaded`)
+ * comes too late, after the edge has read and forwarded the body. A permit taken here is the same
+ * pattern as the backend's: when full, answer at once, never grow a queue.
+ *
+ * Bodies are counted by their declared `Content-Length` (capped at `MAX_REQUEST_BYTES`, which the body
+ * limit enforces anyway); a body of unknown length counts as `MAX_REQUEST_BYTES`, the most the readers
+ * accept. Images fetched from URLs are not in the count: the in-flight bound caps them (each request
+ * at most `MAX_REQUEST_BYTES`). A lone request is always admitted, whatever its size.
+ */
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../env';
+import { ProblemError } from '../errors';
+
+/** The bounds of one isolate. */
+export interface AdmissionLimits {
+  /** Backend-bound requests in flight at once. */
+  maxInFlight: number;
+  /** Bytes of request bodies those requests may hold together. */
+  maxBodyBytes: number;
+}
+
+/** What the limiter has counted since the isolate started. */
+export interface AdmissionStats {
+  /** Requests holding a permit now. */
+  inFlight: number;
+  /** Body bytes charged to them now. */
+  bodyBytes: number;
+  /** Requests admitted since start. */
+  admitted: number;
+  /** Requests refused since start. */
+  refused: number;
+}
+
+/** A held permit; `release` is idempotent. */
+export interface AdmissionPermit {
+  release(): void;
+}
+
+export type AdmissionDecision =
+  | { admitted: true; permit: AdmissionPermit }
+  | { admitted: false; reason: 'in_flight' | 'body_bytes'; stats: AdmissionStats };
+
+/**
+ * Counts permits for backend-bound requests. One per isolate (the app's runtime holds it), so every
+ * request of the isolate draws from the same bounds.
+ *
+ * @example
+ * const decision = limiter.tryAcquire(contentLength, { maxInFlight: 64, maxBodyBytes: 64 * 2 ** 20 });
+ * if (decision.admitted) try { await work(); } finally { decision.permit.release(); }
+ */
+export class AdmissionLimiter {
+  #inFlight = 0;
+  #bodyBytes = 0;
+  #admitted = 0;
+  #refused = 0;
+
+  /** Takes a permit charged with `bodyBytes`, or says which bound refused it. Never waits. */
+  tryAcquire(bodyBytes: number, limits: AdmissionLimits): AdmissionDecision {
+    if (!Number.isFinite(bodyBytes) || bodyBytes < 0) throw new Error(`bug: admission charged ${String(bodyBytes)} body bytes`);
+    const reason =
+      this.#inFlight >= limits.maxInFlight ? 'in_flight' : this.#inFlight > 0 && this.#bodyBytes + bodyBytes > limits.maxBodyBytes ? 'body_bytes' : undefined;
+    if (reason !== undefined) {
+      this.#refused += 1;
+      return { admitted: false, reason, stats: this.stats };
+    }
+    this.#inFlight += 1;
+    this.#bodyBytes += bodyBytes;
+    this.#admitted += 1;
+    let held = true;
+    return {
+      admitted: true,
+      permit: {
+        release: () => {
+          if (!held) return;
+          held = false;
+          this.#inFlight -= 1;
+          this.#bodyBytes -= bodyBytes;
+        },
+      },
+    };
+  }
+
+  get stats(): AdmissionStats {
+    return { inFlight: this.#inFlight, bodyBytes: this.#bodyBytes, admitted: this.#admitted, refused: this.#refused };
+  }
+}
+
+/**
+ * The bytes a request's body is charged with: its declared `Content-Length`, at most `maxRequestBytes`;
+ * `maxRequestBytes` when the length is unknown or malformed; 0 for a request without a body.
+ */
+export function chargedBodyBytes(request: Request, maxRequestBytes: number): number {
+  const declared = request.headers.get('content-length');
+  if (declared === null) return request.body === null ? 0 : maxRequestBytes;
+  const n = /^\d+$/.test(declared.trim()) ? Number(declared.trim()) : Number.NaN;
+  return Number.isSafeInteger(n) ? Math.min(n, maxRequestBytes) : maxRequestBytes;
+}
+
+/** The limiter's state as `/healthz` reports it. */
+export function admissionReport(
+  limiter: AdmissionLimiter,
+  limits: AdmissionLimits,
+): { in_flight: number; max_in_flight: number; body_bytes: number; admitted: number; refused: number } {
+  const { inFlight, bodyBytes, admitted, refused } = limiter.stats;
+  return { in_flight: inFlight, max_in_flight: limits.maxInFlight, body_bytes: bodyBytes, admitted, refused };
+}
+
+/** Seconds a refused client is told to wait. */
+export const ADMISSION_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * Admission middleware for the backend-bound routes; the limiter and its bounds come from the
+ * request's services (one limiter per isolate, bounds from `ADMISSION_*`). Throws a 503 `overloaded`
+ * problem with `Retry-After` when the isolate is full; otherwise holds the permit until the handler
+ * has produced its response.
+ *
+ * @example app.use('/v1/embeddings', admission())
+ */
+export function admission(): MiddlewareHandler<AppEnv> {
+  return async function admissionMiddleware(c, next) {
+    const { admission: limiter, config } = c.var.services();
+    const bytes = chargedBodyBytes(c.req.raw, config.maxRequestBytes);
+    const decision = limiter.tryAcquire(bytes, config.admission);
+    if (!decision.admitted) {
+      const { stats } = decision;
+      const detail =
+        decision.reason === 'in_flight'
+          ? `this edge isolate is at its limit of ${config.admission.maxInFlight} backend-bound requests in flight (ADMISSION_MAX_IN_FLIGHT); retry after ${ADMISSION_RETRY_AFTER_SECONDS} s`
+          : `this edge isolate holds ${stats.bodyBytes} bytes of request bodies; ${bytes} more would pass ADMISSION_MAX_BODY_BYTES (${config.admission.maxBodyBytes}); retry after ${ADMISSION_RETRY_AFTER_SECONDS} s`;
+      throw new ProblemError('overloaded', detail, { headers: { 'retry-after': String(ADMISSION_RETRY_AFTER_SECONDS) } });
+    }
+    try {
+      await next();
+    } finally {
+      decision.permit.release();
+    }
+  };
+}
