@@ -246,10 +246,12 @@ describe('above the admission limit', () => {
     const ms = refusals.map((a) => a.ms);
     console.log(`admission refusals: ${refusals.length}, p50 ${percentileOf(ms, 50).toFixed(1)} ms, p99 ${percentileOf(ms, 99).toFixed(1)} ms (held requests: ${MAX_IN_FLIGHT})`);
 
-    // The held requests end at the deadline and give their permits back.
-    for (const a of await Promise.all(held)) expectRetryableProblem(a, 504);
+    // The held requests end (served once the backend resumes, or 504 at the deadline) and give their permits back.
+    for (const a of await Promise.all(held)) {
+      if (a.status !== 200) expectRetryableProblem(a, 504);
+    }
     expect(await admission()).toMatchObject({ in_flight: 0, body_bytes: 0 });
-    // Eight timeouts opened the circuit; it closes once the backend answers /readyz.
+    // Timeouts may have opened the circuit; it closes once the backend answers /readyz.
     let res = await answer(() => embed());
     for (let i = 0; i < 40 && res.status === 503; i++) {
       await delay(25);
