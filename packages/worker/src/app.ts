@@ -1,7 +1,7 @@
 /**
- * The edge API as a Hono app. Middleware order: request id → CORS → auth → rate limit → admission →
- * routes (auth and rate limit on `/v1/*` and the Hugging Face-compatible `/hf/*`, admission on the
- * routes that call the backend); one
+ * The edge API as a Hono app. Middleware order: request id → CORS → admission gate → auth → rate
+ * limit → admission → routes (auth and rate limit on `/v1/*` and the Hugging Face-compatible `/hf/*`,
+ * the admission gate and permit on the routes that call the backend); one
  * error path (`errors.ts`) renders every failure as problem+json.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
@@ -9,7 +9,7 @@ import type { Context } from 'hono';
 import { waitUntilOf } from './context';
 import type { AppEnv } from './env';
 import { handleError, notFoundHandler, validationHook } from './errors';
-import { admission } from './middleware/admission';
+import { admission, admissionGate } from './middleware/admission';
 import { auth } from './middleware/auth';
 import { cors } from './middleware/cors';
 import { rateLimit } from './middleware/rate-limit';
@@ -52,6 +52,7 @@ export function createApp(deps: AppDeps = {}): OpenAPIHono<AppEnv> {
     await next();
   });
   app.use('*', cors());
+  app.on('POST', BACKEND_BOUND_PATHS, admissionGate());
   app.use('/v1/*', auth());
   app.use('/v1/*', rateLimit());
   app.use('/hf/*', auth());

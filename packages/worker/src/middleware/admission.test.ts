@@ -43,6 +43,15 @@ describe('AdmissionLimiter', () => {
     expect(limiter.tryAcquire(1, LIMITS)).toMatchObject({ admitted: false, reason: 'body_bytes' });
   });
 
+  it('refuseIfFull counts a refusal when full and takes no permit when there is room', () => {
+    const limiter = new AdmissionLimiter();
+    expect(limiter.refuseIfFull(100, LIMITS)).toBeUndefined();
+    limiter.tryAcquire(100, LIMITS);
+    limiter.tryAcquire(100, LIMITS);
+    expect(limiter.refuseIfFull(100, LIMITS)).toMatchObject({ admitted: false, reason: 'in_flight' });
+    expect(limiter.stats).toEqual({ inFlight: 2, bodyBytes: 200, admitted: 2, refused: 1 });
+  });
+
   it('refuses to charge a negative or non-finite byte count (a bug in the caller)', () => {
     const limiter = new AdmissionLimiter();
     expect(() => limiter.tryAcquire(-1, LIMITS)).toThrow(/bug/);
@@ -138,6 +147,22 @@ describe('admission middleware', () => {
     );
     open();
     expect((await first).status).toBe(200);
+  });
+
+  it('refuses before auth while full (503, not 401), and lets an unauthenticated request hold no permit when there is room', async () => {
+    const { request, open, called } = gatedApp({ ADMISSION_MAX_IN_FLIGHT: '1' });
+    const first = request('/v1/embeddings', embed(crypto.randomUUID()));
+    await called;
+    const anonymous = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ texts: ['x'] }) };
+    const refused = await request('/v1/embeddings', anonymous);
+    expect(refused.status).toBe(503);
+    expect((await problemOf(refused)).type).toBe('https://coyo-edge.dev/problems/overloaded');
+    open();
+    expect((await first).status).toBe(200);
+
+    expect((await request('/v1/embeddings', anonymous)).status).toBe(401);
+    const health = await (await request('/healthz')).json<{ admission: Record<string, number> }>();
+    expect(health.admission).toMatchObject({ in_flight: 0, admitted: 1, refused: 1 });
   });
 
   it('releases the permit when the request fails', async () => {

@@ -1,8 +1,11 @@
 /**
  * Admission control for backend-bound work, per isolate: past `ADMISSION_MAX_IN_FLIGHT` requests in
  * flight, or past `ADMISSION_MAX_BODY_BYTES` of request bodies held by them, a new request is refused at
- * once with 503 `overloaded` and `Retry-After`, before its body is read, authenticated callers only
- * (mount it after auth and the rate limit, so a key over its quota still hears 429).
+ * once with 503 `overloaded` and `Retry-After`, before its body is read. Two steps: {@link admissionGate}
+ * before auth refuses while the isolate is full, with no I/O at all (auth's KV read and the rate
+ * limiter's call would each queue the refusal behind the work the isolate already holds);
+ * {@link admission} after auth and the rate limit takes the permit, so only authenticated callers
+ * within their quota hold one, and a key over its quota still hears 429 while there is room.
  *
  * Why: an isolate runs its requests on one thread. Without a bound, work above saturation queues in
  * the isolate (each request holding its body, its images, its share of the event loop) and every
@@ -62,15 +65,28 @@ export class AdmissionLimiter {
   #admitted = 0;
   #refused = 0;
 
-  /** Takes a permit charged with `bodyBytes`, or says which bound refused it. Never waits. */
-  tryAcquire(bodyBytes: number, limits: AdmissionLimits): AdmissionDecision {
+  /** Which bound a request charged with `bodyBytes` would pass now, if any. */
+  #blocking(bodyBytes: number, limits: AdmissionLimits): 'in_flight' | 'body_bytes' | undefined {
     if (!Number.isFinite(bodyBytes) || bodyBytes < 0) throw new Error(`bug: admission charged ${String(bodyBytes)} body bytes`);
-    const reason =
-      this.#inFlight >= limits.maxInFlight ? 'in_flight' : this.#inFlight > 0 && this.#bodyBytes + bodyBytes > limits.maxBodyBytes ? 'body_bytes' : undefined;
-    if (reason !== undefined) {
-      this.#refused += 1;
-      return { admitted: false, reason, stats: this.stats };
-    }
+    if (this.#inFlight >= limits.maxInFlight) return 'in_flight';
+    return this.#inFlight > 0 && this.#bodyBytes + bodyBytes > limits.maxBodyBytes ? 'body_bytes' : undefined;
+  }
+
+  /**
+   * Refuses (and counts) a request the isolate has no room for now, without taking a permit: the
+   * check before auth. Undefined when there is room.
+   */
+  refuseIfFull(bodyBytes: number, limits: AdmissionLimits): Extract<AdmissionDecision, { admitted: false }> | undefined {
+    const reason = this.#blocking(bodyBytes, limits);
+    if (reason === undefined) return undefined;
+    this.#refused += 1;
+    return { admitted: false, reason, stats: this.stats };
+  }
+
+  /** Takes a permit charged with `bodyBytes`, or says which bound refused it (and counts it). Never waits. */
+  tryAcquire(bodyBytes: number, limits: AdmissionLimits): AdmissionDecision {
+    const refusal = this.refuseIfFull(bodyBytes, limits);
+    if (refusal !== undefined) return refusal;
     this.#inFlight += 1;
     this.#bodyBytes += bodyBytes;
     this.#admitted += 1;
@@ -116,27 +132,46 @@ export function admissionReport(
 /** Seconds a refused client is told to wait. */
 export const ADMISSION_RETRY_AFTER_SECONDS = 1;
 
+/** The 503 `overloaded` problem of a refusal. */
+function overloaded(refusal: Extract<AdmissionDecision, { admitted: false }>, bytes: number, limits: AdmissionLimits): ProblemError {
+  const detail =
+    refusal.reason === 'in_flight'
+      ? `this edge isolate is at its limit of ${limits.maxInFlight} backend-bound requests in flight (ADMISSION_MAX_IN_FLIGHT); retry after ${ADMISSION_RETRY_AFTER_SECONDS} s`
+      : `this edge isolate holds ${refusal.stats.bodyBytes} bytes of request bodies; ${bytes} more would pass ADMISSION_MAX_BODY_BYTES (${limits.maxBodyBytes}); retry after ${ADMISSION_RETRY_AFTER_SECONDS} s`;
+  return new ProblemError('overloaded', detail, { headers: { 'retry-after': String(ADMISSION_RETRY_AFTER_SECONDS) } });
+}
+
 /**
- * Admission middleware for the backend-bound routes; the limiter and its bounds come from the
- * request's services (one limiter per isolate, bounds from `ADMISSION_*`). Throws a 503 `overloaded`
- * problem with `Retry-After` when the isolate is full; otherwise holds the permit until the handler
- * has produced its response.
+ * The check before auth on the backend-bound routes: while the isolate is full, refuses at once (503
+ * `overloaded`, `Retry-After`), synchronously, before any I/O; otherwise lets the request on to auth
+ * without taking a permit ({@link admission} takes it).
  *
- * @example app.use('/v1/embeddings', admission())
+ * @example app.on('POST', '/v1/embeddings', admissionGate()); app.use('/v1/*', auth())
+ */
+export function admissionGate(): MiddlewareHandler<AppEnv> {
+  return async function admissionGateMiddleware(c, next) {
+    const { admission: limiter, config } = c.var.services();
+    const bytes = chargedBodyBytes(c.req.raw, config.maxRequestBytes);
+    const refusal = limiter.refuseIfFull(bytes, config.admission);
+    if (refusal !== undefined) throw overloaded(refusal, bytes, config.admission);
+    await next();
+  };
+}
+
+/**
+ * Admission middleware for the backend-bound routes, after auth and the rate limit; the limiter and
+ * its bounds come from the request's services (one limiter per isolate, bounds from `ADMISSION_*`).
+ * Throws a 503 `overloaded` problem with `Retry-After` when the isolate is full; otherwise holds the
+ * permit until the handler has produced its response.
+ *
+ * @example app.on('POST', '/v1/embeddings', admission())
  */
 export function admission(): MiddlewareHandler<AppEnv> {
   return async function admissionMiddleware(c, next) {
     const { admission: limiter, config } = c.var.services();
     const bytes = chargedBodyBytes(c.req.raw, config.maxRequestBytes);
     const decision = limiter.tryAcquire(bytes, config.admission);
-    if (!decision.admitted) {
-      const { stats } = decision;
-      const detail =
-        decision.reason === 'in_flight'
-          ? `this edge isolate is at its limit of ${config.admission.maxInFlight} backend-bound requests in flight (ADMISSION_MAX_IN_FLIGHT); retry after ${ADMISSION_RETRY_AFTER_SECONDS} s`
-          : `this edge isolate holds ${stats.bodyBytes} bytes of request bodies; ${bytes} more would pass ADMISSION_MAX_BODY_BYTES (${config.admission.maxBodyBytes}); retry after ${ADMISSION_RETRY_AFTER_SECONDS} s`;
-      throw new ProblemError('overloaded', detail, { headers: { 'retry-after': String(ADMISSION_RETRY_AFTER_SECONDS) } });
-    }
+    if (!decision.admitted) throw overloaded(decision, bytes, config.admission);
     try {
       await next();
     } finally {
