@@ -192,6 +192,12 @@ try {
           body: JSON.stringify({ texts: [`a photo ${randomUUID()}`] }),
         }),
     ],
+    // The edge's cheapest answer at the same concurrency (no key: 401 before any I/O), the peer to read
+    // the refusals' latency by: a closed loop that re-sends at once keeps the runtime as busy as this.
+    [
+      'edge floor: 401, no key',
+      (signal) => fetch(`${stack.workerUrl}/v1/embeddings`, { method: 'POST', signal, headers: { 'content-type': 'application/json' }, body: '{"texts":["x"]}' }),
+    ],
     ['edge embeddings, cold', (signal) => post('/v1/embeddings', { texts: [`a photo ${randomUUID()}`] }, signal)],
     ['edge image embeddings, cold', (signal) => post('/v1/embeddings', { images: [{ base64: jpeg(++cold).toString('base64') }] }, signal)],
     ['edge embeddings, hot', (signal) => post('/v1/embeddings', { texts: [hotTexts[hot++ % hotTexts.length]] }, signal)],

@@ -968,7 +968,7 @@ export interface operations {
                      *       },
                      *       "admission": {
                      *         "in_flight": 3,
-                     *         "max_in_flight": 64,
+                     *         "max_in_flight": 32,
                      *         "body_bytes": 412870,
                      *         "admitted": 18204,
                      *         "refused": 0
