@@ -9,7 +9,8 @@
  * 429/503/504 carrying Retry-After, and every 503 `overloaded` (the edge's admission limit,
  * `ADMISSION_MAX_IN_FLIGHT`, shedding what is above saturation before reading the body) counted by the
  * limiter (its `/healthz` counts, read after each cell). Writes bench-results/stack.json. Bounded:
- * STEP_SECONDS per cell (default 6), ≈ 4 min in all; STEPS picks the concurrencies (`STEPS=16,64,128`),
+ * STEP_SECONDS per cell (default 6), ≈ 5 min in all; STEPS picks the concurrencies (`STEPS=16,64,128`),
+ * WORKLOADS the workloads whose name contains it (`WORKLOADS=image`),
  * and ADMISSION_MAX_IN_FLIGHT / ADMISSION_MAX_BODY_BYTES, when set, are given to the worker. One workload sends everything with one key, to
  * show what happens past its rate limit.
  * Load is shared on this machine: compare workloads within one run, not across runs.
@@ -24,6 +25,8 @@ import { REPO_ROOT, startStack, type Stack } from '../harness/stack.ts';
 
 const STEPS = (process.env.STEPS ?? '1,4,16,64,128').split(',').map(Number);
 const STEP_SECONDS = Number(process.env.STEP_SECONDS ?? '6');
+/** Only the workloads whose name contains this text (default: all). */
+const ONLY = process.env.WORKLOADS;
 /** A request that takes longer than this counts as a hang. */
 const CLIENT_TIMEOUT_MS = 45_000;
 
@@ -210,7 +213,7 @@ try {
     ],
   ];
   for (const concurrency of STEPS) {
-    for (const [name, request] of workloads) {
+    for (const [name, request] of workloads.filter(([workload]) => ONLY === undefined || workload.includes(ONLY))) {
       const floor = name.startsWith('floor');
       const refusedBefore = floor ? 0 : (await admission()).refused;
       const result = await cell(name, concurrency, STEP_SECONDS, request);

@@ -7,6 +7,12 @@
  * gives min / median / max seconds and the load average, which on shared cores moves every number:
  * compare rows of one run.
  *
+ * Measured with 3 runs at load 17–19 on 2 shared cores: create 1.96 / 3.21 / 3.32 s, list 2.38 / 3.24 /
+ * 3.90 s, revoke 3.55 / 3.64 / 4.25 s; the tsx peer's list 5.50 / 5.94 / 6.29 s. A command now costs
+ * ≈ 0.9–1.1 s of CPU in all (workerd included; `/usr/bin/time`), against ≈ 1.9 s before: `require` of
+ * Miniflare instead of `import()` (its 3.8 MB CommonJS file is not scanned for exports, −0.45 s), the
+ * bundle instead of tsx (−0.7 s), `dispatchFetch` instead of the binding proxy's worker thread.
+ *
  *   pnpm --filter @coyo/worker bench:keys [runs]
  */
 import { spawnSync } from 'node:child_process';

@@ -1,3 +1,4 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backendCalls, backendUrl, postJson, problemOf, routedFetch, seedApiKey, testApp } from '../../test/helpers';
@@ -163,6 +164,33 @@ describe('admission middleware', () => {
     expect((await request('/v1/embeddings', anonymous)).status).toBe(401);
     const health = await (await request('/healthz')).json<{ admission: Record<string, number> }>();
     expect(health.admission).toMatchObject({ in_flight: 0, admitted: 1, refused: 1 });
+  });
+
+  it('answers a refusal at once and reads the unread body away after it, so the connection is not cut', async () => {
+    const { app, env: appEnv, open, called, request } = gatedApp({ ADMISSION_MAX_IN_FLIGHT: '1' });
+    const first = request('/v1/embeddings', embed(crypto.randomUUID()));
+    await called;
+    let pulled = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 1;
+        if (pulled > 4) controller.close();
+        else controller.enqueue(new Uint8Array(64 * 1024));
+      },
+    });
+    const refusedRequest = new Request('https://api.coyo-edge.test/v1/embeddings', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': String(4 * 64 * 1024) },
+      body,
+    });
+    const ctx = createExecutionContext();
+    const refused = await app.fetch(refusedRequest, appEnv, ctx);
+    expect(refused.status).toBe(503);
+    await waitOnExecutionContext(ctx);
+    expect(refusedRequest.bodyUsed).toBe(true);
+    expect(pulled).toBe(5);
+    open();
+    expect((await first).status).toBe(200);
   });
 
   it('releases the permit when the request fails', async () => {
