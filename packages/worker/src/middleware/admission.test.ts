@@ -166,7 +166,7 @@ describe('admission middleware', () => {
     expect(health.admission).toMatchObject({ in_flight: 0, admitted: 1, refused: 1 });
   });
 
-  it('answers a refusal at once and reads the unread body away after it, so the connection is not cut', async () => {
+  it('reads the unread body of a refused request away, so the connection is not cut', async () => {
     const { app, env: appEnv, open, called, request } = gatedApp({ ADMISSION_MAX_IN_FLIGHT: '1' });
     const first = request('/v1/embeddings', embed(crypto.randomUUID()));
     await called;
