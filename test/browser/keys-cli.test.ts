@@ -25,7 +25,8 @@ import {
 import { REPO_ROOT, startWorker } from '../harness/stack.ts';
 
 const CONFIG = join(REPO_ROOT, 'wrangler.toml');
-const KEYS_SCRIPT = join(REPO_ROOT, 'packages', 'worker', 'scripts', 'keys.ts');
+// What the package script runs: the prebuilt bundle of scripts/keys.ts.
+const KEYS_SCRIPT = join(REPO_ROOT, 'packages', 'worker', 'scripts', 'keys-cli.mjs');
 const KEY_PATTERN = /^coyo_[0-9A-Za-z]{32}$/;
 const dirs: string[] = [];
 
@@ -201,7 +202,7 @@ describe('keys CLI with the real worker', () => {
   it('creates a key the worker accepts, and after revoke the worker refuses it with 403', async () => {
     const persistTo = tempState();
     // As a person runs it: the package script, key alone on stdout.
-    const created = spawnSync(process.execPath, ['--import', 'tsx', KEYS_SCRIPT, 'create', '--name', 'e2e', '--persist-to', persistTo], {
+    const created = spawnSync(process.execPath, [KEYS_SCRIPT, 'create', '--name', 'e2e', '--persist-to', persistTo], {
       cwd: join(REPO_ROOT, 'packages', 'worker'),
       encoding: 'utf8',
     });
@@ -221,7 +222,7 @@ describe('keys CLI with the real worker', () => {
       const accepted = await call();
       expect(accepted.status).toBe(400);
 
-      const revoked = spawnSync(process.execPath, ['--import', 'tsx', KEYS_SCRIPT, 'revoke', key.slice(0, 12), '--persist-to', persistTo], {
+      const revoked = spawnSync(process.execPath, [KEYS_SCRIPT, 'revoke', key.slice(0, 12), '--persist-to', persistTo], {
         cwd: join(REPO_ROOT, 'packages', 'worker'),
         encoding: 'utf8',
       });

@@ -3,7 +3,8 @@
  * which the suite kills (SIGKILL), stalls (SIGSTOP) and replaces with a server answering garbage. The
  * edge must answer only 503/504 with Retry-After while the backend is gone or stalled, 502 for
  * answers it cannot trust (and cache none of them), and serve again within 1 s of the backend being
- * ready.
+ * ready. Past its admission limit the edge refuses at once (503 `overloaded` with Retry-After) instead
+ * of queueing.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +17,8 @@ import { byMode, delay } from './mode';
 
 /** The edge's time budget for one request's backend work, short so a stall is seen quickly. */
 const DEADLINE_MS = 4000;
+/** Backend-bound requests the edge serves at once: no other case here sends more than this. */
+const MAX_IN_FLIGHT = 8;
 
 let port: number;
 let backend: BackendHandle | undefined;
@@ -101,7 +104,7 @@ beforeAll(async () => {
     backendUrl: `http://127.0.0.1:${port}`,
     backendToken: token,
     persistDir,
-    vars: { BACKEND_DEADLINE_MS: String(DEADLINE_MS) },
+    vars: { BACKEND_DEADLINE_MS: String(DEADLINE_MS), ADMISSION_MAX_IN_FLIGHT: String(MAX_IN_FLIGHT) },
   });
 });
 
@@ -171,6 +174,90 @@ describe('backend stalled (SIGSTOP)', () => {
     expect(depth).toBe(0);
     const after = await answer(() => embed());
     expect(after.status).toBe(200);
+  });
+});
+
+/** The edge's admission limiter, as `/healthz` reports it. */
+interface Admission {
+  in_flight: number;
+  max_in_flight: number;
+  body_bytes: number;
+  admitted: number;
+  refused: number;
+}
+
+async function admission(): Promise<Admission> {
+  const health = (await (await fetch(`${worker.url}/healthz`)).json()) as { admission: Admission };
+  return health.admission;
+}
+
+function percentileOf(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+/** A request expected to be refused: its answer and the problem type it names. */
+async function refusal(): Promise<Answer & { problemType: unknown }> {
+  const start = performance.now();
+  const res = await embed();
+  const body = (await res.json()) as { type?: unknown };
+  return { status: res.status, retryAfter: res.headers.get('retry-after'), contentType: res.headers.get('content-type'), ms: performance.now() - start, problemType: body.type };
+}
+
+describe('above the admission limit', () => {
+  it('refuses at once with 503 overloaded and Retry-After while the isolate is full, and serves again when it drains', async () => {
+    const stalled = running();
+    expect((await embed()).status).toBe(200);
+    const before = await admission();
+    expect(before).toMatchObject({ in_flight: 0, max_in_flight: MAX_IN_FLIGHT, body_bytes: 0 });
+
+    stalled.process.kill('SIGSTOP');
+    let held: Promise<Answer>[] = [];
+    let refusals: (Answer & { problemType: unknown })[] = [];
+    let full: Admission | undefined;
+    try {
+      const bodies = Array.from({ length: MAX_IN_FLIGHT }, () => JSON.stringify({ texts: [`a photo ${randomUUID()}`] }));
+      held = bodies.map((body) =>
+        answer(() =>
+          fetch(`${worker.url}/v1/embeddings`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body }),
+        ),
+      );
+      // The stalled backend holds every permit until the deadline.
+      for (let i = 0; i < 40 && full?.in_flight !== MAX_IN_FLIGHT; i++) {
+        full = await admission();
+        if (full.in_flight !== MAX_IN_FLIGHT) await delay(50);
+      }
+      expect(full?.in_flight).toBe(MAX_IN_FLIGHT);
+      // Charged by their declared Content-Length, as they arrived over HTTP.
+      expect(full?.body_bytes).toBe(bodies.reduce((sum, body) => sum + Buffer.byteLength(body), 0));
+
+      const extra = byMode(16, 64);
+      refusals = await Promise.all(Array.from({ length: extra }, () => refusal()));
+      const after = await admission();
+      expect(after.refused - before.refused).toBe(extra);
+      expect(after.admitted - before.admitted).toBe(MAX_IN_FLIGHT);
+    } finally {
+      stalled.process.kill('SIGCONT');
+    }
+    for (const a of refusals) {
+      expectRetryableProblem(a, 503);
+      expect(a.problemType).toBe('https://coyo-edge.dev/problems/overloaded');
+    }
+    const ms = refusals.map((a) => a.ms);
+    console.log(`admission refusals: ${refusals.length}, p50 ${percentileOf(ms, 50).toFixed(1)} ms, p99 ${percentileOf(ms, 99).toFixed(1)} ms (held requests: ${MAX_IN_FLIGHT})`);
+
+    // The held requests end (served once the backend resumes, or 504 at the deadline) and give their permits back.
+    for (const a of await Promise.all(held)) {
+      if (a.status !== 200) expectRetryableProblem(a, 504);
+    }
+    expect(await admission()).toMatchObject({ in_flight: 0, body_bytes: 0 });
+    // Timeouts may have opened the circuit; it closes once the backend answers /readyz.
+    let res = await answer(() => embed());
+    for (let i = 0; i < 40 && res.status === 503; i++) {
+      await delay(25);
+      res = await answer(() => embed());
+    }
+    expect(res.status).toBe(200);
   });
 });
 

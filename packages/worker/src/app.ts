@@ -1,6 +1,7 @@
 /**
- * The edge API as a Hono app. Middleware order: request id → CORS → auth → rate limit → routes (auth
- * and rate limit on `/v1/*` and the Hugging Face-compatible `/hf/*`); one
+ * The edge API as a Hono app. Middleware order: request id → CORS → admission gate → auth → rate
+ * limit → admission → routes (auth and rate limit on `/v1/*` and the Hugging Face-compatible `/hf/*`,
+ * the admission gate and permit on the routes that call the backend); one
  * error path (`errors.ts`) renders every failure as problem+json.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
@@ -8,6 +9,7 @@ import type { Context } from 'hono';
 import { waitUntilOf } from './context';
 import type { AppEnv } from './env';
 import { handleError, notFoundHandler, validationHook } from './errors';
+import { admission, admissionGate } from './middleware/admission';
 import { auth } from './middleware/auth';
 import { cors } from './middleware/cors';
 import { rateLimit } from './middleware/rate-limit';
@@ -21,6 +23,9 @@ import { registerModels } from './routes/meta/models';
 import { requestServices, runtimeFactory, type AppDeps, type RequestServices } from './runtime';
 
 export type { AppDeps } from './runtime';
+
+/** The routes whose work reaches the backend: held to the isolate's admission limit before their body is read. */
+const BACKEND_BOUND_PATHS = ['/v1/embeddings', '/v1/zero-shot', '/v1/classify', '/v1/similarity', '/v1/coyo/lookup-image', '/hf/*'];
 
 /** `ctx.waitUntil` when the runtime gave an execution context, else let the work run unawaited. */
 function deferOf(c: Pick<Context, 'executionCtx'>): (work: Promise<unknown>) => void {
@@ -47,10 +52,12 @@ export function createApp(deps: AppDeps = {}): OpenAPIHono<AppEnv> {
     await next();
   });
   app.use('*', cors());
+  app.on('POST', BACKEND_BOUND_PATHS, admissionGate());
   app.use('/v1/*', auth());
   app.use('/v1/*', rateLimit());
   app.use('/hf/*', auth());
   app.use('/hf/*', rateLimit());
+  app.on('POST', BACKEND_BOUND_PATHS, admission());
 
   registerHealth(app);
   registerModels(app);

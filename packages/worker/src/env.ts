@@ -25,6 +25,8 @@ import { z } from 'zod';
  * | `MAX_REQUEST_BYTES` | var | largest request body, and the budget for all images of one request (32 MiB) |
  * | `MAX_IMAGES_PER_REQUEST` | var | most images one request may carry, 1 to 16 (16); more is a 413 `payload_too_large` |
  * | `MAX_REQUEST_PIXELS` | var | most pixels (width × height, read from the image headers) all images of one request may decode to (100000000); more is a 413 `payload_too_large`, refused before the backend decodes anything |
+ * | `ADMISSION_MAX_IN_FLIGHT` | var | backend-bound requests (inference, `/hf/*`, image look-up) one isolate serves at once; more are refused at once with 503 `overloaded` and `Retry-After`, before the body is read (32) |
+ * | `ADMISSION_MAX_BODY_BYTES` | var | request-body bytes those requests may hold together, by declared `Content-Length` (unknown: `MAX_REQUEST_BYTES`); past it, 503 `overloaded` as above; a lone request is always admitted (64 MiB) |
  * | `BACKEND_DEADLINE_MS` | var | time budget for all backend work of one request, in ms (30000) |
  * | `BACKEND_MAX_RETRIES` | var | retries on connect errors and 503, each with full jitter (2) |
  * | `BACKEND_BREAKER_THRESHOLD` | var | consecutive failed backend calls that open the circuit (5) |
@@ -45,6 +47,8 @@ export interface TunableVars extends EdgeVars {
   MAX_REQUEST_BYTES?: string | number;
   MAX_IMAGES_PER_REQUEST?: string | number;
   MAX_REQUEST_PIXELS?: string | number;
+  ADMISSION_MAX_IN_FLIGHT?: string | number;
+  ADMISSION_MAX_BODY_BYTES?: string | number;
   BACKEND_DEADLINE_MS?: string | number;
   BACKEND_MAX_RETRIES?: string | number;
   BACKEND_BREAKER_THRESHOLD?: string | number;
@@ -154,6 +158,8 @@ const ConfigSchema = EdgeConfigSchema.extend({
   // 16 is the ceiling the request schemas declare (schemas/image.ts); a deployment may only lower it.
   MAX_IMAGES_PER_REQUEST: intVar(1, 16, 16),
   MAX_REQUEST_PIXELS: intVar(1, 2_000_000_000, 100_000_000),
+  ADMISSION_MAX_IN_FLIGHT: intVar(1, 100_000, 32),
+  ADMISSION_MAX_BODY_BYTES: intVar(MiB, 1024 * MiB, 64 * MiB),
   BACKEND_DEADLINE_MS: intVar(50, 300_000, 30_000),
   BACKEND_MAX_RETRIES: intVar(0, 5, 2),
   BACKEND_BREAKER_THRESHOLD: intVar(1, 1000, 5),
@@ -205,6 +211,8 @@ export interface Config extends EdgeConfig {
   maxImagesPerRequest: number;
   /** Most header-declared pixels (width × height) summed over the images of one request. */
   maxRequestPixels: number;
+  /** Bounds of the isolate's admission limiter for backend-bound requests (`middleware/admission.ts`). */
+  admission: { maxInFlight: number; maxBodyBytes: number };
   backendDeadlineMs: number;
   backendMaxRetries: number;
   breakerThreshold: number;
@@ -274,6 +282,7 @@ export function loadConfig(env: Env): Config {
     maxRequestBytes: Math.max(v.MAX_REQUEST_BYTES, v.MAX_IMAGE_BYTES),
     maxImagesPerRequest: v.MAX_IMAGES_PER_REQUEST,
     maxRequestPixels: v.MAX_REQUEST_PIXELS,
+    admission: { maxInFlight: v.ADMISSION_MAX_IN_FLIGHT, maxBodyBytes: v.ADMISSION_MAX_BODY_BYTES },
     backendDeadlineMs: v.BACKEND_DEADLINE_MS,
     backendMaxRetries: v.BACKEND_MAX_RETRIES,
     breakerThreshold: v.BACKEND_BREAKER_THRESHOLD,

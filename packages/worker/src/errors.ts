@@ -36,6 +36,7 @@ export const PROBLEMS = {
   internal: { status: 500, title: 'Internal server error' },
   backend_error: { status: 502, title: 'Backend error' },
   backend_unavailable: { status: 503, title: 'Backend unavailable', retryAfterSeconds: 1 },
+  overloaded: { status: 503, title: 'Overloaded', retryAfterSeconds: 1 },
   backend_timeout: { status: 504, title: 'Backend timeout', retryAfterSeconds: 2 },
 } as const satisfies Record<string, { status: number; title: string; retryAfterSeconds?: number }>;
 
@@ -243,7 +244,8 @@ export function handleError(err: Error, c: Context): Response {
   const requestId = requestIdOf(c);
   const dialect = errorDialectOf(c.req.path);
   if (err instanceof ProblemError) {
-    if (err.status >= 500) console.error(JSON.stringify({ level: 'error', request_id: requestId, problem: err.slug, detail: err.message }));
+    // A shed request is the limiter working, not a fault; /healthz counts them instead of a log line each.
+    if (err.status >= 500 && err.slug !== 'overloaded') console.error(JSON.stringify({ level: 'error', request_id: requestId, problem: err.slug, detail: err.message }));
     return problemResponse(err.slug, err.message, requestId, { errors: err.errors, headers: err.headers, dialect });
   }
   if (isHttpException(err)) {

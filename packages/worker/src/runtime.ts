@@ -3,6 +3,7 @@
  * is made per request (deadline, request id, cache writes deferred past the response).
  */
 import { loadConfig, type Config, type Env } from './env';
+import { AdmissionLimiter } from './middleware/admission';
 import { BackendClient } from './services/backend-client';
 import { CircuitBreaker } from './services/circuit-breaker';
 import { ClassificationCache, newClassificationLrus, type ClassificationLrus } from './services/classification-cache';
@@ -36,6 +37,8 @@ export interface Runtime {
   /** Classifications and label tables held in the isolate, in front of KV. */
   classificationLrus: ClassificationLrus;
   modelInfo: ModelInfoCache;
+  /** Permits for backend-bound requests, shared by the isolate's requests. */
+  admission: AdmissionLimiter;
 }
 
 /** Everything a handler needs for one request. */
@@ -44,6 +47,7 @@ export interface RequestServices {
   backend: BackendClient;
   breaker: CircuitBreaker;
   modelInfo: ModelInfoCache;
+  admission: AdmissionLimiter;
   inference: Inference;
   classifier: Classifier;
   intake: IntakeOptions;
@@ -92,6 +96,7 @@ export function runtimeFactory(deps: AppDeps): (env: Env) => Runtime {
       lru: isolateLru<CachedEmbedding>(deps.lruEntries ?? 4096),
       classificationLrus: newClassificationLrus(),
       modelInfo: new ModelInfoCache({ ttlSeconds: config.modelInfoTtlSeconds, now: deps.now }),
+      admission: new AdmissionLimiter(),
     };
     runtimes.set(config, runtime);
     return runtime;
@@ -117,7 +122,7 @@ export function requestServices(
   defer: (work: Promise<unknown>) => void,
   deps: AppDeps,
 ): RequestServices {
-  const { config, backend, breaker, lru, classificationLrus, modelInfo } = runtime;
+  const { config, backend, breaker, lru, classificationLrus, modelInfo, admission } = runtime;
   const now = deps.now ?? Date.now;
   const deadline = now() + config.backendDeadlineMs;
   const call = { requestId, deadline };
@@ -131,6 +136,7 @@ export function requestServices(
     backend,
     breaker,
     modelInfo,
+    admission,
     inference,
     classifier,
     intake: {

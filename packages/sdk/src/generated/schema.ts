@@ -423,6 +423,19 @@ export interface components {
                 warning?: string;
                 detail?: string;
             };
+            /** @description The isolate’s admission limiter for backend-bound requests (one per isolate: other isolates count their own). */
+            admission: {
+                /** @description Backend-bound requests this isolate serves now. */
+                in_flight: number;
+                /** @description `ADMISSION_MAX_IN_FLIGHT`: more are refused with 503 `overloaded`. */
+                max_in_flight: number;
+                /** @description Request-body bytes those requests hold (`ADMISSION_MAX_BODY_BYTES` bounds it). */
+                body_bytes: number;
+                /** @description Backend-bound requests admitted since the isolate started. */
+                admitted: number;
+                /** @description Backend-bound requests refused with 503 `overloaded` since the isolate started. */
+                refused: number;
+            };
         };
         Problem: {
             /**
@@ -952,6 +965,13 @@ export interface operations {
                      *         "circuit": "closed",
                      *         "latency_ms": 12,
                      *         "test_models": false
+                     *       },
+                     *       "admission": {
+                     *         "in_flight": 3,
+                     *         "max_in_flight": 32,
+                     *         "body_bytes": 412870,
+                     *         "admitted": 18204,
+                     *         "refused": 0
                      *       }
                      *     }
                      */
@@ -1067,7 +1087,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
+            /** @description The backend is down, overloaded or the circuit is open, or this edge isolate is at its admission limit (problem types: `backend_unavailable`, `overloaded`). */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
@@ -1178,7 +1198,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
+            /** @description The backend is down, overloaded or the circuit is open, or this edge isolate is at its admission limit (problem types: `backend_unavailable`, `overloaded`). */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
@@ -1355,7 +1375,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
+            /** @description The backend is down, overloaded or the circuit is open, or this edge isolate is at its admission limit (problem types: `backend_unavailable`, `overloaded`). */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
@@ -1523,7 +1543,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
+            /** @description The backend is down, overloaded or the circuit is open, or this edge isolate is at its admission limit (problem types: `backend_unavailable`, `overloaded`). */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
@@ -1679,7 +1699,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
+            /** @description The backend is down, overloaded or the circuit is open, or this edge isolate is at its admission limit (problem types: `backend_unavailable`, `overloaded`). */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
@@ -1841,7 +1861,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
+            /** @description The backend is down, overloaded or the circuit is open, or this edge isolate is at its admission limit (problem types: `backend_unavailable`, `overloaded`). */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
@@ -1993,7 +2013,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
+            /** @description The backend is down, overloaded or the circuit is open, or this edge isolate is at its admission limit (problem types: `backend_unavailable`, `overloaded`). */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
@@ -2145,7 +2165,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
+            /** @description The backend is down, overloaded or the circuit is open, or this edge isolate is at its admission limit (problem types: `backend_unavailable`, `overloaded`). */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */
@@ -3228,7 +3248,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The backend is down, overloaded or the circuit is open (problem types: `backend_unavailable`). */
+            /** @description The backend is down, overloaded or the circuit is open, or this edge isolate is at its admission limit (problem types: `backend_unavailable`, `overloaded`). */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying (always sent with 429, 503 and 504). */

@@ -44,6 +44,15 @@ export const HealthResponseSchema = z
       warning: z.string().optional(),
       detail: z.string().optional(),
     }),
+    admission: z
+      .object({
+        in_flight: z.int().openapi({ description: 'Backend-bound requests this isolate serves now.' }),
+        max_in_flight: z.int().openapi({ description: '`ADMISSION_MAX_IN_FLIGHT`: more are refused with 503 `overloaded`.' }),
+        body_bytes: z.int().openapi({ description: 'Request-body bytes those requests hold (`ADMISSION_MAX_BODY_BYTES` bounds it).' }),
+        admitted: z.int().openapi({ description: 'Backend-bound requests admitted since the isolate started.' }),
+        refused: z.int().openapi({ description: 'Backend-bound requests refused with 503 `overloaded` since the isolate started.' }),
+      })
+      .openapi({ description: 'The isolate’s admission limiter for backend-bound requests (one per isolate: other isolates count their own).' }),
   })
   .openapi('HealthResponse');
 export type HealthResponse = z.infer<typeof HealthResponseSchema>;

@@ -71,6 +71,7 @@ const EXAMPLE_DETAILS: Partial<Record<ProblemSlug, ProblemExample>> = {
   backend_error: { detail: 'the inference backend answered no classes for an image' },
   backend_unavailable: { detail: 'the inference backend is failing; calls are paused until it is ready again (circuit open)' },
   backend_timeout: { detail: 'the inference backend did not answer /v1/embed/image before the request deadline' },
+  overloaded: { detail: 'this edge isolate is at its limit of 32 backend-bound requests in flight (ADMISSION_MAX_IN_FLIGHT); retry after 1 s' },
 };
 
 /** One example per problem slug a response may carry, as the error handler writes it. */
@@ -117,7 +118,7 @@ export const commonProblemResponses = {
 /** Statuses of routes that call the GPU backend. */
 export const backendProblemResponses = {
   502: problemResponse('The backend answered something unexpected', ['backend_error']),
-  503: problemResponse('The backend is down, overloaded or the circuit is open', ['backend_unavailable']),
+  503: problemResponse('The backend is down, overloaded or the circuit is open, or this edge isolate is at its admission limit', ['backend_unavailable', 'overloaded']),
   504: problemResponse('The backend did not answer before the deadline', ['backend_timeout']),
 } as const;
 

@@ -7,6 +7,7 @@ import { MODEL_TASKS } from '@coyo/backend-protocol';
 export const healthResponseExample = {
   status: 'ok',
   backend: { status: 'ok', circuit: 'closed', latency_ms: 12, test_models: false },
+  admission: { in_flight: 3, max_in_flight: 32, body_bytes: 412_870, admitted: 18_204, refused: 0 },
 };
 
 export const modelsResponseExample = {

@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
+import { admissionReport } from '../../middleware/admission';
 import { HealthResponseSchema, type HealthResponse } from '../../schemas/meta';
 import { problemResponse } from '../../schemas/problem';
 import { healthResponseExample } from './examples';
@@ -37,6 +38,7 @@ export function registerHealth(app: OpenAPIHono<AppEnv>): void {
               ...(backend.warning === undefined ? {} : { warning: backend.warning }),
             }
           : { status: backend.status, circuit: svc.breaker.state, latency_ms: backend.latencyMs, detail: backend.detail },
+      admission: admissionReport(svc.admission, svc.config.admission),
     };
     c.header('cache-control', 'no-store');
     return c.json(body, 200);
