@@ -12,27 +12,15 @@
  *   pnpm --filter @coyo/ingest bench:indexes [-- --rows 5000000 --variants floor,columns,objects]
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import {
-  DIRECTORY_ENTRY_BYTES,
-  KEY_ID_COUNT_ENTRY_BYTES,
-  KEY_ID_ENTRY_BYTES,
-  PHASH_SUBSTRINGS,
-  domainKey,
-  indexTableKey,
-  parsePhash,
-  phashTableKey,
-  urlHost,
-  urlKey,
-} from '@coyo/coyo-schema';
 import { DEFAULT_INDEX_BLOCK_ENTRIES, IndexRows, writeTables, type IndexSourceRow } from '../src/indexes/build.js';
 import { indexTables } from '../src/indexes/write.js';
 import { Random } from '../src/random.js';
+import { referenceIndexes } from '../test/reference-indexes.js';
 
 const VARIANTS = ['floor', 'columns', 'objects'] as const;
 type Variant = (typeof VARIANTS)[number];
@@ -74,62 +62,6 @@ function peakRss(): number {
   return match === null ? Number.NaN : Number(match[1]) * 1024;
 }
 
-/** The builder the ingest used before the columns: objects, comparator sorts, all bytes kept. */
-function objectBuild(rows: readonly IndexSourceRow[], version: string): Map<string, Uint8Array> {
-  interface Rec {
-    key: bigint;
-    id: number;
-  }
-  const objects = new Map<string, Uint8Array>();
-  const encode = (name: string, records: Rec[], withCounts: boolean): void => {
-    records.sort((a, b) => (a.key !== b.key ? (a.key < b.key ? -1 : 1) : a.id - b.id));
-    const entryBytes = withCounts ? KEY_ID_COUNT_ENTRY_BYTES : KEY_ID_ENTRY_BYTES;
-    const blockEntries = DEFAULT_INDEX_BLOCK_ENTRIES;
-    const directoryOffset = records.length * entryBytes;
-    const bytes = new Uint8Array(directoryOffset + Math.ceil(records.length / blockEntries) * DIRECTORY_ENTRY_BYTES);
-    const view = new DataView(bytes.buffer);
-    let runStart = 0;
-    for (let i = 0; i < records.length; i++) {
-      const record = records[i] as Rec;
-      view.setBigUint64(i * entryBytes, record.key, true);
-      view.setBigUint64(i * entryBytes + 8, BigInt(record.id), true);
-      if (withCounts) {
-        if (i > 0 && (records[i - 1] as Rec).key !== record.key) runStart = i;
-        if (i === runStart) {
-          let end = i + 1;
-          while (end < records.length && (records[end] as Rec).key === record.key) end++;
-          for (let j = i; j < end; j++) view.setBigUint64(j * entryBytes + 16, BigInt(end - i), true);
-        }
-      }
-      if (i % blockEntries === 0) {
-        view.setBigUint64(directoryOffset + (i / blockEntries) * DIRECTORY_ENTRY_BYTES, record.key, true);
-        view.setBigUint64(directoryOffset + (i / blockEntries) * DIRECTORY_ENTRY_BYTES + 8, BigInt(record.id), true);
-      }
-    }
-    objects.set(indexTableKey(version, name), bytes);
-  };
-  const byUrl: Rec[] = [];
-  const byDomain: Rec[] = [];
-  const phashes: { phash: bigint; id: number }[] = [];
-  for (const row of rows) {
-    if (row.url !== null) {
-      byUrl.push({ key: urlKey(row.url), id: row.id });
-      const host = urlHost(row.url);
-      if (host !== null) byDomain.push({ key: domainKey(host), id: row.id });
-    }
-    const phash = parsePhash(row.image_phash);
-    if (phash !== null) phashes.push({ phash, id: row.id });
-  }
-  encode('by-url', byUrl, false);
-  encode('by-domain', byDomain, true);
-  for (const t of PHASH_SUBSTRINGS.keys()) encode(`by-phash-${t}`, phashes.map(({ phash, id }) => ({ key: phashTableKey(phash, t), id })), false);
-  return objects;
-}
-
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
 /** Runs one variant in this process. */
 function measure(variant: Variant, count: number, seed: number): Measured {
   const version = 'bench';
@@ -160,7 +92,7 @@ function measure(variant: Variant, count: number, seed: number): Measured {
       const rows = [...syntheticRows(count, seed)];
       collect = performance.now() - t0;
       t0 = performance.now();
-      for (const [key, bytes] of objectBuild(rows, version)) sha[key] = sha256(bytes);
+      for (const table of indexTables(referenceIndexes(rows, version, DEFAULT_INDEX_BLOCK_ENTRIES).indexes)) sha[table.key] = table.sha256;
       break;
     }
   }

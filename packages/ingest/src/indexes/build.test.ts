@@ -1,81 +1,12 @@
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import {
-  DIRECTORY_ENTRY_BYTES,
-  INDEX_FORMAT_VERSION,
-  KEY_ID_COUNT_ENTRY_BYTES,
-  KEY_ID_ENTRY_BYTES,
-  PHASH_SUBSTRINGS,
-  domainKey,
-  indexTableKey,
-  parsePhash,
-  phashTableKey,
-  urlHost,
-  urlKey,
-  type IndexTable,
-  type Indexes,
-} from '@coyo/coyo-schema';
+import type { Indexes } from '@coyo/coyo-schema';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/helpers.js';
+import { referenceIndexes } from '../../test/reference-indexes.js';
 import { Duck } from '../duck.js';
 import { Random } from '../random.js';
 import { IndexRows, buildIndexes, type IndexSourceRow } from './build.js';
 import { indexFilePath, indexTables, writeIndexes } from './write.js';
-
-/** The simplest correct builder: one object per record, a comparator sort, a DataView per table. */
-function referenceIndexes(rows: readonly IndexSourceRow[], version: string, blockEntries: number): { indexes: Indexes; objects: Map<string, Uint8Array> } {
-  interface Rec {
-    key: bigint;
-    id: number;
-  }
-  const objects = new Map<string, Uint8Array>();
-  const encode = (name: string, records: Rec[], withCounts: boolean): IndexTable => {
-    records.sort((a, b) => (a.key === b.key ? a.id - b.id : a.key < b.key ? -1 : 1));
-    const entryBytes = withCounts ? KEY_ID_COUNT_ENTRY_BYTES : KEY_ID_ENTRY_BYTES;
-    const blocks = Math.ceil(records.length / blockEntries);
-    const bytes = new Uint8Array(records.length * entryBytes + blocks * DIRECTORY_ENTRY_BYTES);
-    const view = new DataView(bytes.buffer);
-    const counts = new Map<bigint, number>();
-    for (const r of records) counts.set(r.key, (counts.get(r.key) ?? 0) + 1);
-    records.forEach((record, i) => {
-      view.setBigUint64(i * entryBytes, record.key, true);
-      view.setBigUint64(i * entryBytes + 8, BigInt(record.id), true);
-      if (withCounts) view.setBigUint64(i * entryBytes + 16, BigInt(counts.get(record.key) ?? 0), true);
-      if (i % blockEntries === 0) {
-        const d = records.length * entryBytes + (i / blockEntries) * DIRECTORY_ENTRY_BYTES;
-        view.setBigUint64(d, record.key, true);
-        view.setBigUint64(d + 8, BigInt(record.id), true);
-      }
-    });
-    const key = indexTableKey(version, name);
-    objects.set(key, bytes);
-    return {
-      key,
-      bytes: bytes.byteLength,
-      sha256: createHash('sha256').update(bytes).digest('hex'),
-      entries: records.length,
-      entry_bytes: entryBytes,
-      block_entries: blockEntries,
-      directory_offset: records.length * entryBytes,
-    };
-  };
-  const withUrl = rows.filter((r): r is IndexSourceRow & { url: string } => r.url !== null);
-  const hosts = withUrl.flatMap((r) => {
-    const host = urlHost(r.url);
-    return host === null ? [] : [{ key: domainKey(host), id: r.id }];
-  });
-  const phashes = rows.flatMap((r) => {
-    const phash = parsePhash(r.image_phash);
-    return phash === null ? [] : [{ phash, id: r.id }];
-  });
-  const indexes: Indexes = {
-    format_version: INDEX_FORMAT_VERSION,
-    by_url: encode('by-url', withUrl.map((r) => ({ key: urlKey(r.url), id: r.id })), false),
-    by_domain: encode('by-domain', hosts, true),
-    by_phash: PHASH_SUBSTRINGS.map((_, t) => encode(`by-phash-${t}`, phashes.map(({ phash, id }) => ({ key: phashTableKey(phash, t), id })), false)),
-  };
-  return { indexes, objects };
-}
 
 const HOSTS = ['example.com', 'Example.COM', 'shop.example.com', 'bücher.de', 'xn--bcher-kva.de', '127.0.0.1', '[::1]', 'a.b.c.d.e'];
 const ODD_URLS = ['not a url', 'mailto:someone@example.com', 'file:///etc/passwd', '', '   ', 'http://', 'data:,x'];
