@@ -138,12 +138,17 @@ async function runPillow(python: string, files: string[], seconds: number): Prom
 
 const fmt = (v: number | null | undefined, d = 2): string => (v === null || v === undefined || Number.isNaN(v) ? '–' : v.toFixed(d));
 
+/** `ours / floor`, or null when either side was not measured (or the floor is 0). */
+const ratioOf = (ours: number | null, floor: number | null | undefined): number | null => (ours !== null && floor ? ours / floor : null);
+
+const fmtRatio = (ratio: number | null): string => (ratio === null ? '–' : `${ratio.toFixed(2)}×`);
+
 function printRow(name: string, unit: string, row: CpuRow): void {
   const floor = 'absent' in row.floor ? `absent (${row.floor.absent})` : `${fmt(row.floor.cpuMsPerRequest)} ms (${row.floor.kind}; rounds ${row.floor.perRound.map((v) => fmt(v)).join(' ')})`;
   console.log(
     `${name}: ours ${fmt(row.ours.cpuMsPerRequest)} CPU ms/${unit} (rounds ${row.ours.perRound.map((v) => fmt(v)).join(' ')}), ` +
       `event loop ${fmt(row.ours.loopMsPerRequest, 3)} ms/${unit}; floor ${floor}; ` +
-      `ratio ${row.ratio === null ? '–' : `${row.ratio.toFixed(2)}×`} (target ≤ ${row.target.toFixed(1)}×: ${row.ratio === null ? 'not measured' : row.ratio <= row.target ? 'met' : 'MISSED'}); ` +
+      `ratio ${fmtRatio(row.ratio)} (target ≤ ${row.target.toFixed(1)}×: ${row.ratio === null ? 'not measured' : row.ratio <= row.target ? 'met' : 'MISSED'}); ` +
       `load average ${row.loadAverage.map((l) => l.toFixed(1)).join(' ')}`,
   );
 }
@@ -190,10 +195,10 @@ export async function cpuRows<S extends Server>(o: CpuRowsOptions<S>): Promise<C
         oursBinary: {
           ...binarySide,
           loopMsPerRequest: binarySide.requests > 0 ? (binaryLoopSeconds * 1000) / binarySide.requests : null,
-          ratio: binarySide.cpuMsPerRequest !== null && floorSide.cpuMsPerRequest ? binarySide.cpuMsPerRequest / floorSide.cpuMsPerRequest : null,
+          ratio: ratioOf(binarySide.cpuMsPerRequest, floorSide.cpuMsPerRequest),
         },
         floor: { ...floorSide, kind: 'bare node:http, same JSON in and out' },
-        ratio: oursSide.cpuMsPerRequest !== null && floorSide.cpuMsPerRequest ? oursSide.cpuMsPerRequest / floorSide.cpuMsPerRequest : null,
+        ratio: ratioOf(oursSide.cpuMsPerRequest, floorSide.cpuMsPerRequest),
         target: CPU_TARGETS.text,
         loadAverage: loadavg(),
       };
@@ -203,7 +208,7 @@ export async function cpuRows<S extends Server>(o: CpuRowsOptions<S>): Promise<C
         console.log(
           `text c=32, binary answers (Accept: ${EMBEDDINGS_BINARY_CONTENT_TYPE}): ours ${fmt(b.cpuMsPerRequest)} CPU ms/request ` +
             `(rounds ${b.perRound.map((v) => fmt(v)).join(' ')}), event loop ${fmt(b.loopMsPerRequest, 3)} ms/request; ` +
-            `ratio to the JSON floor ${b.ratio === null ? '–' : `${b.ratio.toFixed(2)}×`}`,
+            `ratio to the JSON floor ${fmtRatio(b.ratio)}`,
         );
       }
     } finally {
@@ -256,14 +261,14 @@ export async function cpuRows<S extends Server>(o: CpuRowsOptions<S>): Promise<C
         ours: { ...oursSide, loopMsPerRequest: oursSide.requests > 0 ? (loopSeconds * 1000) / oursSide.requests : null },
         oursWithoutInference: {
           cpuMsPerRequest: withoutMs,
-          ratio: withoutMs !== null && floorSide?.cpuMsPerRequest ? withoutMs / floorSide.cpuMsPerRequest : null,
+          ratio: ratioOf(withoutMs, floorSide?.cpuMsPerRequest),
           threads: Object.fromEntries([...threadSeconds].map(([thread, seconds]) => [thread, perImage(seconds)])),
         },
         floor:
           floorSide === undefined
             ? { absent: 'no python3 with Pillow and NumPy: apt-get install python3-pil python3-numpy' }
             : { ...floorSide, kind: `Pillow ${version} decode + resize 384 + normalise, one thread` },
-        ratio: floorSide?.cpuMsPerRequest && oursSide.cpuMsPerRequest !== null ? oursSide.cpuMsPerRequest / floorSide.cpuMsPerRequest : null,
+        ratio: ratioOf(oursSide.cpuMsPerRequest, floorSide?.cpuMsPerRequest),
         target: CPU_TARGETS.vit,
         loadAverage: loadavg(),
       };
@@ -273,7 +278,7 @@ export async function cpuRows<S extends Server>(o: CpuRowsOptions<S>): Promise<C
         console.log(
           `vit c=8 without the model: ours ${fmt(w.cpuMsPerRequest)} CPU ms/image less the ViT session thread's CPU ` +
             `(the thread that calls session.run; onnxruntime intra-op threads stay in "other"); ratio to Pillow ` +
-            `${w.ratio === null ? '–' : `${w.ratio.toFixed(2)}×`}; per thread, ms/image: ` +
+            `${fmtRatio(w.ratio)}; per thread, ms/image: ` +
             Object.entries(w.threads).map(([t, ms]) => `${t} ${fmt(ms)}`).join(', '),
         );
       }
