@@ -155,28 +155,24 @@ try {
   // Bytes of every row group with all columns: what a full scan returns.
   const groupBytesTotal = manifest.shards.reduce((n, s) => n + s.bytes - s.footer_bytes - (s.index_bytes ?? 0) - 4, 0);
   const scan = { filter: { requests: 0, rows: 0, reads: 0, bytes: 0 }, rows: { requests: 0, rows: 0, reads: 0, bytes: 0 } };
+  /** One page through the served worker, its rows and R2 cost added to `into`. */
+  const page = async (path: string, into: (typeof scan)['filter']): Promise<{ rows: unknown[]; next_cursor?: string | null }> => {
+    const response = await served.get(path);
+    const body = (await response.json()) as { rows: unknown[]; next_cursor?: string | null };
+    if (response.status !== 200) throw new Error(`${path.split('?')[0] ?? path} answered ${response.status}`);
+    const cost = r2Cost(response);
+    into.requests += 1;
+    into.rows += body.rows.length;
+    into.reads += cost.reads;
+    into.bytes += cost.bytes;
+    return body;
+  };
   let scanCursor: string | null = null;
   do {
-    const response = await served.get(`/v1/coyo/filter?limit=${pageRows}${scanCursor === null ? '' : `&cursor=${scanCursor}`}`);
-    const body = (await response.json()) as { rows: unknown[]; next_cursor: string | null };
-    if (response.status !== 200) throw new Error(`/filter answered ${response.status}`);
-    const cost = r2Cost(response);
-    scan.filter.requests += 1;
-    scan.filter.rows += body.rows.length;
-    scan.filter.reads += cost.reads;
-    scan.filter.bytes += cost.bytes;
-    scanCursor = body.next_cursor;
+    const body = await page(`/v1/coyo/filter?limit=${pageRows}${scanCursor === null ? '' : `&cursor=${scanCursor}`}`, scan.filter);
+    scanCursor = body.next_cursor ?? null;
   } while (scanCursor !== null);
-  for (let offset = 0; offset < manifest.total_rows; offset += pageRows) {
-    const response = await served.get(`/v1/coyo/rows?offset=${offset}&length=${pageRows}`);
-    const body = (await response.json()) as { rows: unknown[] };
-    if (response.status !== 200) throw new Error(`/rows answered ${response.status}`);
-    const cost = r2Cost(response);
-    scan.rows.requests += 1;
-    scan.rows.rows += body.rows.length;
-    scan.rows.reads += cost.reads;
-    scan.rows.bytes += cost.bytes;
-  }
+  for (let offset = 0; offset < manifest.total_rows; offset += pageRows) await page(`/v1/coyo/rows?offset=${offset}&length=${pageRows}`, scan.rows);
   if (scan.filter.rows !== manifest.total_rows || scan.rows.rows !== manifest.total_rows) {
     throw new Error(`a full scan returned ${scan.filter.rows} (filter) and ${scan.rows.rows} (rows) of ${manifest.total_rows} rows`);
   }
