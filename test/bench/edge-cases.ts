@@ -107,18 +107,21 @@ export async function startEdgeBench(options: { workerInspectorPort?: number } =
     const stats = (await (await get('/v1/coyo/stats')).json()) as { rows: number };
     let lookups = 0;
 
+    /** Zero-shot with the labels in the query and `body` as a raw image/jpeg body. */
+    const postRawZeroShot = (body: Uint8Array<ArrayBuffer>) =>
+      fetch(`${stack.workerUrl}/v1/zero-shot?${labels.map((l) => `labels=${l}`).join('&')}`, {
+        method: 'POST',
+        headers: { authorization: auth(), 'content-type': 'image/jpeg' },
+        body,
+      });
+
     const cases: Case[] = [
       { name: 'zero-shot, cache hit', requests: 60, seconds: 30, request: () => post('/v1/zero-shot', { image: hitImage, labels }) },
       {
         name: 'zero-shot, cache hit, raw image body',
         requests: 60,
         seconds: 30,
-        request: () =>
-          fetch(`${stack.workerUrl}/v1/zero-shot?${labels.map((l) => `labels=${l}`).join('&')}`, {
-            method: 'POST',
-            headers: { authorization: auth(), 'content-type': 'image/jpeg' },
-            body: new Uint8Array(camera),
-          }),
+        request: () => postRawZeroShot(new Uint8Array(camera)),
       },
       { name: 'zero-shot, cold image', requests: 16, seconds: 40, request: () => post('/v1/zero-shot', { image: coldImage(), labels }) },
       { name: 'classify, cache hit', requests: 60, seconds: 30, request: () => post('/v1/classify', { image: hitImage }) },
@@ -154,12 +157,7 @@ export async function startEdgeBench(options: { workerInspectorPort?: number } =
       requests: 60,
       seconds: 30,
       expectedStatus: 415,
-      request: () =>
-        fetch(`${stack.workerUrl}/v1/zero-shot?${labels.map((l) => `labels=${l}`).join('&')}`, {
-          method: 'POST',
-          headers: { authorization: auth(), 'content-type': 'image/jpeg' },
-          body: notAnImage,
-        }),
+      request: () => postRawZeroShot(notAnImage),
     });
     const floor: Case = { name: 'floor: authenticated 404', requests: 80, seconds: 20, expectedStatus: 404, request: () => get('/v1/nothing-here') };
     return { stack, cases, floor, imageBytes: camera.length, stop: () => stack.stop() };
