@@ -83,37 +83,41 @@ const measure = async <T>(run: (io: CoyoIo, dataset: CoyoDataset) => Promise<T>)
 for (const row of sample) await measure((_, d) => d.lookup([row['id'] as number])); // fill the isolate's memory
 for (const row of sample) if (typeof row['url'] === 'string') await measure((io, d) => new CoyoProvenance(io, d).byUrl(row['url'] as string));
 
-const byId = { ms: [] as number[], reads: [] as number[], bytes: [] as number[] };
-const byUrl = { ms: [] as number[], reads: [] as number[], bytes: [] as number[] };
-const byPhash = { ms: [] as number[], reads: [] as number[], bytes: [] as number[] };
+interface Tally {
+  ms: number[];
+  reads: number[];
+  bytes: number[];
+}
+const tally = (into: Tally, m: { ms: number; reads: number; bytes: number }): void => {
+  into.ms.push(m.ms);
+  into.reads.push(m.reads);
+  into.bytes.push(m.bytes);
+};
+const byId: Tally = { ms: [], reads: [], bytes: [] };
+const byUrl: Tally = { ms: [], reads: [], bytes: [] };
+const byPhash: Tally = { ms: [], reads: [], bytes: [] };
 for (const row of sample) {
   const id = row['id'] as number;
   const r = await measure((_, d) => d.lookup([id]));
   const problem = differs(row, r.value[0]);
   if (problem !== null) throw new Error(`id ${id}: ${problem}`);
-  byId.ms.push(r.ms);
-  byId.reads.push(r.reads);
-  byId.bytes.push(r.bytes);
+  tally(byId, r);
   const url = row['url'];
   if (typeof url === 'string') {
     const u = await measure((io, d) => new CoyoProvenance(io, d).byUrl(url));
     const found = u.value.rows.find((x) => x['id'] === id);
     if (differs(row, found) !== null) throw new Error(`by-url ${url}: row ${id} ${differs(row, found) ?? ''}`);
-    byUrl.ms.push(u.ms);
-    byUrl.reads.push(u.reads);
-    byUrl.bytes.push(u.bytes);
+    tally(byUrl, u);
   }
   const phash = row['image_phash'];
   if (typeof phash === 'string' && /^[0-9a-fA-F]{16}$/.test(phash)) {
     const p = await measure((io, d) => new CoyoProvenance(io, d).byPhash(phash, 0, 100));
     if (!p.value.matches.some((m) => m.row['id'] === id && m.distance === 0)) throw new Error(`by-phash ${phash}: row ${id} not among the exact matches`);
-    byPhash.ms.push(p.ms);
-    byPhash.reads.push(p.reads);
-    byPhash.bytes.push(p.bytes);
+    tally(byPhash, p);
   }
 }
 
-const row = (name: string, m: { ms: number[]; reads: number[]; bytes: number[] }) => {
+const row = (name: string, m: Tally) => {
   const s = summarise(m.ms);
   return `| ${name} | ${m.ms.length} | ${s.p50_ms} | ${s.p99_ms} | ${round(mean(m.reads), 2)} | ${Math.round(mean(m.bytes))} (max ${Math.max(...m.bytes)}) |`;
 };
