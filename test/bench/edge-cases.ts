@@ -1,11 +1,18 @@
 /**
  * The inputs of the edge CPU benchmark and profiler: the real local stack with a 200,000-row COYO
  * sample in its R2, and one request builder per public route. Inputs follow the CPU budget's terms: a
- * camera-size JPEG (4032×3024, about 3 MB) as JSON base64, 5 labels, one COYO id.
+ * camera-size JPEG (4032×3024, about 3 MB), 5 labels, one COYO id.
+ *
+ * The image and text routes are driven through `@coyo/sdk`, so each request travels the way the SDK
+ * sends it: one image of bytes to zero-shot or classify as the raw body (fields in the query), several
+ * as multipart, and the JSON-only routes (similarity, embeddings) with the image as base64 in JSON.
+ * Rows named `extra:` send the single-image routes the curl way, the image as JSON base64: what that
+ * form costs on top of the SDK's.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Coyo } from '@coyo/sdk';
 import sharp from 'sharp';
 import { runCliOk, WRANGLER_CONFIG } from '../coyo/cli.ts';
 import { startStack, type Stack } from '../harness/stack.ts';
@@ -86,9 +93,14 @@ export async function startEdgeBench(options: { workerInspectorPort?: number } =
     const hitImage = { base64: camera.toString('base64') };
     let coldCounter = 0;
     /** A picture no request has sent before. */
-    const coldImage = () => ({ base64: variant(camera, ++coldCounter).toString('base64') });
+    const coldBytes = () => variant(camera, ++coldCounter);
+    const coldImage = () => ({ base64: coldBytes().toString('base64') });
     let textCounter = 0;
     const coldTexts = () => labels.map((l) => `a photo of ${l} number ${++textCounter}`);
+    // One client per key, no retries: a failed request is counted, not repeated.
+    const clients = stack.apiKeys.map((apiKey) => new Coyo({ baseURL: stack.workerUrl, apiKey, maxRetries: 0 }));
+    let clientTurn = 0;
+    const sdk = () => clients[clientTurn++ % clients.length] as Coyo;
 
     for (const [path, body] of [
       ['/v1/zero-shot', { image: hitImage, labels }],
@@ -116,19 +128,35 @@ export async function startEdgeBench(options: { workerInspectorPort?: number } =
       });
 
     const cases: Case[] = [
-      { name: 'zero-shot, cache hit', requests: 60, seconds: 30, request: () => post('/v1/zero-shot', { image: hitImage, labels }) },
+      // The SDK's transports: a raw body for one image of bytes, multipart for several, JSON for the JSON-only routes.
+      { name: 'zero-shot, cache hit (SDK: raw body)', requests: 60, seconds: 30, request: () => sdk().zeroShot({ image: camera, labels }).asResponse() },
+      { name: 'zero-shot, cold image (SDK: raw body)', requests: 16, seconds: 40, request: () => sdk().zeroShot({ image: coldBytes(), labels }).asResponse() },
+      { name: 'classify, cache hit (SDK: raw body)', requests: 60, seconds: 30, request: () => sdk().classify({ image: camera }).asResponse() },
+      { name: 'classify, cold image (SDK: raw body)', requests: 16, seconds: 40, request: () => sdk().classify({ image: coldBytes() }).asResponse() },
+      { name: 'embeddings, 5 new texts (SDK: JSON)', requests: 40, seconds: 30, request: () => sdk().embeddings.create({ texts: coldTexts() }).asResponse() },
       {
-        name: 'zero-shot, cache hit, raw image body',
+        name: 'embeddings, 1 new image (SDK: JSON base64)',
+        requests: 16,
+        seconds: 40,
+        request: () => sdk().embeddings.create({ images: [coldBytes()] }).asResponse(),
+      },
+      {
+        name: 'similarity, cache hit (SDK: JSON base64)',
         requests: 60,
         seconds: 30,
-        request: () => postRawZeroShot(new Uint8Array(camera)),
+        request: () => sdk().similarity({ images: [camera], texts: labels }).asResponse(),
       },
-      { name: 'zero-shot, cold image', requests: 16, seconds: 40, request: () => post('/v1/zero-shot', { image: coldImage(), labels }) },
-      { name: 'classify, cache hit', requests: 60, seconds: 30, request: () => post('/v1/classify', { image: hitImage }) },
-      { name: 'classify, cold image', requests: 16, seconds: 40, request: () => post('/v1/classify', { image: coldImage() }) },
-      { name: 'embeddings, 5 new texts', requests: 40, seconds: 30, request: () => post('/v1/embeddings', { texts: coldTexts() }) },
-      { name: 'embeddings, 1 new image', requests: 16, seconds: 40, request: () => post('/v1/embeddings', { images: [coldImage()] }) },
-      { name: 'similarity, cache hit', requests: 60, seconds: 30, request: () => post('/v1/similarity', { images: [hitImage], texts: labels }) },
+      {
+        name: 'extra: zero-shot, 2 images cache hit (SDK: multipart)',
+        requests: 30,
+        seconds: 30,
+        request: () => sdk().zeroShot({ images: [camera, camera], labels }).asResponse(),
+      },
+      // The curl form of the single-image routes: the image as base64 inside JSON.
+      { name: 'extra: zero-shot, cache hit (JSON base64)', requests: 60, seconds: 30, request: () => post('/v1/zero-shot', { image: hitImage, labels }) },
+      { name: 'extra: zero-shot, cold image (JSON base64)', requests: 16, seconds: 40, request: () => post('/v1/zero-shot', { image: coldImage(), labels }) },
+      { name: 'extra: classify, cache hit (JSON base64)', requests: 60, seconds: 30, request: () => post('/v1/classify', { image: hitImage }) },
+      { name: 'extra: classify, cold image (JSON base64)', requests: 16, seconds: 40, request: () => post('/v1/classify', { image: coldImage() }) },
       { name: 'COYO by id', requests: 100, seconds: 30, request: () => get(`/v1/coyo/${idAt(lookups++)}`) },
       { name: 'COYO batch, 20 ids', requests: 60, seconds: 30, request: (i) => post('/v1/coyo/batch', { ids: Array.from({ length: 20 }, (_, j) => idAt(i * 20 + j)) }) },
       {

@@ -7,7 +7,9 @@
  * is the floor: an authenticated request that the router answers 404. The floor is measured right
  * before every case and once more after the last one, so the machine's noise hits both; each case is
  * reported as its CPU per request minus the mean of the floors on either side of it. Inputs follow
- * the budget's terms: a camera-size JPEG (4032×3024) as JSON base64, 5 labels, one COYO id.
+ * the budget's terms: a camera-size JPEG (4032×3024), 5 labels, one COYO id. The image and text routes
+ * travel as `@coyo/sdk` sends them (a raw body for one image, multipart for several, JSON base64 on the
+ * JSON-only routes); rows named `extra:` add other forms, such as the curl form of JSON base64.
  *
  * Two columns, each minus its own floor: `process` is the workerd processes' CPU, which locally also
  * holds Miniflare's KV and R2 simulators, the local proxy hop and the runtime's body plumbing; `isolate`
@@ -16,7 +18,7 @@
  * the per-route target is judged on the isolate column. `--process-only` leaves the profiler off.
  *
  * Prints a table (with `os.loadavg()` before and after) and writes bench-results/edge.json.
- * `--quick` halves the request counts; `--only <substring>` runs the matching cases alone.
+ * `--quick` halves the request counts; `--only <substring>` (repeatable) runs the matching cases alone.
  * Loopback only; every loop is bounded in count and time.
  */
 import { readdirSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -28,7 +30,7 @@ import { startEdgeBench, type Case } from './edge-cases.ts';
 import { isolateCpu, IsolateProfiler } from './edge-isolate.ts';
 
 const { values: args } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, 'process-only': { type: 'boolean', default: false } },
+  options: { quick: { type: 'boolean', default: false }, only: { type: 'string', multiple: true }, 'process-only': { type: 'boolean', default: false } },
   strict: true,
 });
 const SCALE = args.quick ? 0.5 : 1;
@@ -173,7 +175,8 @@ async function measure(stack: Stack, pids: readonly number[], profiler: IsolateP
 const inspectorPort = args['process-only'] ? undefined : await freePort();
 const bench = await startEdgeBench(inspectorPort === undefined ? {} : { workerInspectorPort: inspectorPort });
 const { stack, floor } = bench;
-const cases = bench.cases.filter((c) => args.only === undefined || c.name.includes(args.only));
+const only = args.only ?? [];
+const cases = bench.cases.filter((c) => only.length === 0 || only.some((o) => c.name.includes(o)));
 const loadBefore = loadavg();
 try {
   const pids = workerdPids();

@@ -38,6 +38,17 @@ describe('readCapped', () => {
     expect(await readCapped(request, 1_000_000)).toEqual(data);
   });
 
+  it('reads a body of declared length from a stream that has no BYOB reader', async () => {
+    const request = streamed(10_000, 1000);
+    const declared = new Request(request, { headers: { 'content-length': '10000' } });
+    expect(await readCapped(declared, 1_000_000)).toEqual(bytes(10_000));
+  });
+
+  it('reads an empty body of declared length', async () => {
+    const request = new Request('https://x/', { method: 'POST', body: new Uint8Array(0), headers: { 'content-length': '0' } });
+    expect(await readCapped(request, 1_000_000)).toEqual(new Uint8Array(0));
+  });
+
   it('refuses a declared length above the cap before reading', async () => {
     const request = new Request('https://x/', { method: 'POST', body: bytes(100), headers: { 'content-length': '100' } });
     expect((await problemOf(readCapped(request, 99))).slug).toBe('image_too_large');
