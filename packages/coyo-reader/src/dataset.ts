@@ -32,7 +32,7 @@ import {
   type Predicate,
 } from './filter';
 import { ReadableManifestSchema, ReadablePointerSchema } from './manifest';
-import { decodeFlatChunk, readsFlat } from './group-decoder';
+import { decodeChunk, readsFlat, type ChunkColumn } from './group-decoder';
 import { chunkCodec, chunkRange, findGroup, groupMetadata, groupOfRow, groupSpan, indexFromLookupIndex, indexShard, type ShardIndex } from './shard-index';
 import { canonicalColumns, type PartialRecord } from './schema';
 
@@ -155,10 +155,10 @@ interface GroupData {
   readonly source: string;
   readonly rows: number;
   /**
-   * A column that was read, row by row (undefined for one that was not). Decoded on first use: a scan
-   * that finds no match in a group never decodes its output columns.
+   * A column that was read (undefined for one that was not). Decoded on first use: a scan that finds
+   * no match in a group never decodes its output columns.
    */
-  column(name: CoyoColumn): unknown[] | undefined;
+  column(name: CoyoColumn): ChunkColumn | undefined;
 }
 
 /**
@@ -266,7 +266,7 @@ const UTF8 = new TextDecoder();
  */
 function lazyGroup(index: ShardIndex, g: number, columns: readonly CoyoColumn[], span: ArrayBuffer, spanStart: number, rows: number, source: string): GroupData | undefined {
   if (!columns.every((column) => readsFlat(index.schema, column, chunkCodec(index, column), KEEP_STRING_BYTES))) return undefined;
-  const decoded = new Map<CoyoColumn, unknown[]>();
+  const decoded = new Map<CoyoColumn, ChunkColumn>();
   return {
     source,
     rows,
@@ -275,11 +275,21 @@ function lazyGroup(index: ShardIndex, g: number, columns: readonly CoyoColumn[],
       if (known !== undefined) return known;
       if (!columns.includes(name)) return undefined;
       const [start, end] = chunkRange(index, g, name);
-      const values = decodeFlatChunk(index.schema, name, chunkCodec(index, name), KEEP_STRING_BYTES, new Uint8Array(span, start - spanStart, end - start), rows);
+      const values = decodeChunk(index.schema, name, chunkCodec(index, name), KEEP_STRING_BYTES, new Uint8Array(span, start - spanStart, end - start), rows);
       if (values === undefined) throw new Error(`bug: ${name} was checked to be flat`);
       decoded.set(name, values);
       return values;
     },
+  };
+}
+
+/** A column `parquetRead` decoded whole, as a {@link ChunkColumn}. */
+function decodedColumn(values: readonly unknown[]): ChunkColumn {
+  let numbers: Float64Array | undefined;
+  return {
+    rows: values.length,
+    value: (i) => values[i],
+    numbers: () => (numbers ??= Float64Array.from(values, predicateValue)),
   };
 }
 
@@ -322,7 +332,11 @@ async function readGroup(io: CoyoIo, shard: Shard, index: ShardIndex, g: number,
       }
     },
   });
-  return { source: `${shard.key} row group ${g}`, rows, column: (name) => data[name] };
+  const columnsRead = new Map<CoyoColumn, ChunkColumn>();
+  for (const [name, values] of Object.entries(data) as [CoyoColumn, unknown[]][]) {
+    columnsRead.set(name, decodedColumn(values));
+  }
+  return { source: `${shard.key} row group ${g}`, rows, column: (name) => columnsRead.get(name) };
 }
 
 /**
@@ -355,7 +369,7 @@ function groupMayMatch(predicates: readonly Predicate[], index: ShardIndex, g: n
 
 function cellAt(group: GroupData, i: number, column: CoyoColumn): number | string | null {
   try {
-    return servedValue(column, group.column(column)?.[i]);
+    return servedValue(column, group.column(column)?.value(i));
   } catch (err) {
     if (!(err instanceof Error)) throw err;
     const message = `${group.source}, row ${i}: ${err.message}`;
@@ -377,38 +391,54 @@ function idAt(group: GroupData, i: number): number {
 }
 
 /**
- * {@link idAt} for a scan loop that holds the id column (`ids`, from `group.column('id')`): the usual
- * int64 cell converted in place, anything else through idAt and its errors.
+ * {@link idAt} for a loop that holds the id column as numbers (`ids`, from {@link idNumbers}): the
+ * usual int64 cell read in place, anything else (NULL, a string, beyond 2^53 − 1) through idAt and its
+ * errors.
  */
-function idFrom(group: GroupData, ids: readonly unknown[] | undefined, i: number): number {
-  const value = ids?.[i];
-  if (typeof value === 'bigint') {
-    const n = Number(value);
-    if (Number.isSafeInteger(n)) return n;
-  }
+function idFrom(group: GroupData, ids: Float64Array | undefined, i: number): number {
+  const n = ids === undefined ? Number.NaN : (ids[i] as number);
+  if (Number.isSafeInteger(n)) return n;
   return idAt(group, i);
 }
 
+/** The group's ids as numbers for {@link idFrom}. */
+function idNumbers(group: GroupData): Float64Array | undefined {
+  return group.column('id')?.numbers();
+}
+
 /** Whether row `i` satisfies every predicate; `values` holds each predicate's column, in order. */
-function rowMatches(predicates: readonly Predicate[], values: readonly (readonly unknown[] | undefined)[], i: number): boolean {
+function rowMatches(predicates: readonly Predicate[], values: readonly (Float64Array | undefined)[], i: number): boolean {
   for (let k = 0; k < predicates.length; k++) {
-    if (!matchesPredicate(predicates[k] as Predicate, predicateValue(values[k]?.[i]))) return false;
+    if (!matchesPredicate(predicates[k] as Predicate, values[k]?.[i] ?? Number.NaN)) return false;
   }
   return true;
 }
 
 /** Position of `id` in a row group's id column (sorted), or -1. */
 function searchId(group: GroupData, id: number): number {
+  const ids = idNumbers(group);
   let lo = 0;
   let hi = group.rows - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    const value = idAt(group, mid);
+    const value = idFrom(group, ids, mid);
     if (value < id) lo = mid + 1;
     else if (value > id) hi = mid - 1;
     else return mid;
   }
   return -1;
+}
+
+/** What an export reads of each planned group (the id, the predicates' and the output columns), once a plan. */
+const exportReads = new WeakMap<ExportPlan, readonly CoyoColumn[]>();
+
+function exportReadColumns(plan: ExportPlan): readonly CoyoColumn[] {
+  let read = exportReads.get(plan);
+  if (read === undefined) {
+    read = canonicalColumns(['id', ...plan.predicates.map((p) => p.column), ...plan.columns]);
+    exportReads.set(plan, read);
+  }
+  return read;
 }
 
 /** One version of the dataset, as seen by one request. */
@@ -567,8 +597,8 @@ export class CoyoDataset {
         const matches: number[] = [];
         let stopAt = -1;
         // Columns looked up once a group, not once a cell.
-        const ids = scan.column('id');
-        const values = request.predicates.map((p) => scan.column(p.column));
+        const ids = idNumbers(scan);
+        const values = request.predicates.map((p) => scan.column(p.column)?.numbers());
         for (let i = 0; i < scan.rows; i++) {
           const id = idFrom(scan, ids, i);
           if (id <= position) continue;
@@ -657,11 +687,10 @@ export class CoyoDataset {
   async exportRows(plan: ExportPlan, step: ExportStep): Promise<PartialRecord[]> {
     const shard = this.manifest.shards[step.shard] as Shard;
     const index = await this.shardIndex(step.shard);
-    const read = canonicalColumns(['id', ...plan.predicates.map((p) => p.column), ...plan.columns]);
-    const group = await readGroup(this.io, shard, index, step.group, read);
+    const group = await readGroup(this.io, shard, index, step.group, exportReadColumns(plan));
     const out: PartialRecord[] = [];
-    const ids = group.column('id');
-    const values = plan.predicates.map((p) => group.column(p.column));
+    const ids = idNumbers(group);
+    const values = plan.predicates.map((p) => group.column(p.column)?.numbers());
     for (let i = 0; i < group.rows; i++) {
       if (idFrom(group, ids, i) <= plan.after) continue;
       if (rowMatches(plan.predicates, values, i)) out.push(recordAt(group, i, plan.columns));
