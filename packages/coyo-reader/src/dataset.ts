@@ -288,6 +288,7 @@ function decodedColumn(values: readonly unknown[]): ChunkColumn {
   let numbers: Float64Array | undefined;
   return {
     rows: values.length,
+    nulls: values.filter((v) => v === null || v === undefined).length,
     value: (i) => values[i],
     numbers: () => (numbers ??= Float64Array.from(values, predicateValue)),
   };
@@ -399,6 +400,17 @@ function idFrom(group: GroupData, ids: Float64Array | undefined, i: number): num
   const n = ids === undefined ? Number.NaN : (ids[i] as number);
   if (Number.isSafeInteger(n)) return n;
   return idAt(group, i);
+}
+
+/**
+ * Whether every row of group `g` has an id after `after` that the API can serve, known without decoding
+ * an id: the index's id range lies after `after` and within 2^53 − 1 (NaN, no statistics, proves
+ * nothing) and the id chunk's definition levels hold no NULL. A scan then compares ids only for the
+ * rows it serves, and a bad id still fails where the old check would (undecoded here, it is decoded and
+ * checked in full).
+ */
+function idsAllAfter(index: ShardIndex, g: number, group: GroupData, after: number): boolean {
+  return (index.groupMin.id[g] as number) > after && (index.groupMax.id[g] as number) <= MAX_ID && group.column('id')?.nulls === 0;
 }
 
 /** The group's ids as numbers for {@link idFrom}. */
@@ -597,11 +609,10 @@ export class CoyoDataset {
         const matches: number[] = [];
         let stopAt = -1;
         // Columns looked up once a group, not once a cell.
-        const ids = idNumbers(scan);
+        const ids = idsAllAfter(index, g, scan, position) ? undefined : idNumbers(scan);
         const values = request.predicates.map((p) => scan.column(p.column)?.numbers());
         for (let i = 0; i < scan.rows; i++) {
-          const id = idFrom(scan, ids, i);
-          if (id <= position) continue;
+          if (ids !== undefined && idFrom(scan, ids, i) <= position) continue;
           if (rowMatches(request.predicates, values, i)) {
             matches.push(i);
             if (result.rows.length + matches.length === request.limit) {
@@ -689,10 +700,10 @@ export class CoyoDataset {
     const index = await this.shardIndex(step.shard);
     const group = await readGroup(this.io, shard, index, step.group, exportReadColumns(plan));
     const out: PartialRecord[] = [];
-    const ids = idNumbers(group);
+    const ids = idsAllAfter(index, step.group, group, plan.after) ? undefined : idNumbers(group);
     const values = plan.predicates.map((p) => group.column(p.column)?.numbers());
     for (let i = 0; i < group.rows; i++) {
-      if (idFrom(group, ids, i) <= plan.after) continue;
+      if (ids !== undefined && idFrom(group, ids, i) <= plan.after) continue;
       if (rowMatches(plan.predicates, values, i)) out.push(recordAt(group, i, plan.columns));
     }
     return out;

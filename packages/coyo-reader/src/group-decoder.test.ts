@@ -2,7 +2,8 @@ import { parquetMetadata, parquetRead, type SchemaElement } from 'hyparquet';
 import { DEFAULT_PARSERS } from 'hyparquet/src/convert.js';
 import { describe, expect, it } from 'vitest';
 import { fixtureObjects, nullsFixtureObjects } from '../testing';
-import { decodeFlatChunk } from './group-decoder';
+import { predicateValue } from './filter';
+import { decodeChunk, decodeFlatChunk } from './group-decoder';
 
 /** Every shard of a fixture bucket, as an ArrayBuffer of its own. */
 function shards(objects: Map<string, Uint8Array>): ArrayBuffer[] {
@@ -44,6 +45,12 @@ describe('decodeFlatChunk', () => {
           const decoded = decodeFlatChunk(metadata.schema, column, meta.codec, DEFAULT_PARSERS, bytes, rows);
           expect(decoded, `${column} of a group at row ${rowStart}`).toEqual(await reference(file, rowStart, rowStart + rows, column));
           nulls += decoded?.filter((v) => v === null).length ?? 0;
+          // Read value by value, from the last row back (a page decoded only as far as asked, then on).
+          const lazy = decodeChunk(metadata.schema, column, meta.codec, DEFAULT_PARSERS, bytes, rows);
+          const backwards = Array.from({ length: rows }, (_, i) => lazy?.value(rows - 1 - i)).reverse();
+          expect(backwards, `${column} of a group at row ${rowStart}, backwards`).toEqual(decoded);
+          expect(lazy?.nulls).toBe(decoded?.filter((v) => v === null).length);
+          expect(Array.from(decodeChunk(metadata.schema, column, meta.codec, DEFAULT_PARSERS, bytes, rows)?.numbers() ?? [])).toEqual(decoded?.map(predicateValue));
           chunks++;
         }
         rowStart += rows;

@@ -21,6 +21,7 @@ import { decompressPage, readDataPage, readDataPageV2 } from 'hyparquet/src/data
 import { readRleBitPackedHybrid } from 'hyparquet/src/encoding.js';
 import { readPlain } from 'hyparquet/src/plain.js';
 import { getMaxDefinitionLevel, getSchemaPath, isFlatColumn } from 'hyparquet/src/schema.js';
+import { SnappyBlock } from './snappy';
 
 /** What hyparquet's page readers take to decode one column (its `ColumnDecoder`). */
 type ColumnDecoder = Parameters<typeof readDataPageV2>[2];
@@ -38,6 +39,8 @@ export interface ChunkColumn {
   value(i: number): unknown;
   /** Every row's value as a number for comparisons: NaN for NULL and for anything that is not numeric. */
   numbers(): Float64Array;
+  /** Rows that are NULL, from the definition levels alone (no value decoded). */
+  readonly nulls: number;
 }
 
 
@@ -144,10 +147,25 @@ function numberOf(value: unknown): number {
 }
 
 /**
+ * Bytes of a page's values: all there (`source` null), or a snappy block decoded up to what has been
+ * read so far.
+ */
+interface ValueBytes {
+  readonly bytes: Uint8Array;
+  readonly source: SnappyBlock | null;
+}
+
+/**
  * One data page: its rows' value positions and its values, read where they lie. One class for every
  * encoding (a switch, not a closure per page), so creating a page allocates no functions.
  */
 class Page {
+  private readonly view: DataView | null;
+  /** Byte arrays: start of each value found so far (`walked` of them); `next` is where the next length lies. */
+  private readonly starts: Int32Array | null;
+  private walked = 0;
+  private next = 0;
+
   constructor(
     /** First row of the page within the chunk. */
     readonly rowStart: number,
@@ -155,29 +173,67 @@ class Page {
     /** Value position of each row, -1 for NULL; null when every row has a value (position = row). */
     readonly positions: Int32Array | null,
     private readonly held: Held,
-    private readonly view: DataView | null,
-    private readonly starts: Int32Array | null,
+    /** Values the page holds (its rows less its NULLs). */
+    readonly count: number,
+    values: ValueBytes | null,
     private readonly array: DecodedArray | null,
     private readonly indices: ArrayLike<number> | null,
     private readonly parsers: ParquetParsers | null,
-  ) {}
+  ) {
+    this.source = values?.source ?? null;
+    this.view = values === null ? null : new DataView(values.bytes.buffer, values.bytes.byteOffset, values.bytes.byteLength);
+    this.starts = held === Held.ByteArray ? new Int32Array(count + 1) : null;
+  }
+
+  private readonly source: SnappyBlock | null;
+
+  /** Makes the first `n` value bytes readable. */
+  private need(n: number): void {
+    const source = this.source;
+    if (source !== null && source.decoded < n) source.ensure(n);
+  }
+
+  /** Finds the starts of byte arrays 0…k+1, decoding as far as their lengths. */
+  private walk(k: number): void {
+    const starts = this.starts as Int32Array;
+    const view = this.view as DataView;
+    while (this.walked <= k + 1 && this.walked <= this.count) {
+      const at = this.next;
+      if (this.walked === this.count) {
+        starts[this.walked++] = at + 4;
+        break;
+      }
+      if (at + 4 > view.byteLength) throw new Error(`a PLAIN page ends inside value ${this.walked} of ${this.count}`);
+      this.need(at + 4);
+      starts[this.walked++] = at + 4;
+      this.next = at + 4 + view.getUint32(at, true);
+      if (this.next > view.byteLength) throw new Error(`a PLAIN page ends inside value ${this.walked - 1} of ${this.count}`);
+    }
+  }
 
   /** Value `k` of the page (`k` a position). */
   value(k: number): unknown {
+    const view = this.view as DataView;
     switch (this.held) {
       case Held.Int32:
-        return (this.view as DataView).getInt32(k * 4, true);
+        this.need(k * 4 + 4);
+        return view.getInt32(k * 4, true);
       case Held.Int64:
-        return (this.view as DataView).getBigInt64(k * 8, true);
+        this.need(k * 8 + 8);
+        return view.getBigInt64(k * 8, true);
       case Held.Float:
-        return (this.view as DataView).getFloat32(k * 4, true);
+        this.need(k * 4 + 4);
+        return view.getFloat32(k * 4, true);
       case Held.Double:
-        return (this.view as DataView).getFloat64(k * 8, true);
+        this.need(k * 8 + 8);
+        return view.getFloat64(k * 8, true);
       case Held.ByteArray: {
-        const view = this.view as DataView;
+        this.walk(k);
         const starts = this.starts as Int32Array;
-        const bytes = new Uint8Array(view.buffer, view.byteOffset + (starts[k] as number), (starts[k + 1] as number) - 4 - (starts[k] as number));
-        return (this.parsers as ParquetParsers).stringFromBytes(bytes);
+        const start = starts[k] as number;
+        const end = (starts[k + 1] as number) - 4;
+        this.need(end);
+        return (this.parsers as ParquetParsers).stringFromBytes(new Uint8Array(view.buffer, view.byteOffset + start, end - start));
       }
       case Held.Dictionary:
         return this.entry(k);
@@ -188,18 +244,21 @@ class Page {
 
   /** Value `k` as a number for comparisons ({@link numberOf}), without making a bigint for an int64. */
   number(k: number): number {
+    const view = this.view as DataView;
     switch (this.held) {
       case Held.Int32:
-        return (this.view as DataView).getInt32(k * 4, true);
-      case Held.Int64: {
+        this.need(k * 4 + 4);
+        return view.getInt32(k * 4, true);
+      case Held.Int64:
+        this.need(k * 8 + 8);
         // Exact sum of two exact parts, rounded once: the same number as Number(bigint).
-        const view = this.view as DataView;
         return view.getInt32(k * 8 + 4, true) * TWO_32 + view.getUint32(k * 8, true);
-      }
       case Held.Float:
-        return (this.view as DataView).getFloat32(k * 4, true);
+        this.need(k * 4 + 4);
+        return view.getFloat32(k * 4, true);
       case Held.Double:
-        return (this.view as DataView).getFloat64(k * 8, true);
+        this.need(k * 8 + 8);
+        return view.getFloat64(k * 8, true);
       case Held.ByteArray:
         return Number.NaN;
       case Held.Dictionary:
@@ -221,35 +280,24 @@ const FIXED_HELD = { int32: Held.Int32, int64: Held.Int64, float: Held.Float, do
 const FIXED_WIDTH = { int32: 4, int64: 8, float: 4, double: 8 } as const;
 
 /** PLAIN fixed-width values. */
-function fixedPage(rowStart: number, rows: number, positions: Int32Array | null, kind: keyof typeof FIXED_HELD, bytes: Uint8Array, count: number): Page {
-  if (bytes.byteLength < count * FIXED_WIDTH[kind]) throw new Error(`a PLAIN page holds ${bytes.byteLength} bytes for ${count} ${kind} values`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return new Page(rowStart, rows, positions, FIXED_HELD[kind], view, null, null, null, null);
+function fixedPage(rowStart: number, rows: number, positions: Int32Array | null, kind: keyof typeof FIXED_HELD, values: ValueBytes, count: number): Page {
+  if (values.bytes.byteLength < count * FIXED_WIDTH[kind]) throw new Error(`a PLAIN page holds ${values.bytes.byteLength} bytes for ${count} ${kind} values`);
+  return new Page(rowStart, rows, positions, FIXED_HELD[kind], count, values, null, null, null);
 }
 
-/** PLAIN byte arrays: each a 4-byte length and its bytes; the starts are found once by walking the lengths. */
-function byteArrayPage(rowStart: number, rows: number, positions: Int32Array | null, bytes: Uint8Array, count: number, parsers: ParquetParsers): Page {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const starts = new Int32Array(count + 1);
-  let at = 0;
-  for (let k = 0; k < count; k++) {
-    if (at + 4 > bytes.byteLength) throw new Error(`a PLAIN page ends inside value ${k} of ${count}`);
-    starts[k] = at + 4;
-    at += 4 + view.getUint32(at, true);
-  }
-  if (at > bytes.byteLength) throw new Error(`a PLAIN page ends inside value ${count - 1} of ${count}`);
-  starts[count] = at + 4;
-  return new Page(rowStart, rows, positions, Held.ByteArray, view, starts, null, null, parsers);
+/** PLAIN byte arrays: each a 4-byte length and its bytes, found by walking the lengths as far as a value asked for. */
+function byteArrayPage(rowStart: number, rows: number, positions: Int32Array | null, values: ValueBytes, count: number, parsers: ParquetParsers): Page {
+  return new Page(rowStart, rows, positions, Held.ByteArray, count, values, null, null, parsers);
 }
 
 /** Values already decoded into an array (a page hyparquet decoded whole). */
 function arrayPage(rowStart: number, rows: number, positions: Int32Array | null, values: DecodedArray): Page {
-  return new Page(rowStart, rows, positions, Held.Decoded, null, null, values, null, null);
+  return new Page(rowStart, rows, positions, Held.Decoded, values.length, null, values, null, null);
 }
 
 /** Dictionary indices, resolved when a value is asked for. */
 function dictionaryPage(rowStart: number, rows: number, positions: Int32Array | null, indices: ArrayLike<number>, dictionary: DecodedArray): Page {
-  return new Page(rowStart, rows, positions, Held.Dictionary, null, null, dictionary, indices, null);
+  return new Page(rowStart, rows, positions, Held.Dictionary, indices.length, null, dictionary, indices, null);
 }
 
 /**
@@ -274,17 +322,20 @@ function valuesPage(
   rows: number,
   positions: Int32Array | null,
   count: number,
-  bytes: Uint8Array,
+  values: ValueBytes,
   dictionary: DecodedArray | undefined,
 ): Page | undefined {
   const { kind, decoder } = flat;
   if (encoding === 'PLAIN') {
-    if (kind === 'int32' || kind === 'int64' || kind === 'float' || kind === 'double') return fixedPage(rowStart, rows, positions, kind, bytes, count);
-    if (kind === 'string') return byteArrayPage(rowStart, rows, positions, bytes, count, decoder.parsers);
+    if (kind === 'int32' || kind === 'int64' || kind === 'float' || kind === 'double') return fixedPage(rowStart, rows, positions, kind, values, count);
+    if (kind === 'string') return byteArrayPage(rowStart, rows, positions, values, count, decoder.parsers);
     return undefined;
   }
   if ((encoding === 'RLE_DICTIONARY' || encoding === 'PLAIN_DICTIONARY') && dictionary !== undefined && kind !== 'other') {
     if (count === 0) return arrayPage(rowStart, rows, positions, []);
+    // The indices are read whole: a small run-length section.
+    values.source?.ensure(values.bytes.byteLength);
+    const bytes = values.bytes;
     const width = bytes[0] as number;
     const indices = new Array<number>(count);
     if (width === 0) indices.fill(0);
@@ -345,9 +396,16 @@ function dataPage(flat: NonNullable<FlatDecoder>, header: PageHeader, page: Uint
       ({ positions, count } = positionsOf(levels, maxDefinitionLevel));
     }
     const levelBytes = v2.definition_levels_byte_length;
-    let values = page.subarray(levelBytes);
+    let values: ValueBytes = { bytes: page.subarray(levelBytes), source: null };
     const size = header.uncompressed_page_size - levelBytes;
-    if (v2.is_compressed !== false && size > 0) values = decompress(flat, values, size);
+    if (v2.is_compressed !== false && size > 0) {
+      if (flat.decoder.codec === 'SNAPPY') {
+        const source = new SnappyBlock(values.bytes, size);
+        values = { bytes: source.output, source };
+      } else {
+        values = { bytes: decompress(flat, values.bytes, size), source: null };
+      }
+    }
     return valuesPage(flat, v2.encoding, rowStart, rows, positions, count, values, dictionary) ?? wholePage(flat, header, page, rowStart, dictionary, column);
   }
   const v1 = header.type === 'DATA_PAGE' ? header.data_page_header : undefined;
@@ -363,7 +421,7 @@ function dataPage(flat: NonNullable<FlatDecoder>, header: PageHeader, page: Uint
       readRleBitPackedHybrid(reader, levelWidth(maxDefinitionLevel), levels);
       ({ positions, count } = positionsOf(levels, maxDefinitionLevel));
     }
-    const page1 = valuesPage(flat, v1.encoding, rowStart, rows, positions, count, plain.subarray(reader.offset), dictionary);
+    const page1 = valuesPage(flat, v1.encoding, rowStart, rows, positions, count, { bytes: plain.subarray(reader.offset), source: null }, dictionary);
     if (page1 !== undefined) return page1;
   }
   return wholePage(flat, header, page, rowStart, dictionary, column);
@@ -372,11 +430,16 @@ function dataPage(flat: NonNullable<FlatDecoder>, header: PageHeader, page: Uint
 /** A chunk's pages, read row by row. */
 class Chunk implements ChunkColumn {
   private asNumbers: Float64Array | undefined;
+  readonly nulls: number;
 
   constructor(
     readonly rows: number,
     private readonly pages: readonly Page[],
-  ) {}
+  ) {
+    let nulls = 0;
+    for (const page of pages) nulls += page.rows - page.count;
+    this.nulls = nulls;
+  }
 
   private pageOf(i: number): Page {
     const pages = this.pages;
