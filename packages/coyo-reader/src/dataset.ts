@@ -362,15 +362,15 @@ export function servedValue(column: CoyoColumn, value: unknown): number | string
   throw new ShardDataError(`${column} holds an unexpected ${typeof value}`);
 }
 
-/** {@link servedValue} of one cell; a failure names the shard, row group and row. */
 /** Whether row group `g` may hold a match, by its recorded min/max (the filter and the export prune alike). */
 function groupMayMatch(predicates: readonly Predicate[], index: ShardIndex, g: number): boolean {
   return predicates.every((p) => rangeMayMatch(p, index.groupMin[p.column][g] as number, index.groupMax[p.column][g] as number));
 }
 
-function cellAt(group: GroupData, i: number, column: CoyoColumn): number | string | null {
+/** {@link servedValue} of row `i` of `chunk` (the group's `column`); a failure names the shard, row group and row. */
+function cellOf(group: GroupData, chunk: ChunkColumn | undefined, i: number, column: CoyoColumn): number | string | null {
   try {
-    return servedValue(column, group.column(column)?.value(i));
+    return servedValue(column, chunk?.value(i));
   } catch (err) {
     if (!(err instanceof Error)) throw err;
     const message = `${group.source}, row ${i}: ${err.message}`;
@@ -378,9 +378,23 @@ function cellAt(group: GroupData, i: number, column: CoyoColumn): number | strin
   }
 }
 
-function recordAt(group: GroupData, i: number, columns: readonly CoyoColumn[]): PartialRecord {
-  const out: Record<string, number | string | null> = {};
-  for (const column of columns) out[column] = cellAt(group, i, column);
+function cellAt(group: GroupData, i: number, column: CoyoColumn): number | string | null {
+  return cellOf(group, group.column(column), i, column);
+}
+
+/** Rows `rows` of a group as records of `columns`, each column looked up once, not once a cell. */
+function recordsAt(group: GroupData, rows: readonly number[], columns: readonly CoyoColumn[]): PartialRecord[] {
+  if (rows.length === 0) return [];
+  const chunks = columns.map((column) => group.column(column));
+  const out: PartialRecord[] = [];
+  for (const i of rows) {
+    const record: Record<string, number | string | null> = {};
+    for (let k = 0; k < columns.length; k++) {
+      const column = columns[k] as CoyoColumn;
+      record[column] = cellOf(group, chunks[k], i, column);
+    }
+    out.push(record);
+  }
   return out;
 }
 
@@ -526,10 +540,12 @@ export class CoyoDataset {
       groups.values(),
       async ({ s, g, index, positions }) => {
         const group = await readGroup(this.io, this.manifest.shards[s] as Shard, index, g, read);
-        for (const position of positions) {
-          const i = searchId(group, ids[position] as number);
-          if (i >= 0) out[position] = recordAt(group, i, output);
-        }
+        const found = positions.map((position) => searchId(group, ids[position] as number));
+        const records = recordsAt(group, found.filter((i) => i >= 0), output);
+        let next = 0;
+        found.forEach((i, k) => {
+          if (i >= 0) out[positions[k] as number] = records[next++] ?? null;
+        });
       },
       { concurrency: READ_CONCURRENCY },
     );
@@ -552,10 +568,9 @@ export class CoyoDataset {
       const group = await readGroup(this.io, shard, index, g, output);
       const groupStart = index.groupStarts[g] as number;
       const stop = Math.min(group.rows, end - (this.shardStarts[s] as number) - groupStart);
-      for (let i = local - groupStart; i < stop; i++) {
-        out.push({ row_idx: row, row: recordAt(group, i, output) });
-        row++;
-      }
+      const wanted: number[] = [];
+      for (let i = local - groupStart; i < stop; i++) wanted.push(i);
+      for (const record of recordsAt(group, wanted, output)) out.push({ row_idx: row++, row: record });
     }
     return out;
   }
@@ -621,7 +636,7 @@ export class CoyoDataset {
             }
           }
         }
-        for (const i of matches) result.rows.push(recordAt(scan, i, output));
+        result.rows.push(...recordsAt(scan, matches, output));
         if (stopAt >= 0) {
           const lastId = idAt(scan, stopAt);
           const exhausted = lastId >= (this.manifest.shards.at(-1)?.max_id ?? -1);
@@ -699,14 +714,14 @@ export class CoyoDataset {
     const shard = this.manifest.shards[step.shard] as Shard;
     const index = await this.shardIndex(step.shard);
     const group = await readGroup(this.io, shard, index, step.group, exportReadColumns(plan));
-    const out: PartialRecord[] = [];
+    const matches: number[] = [];
     const ids = idsAllAfter(index, step.group, group, plan.after) ? undefined : idNumbers(group);
     const values = plan.predicates.map((p) => group.column(p.column)?.numbers());
     for (let i = 0; i < group.rows; i++) {
       if (ids !== undefined && idFrom(group, ids, i) <= plan.after) continue;
-      if (rowMatches(plan.predicates, values, i)) out.push(recordAt(group, i, plan.columns));
+      if (rowMatches(plan.predicates, values, i)) matches.push(i);
     }
-    return out;
+    return recordsAt(group, matches, plan.columns);
   }
 
   /** The version's size and per-column ranges, from the manifest alone. */
