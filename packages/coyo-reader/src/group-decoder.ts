@@ -6,10 +6,10 @@
  * column only needs its NULLs put back where its definition levels say.
  *
  * A chunk is not turned into an array of values: a look-up serves a few rows of a group of hundreds,
- * a filter or export only its matches. Pages are decompressed and indexed
- * (which row holds which value; where each string starts), and a value is read from the page bytes when
- * asked for: PLAIN fixed-width values at their offset, PLAIN byte arrays at the start found by walking
- * their lengths, dictionary indices through the dictionary. Page kinds and encodings outside that
+ * a filter or export only its matches. A page's definition levels say which row holds which value;
+ * a value is read from the page bytes when asked for — PLAIN fixed-width values at their offset, PLAIN
+ * byte arrays at the start found by walking their lengths, dictionary indices through the dictionary —
+ * and a snappy page is decompressed only as far as the last byte read ({@link SnappyBlock}). Page kinds and encodings outside that
  * (delta, byte-stream-split, converted types) are decoded whole with hyparquet's own page readers.
  * Every column COYO writes is flat; for a column that is not ({@link readsFlat}) the caller reads the
  * group through `parquetRead` instead.
@@ -27,7 +27,7 @@ import { SnappyBlock } from './snappy';
 type ColumnDecoder = Parameters<typeof readDataPageV2>[2];
 
 /** How a flat column's values are read from a page. */
-type ValueKind = 'int32' | 'int64' | 'float' | 'double' | 'string' | 'bytes' | 'other';
+type ValueKind = 'int32' | 'int64' | 'float' | 'double' | 'string' | 'other';
 
 /** A flat column's decoder, or null when the column is not flat (nested, repeated). */
 type FlatDecoder = { decoder: ColumnDecoder; maxDefinitionLevel: number; kind: ValueKind } | null;
@@ -160,6 +160,7 @@ interface ValueBytes {
  * encoding (a switch, not a closure per page), so creating a page allocates no functions.
  */
 class Page {
+  private readonly source: SnappyBlock | null;
   private readonly view: DataView | null;
   /** Byte arrays: start of each value found so far (`walked` of them); `next` is where the next length lies. */
   private readonly starts: Int32Array | null;
@@ -184,8 +185,6 @@ class Page {
     this.view = values === null ? null : new DataView(values.bytes.buffer, values.bytes.byteOffset, values.bytes.byteLength);
     this.starts = held === Held.ByteArray ? new Int32Array(count + 1) : null;
   }
-
-  private readonly source: SnappyBlock | null;
 
   /** Makes the first `n` value bytes readable. */
   private need(n: number): void {
