@@ -389,10 +389,12 @@ function dataPage(flat: NonNullable<FlatDecoder>, header: PageHeader, page: Uint
     const rows = v2.num_values;
     let positions: Int32Array | null = null;
     let count = rows;
-    if (maxDefinitionLevel > 0) {
+    // A v2 header counts its NULLs (hyparquet sizes the values by it too): with none, the levels say nothing.
+    if (maxDefinitionLevel > 0 && v2.num_nulls !== 0) {
       const levels = new Array<number>(rows);
       readRleBitPackedHybrid({ view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }, levelWidth(maxDefinitionLevel), levels, v2.definition_levels_byte_length);
       ({ positions, count } = positionsOf(levels, maxDefinitionLevel));
+      if (rows - count !== v2.num_nulls) throw new Error(`column ${column}: a page's levels hold ${rows - count} NULLs, its header ${v2.num_nulls}`);
     }
     const levelBytes = v2.definition_levels_byte_length;
     let values: ValueBytes = { bytes: page.subarray(levelBytes), source: null };
