@@ -147,6 +147,13 @@ describe('COYO metadata through the SDK', () => {
     const got: CoyoRow[] = [];
     for await (const row of coyo.coyo.export({ min_width: 512, columns: ['id', 'url'] })) got.push(row);
     expect(got).toEqual(expected);
+    // The SDK followed the cursor over more than one response (each covers a few row groups).
+    let parts = 0;
+    for await (const part of coyo.coyo.exportParts({ min_width: 512, columns: ['id'] })) {
+      parts++;
+      await part.body.cancel();
+    }
+    expect(parts).toBeGreaterThan(1);
   });
 });
 

@@ -32,7 +32,7 @@ import {
   type Predicate,
 } from './filter';
 import { ReadableManifestSchema, ReadablePointerSchema } from './manifest';
-import { decodeFlatChunk, readsFlat } from './group-decoder';
+import { decodeChunk, readsFlat, type ChunkColumn } from './group-decoder';
 import { chunkCodec, chunkRange, findGroup, groupMetadata, groupOfRow, groupSpan, indexFromLookupIndex, indexShard, type ShardIndex } from './shard-index';
 import { canonicalColumns, type PartialRecord } from './schema';
 
@@ -155,10 +155,10 @@ interface GroupData {
   readonly source: string;
   readonly rows: number;
   /**
-   * A column that was read, row by row (undefined for one that was not). Decoded on first use: a scan
-   * that finds no match in a group never decodes its output columns.
+   * A column that was read (undefined for one that was not). Decoded on first use: a scan that finds
+   * no match in a group never decodes its output columns.
    */
-  column(name: CoyoColumn): unknown[] | undefined;
+  column(name: CoyoColumn): ChunkColumn | undefined;
 }
 
 /**
@@ -266,7 +266,7 @@ const UTF8 = new TextDecoder();
  */
 function lazyGroup(index: ShardIndex, g: number, columns: readonly CoyoColumn[], span: ArrayBuffer, spanStart: number, rows: number, source: string): GroupData | undefined {
   if (!columns.every((column) => readsFlat(index.schema, column, chunkCodec(index, column), KEEP_STRING_BYTES))) return undefined;
-  const decoded = new Map<CoyoColumn, unknown[]>();
+  const decoded = new Map<CoyoColumn, ChunkColumn>();
   return {
     source,
     rows,
@@ -275,11 +275,22 @@ function lazyGroup(index: ShardIndex, g: number, columns: readonly CoyoColumn[],
       if (known !== undefined) return known;
       if (!columns.includes(name)) return undefined;
       const [start, end] = chunkRange(index, g, name);
-      const values = decodeFlatChunk(index.schema, name, chunkCodec(index, name), KEEP_STRING_BYTES, new Uint8Array(span, start - spanStart, end - start), rows);
+      const values = decodeChunk(index.schema, name, chunkCodec(index, name), KEEP_STRING_BYTES, new Uint8Array(span, start - spanStart, end - start), rows);
       if (values === undefined) throw new Error(`bug: ${name} was checked to be flat`);
       decoded.set(name, values);
       return values;
     },
+  };
+}
+
+/** A column `parquetRead` decoded whole, as a {@link ChunkColumn}. */
+function decodedColumn(values: readonly unknown[]): ChunkColumn {
+  let numbers: Float64Array | undefined;
+  return {
+    rows: values.length,
+    nulls: values.filter((v) => v === null || v === undefined).length,
+    value: (i) => values[i],
+    numbers: () => (numbers ??= Float64Array.from(values, predicateValue)),
   };
 }
 
@@ -322,7 +333,11 @@ async function readGroup(io: CoyoIo, shard: Shard, index: ShardIndex, g: number,
       }
     },
   });
-  return { source: `${shard.key} row group ${g}`, rows, column: (name) => data[name] };
+  const columnsRead = new Map<CoyoColumn, ChunkColumn>();
+  for (const [name, values] of Object.entries(data) as [CoyoColumn, unknown[]][]) {
+    columnsRead.set(name, decodedColumn(values));
+  }
+  return { source: `${shard.key} row group ${g}`, rows, column: (name) => columnsRead.get(name) };
 }
 
 /**
@@ -347,15 +362,15 @@ export function servedValue(column: CoyoColumn, value: unknown): number | string
   throw new ShardDataError(`${column} holds an unexpected ${typeof value}`);
 }
 
-/** {@link servedValue} of one cell; a failure names the shard, row group and row. */
 /** Whether row group `g` may hold a match, by its recorded min/max (the filter and the export prune alike). */
 function groupMayMatch(predicates: readonly Predicate[], index: ShardIndex, g: number): boolean {
   return predicates.every((p) => rangeMayMatch(p, index.groupMin[p.column][g] as number, index.groupMax[p.column][g] as number));
 }
 
-function cellAt(group: GroupData, i: number, column: CoyoColumn): number | string | null {
+/** {@link servedValue} of row `i` of `chunk` (the group's `column`); a failure names the shard, row group and row. */
+function cellOf(group: GroupData, chunk: ChunkColumn | undefined, i: number, column: CoyoColumn): number | string | null {
   try {
-    return servedValue(column, group.column(column)?.[i]);
+    return servedValue(column, chunk?.value(i));
   } catch (err) {
     if (!(err instanceof Error)) throw err;
     const message = `${group.source}, row ${i}: ${err.message}`;
@@ -363,9 +378,23 @@ function cellAt(group: GroupData, i: number, column: CoyoColumn): number | strin
   }
 }
 
-function recordAt(group: GroupData, i: number, columns: readonly CoyoColumn[]): PartialRecord {
-  const out: Record<string, number | string | null> = {};
-  for (const column of columns) out[column] = cellAt(group, i, column);
+function cellAt(group: GroupData, i: number, column: CoyoColumn): number | string | null {
+  return cellOf(group, group.column(column), i, column);
+}
+
+/** Rows `rows` of a group as records of `columns`, each column looked up once, not once a cell. */
+function recordsAt(group: GroupData, rows: readonly number[], columns: readonly CoyoColumn[]): PartialRecord[] {
+  if (rows.length === 0) return [];
+  const chunks = columns.map((column) => group.column(column));
+  const out: PartialRecord[] = [];
+  for (const i of rows) {
+    const record: Record<string, number | string | null> = {};
+    for (let k = 0; k < columns.length; k++) {
+      const column = columns[k] as CoyoColumn;
+      record[column] = cellOf(group, chunks[k], i, column);
+    }
+    out.push(record);
+  }
   return out;
 }
 
@@ -377,38 +406,65 @@ function idAt(group: GroupData, i: number): number {
 }
 
 /**
- * {@link idAt} for a scan loop that holds the id column (`ids`, from `group.column('id')`): the usual
- * int64 cell converted in place, anything else through idAt and its errors.
+ * {@link idAt} for a loop that holds the id column as numbers (`ids`, from {@link idNumbers}): the
+ * usual int64 cell read in place, anything else (NULL, a string, beyond 2^53 − 1) through idAt and its
+ * errors.
  */
-function idFrom(group: GroupData, ids: readonly unknown[] | undefined, i: number): number {
-  const value = ids?.[i];
-  if (typeof value === 'bigint') {
-    const n = Number(value);
-    if (Number.isSafeInteger(n)) return n;
-  }
+function idFrom(group: GroupData, ids: Float64Array | undefined, i: number): number {
+  const n = ids === undefined ? Number.NaN : (ids[i] as number);
+  if (Number.isSafeInteger(n)) return n;
   return idAt(group, i);
 }
 
+/**
+ * Whether every row of group `g` has an id after `after` that the API can serve, known without decoding
+ * an id: the index's id range lies after `after` and within 2^53 − 1 (NaN, no statistics, proves
+ * nothing) and the id chunk's definition levels hold no NULL. A scan then compares ids only for the
+ * rows it serves, and a bad id still fails where the old check would (undecoded here, it is decoded and
+ * checked in full).
+ */
+function idsAllAfter(index: ShardIndex, g: number, group: GroupData, after: number): boolean {
+  return (index.groupMin.id[g] as number) > after && (index.groupMax.id[g] as number) <= MAX_ID && group.column('id')?.nulls === 0;
+}
+
+/** The group's ids as numbers for {@link idFrom}. */
+function idNumbers(group: GroupData): Float64Array | undefined {
+  return group.column('id')?.numbers();
+}
+
 /** Whether row `i` satisfies every predicate; `values` holds each predicate's column, in order. */
-function rowMatches(predicates: readonly Predicate[], values: readonly (readonly unknown[] | undefined)[], i: number): boolean {
+function rowMatches(predicates: readonly Predicate[], values: readonly (Float64Array | undefined)[], i: number): boolean {
   for (let k = 0; k < predicates.length; k++) {
-    if (!matchesPredicate(predicates[k] as Predicate, predicateValue(values[k]?.[i]))) return false;
+    if (!matchesPredicate(predicates[k] as Predicate, values[k]?.[i] ?? Number.NaN)) return false;
   }
   return true;
 }
 
 /** Position of `id` in a row group's id column (sorted), or -1. */
 function searchId(group: GroupData, id: number): number {
+  const ids = idNumbers(group);
   let lo = 0;
   let hi = group.rows - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    const value = idAt(group, mid);
+    const value = idFrom(group, ids, mid);
     if (value < id) lo = mid + 1;
     else if (value > id) hi = mid - 1;
     else return mid;
   }
   return -1;
+}
+
+/** What an export reads of each planned group (the id, the predicates' and the output columns), once a plan. */
+const exportReads = new WeakMap<ExportPlan, readonly CoyoColumn[]>();
+
+function exportReadColumns(plan: ExportPlan): readonly CoyoColumn[] {
+  let read = exportReads.get(plan);
+  if (read === undefined) {
+    read = canonicalColumns(['id', ...plan.predicates.map((p) => p.column), ...plan.columns]);
+    exportReads.set(plan, read);
+  }
+  return read;
 }
 
 /** One version of the dataset, as seen by one request. */
@@ -484,10 +540,12 @@ export class CoyoDataset {
       groups.values(),
       async ({ s, g, index, positions }) => {
         const group = await readGroup(this.io, this.manifest.shards[s] as Shard, index, g, read);
-        for (const position of positions) {
-          const i = searchId(group, ids[position] as number);
-          if (i >= 0) out[position] = recordAt(group, i, output);
-        }
+        const found = positions.map((position) => searchId(group, ids[position] as number));
+        const records = recordsAt(group, found.filter((i) => i >= 0), output);
+        let next = 0;
+        found.forEach((i, k) => {
+          if (i >= 0) out[positions[k] as number] = records[next++] ?? null;
+        });
       },
       { concurrency: READ_CONCURRENCY },
     );
@@ -510,10 +568,9 @@ export class CoyoDataset {
       const group = await readGroup(this.io, shard, index, g, output);
       const groupStart = index.groupStarts[g] as number;
       const stop = Math.min(group.rows, end - (this.shardStarts[s] as number) - groupStart);
-      for (let i = local - groupStart; i < stop; i++) {
-        out.push({ row_idx: row, row: recordAt(group, i, output) });
-        row++;
-      }
+      const wanted: number[] = [];
+      for (let i = local - groupStart; i < stop; i++) wanted.push(i);
+      for (const record of recordsAt(group, wanted, output)) out.push({ row_idx: row++, row: record });
     }
     return out;
   }
@@ -567,11 +624,10 @@ export class CoyoDataset {
         const matches: number[] = [];
         let stopAt = -1;
         // Columns looked up once a group, not once a cell.
-        const ids = scan.column('id');
-        const values = request.predicates.map((p) => scan.column(p.column));
+        const ids = idsAllAfter(index, g, scan, position) ? undefined : idNumbers(scan);
+        const values = request.predicates.map((p) => scan.column(p.column)?.numbers());
         for (let i = 0; i < scan.rows; i++) {
-          const id = idFrom(scan, ids, i);
-          if (id <= position) continue;
+          if (ids !== undefined && idFrom(scan, ids, i) <= position) continue;
           if (rowMatches(request.predicates, values, i)) {
             matches.push(i);
             if (result.rows.length + matches.length === request.limit) {
@@ -580,7 +636,7 @@ export class CoyoDataset {
             }
           }
         }
-        for (const i of matches) result.rows.push(recordAt(scan, i, output));
+        result.rows.push(...recordsAt(scan, matches, output));
         if (stopAt >= 0) {
           const lastId = idAt(scan, stopAt);
           const exhausted = lastId >= (this.manifest.shards.at(-1)?.max_id ?? -1);
@@ -657,16 +713,15 @@ export class CoyoDataset {
   async exportRows(plan: ExportPlan, step: ExportStep): Promise<PartialRecord[]> {
     const shard = this.manifest.shards[step.shard] as Shard;
     const index = await this.shardIndex(step.shard);
-    const read = canonicalColumns(['id', ...plan.predicates.map((p) => p.column), ...plan.columns]);
-    const group = await readGroup(this.io, shard, index, step.group, read);
-    const out: PartialRecord[] = [];
-    const ids = group.column('id');
-    const values = plan.predicates.map((p) => group.column(p.column));
+    const group = await readGroup(this.io, shard, index, step.group, exportReadColumns(plan));
+    const matches: number[] = [];
+    const ids = idsAllAfter(index, step.group, group, plan.after) ? undefined : idNumbers(group);
+    const values = plan.predicates.map((p) => group.column(p.column)?.numbers());
     for (let i = 0; i < group.rows; i++) {
-      if (idFrom(group, ids, i) <= plan.after) continue;
-      if (rowMatches(plan.predicates, values, i)) out.push(recordAt(group, i, plan.columns));
+      if (ids !== undefined && idFrom(group, ids, i) <= plan.after) continue;
+      if (rowMatches(plan.predicates, values, i)) matches.push(i);
     }
-    return out;
+    return recordsAt(group, matches, plan.columns);
   }
 
   /** The version's size and per-column ranges, from the manifest alone. */

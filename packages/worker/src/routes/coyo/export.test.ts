@@ -2,6 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURE_VERSION, type CompleteRecord } from '@coyo/coyo-reader/testing';
 import { coyoApp as app, seedCoyoFixture, testEnv } from '../../../test/coyo-app';
+import { EXPORT_MAX_READS } from './index';
 
 let rows: CompleteRecord[];
 
@@ -56,11 +57,18 @@ describe('GET /v1/coyo/export', () => {
   });
 
   it('writes CSV for img2dataset: url,text with a header, RFC 4180 quoting and CRLF', async () => {
-    const [page] = await exportAll('columns=url,text&format=csv');
+    const pages = await exportAll('columns=url,text&format=csv');
+    const [page] = pages;
     expect(page?.response.headers.get('content-type')).toBe('text/csv; charset=utf-8; header=present');
     expect(page?.response.headers.get('content-disposition')).toBe(`attachment; filename="coyo-${FIXTURE_VERSION}.csv"`);
     const quote = (s: string) => (/[",\r\n]/.test(s) || s === '' ? `"${s.replaceAll('"', '""')}"` : s);
-    expect(page?.text).toBe(['url,text', ...rows.map((r) => `${quote(r.url)},${quote(r.text)}`)].map((l) => `${l}\r\n`).join(''));
+    // The default budget: a few row groups a response, each response naming the next.
+    expect(pages.length).toBeGreaterThan(1);
+    expect(pages.every((p) => Number(p.response.headers.get('x-coyo-export-row-groups')) <= EXPORT_MAX_READS)).toBe(true);
+    // Every response is a CSV file of its own, header first; together they hold every row once.
+    expect(pages.every((p) => p.text.startsWith('url,text\r\n'))).toBe(true);
+    const body = pages.map((p) => p.text.slice('url,text\r\n'.length)).join('');
+    expect(body).toBe(rows.map((r) => `${quote(r.url)},${quote(r.text)}\r\n`).join(''));
   });
 
   it('writes a Parquet file that starts and ends with PAR1', async () => {

@@ -10,6 +10,7 @@ import { bodyLimit } from 'hono/body-limit';
 import {
   cacheApiEdgeCache,
   CountingBucket,
+  DEFAULT_GROUP_ROWS,
   CoyoDataset,
   CursorError,
   DatasetUnavailableError,
@@ -194,12 +195,15 @@ export const filterRoute = createRoute({
 });
 
 /**
- * What one export response may cost: 256 R2 reads (about 256 row groups of 2,048 rows, some 55 MB of
- * shard data with every column) keeps a response well inside a Worker's CPU and subrequest limits;
- * the client continues with the cursor the response names.
+ * What one export response may cost, in row groups read: each is an R2 range read whose binding call
+ * alone costs the isolate about 0.2 ms, then its decoding and encoding, so 4 of them (look-up indexes
+ * read while planning included) keep a response within 3 ms of isolate CPU over the floor
+ * (`pnpm bench:edge`, docs/architecture.md). The client continues with the cursor the response names;
+ * the rows across responses are the same whatever the budget.
  */
-export const EXPORT_MAX_READS = 256;
-export const EXPORT_MAX_ROWS_SCANNED = 256 * 2048;
+export const EXPORT_MAX_READS = 4;
+/** Rows one export response may examine: the most that {@link EXPORT_MAX_READS} layout-3 row groups hold. */
+export const EXPORT_MAX_ROWS_SCANNED = EXPORT_MAX_READS * DEFAULT_GROUP_ROWS;
 
 const binary = { schema: { type: 'string' as const, format: 'binary' } };
 
@@ -214,8 +218,9 @@ export const exportRoute = createRoute({
     'match in id order, read one row group at a time as the client consumes it, so memory stays constant. `columns` ' +
     'selects the output columns (dataset order); `columns=url,text&format=csv` suits img2dataset. NULL is `null` in JSON ' +
     'Lines, an empty field in CSV (an empty string is `""`), a null in Parquet.\n\n' +
-    `**Resuming.** One response covers a bounded part of the id range (at most ${EXPORT_MAX_READS} R2 reads and ` +
-    `${EXPORT_MAX_ROWS_SCANNED} rows examined), planned before the body starts: it holds every match with an id after ` +
+    `**Resuming.** One response covers a bounded part of the id range (at most ${EXPORT_MAX_READS} R2 reads, that is row ` +
+    `groups of about 200 rows, and ${EXPORT_MAX_ROWS_SCANNED} rows examined; small, so that a response stays within a few ms ` +
+    'of Worker CPU), planned before the body starts: it holds every match with an id after ' +
     '`cursor` and up to where the next response starts. While more remains, the `x-coyo-next-cursor` header (and a ' +
     '`Link: <…>; rel="next"` header with the full URL) names that start; pass it as `cursor` with the same predicates ' +
     'until a response has no such header. Cursors are ids, so they hold across versions and are interchangeable with ' +
