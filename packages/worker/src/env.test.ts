@@ -42,18 +42,19 @@ describe('loadEdgeConfig', () => {
       standard: { binding: 'RATE_LIMIT_STANDARD', limit: 60, period: 60 },
       high: { binding: 'RATE_LIMIT_HIGH', limit: 600, period: 60 },
     });
-    expect(config).toMatchObject({ coyoFilterMaxRowsScanned: 65_536, coyoFilterMaxReads: 32 });
+    expect(config).toMatchObject({ coyoFilterMaxRowsScanned: 65_536, coyoFilterMaxReads: 32, coyoExportMaxReads: 4 });
   });
 
   it('reads rate-limit policies and COYO scan budgets from vars', () => {
-    const config = loadEdgeConfig({ RATE_LIMIT_HIGH_LIMIT: '1200', RATE_LIMIT_HIGH_PERIOD: 10, COYO_FILTER_MAX_ROWS_SCANNED: '1000', COYO_FILTER_MAX_READS: 4 });
+    const config = loadEdgeConfig({ RATE_LIMIT_HIGH_LIMIT: '1200', RATE_LIMIT_HIGH_PERIOD: 10, COYO_FILTER_MAX_ROWS_SCANNED: '1000', COYO_FILTER_MAX_READS: 4, COYO_EXPORT_MAX_READS: '64' });
     expect(config.rateLimitPolicies.high).toEqual({ binding: 'RATE_LIMIT_HIGH', limit: 1200, period: 10 });
-    expect(config).toMatchObject({ coyoFilterMaxRowsScanned: 1000, coyoFilterMaxReads: 4 });
+    expect(config).toMatchObject({ coyoFilterMaxRowsScanned: 1000, coyoFilterMaxReads: 4, coyoExportMaxReads: 64 });
   });
 
   it('refuses a period the rate-limit binding does not accept, naming the variable', () => {
     expect(() => loadEdgeConfig({ RATE_LIMIT_STANDARD_PERIOD: 30 })).toThrow(/RATE_LIMIT_STANDARD_PERIOD must be 10 or 60/);
     expect(() => loadEdgeConfig({ COYO_FILTER_MAX_READS: '0' })).toThrow(/COYO_FILTER_MAX_READS/);
+    expect(() => loadEdgeConfig({ COYO_EXPORT_MAX_READS: '2.5' })).toThrow(/COYO_EXPORT_MAX_READS/);
   });
 
   it('is the part of the full configuration the middleware sees', () => {

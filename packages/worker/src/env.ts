@@ -21,6 +21,7 @@ import { z } from 'zod';
  * | `RATE_LIMIT_STANDARD_PERIOD`, `RATE_LIMIT_HIGH_PERIOD` | var | the tier's window in s, 10 or 60 (60, 60); must equal the binding's `simple.period` |
  * | `COYO_FILTER_MAX_ROWS_SCANNED` | var | rows one `/v1/coyo/filter` request may examine before it answers with a cursor (65536) |
  * | `COYO_FILTER_MAX_READS` | var | R2 reads one `/v1/coyo/filter` request may make, footers included (32) |
+ * | `COYO_EXPORT_MAX_READS` | var | row groups one `/v1/coyo/export` response may read before it names the next cursor (4: a response stays within ≈ 3 ms of isolate CPU over the floor, and far inside the free plan's 10 ms; a paid plan may raise it for fewer, longer responses) |
  * | `MAX_IMAGE_BYTES` | var | largest accepted image, in bytes (10 MiB) |
  * | `MAX_REQUEST_BYTES` | var | largest request body, and the budget for all images of one request (32 MiB) |
  * | `MAX_IMAGES_PER_REQUEST` | var | most images one request may carry, 1 to 16 (16); more is a 413 `payload_too_large` |
@@ -68,6 +69,7 @@ export interface EdgeVars {
   RATE_LIMIT_HIGH_PERIOD?: string | number;
   COYO_FILTER_MAX_ROWS_SCANNED?: string | number;
   COYO_FILTER_MAX_READS?: string | number;
+  COYO_EXPORT_MAX_READS?: string | number;
 }
 
 /** The Hono environment of this app: bindings only; request variables are typed in `context.ts`. */
@@ -148,6 +150,7 @@ const EdgeConfigSchema = z.object({
   RATE_LIMIT_HIGH_PERIOD: periodVar(60),
   COYO_FILTER_MAX_ROWS_SCANNED: intVar(1, 100_000_000, 65_536),
   COYO_FILTER_MAX_READS: intVar(1, 10_000, 32),
+  COYO_EXPORT_MAX_READS: intVar(1, 10_000, 4),
 });
 
 const ConfigSchema = EdgeConfigSchema.extend({
@@ -199,6 +202,8 @@ export interface EdgeConfig {
   rateLimitPolicies: Readonly<Record<RateLimitTier, RateLimitPolicy>>;
   coyoFilterMaxRowsScanned: number;
   coyoFilterMaxReads: number;
+  /** Row groups one export response may read (`COYO_EXPORT_MAX_READS`). */
+  coyoExportMaxReads: number;
 }
 
 /** Parsed, validated configuration; field names say their unit. */
@@ -245,6 +250,7 @@ function edgeConfigOf(v: z.infer<typeof EdgeConfigSchema>): EdgeConfig {
     },
     coyoFilterMaxRowsScanned: v.COYO_FILTER_MAX_ROWS_SCANNED,
     coyoFilterMaxReads: v.COYO_FILTER_MAX_READS,
+    coyoExportMaxReads: v.COYO_EXPORT_MAX_READS,
   };
 }
 

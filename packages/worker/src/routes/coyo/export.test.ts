@@ -10,9 +10,9 @@ beforeAll(async () => {
   rows = await seedCoyoFixture();
 });
 
-async function call(path: string, a = app()) {
+async function call(path: string, a = app(), env: typeof testEnv = testEnv) {
   const ctx = createExecutionContext();
-  const response = await a.request(path, {}, testEnv, ctx);
+  const response = await a.request(path, {}, env, ctx);
   const text = await response.text();
   await waitOnExecutionContext(ctx);
   return { response, text };
@@ -44,6 +44,17 @@ describe('GET /v1/coyo/export', () => {
     expect(pages.at(-1)?.response.headers.get('link')).toBeNull();
     const got = pages.flatMap((p) => p.text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as unknown));
     expect(got).toEqual(matches().map((r) => ({ id: r.id, url: r.url, text: r.text })));
+  });
+
+  it('takes its per-response budget from COYO_EXPORT_MAX_READS', async () => {
+    const query = '/v1/coyo/export?min_width=300&columns=id,width';
+    const one = await call(query, app(), { ...testEnv, COYO_EXPORT_MAX_READS: '1' });
+    const wide = await call(query, app(), { ...testEnv, COYO_EXPORT_MAX_READS: '1000' });
+    expect(Number(one.response.headers.get('x-coyo-export-row-groups'))).toBe(1);
+    expect(one.response.headers.get('x-coyo-next-cursor')).not.toBeNull();
+    expect(Number(wide.response.headers.get('x-coyo-export-row-groups'))).toBeGreaterThan(EXPORT_MAX_READS);
+    expect(wide.response.headers.get('x-coyo-next-cursor')).toBeNull();
+    expect(wide.text.startsWith(one.text)).toBe(true);
   });
 
   it('gives the same bytes when a response is repeated with the same cursor', async () => {

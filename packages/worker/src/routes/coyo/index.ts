@@ -64,9 +64,9 @@ export interface CoyoRouteOptions {
   filterMaxRowsScanned?: number;
   /** R2 reads one filter request may make, footers included (default: `COYO_FILTER_MAX_READS`). */
   filterMaxReads?: number;
-  /** R2 reads one export response may make, footers included (default {@link EXPORT_MAX_READS}). */
+  /** R2 reads one export response may make, footers included (default: `COYO_EXPORT_MAX_READS`, {@link EXPORT_MAX_READS}). */
   exportMaxReads?: number;
-  /** Rows one export response may examine (default {@link EXPORT_MAX_ROWS_SCANNED}). */
+  /** Rows one export response may examine (default: the rows that many row groups hold). */
   exportMaxRowsScanned?: number;
   /** How long an isolate trusts the version pointer, in ms (default 30,000). */
   pointerTtlMs?: number;
@@ -204,6 +204,8 @@ export const filterRoute = createRoute({
 export const EXPORT_MAX_READS = 4;
 /** Rows one export response may examine: the most that {@link EXPORT_MAX_READS} layout-3 row groups hold. */
 export const EXPORT_MAX_ROWS_SCANNED = EXPORT_MAX_READS * DEFAULT_GROUP_ROWS;
+/** Rows an export response reading `reads` row groups may examine. */
+const exportRowsScanned = (reads: number): number => reads * DEFAULT_GROUP_ROWS;
 
 const binary = { schema: { type: 'string' as const, format: 'binary' } };
 
@@ -218,9 +220,9 @@ export const exportRoute = createRoute({
     'match in id order, read one row group at a time as the client consumes it, so memory stays constant. `columns` ' +
     'selects the output columns (dataset order); `columns=url,text&format=csv` suits img2dataset. NULL is `null` in JSON ' +
     'Lines, an empty field in CSV (an empty string is `""`), a null in Parquet.\n\n' +
-    `**Resuming.** One response covers a bounded part of the id range (at most ${EXPORT_MAX_READS} R2 reads, that is row ` +
-    `groups of about 200 rows, and ${EXPORT_MAX_ROWS_SCANNED} rows examined; small, so that a response stays within a few ms ` +
-    'of Worker CPU), planned before the body starts: it holds every match with an id after ' +
+    `**Resuming.** One response covers a bounded part of the id range (by default at most ${EXPORT_MAX_READS} R2 reads, ` +
+    `that is ${EXPORT_MAX_READS} row groups, and ${EXPORT_MAX_ROWS_SCANNED} rows examined; small, so that a response stays within a few ms ` +
+    'of Worker CPU; a deployment sets it with `COYO_EXPORT_MAX_READS`), planned before the body starts: it holds every match with an id after ' +
     '`cursor` and up to where the next response starts. While more remains, the `x-coyo-next-cursor` header (and a ' +
     '`Link: <…>; rel="next"` header with the full URL) names that start; pass it as `cursor` with the same predicates ' +
     'until a response has no such header. Cursors are ids, so they hold across versions and are interchangeable with ' +
@@ -377,12 +379,13 @@ export function registerCoyoRoutes(app: OpenAPIHono<AppEnv>, options: CoyoRouteO
   app.openapi(exportRoute, (c) =>
     withDataset(c, async (dataset) => {
       const query = c.req.valid('query');
+      const budgets = loadEdgeConfig(c.env);
       const plan = await dataset.planExport({
         predicates: predicatesOf(query),
         columns: query.columns ?? COYO_COLUMNS,
         ...(typeof query.cursor === 'string' ? { cursor: query.cursor } : {}),
-        maxReads: options.exportMaxReads ?? EXPORT_MAX_READS,
-        maxRowsScanned: options.exportMaxRowsScanned ?? EXPORT_MAX_ROWS_SCANNED,
+        maxReads: options.exportMaxReads ?? budgets.coyoExportMaxReads,
+        maxRowsScanned: options.exportMaxRowsScanned ?? exportRowsScanned(options.exportMaxReads ?? budgets.coyoExportMaxReads),
       });
       const format = query.format;
       const headers = new Headers({
