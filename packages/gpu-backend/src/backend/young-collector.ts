@@ -11,9 +11,9 @@
  * memory under two budgets, below the full collection's trigger. Measured on the bench's ViT requests
  * (c=8, two servers interleaved): 10–14 % less CPU per image for the whole server.
  *
- * The scavenge is requested through V8's `gc` extension, enabled for this thread at start
- * (`--expose-gc`, which exposes `gc` to contexts created afterwards: one is made to fetch it). Where the
- * runtime refuses, {@link YoungCollector.available} is false and `track` does nothing.
+ * The scavenge is requested through V8's `gc` extension, enabled at start (`--expose-gc`: V8's flags are
+ * process-wide, so contexts created afterwards, in any thread, get a global `gc`; one is made here to
+ * fetch it). Where the runtime refuses, {@link YoungCollector.available} is false and `track` does nothing.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
