@@ -34,6 +34,9 @@
  *   --no-batch1           skip the MAX_BATCH_SIZE=1 rows (batching on only)
  *   --cpu-only            only the CPU-per-request rows
  *   --cpu-rounds <n>      subject/floor rounds of the CPU rows (default 3)
+ *   --stages              after the ViT CPU row, its stages ours beside Pillow's, CPU ms per image, each
+ *                         timed one image at a time on one thread over the same JPEGs: decode, resize
+ *                         (+ normalise), everything else (bench/stages.ts, pillow-floor.py --stages)
  *   --out <file>          JSON report (default bench-results/backend.json, backend-faithful.json)
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -87,6 +90,7 @@ const ArgsSchema = z.object({
   'cpu-only': z.boolean().default(false),
   'no-batch1': z.boolean().default(false),
   'cpu-rounds': z.coerce.number().int().min(1).max(20).default(3),
+  stages: z.boolean().default(false),
   'server-env': z
     .array(z.string().regex(/^[A-Z][A-Z0-9_]*=.*$/, '--server-env takes NAME=value'))
     .default([])
@@ -457,6 +461,7 @@ async function main(): Promise<void> {
       'cpu-only': { type: 'boolean' },
       'no-batch1': { type: 'boolean' },
       'cpu-rounds': { type: 'string' },
+      stages: { type: 'boolean' },
       'server-env': { type: 'string', multiple: true },
     },
     strict: true,
@@ -548,6 +553,8 @@ async function main(): Promise<void> {
       durationMs: Math.min(p.durationMs, 4000),
       workloads: args.workloads,
       scrape,
+      stages: args.stages,
+      modelsDir: p.modelsDir,
     });
   }
 

@@ -10,6 +10,8 @@
  *   (`pillow-floor.py`, run by Debian's python3-pil); target ≤ 1.0×;
  * - event-loop ms per request of the backend's main thread, from its `/metrics`;
  * - text again with binary answers (`Accept: application/octet-stream`), beside the same JSON floor.
+ *
+ * With `stages`, the ViT row is followed by its stage breakdown, ours beside Pillow's (`stages.ts`).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -20,6 +22,7 @@ import { EMBEDDINGS_BINARY_CONTENT_TYPE } from '@coyo/backend-protocol';
 import { z } from 'zod';
 import { runClosedLoop, type Send } from './load.js';
 import { treeCpuMs } from './process-cpu.js';
+import { cpuByThreadName, ourStages, type StageTimes } from './stages.js';
 
 const PILLOW_SCRIPT = fileURLToPath(new URL('./pillow-floor.py', import.meta.url));
 
@@ -42,6 +45,10 @@ export interface CpuRowsOptions<S extends Server> {
   durationMs: number;
   workloads: readonly string[];
   scrape: (url: string) => Promise<string>;
+  /** Time the ViT pre-processing stages, ours and Pillow's, after the ViT row. */
+  stages: boolean;
+  /** Folder holding the ViT model's preprocessor config (for the stages). */
+  modelsDir: string;
 }
 
 /** One side of a row, summed over its rounds. */
@@ -62,7 +69,15 @@ export interface CpuRow {
    * ViT only: the backend's CPU per image without its model session thread (the thread that calls
    * `session.run`, whose time on a GPU host is the device's), and where the whole went, per thread.
    */
-  oursWithoutInference?: { cpuMsPerRequest: number | null; ratio: number | null; threads: Record<string, number> };
+  oursWithoutInference?: {
+    cpuMsPerRequest: number | null;
+    ratio: number | null;
+    threads: Record<string, number>;
+    /** The same CPU per image by kernel thread name (/proc): "libvips worker", "node" (all the others). */
+    threadNames: Record<string, number>;
+  };
+  /** ViT with `stages`: CPU ms per image of each stage, one image at a time on one thread. */
+  stages?: { ours: StageTimes; pillow: StageTimes | null };
   /** ours ÷ floor CPU per request (per image), when both were measured. */
   ratio: number | null;
   target: number;
@@ -125,15 +140,28 @@ export function findPillowPython(): string | undefined {
 
 const PillowResultSchema = z.object({ pillow: z.string(), images: z.number().int().positive(), cpuMsPerImage: z.number().positive() });
 
+const PillowStagesSchema = z.object({
+  pillow: z.string(),
+  stages: z.object({ images: z.number().int().positive(), decodeMs: z.number(), resizeMs: z.number(), normaliseMs: z.number() }),
+});
+
 async function runPillow(python: string, files: string[], seconds: number): Promise<z.infer<typeof PillowResultSchema>> {
-  const child = spawn(python, [PILLOW_SCRIPT, String(seconds), ...files], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OMP_NUM_THREADS: '1' } });
+  return PillowResultSchema.parse(JSON.parse(await runPillowScript(python, [String(seconds), ...files])));
+}
+
+async function runPillowStages(python: string, files: string[], seconds: number): Promise<StageTimes> {
+  return PillowStagesSchema.parse(JSON.parse(await runPillowScript(python, ['--stages', String(seconds), ...files]))).stages;
+}
+
+async function runPillowScript(python: string, args: string[]): Promise<string> {
+  const child = spawn(python, [PILLOW_SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OMP_NUM_THREADS: '1' } });
   let out = '';
   let err = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
   child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new Error(`pillow-floor.py exited with ${code}: ${err.slice(-500)}`);
-  return PillowResultSchema.parse(JSON.parse(out));
+  return out;
 }
 
 const fmt = (v: number | null | undefined, d = 2): string => (v === null || v === undefined || Number.isNaN(v) ? '–' : v.toFixed(d));
@@ -151,6 +179,45 @@ function printRow(name: string, unit: string, row: CpuRow): void {
       `ratio ${fmtRatio(row.ratio)} (target ≤ ${row.target.toFixed(1)}×: ${row.ratio === null ? 'not measured' : row.ratio <= row.target ? 'met' : 'MISSED'}); ` +
       `load average ${row.loadAverage.map((l) => l.toFixed(1)).join(' ')}`,
   );
+}
+
+/** Stage times of several rounds as one, weighted by images; null when there are none. */
+function mergeStages(rounds: readonly StageTimes[]): StageTimes | null {
+  const images = rounds.reduce((a, r) => a + r.images, 0);
+  if (images === 0) return null;
+  const mean = (pick: (r: StageTimes) => number) => rounds.reduce((a, r) => a + pick(r) * r.images, 0) / images;
+  const withNormalise = rounds.every((r) => r.normaliseMs !== null);
+  return {
+    images,
+    decodeMs: mean((r) => r.decodeMs),
+    resizeMs: mean((r) => r.resizeMs),
+    normaliseMs: withNormalise ? mean((r) => r.normaliseMs ?? 0) : null,
+  };
+}
+
+/**
+ * The ViT stage table: decode, resize (+ normalise), and everything else (the row's whole CPU per image
+ * less the stages: HTTP, thread hand-offs, garbage collection, the model; for Pillow, Python's own).
+ */
+function printStages(stages: { ours: StageTimes; pillow: StageTimes | null }, row: CpuRow): void {
+  const { ours, pillow } = stages;
+  const floorWhole = 'absent' in row.floor ? null : row.floor.cpuMsPerRequest;
+  const oursResize = ours.resizeMs + (ours.normaliseMs ?? 0);
+  const pillowResize = pillow === null ? null : pillow.resizeMs + (pillow.normaliseMs ?? 0);
+  const oursElse = row.ours.cpuMsPerRequest === null ? null : row.ours.cpuMsPerRequest - ours.decodeMs - oursResize;
+  const pillowElse = floorWhole === null || pillow === null || pillowResize === null ? null : floorWhole - pillow.decodeMs - pillowResize;
+  const line = (stage: string, a: number | null, b: number | null, note = ''): void => {
+    console.log(`  ${stage.padEnd(31)} ${fmt(a).padStart(7)} ${fmt(b).padStart(7)} ${fmtRatio(ratioOf(a, b)).padStart(7)}${note}`);
+  };
+  console.log(
+    `vit stages, CPU ms per image, one image at a time on one thread over the same JPEGs (ours ${ours.images} images, ` +
+      `Pillow ${pillow?.images ?? '–'}); load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+  );
+  console.log(`  ${'stage'.padEnd(31)} ${'ours'.padStart(7)} ${'Pillow'.padStart(7)} ${'ratio'.padStart(7)}`);
+  line('decode', ours.decodeMs, pillow?.decodeMs ?? null);
+  line('resize + normalise', oursResize, pillowResize, pillow === null ? '' : `   (Pillow: resize ${fmt(pillow.resizeMs)}, NumPy normalise ${fmt(pillow.normaliseMs)})`);
+  line('everything else (row − stages)', oursElse, pillowElse);
+  line('whole (the vit c=8 row)', row.ours.cpuMsPerRequest, floorWhole);
 }
 
 /** Measures the CPU rows and prints them. */
@@ -237,14 +304,23 @@ export async function cpuRows<S extends Server>(o: CpuRowsOptions<S>): Promise<C
       const floorRounds: Array<{ requests: number; cpuMs: number }> = [];
       let loopSeconds = 0;
       const threadSeconds = new Map<string, number>();
+      const threadNameMs = new Map<string, number>();
+      // With `stages`, each round also times the stages of both sides next to their whole, so that the
+      // load the machine carries weighs on a side's stages as on its whole.
+      const ourStageRounds: StageTimes[] = [];
+      const pillowStageRounds: StageTimes[] = [];
       for (let r = 0; r < o.rounds; r++) {
         if (python !== undefined) {
           const pillow = await runPillow(python, files, o.durationMs / 1000);
           floorRounds.push({ requests: pillow.images, cpuMs: pillow.cpuMsPerImage * pillow.images });
+          if (o.stages) pillowStageRounds.push(await runPillowStages(python, files, o.durationMs / 2000));
         }
         const pageBefore = await o.scrape(ours.url);
+        const namesBefore = cpuByThreadName(pid);
         oursRounds.push(await measureCpu(pid, send, 8, o.durationMs));
+        for (const [name, ms] of cpuByThreadName(pid)) threadNameMs.set(name, (threadNameMs.get(name) ?? 0) + ms - (namesBefore.get(name) ?? 0));
         const pageAfter = await o.scrape(ours.url);
+        if (o.stages) ourStageRounds.push(await ourStages(o.images, o.modelsDir, o.durationMs / 2));
         loopSeconds += mainLoopSeconds(pageAfter) - mainLoopSeconds(pageBefore);
         const before = threadCpuSeconds(pageBefore);
         for (const [thread, seconds] of threadCpuSeconds(pageAfter)) {
@@ -263,6 +339,7 @@ export async function cpuRows<S extends Server>(o: CpuRowsOptions<S>): Promise<C
           cpuMsPerRequest: withoutMs,
           ratio: ratioOf(withoutMs, floorSide?.cpuMsPerRequest),
           threads: Object.fromEntries([...threadSeconds].map(([thread, seconds]) => [thread, perImage(seconds)])),
+          threadNames: Object.fromEntries([...threadNameMs].map(([name, ms]) => [name, perImage(ms / 1000)])),
         },
         floor:
           floorSide === undefined
@@ -279,8 +356,18 @@ export async function cpuRows<S extends Server>(o: CpuRowsOptions<S>): Promise<C
           `vit c=8 without the model: ours ${fmt(w.cpuMsPerRequest)} CPU ms/image less the ViT session thread's CPU ` +
             `(the thread that calls session.run; onnxruntime intra-op threads stay in "other"); ratio to Pillow ` +
             `${fmtRatio(w.ratio)}; per thread, ms/image: ` +
-            Object.entries(w.threads).map(([t, ms]) => `${t} ${fmt(ms)}`).join(', '),
+            Object.entries(w.threads).map(([t, ms]) => `${t} ${fmt(ms)}`).join(', ') +
+            '; by kernel thread name (libvips names its pool threads; "node" is every other thread: main, ' +
+            'pre-processing, sessions, libuv pool, V8 helpers, onnxruntime pools): ' +
+            Object.entries(w.threadNames).map(([t, ms]) => `${t} ${fmt(ms)}`).join(', '),
         );
+      }
+      if (o.stages) {
+        const ourStagesAll = mergeStages(ourStageRounds);
+        if (ourStagesAll === null) throw new Error('bug: no stage rounds');
+        const stages = { ours: ourStagesAll, pillow: mergeStages(pillowStageRounds) };
+        report.vit.stages = stages;
+        printStages(stages, report.vit);
       }
     } finally {
       await o.stop(ours);

@@ -9,11 +9,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
 import { ImageInputError } from '../models/errors.js';
 import { loadAlignConfig, loadVitConfig } from '../models/model-config.js';
-import { preprocessAlign, preprocessVit, tensorLength } from '../models/preprocess.js';
+import { decodeToRgb, rgbToTensor, tensorLength } from '../models/preprocess.js';
 import { loadTokenizer } from '../models/tokenizer.js';
 import { currentThreadId } from '../metrics/thread-cpu.js';
 import type { FromPreprocess, PreprocessInit, ToPreprocess } from './preprocess-protocol.js';
 import { ALIGN_MODEL_ID, VIT_MODEL_ID } from './types.js';
+import { YoungCollector } from './young-collector.js';
 
 // Every image is decoded once: libvips' operation cache would only hold memory.
 sharp.cache(false);
@@ -41,6 +42,15 @@ async function main(): Promise<void> {
   }
   const [align, vit, tokenizer] = loaded;
   const limits = { maxPixels: init.maxImagePixels };
+  const young = new YoungCollector();
+
+  /** The tensor of one image task, and the bytes of the decoded image it was made from (garbage on return). */
+  const tensorOf = async (task: Extract<ToPreprocess['task'], { kind: 'image' }>): Promise<{ pixels: Float32Array; decodedBytes: number }> => {
+    const cfg = task.model === 'align' ? align.preprocess : vit.preprocess;
+    const into = task.into !== undefined && task.into.byteLength === tensorLength(cfg) * Float32Array.BYTES_PER_ELEMENT ? new Float32Array(task.into) : undefined;
+    const rgb = await decodeToRgb(task.bytes, limits);
+    return { pixels: rgbToTensor(rgb, cfg, into), decodedBytes: rgb.data.byteLength };
+  };
 
   const answer = async ({ id, task }: ToPreprocess): Promise<void> => {
     try {
@@ -48,12 +58,11 @@ async function main(): Promise<void> {
         post({ kind: 'tokens', id, ids: task.texts.map((t) => tokenizer.encode(t, init.maxTextTokens)) });
         return;
       }
-      const cfg = task.model === 'align' ? align.preprocess : vit.preprocess;
-      const into = task.into !== undefined && task.into.byteLength === tensorLength(cfg) * Float32Array.BYTES_PER_ELEMENT ? new Float32Array(task.into) : undefined;
-      const pixels =
-        task.model === 'align' ? await preprocessAlign(task.bytes, align.preprocess, limits, into) : await preprocessVit(task.bytes, vit.preprocess, limits, into);
+      const { pixels, decodedBytes } = await tensorOf(task);
       const own = pixels.byteOffset === 0 && pixels.byteLength === pixels.buffer.byteLength ? pixels : new Float32Array(pixels);
       post({ kind: 'pixels', id, pixels: own }, own.buffer instanceof ArrayBuffer ? [own.buffer] : []);
+      // After the answer is posted, with the decoded image unreachable: a scavenge frees it (see young-collector.ts).
+      young.track(decodedBytes);
     } catch (error) {
       if (error instanceof ImageInputError) post({ kind: 'image-error', id, type: error.type, message: error.message });
       else post({ kind: 'error', id, message: error instanceof Error ? error.message : String(error) });

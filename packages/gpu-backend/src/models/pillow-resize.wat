@@ -15,18 +15,33 @@
 
   ;; Horizontal pass: `rows` source rows (first at `src`, `srcStride` bytes apart) → `outW` RGB pixels
   ;; per row, rows packed at `dst`. `bounds`: per output pixel [first source column, tap count] (i32);
-  ;; `weights`: per output pixel `ksize` i32 taps.
+  ;; `weights`: per output pixel `ksize` i32 taps. Two rows at a time share each pixel's bounds and taps
+  ;; (an odd last row is computed twice into the same place). Each pixel is stored as 4 bytes, the 4th
+  ;; spilling into the next pixel, which is written after it, except where the first row of a pair ends:
+  ;; its spill lands on the second row's first pixel, which is written again (3 bytes) after the pair.
   (func (export "horizontal")
     (param $src i32) (param $srcStride i32) (param $rows i32) (param $dst i32) (param $outW i32)
     (param $bounds i32) (param $weights i32) (param $ksize i32)
-    (local $y i32) (local $i i32) (local $p i32) (local $o i32) (local $t i32) (local $taps i32)
-    (local $kp i32) (local $bp i32) (local $srcRow i32) (local $kstride i32) (local $acc v128)
+    (local $y i32) (local $i i32) (local $p i32) (local $o i32) (local $o1 i32) (local $o1Start i32)
+    (local $t i32) (local $taps i32) (local $kp i32) (local $bp i32) (local $srcRow i32) (local $second i32)
+    (local $kstride i32) (local $rowBytes i32)
+    (local $acc v128) (local $acc1 v128) (local $k v128) (local $first1 v128)
     (local.set $srcRow (local.get $src))
     (local.set $o (local.get $dst))
     (local.set $kstride (i32.shl (local.get $ksize) (i32.const 2)))
+    (local.set $rowBytes (i32.mul (local.get $outW) (i32.const 3)))
     (block $rows_done
       (loop $rows_loop
         (br_if $rows_done (i32.ge_u (local.get $y) (local.get $rows)))
+        ;; The pair's second row: the next one, or this one again when it is the last.
+        (if (i32.lt_u (i32.add (local.get $y) (i32.const 1)) (local.get $rows))
+          (then
+            (local.set $second (local.get $srcStride))
+            (local.set $o1 (i32.add (local.get $o) (local.get $rowBytes))))
+          (else
+            (local.set $second (i32.const 0))
+            (local.set $o1 (local.get $o))))
+        (local.set $o1Start (local.get $o1))
         (local.set $i (i32.const 0))
         (local.set $bp (local.get $bounds))
         (local.set $kp (local.get $weights))
@@ -36,15 +51,23 @@
             (local.set $p (i32.add (local.get $srcRow) (i32.mul (i32.load (local.get $bp)) (i32.const 3))))
             (local.set $taps (i32.load offset=4 (local.get $bp)))
             (local.set $acc (v128.const i32x4 2097152 2097152 2097152 2097152))
+            (local.set $acc1 (local.get $acc))
             (local.set $t (i32.const 0))
             (block $taps_done
               (loop $taps_loop
                 (br_if $taps_done (i32.ge_u (local.get $t) (local.get $taps)))
+                (local.set $k (i32x4.splat (i32.load (i32.add (local.get $kp) (i32.shl (local.get $t) (i32.const 2))))))
                 (local.set $acc
                   (i32x4.add (local.get $acc)
                     (i32x4.mul
                       (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (v128.load32_zero align=1 (local.get $p))))
-                      (i32x4.splat (i32.load (i32.add (local.get $kp) (i32.shl (local.get $t) (i32.const 2))))))))
+                      (local.get $k))))
+                (local.set $acc1
+                  (i32x4.add (local.get $acc1)
+                    (i32x4.mul
+                      (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u
+                        (v128.load32_zero align=1 (i32.add (local.get $p) (local.get $second)))))
+                      (local.get $k))))
                 (local.set $p (i32.add (local.get $p) (i32.const 3)))
                 (local.set $t (i32.add (local.get $t) (i32.const 1)))
                 (br $taps_loop)))
@@ -54,17 +77,33 @@
                 (v128.const i32x4 255 255 255 255)))
             (local.set $acc (i16x8.narrow_i32x4_u (local.get $acc) (local.get $acc)))
             (local.set $acc (i8x16.narrow_i16x8_u (local.get $acc) (local.get $acc)))
+            (local.set $acc1
+              (i32x4.min_s
+                (i32x4.max_s (i32x4.shr_s (local.get $acc1) (i32.const 22)) (v128.const i32x4 0 0 0 0))
+                (v128.const i32x4 255 255 255 255)))
+            (local.set $acc1 (i16x8.narrow_i32x4_u (local.get $acc1) (local.get $acc1)))
+            (local.set $acc1 (i8x16.narrow_i16x8_u (local.get $acc1) (local.get $acc1)))
             (v128.store32_lane align=1 0 (local.get $o) (local.get $acc))
+            (v128.store32_lane align=1 0 (local.get $o1) (local.get $acc1))
+            (if (i32.eqz (local.get $i)) (then (local.set $first1 (local.get $acc1))))
             (local.set $o (i32.add (local.get $o) (i32.const 3)))
+            (local.set $o1 (i32.add (local.get $o1) (i32.const 3)))
             (local.set $bp (i32.add (local.get $bp) (i32.const 8)))
             (local.set $kp (i32.add (local.get $kp) (local.get $kstride)))
             (local.set $i (i32.add (local.get $i) (i32.const 1)))
             (br $cols_loop)))
+        (if (local.get $second)
+          (then
+            (v128.store16_lane align=1 0 (local.get $o1Start) (local.get $first1))
+            (v128.store8_lane 2 (i32.add (local.get $o1Start) (i32.const 2)) (local.get $first1))
+            (local.set $srcRow (i32.add (local.get $srcRow) (local.get $srcStride)))
+            (local.set $y (i32.add (local.get $y) (i32.const 1)))))
+        (local.set $o (local.get $o1))
         (local.set $srcRow (i32.add (local.get $srcRow) (local.get $srcStride)))
         (local.set $y (i32.add (local.get $y) (i32.const 1)))
         (br $rows_loop))))
 
-;; Horizontal pass over single-channel (L) pixels: `rows` source rows → `outW` bytes per row, rows
+  ;; Horizontal pass over single-channel (L) pixels: `rows` source rows → `outW` bytes per row, rows
   ;; packed at `dst`; `bounds` and `weights` as above. Taps run four at a time (one per lane), the
   ;; last `taps mod 4` one by one.
   (func (export "horizontal1")

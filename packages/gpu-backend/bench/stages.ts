@@ -1,0 +1,84 @@
+/**
+ * `--stages` of `pnpm bench:backend`: where a ViT image's CPU goes, ours beside Pillow's, each stage timed
+ * the same way on both sides: one image at a time on one thread, process CPU (user + system of every
+ * thread, so libvips' and libuv's threads count for the decode) read before and after each call, over the
+ * same JPEGs for the same time. Ours runs in this process with the pre-processing threads' settings
+ * (`preprocess-worker.ts`); Pillow's in `pillow-floor.py --stages`.
+ *
+ * Also reads where a running server's CPU goes by kernel thread name (`/proc/<pid>/task/<tid>/comm`):
+ * libvips names its pool threads, Node 20 names every other thread "node".
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { loadVitConfig } from '../src/models/model-config.js';
+import { decodeToRgb, rgbToTensor, tensorLength } from '../src/models/preprocess.js';
+
+/** CPU ms per image of each pre-processing stage. */
+export interface StageTimes {
+  images: number;
+  decodeMs: number;
+  /** Ours: the resize and the normalisation are one pass, counted here. */
+  resizeMs: number;
+  /** Pillow only (NumPy's rescale, normalise and transpose); null where it is part of the resize. */
+  normaliseMs: number | null;
+}
+
+const cpuMs = (): number => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
+/**
+ * Our stages over `images` for `durationMs`: `decodeToRgb` (libvips, one thread per decode, cache off, as
+ * in the pre-processing threads) and `rgbToTensor` (the WebAssembly resize + normalise pass) into one
+ * reused tensor buffer, as the server recycles them.
+ */
+export async function ourStages(images: readonly Buffer[], modelsDir: string, durationMs: number): Promise<StageTimes> {
+  if (images.length === 0) throw new RangeError('no images given');
+  sharp.cache(false);
+  sharp.concurrency(1);
+  const cfg = (await loadVitConfig(join(modelsDir, 'vit-large-patch16-384'))).preprocess;
+  const limits = { maxPixels: 100_000_000 };
+  const into = new Float32Array(tensorLength(cfg));
+  for (const bytes of images) rgbToTensor(await decodeToRgb(bytes, limits), cfg, into); // warm-up
+  let decode = 0;
+  let resize = 0;
+  let count = 0;
+  const end = performance.now() + durationMs;
+  while (performance.now() < end || count < images.length) {
+    const t0 = cpuMs();
+    const rgb = await decodeToRgb(images[count % images.length] as Buffer, limits);
+    const t1 = cpuMs();
+    rgbToTensor(rgb, cfg, into);
+    const t2 = cpuMs();
+    decode += t1 - t0;
+    resize += t2 - t1;
+    count++;
+  }
+  return { images: count, decodeMs: decode / count, resizeMs: resize / count, normaliseMs: null };
+}
+
+/** User + system CPU ms per kernel thread name of process `pid` (threads that ended are not counted). */
+export function cpuByThreadName(pid: number, ticksPerSecond = 100): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out; // not Linux, or the process ended
+  }
+  for (const tid of tids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
+    } catch {
+      continue; // it ended
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+    if (Number.isFinite(ms)) out.set(name, (out.get(name) ?? 0) + ms);
+  }
+  return out;
+}
