@@ -21,6 +21,9 @@
  *                         own priority, so the generator takes less CPU from the server it measures,
  *                         as remote clients would (needs the right to lower a nice value: root or
  *                         CAP_SYS_NICE); default 0, everything at one priority
+ *   --client <c>          the load generator's HTTP client: raw (default; keep-alive node:net sockets, each
+ *                         request one prebuilt buffer, only the status line, framing and timing headers of
+ *                         the answer parsed: a fraction of fetch's CPU per request) or fetch (Node's undici)
  *   --processes <list>    replica rows: text at concurrency --replica-concurrency through one server
  *                         started with each COYO_HTTP_PROCESSES of the list (default 1,2), printing
  *                         requests/s and the server's CPU ms per request (all its processes and threads)
@@ -49,6 +52,7 @@ import { z } from 'zod';
 import { type LoadResult, type Send, runClosedLoop } from './load.js';
 import { cpuRows, mainLoopSeconds, type CpuReport } from './cpu-rows.js';
 import { treeCpuMs } from './process-cpu.js';
+import { RawHttpClient } from './raw-http.js';
 import { freePort } from '../test/free-port';
 
 const PACKAGE_DIR = fileURLToPath(new URL('../', import.meta.url));
@@ -75,6 +79,7 @@ const ArgsSchema = z.object({
   device: z.enum(['cpu', 'cuda', 'webgpu', 'auto']).default('cpu'),
   'no-peer': z.boolean().default(false),
   'client-nice': z.coerce.number().int().min(0).max(19).default(0),
+  client: z.enum(['raw', 'fetch']).default('raw'),
   out: z.string().min(1).optional(),
   processes: z
     .string()
@@ -147,13 +152,51 @@ function timing(res: Response, name: string): number | undefined {
   return v === null ? undefined : Number(v);
 }
 
-/** Requests of `workload`; `accept` (e.g. binary embeddings) goes on every request when given. */
-function sender(baseUrl: string, token: string | undefined, workload: Workload, images: Buffer[], texts: string[], accept?: string): Send {
+/** The load generator's HTTP client: raw keep-alive sockets (default), or Node's `fetch`. */
+type LoadClient = 'raw' | 'fetch';
+
+/**
+ * Requests of `workload`; `accept` (e.g. binary embeddings) goes on every request when given. With the
+ * raw client each request is one prebuilt buffer on a keep-alive socket and only the status line, the
+ * framing and the two timing headers of the answer are parsed (`raw-http.ts`).
+ */
+function sender(
+  baseUrl: string,
+  token: string | undefined,
+  workload: Workload,
+  images: Buffer[],
+  texts: string[],
+  accept?: string,
+  client: LoadClient = 'raw',
+): Send {
   let n = 0;
   const auth: Record<string, string> = {
     ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
     ...(accept === undefined ? {} : { accept }),
   };
+  if (client === 'raw') {
+    const raw = new RawHttpClient(baseUrl, ['x-queue-time', 'x-inference-time']);
+    const textHeaders = { ...auth, 'content-type': 'application/json' };
+    const imageHeaders = { ...auth, 'content-type': 'image/jpeg' };
+    // An image request's bytes depend only on which image it carries: built once each.
+    const imageRequests =
+      workload === 'text'
+        ? []
+        : images.map((body) =>
+            raw.encode({ method: 'POST', path: workload === 'vit' ? '/v1/classify?top_k=5' : '/v1/embed/image', headers: imageHeaders, body }),
+          );
+    return async (signal) => {
+      const i = n++;
+      const request =
+        workload === 'text'
+          ? raw.encode({ method: 'POST', path: '/v1/embed/text', headers: textHeaders, body: JSON.stringify({ texts: [distinctText(texts, i)] }) })
+          : pick(imageRequests, i);
+      const res = await raw.send(request, signal);
+      if (res.status !== 200) throw new Error(`${res.status}: ${res.body.toString('utf8', 0, 200)}`);
+      const number = (name: string) => (res.headers[name] === undefined ? undefined : Number(res.headers[name]));
+      return { items: 1, queueMs: number('x-queue-time'), inferenceMs: number('x-inference-time') };
+    };
+  }
   return async (signal) => {
     const i = n++;
     let res: Response;
@@ -449,6 +492,7 @@ async function main(): Promise<void> {
       device: { type: 'string' },
       'no-peer': { type: 'boolean' },
       'client-nice': { type: 'string' },
+      client: { type: 'string' },
       out: { type: 'string' },
       processes: { type: 'string' },
       'replica-concurrency': { type: 'string' },
@@ -491,6 +535,7 @@ async function main(): Promise<void> {
   console.log(
     `models: ${p.modelsDir} (${p.kind}); device ${args.device}; ${availableParallelism()} CPUs; ${p.durationMs / 1000} s per cell; ` +
       `load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')}` +
+      `; load generator: ${args.client === 'raw' ? 'raw keep-alive sockets (bench/raw-http.ts)' : 'fetch'}` +
       (args['client-nice'] > 0 ? `; load generator at nice +${args['client-nice']}` : ''),
   );
   console.log(HEADER);
@@ -508,7 +553,7 @@ async function main(): Promise<void> {
     });
     try {
       for (const workload of args.workloads) {
-        const send = sender(server.url, token, workload, images, texts);
+        const send = sender(server.url, token, workload, images, texts, undefined, args.client);
         await settle(server.url, send); // also a warm-up request
         for (const concurrency of p.concurrency(workload)) {
           const before = histogramTotals(await scrape(server.url), 'coyo_backend_batch_size');
@@ -541,7 +586,7 @@ async function main(): Promise<void> {
         return start('bench/text-floor-server.ts', { FLOOR_PORT: String(port) }, port, p.readyTimeoutMs);
       },
       stop,
-      sender: (url, tok, workload, accept) => sender(url, tok, workload, images, texts, accept),
+      sender: (url, tok, workload, accept) => sender(url, tok, workload, images, texts, accept, args.client),
       token,
       images,
       rounds: args['cpu-rounds'],
@@ -560,7 +605,7 @@ async function main(): Promise<void> {
       const server = await startOurs({ ...args['server-env'], COYO_HTTP_PROCESSES: String(processes) });
       try {
         await allProcessesReady(server.url, processes, p.readyTimeoutMs);
-        const send = sender(server.url, token, 'text', images, texts);
+        const send = sender(server.url, token, 'text', images, texts, undefined, args.client);
         await settle(server.url, send);
         const pid = server.child.pid;
         if (pid === undefined) throw new Error('the server has no pid');
@@ -608,7 +653,7 @@ async function main(): Promise<void> {
       p.readyTimeoutMs,
     );
     try {
-      const send = sender(peer.url, undefined, 'vit', images, texts);
+      const send = sender(peer.url, undefined, 'vit', images, texts, undefined, args.client);
       await send(AbortSignal.timeout(300_000)); // the pipeline's first run allocates
       for (const concurrency of p.concurrency('vit')) {
         const result = await measure(send, concurrency);
