@@ -54,7 +54,8 @@ export interface CpuSide {
 }
 
 export interface CpuRow {
-  ours: CpuSide & { loopMsPerRequest: number | null };
+  /** `threads`: text only, CPU ms per request by thread (`coyo_backend_thread_cpu_seconds_total`). */
+  ours: CpuSide & { loopMsPerRequest: number | null; threads?: Record<string, number> };
   /** Text only: the same requests asking for binary embeddings (`Accept: application/octet-stream`). */
   oursBinary?: CpuSide & { loopMsPerRequest: number | null; ratio: number | null };
   floor: (CpuSide & { kind: string }) | { absent: string };
@@ -82,6 +83,12 @@ export function threadCpuSeconds(page: string): Map<string, number> {
     if (m?.[1] !== undefined) out.set(m[1], (out.get(m[1]) ?? 0) + Number(m[2]));
   }
   return out;
+}
+
+/** Adds each thread's CPU seconds between two /metrics pages to `into`. */
+function addThreadSeconds(into: Map<string, number>, pageBefore: string, pageAfter: string): void {
+  const before = threadCpuSeconds(pageBefore);
+  for (const [thread, seconds] of threadCpuSeconds(pageAfter)) into.set(thread, (into.get(thread) ?? 0) + seconds - (before.get(thread) ?? 0));
 }
 
 /** Main-thread event-loop busy seconds in a /metrics page, summed over a replica's HTTP processes. */
@@ -178,11 +185,14 @@ export async function cpuRows<S extends Server>(o: CpuRowsOptions<S>): Promise<C
       const binaryRounds: Array<{ requests: number; cpuMs: number }> = [];
       let loopSeconds = 0;
       let binaryLoopSeconds = 0;
+      const threadSeconds = new Map<string, number>();
       for (let r = 0; r < o.rounds; r++) {
         floorRounds.push(await measureCpu(floorPid, sendFloor, 32, o.durationMs));
         let pageBefore = await o.scrape(ours.url);
         oursRounds.push(await measureCpu(oursPid, sendOurs, 32, o.durationMs));
-        loopSeconds += mainLoopSeconds(await o.scrape(ours.url)) - mainLoopSeconds(pageBefore);
+        const pageAfter = await o.scrape(ours.url);
+        loopSeconds += mainLoopSeconds(pageAfter) - mainLoopSeconds(pageBefore);
+        addThreadSeconds(threadSeconds, pageBefore, pageAfter);
         pageBefore = await o.scrape(ours.url);
         binaryRounds.push(await measureCpu(oursPid, sendBinary, 32, o.durationMs));
         binaryLoopSeconds += mainLoopSeconds(await o.scrape(ours.url)) - mainLoopSeconds(pageBefore);
@@ -190,8 +200,13 @@ export async function cpuRows<S extends Server>(o: CpuRowsOptions<S>): Promise<C
       const oursSide = side(oursRounds);
       const floorSide = side(floorRounds);
       const binarySide = side(binaryRounds);
+      const perRequest = (seconds: number) => (oursSide.requests > 0 ? (seconds * 1000) / oursSide.requests : Number.NaN);
       report.text = {
-        ours: { ...oursSide, loopMsPerRequest: oursSide.requests > 0 ? (loopSeconds * 1000) / oursSide.requests : null },
+        ours: {
+          ...oursSide,
+          loopMsPerRequest: oursSide.requests > 0 ? (loopSeconds * 1000) / oursSide.requests : null,
+          threads: Object.fromEntries([...threadSeconds].map(([thread, seconds]) => [thread, perRequest(seconds)])),
+        },
         oursBinary: {
           ...binarySide,
           loopMsPerRequest: binarySide.requests > 0 ? (binaryLoopSeconds * 1000) / binarySide.requests : null,
@@ -203,6 +218,7 @@ export async function cpuRows<S extends Server>(o: CpuRowsOptions<S>): Promise<C
         loadAverage: loadavg(),
       };
       printRow('text c=32', 'request', report.text);
+      console.log(`text c=32, JSON answers, per thread, CPU ms/request: ${Object.entries(report.text.ours.threads ?? {}).map(([t, ms]) => `${t} ${fmt(ms, 3)}`).join(', ')}`);
       const b = report.text.oursBinary;
       if (b) {
         console.log(
@@ -246,10 +262,7 @@ export async function cpuRows<S extends Server>(o: CpuRowsOptions<S>): Promise<C
         oursRounds.push(await measureCpu(pid, send, 8, o.durationMs));
         const pageAfter = await o.scrape(ours.url);
         loopSeconds += mainLoopSeconds(pageAfter) - mainLoopSeconds(pageBefore);
-        const before = threadCpuSeconds(pageBefore);
-        for (const [thread, seconds] of threadCpuSeconds(pageAfter)) {
-          threadSeconds.set(thread, (threadSeconds.get(thread) ?? 0) + seconds - (before.get(thread) ?? 0));
-        }
+        addThreadSeconds(threadSeconds, pageBefore, pageAfter);
       }
       const oursSide = side(oursRounds);
       const floorSide = python === undefined ? undefined : side(floorRounds);
