@@ -42,7 +42,7 @@ function randomAscii(n: number): string[] {
   return Array.from({ length: n }, () => {
     const length = random(3) === 0 ? 90 + random(40) : random(40);
     let text = '';
-    for (let i = 0; i < length; i++) text += alphabet[random(alphabet.length)];
+    for (let i = 0; i < length; i++) text += alphabet.charAt(random(alphabet.length));
     return text;
   });
 }
