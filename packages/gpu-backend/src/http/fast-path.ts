@@ -8,6 +8,7 @@
  * paths to the same answers. Every other request (and this route with a query string) goes to Hono.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { HEADERS, ROUTES, acceptsBinaryEmbeddings } from '@coyo/backend-protocol';
 import type { AppDeps } from './app.js';
 import { embeddingsAnswer, errorAnswer, parseDeadlineMs, type ErrorAnswer } from './answers.js';
@@ -19,6 +20,24 @@ import { recordRequest } from './request-log.js';
 import { silentLogger } from '../metrics/logger.js';
 
 const ROUTE = ROUTES.embedText.path;
+
+/**
+ * One abort signal per connection, aborted when the connection closes: a client that leaves closes its
+ * connection, and every request on it is then gone (HTTP/1.1 answers a connection's requests in order).
+ * Per connection rather than per request, as a controller costs several microseconds to make.
+ */
+const connectionGone = new WeakMap<Socket, AbortSignal>();
+
+function goneSignal(socket: Socket): AbortSignal {
+  let signal = connectionGone.get(socket);
+  if (signal === undefined) {
+    const controller = new AbortController();
+    signal = controller.signal;
+    connectionGone.set(socket, signal);
+    socket.once('close', () => { controller.abort(new Error('the client closed the connection')); });
+  }
+  return signal;
+}
 
 /** A request listener's first look: `true` when it has taken the request, `false` to pass it on. */
 export type DirectRoutes = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -45,11 +64,7 @@ export function directRoutes({ config, status, metrics, logger = silentLogger }:
   async function embedText(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const requestId = resolveRequestId(header(req, HEADERS.requestId));
-    const left = new AbortController();
-    const onClose = () => {
-      if (!res.writableFinished) left.abort(new Error('the client closed the connection'));
-    };
-    res.once('close', onClose);
+    const gone = goneSignal(req.socket);
     let answered: number;
     try {
       checkToken(header(req, 'authorization'));
@@ -66,7 +81,7 @@ export function directRoutes({ config, status, metrics, logger = silentLogger }:
         try {
           const texts = await readTextsFromNode(req, config.limits);
           const admissionMs = performance.now() - admitting;
-          const answer = await engine.embedTexts(texts, permit, { signal: left.signal, ...(deadlineAt !== undefined ? { deadlineAt } : {}) });
+          const answer = await engine.embedTexts(texts, permit, { signal: gone, ...(deadlineAt !== undefined ? { deadlineAt } : {}) });
           const serialising = performance.now();
           const { headers, body } = embeddingsAnswer(answer, acceptsBinaryEmbeddings(header(req, 'accept')), answer.tokens);
           headers[HEADERS.requestId] = requestId;
@@ -89,11 +104,9 @@ export function directRoutes({ config, status, metrics, logger = silentLogger }:
         leave();
       }
     } catch (error) {
-      const answer = errorAnswer(error, requestId, left.signal.aborted || req.socket.destroyed, logger);
+      const answer = errorAnswer(error, requestId, gone.aborted || req.socket.destroyed, logger);
       writeError(req, res, answer);
       answered = answer.status;
-    } finally {
-      res.off('close', onClose);
     }
     recordRequest(metrics, logger, { requestId, method: 'POST', path: ROUTE, status: answered, started });
   }
