@@ -28,6 +28,9 @@
  *                         started with each COYO_HTTP_PROCESSES of the list (default 1,2), printing
  *                         requests/s and the server's CPU ms per request (all its processes and threads)
  *   --replica-concurrency <n>  concurrency of the replica rows (default 32)
+ *   --replica-rounds <n>  rounds of the replica rows (default 3): every server is started first, then each
+ *                         measured for 0.8 × --duration per round, in turns, so load drift weighs alike;
+ *                         the rows also print the load generator's own CPU per request
  *   --no-replicas         skip the replica rows
  *   --no-cpu              skip the CPU-per-request rows: text through the backend against a bare Node
  *                         server answering the same shape (bench/text-floor-server.ts), ViT images through
@@ -87,6 +90,7 @@ const ArgsSchema = z.object({
     .transform((v) => v.split(',').map(Number))
     .pipe(z.array(z.number().int().min(1).max(64)).min(1)),
   'replica-concurrency': z.coerce.number().int().min(1).max(1024).default(32),
+  'replica-rounds': z.coerce.number().int().min(1).max(20).default(3),
   'no-replicas': z.boolean().default(false),
   'no-cpu': z.boolean().default(false),
   'cpu-only': z.boolean().default(false),
@@ -431,11 +435,63 @@ function ratio(cells: Cell[], a: (c: Cell) => boolean, b: (c: Cell) => boolean):
 interface ReplicaCell extends LoadResult {
   processes: number;
   requestsPerSecond: number;
+  /** Requests/s of each round, in order. */
+  perRound: number[];
   /** User + system CPU of the whole server (primary, HTTP processes, all threads) per answered request. */
   cpuMsPerRequest: number | null;
+  /** The load generator's own CPU per answered request. */
+  clientCpuMsPerRequest: number | null;
   /** Main-thread (event-loop) busy time per answered request, summed over the HTTP processes. */
   loopMsPerRequest: number | null;
   meanBatchSize: number | null;
+}
+
+/** One measured round of a replica row. */
+interface ReplicaRound {
+  result: LoadResult;
+  /** The server's CPU (all processes and threads) over the round, ms. */
+  cpuMs: number;
+  /** The load generator's own CPU (this process) over the round, ms. */
+  clientCpuMs: number;
+  runs: number;
+  batched: number;
+  loopSeconds: number;
+}
+
+/** A replica row from its rounds: totals over all of them; latencies are the rounds' means. */
+function replicaCell(processes: number, concurrency: number, rounds: readonly ReplicaRound[]): ReplicaCell {
+  const sum = (f: (r: ReplicaRound) => number) => rounds.reduce((a, r) => a + f(r), 0);
+  const meanOf = (f: (r: ReplicaRound) => number) => (rounds.length > 0 ? sum(f) / rounds.length : Number.NaN);
+  const answered = sum((r) => r.result.requests - r.result.errors);
+  const elapsedMs = sum((r) => r.result.elapsedMs);
+  const items = sum((r) => r.result.items);
+  const runs = sum((r) => r.runs);
+  const perRequest = (ms: number) => (answered > 0 ? ms / answered : null);
+  return {
+    concurrency,
+    elapsedMs,
+    requests: sum((r) => r.result.requests),
+    items,
+    errors: sum((r) => r.result.errors),
+    errorSamples: rounds.flatMap((r) => r.result.errorSamples).slice(0, 5),
+    itemsPerSecond: elapsedMs > 0 ? (items * 1000) / elapsedMs : 0,
+    latencyMs: {
+      p50: meanOf((r) => r.result.latencyMs.p50),
+      p90: meanOf((r) => r.result.latencyMs.p90),
+      p99: meanOf((r) => r.result.latencyMs.p99),
+      max: Math.max(...rounds.map((r) => r.result.latencyMs.max)),
+      mean: meanOf((r) => r.result.latencyMs.mean),
+    },
+    serverQueueMs: null,
+    serverInferenceMs: null,
+    processes,
+    requestsPerSecond: elapsedMs > 0 ? (answered * 1000) / elapsedMs : 0,
+    perRound: rounds.map((r) => (r.result.elapsedMs > 0 ? ((r.result.requests - r.result.errors) * 1000) / r.result.elapsedMs : 0)),
+    cpuMsPerRequest: perRequest(sum((r) => r.cpuMs)),
+    clientCpuMsPerRequest: perRequest(sum((r) => r.clientCpuMs)),
+    loopMsPerRequest: perRequest(sum((r) => r.loopSeconds) * 1000),
+    meanBatchSize: runs > 0 ? sum((r) => r.batched) / runs : null,
+  };
 }
 
 /** Sum of every sample of `name` (all label sets) in a Prometheus text page. */
@@ -459,7 +515,7 @@ async function allProcessesReady(url: string, processes: number, timeoutMs: numb
   throw new Error(`not all ${processes} HTTP processes were ready within ${timeoutMs / 1000} s`);
 }
 
-const REPLICA_HEADER = `${'procs'.padStart(5)} ${'conc'.padStart(4)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'CPU ms/req'.padStart(10)} ${'loop ms/req'.padStart(11)} ${'batch'.padStart(7)} ${'reqs'.padStart(6)} ${'err'.padStart(4)}`;
+const REPLICA_HEADER = `${'procs'.padStart(5)} ${'conc'.padStart(4)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'CPU ms/req'.padStart(10)} ${'loop ms/req'.padStart(11)} ${'client ms/req'.padStart(13)} ${'batch'.padStart(7)} ${'reqs'.padStart(6)} ${'err'.padStart(4)}  req/s per round`;
 
 function printReplicaRow(c: ReplicaCell): void {
   console.log(
@@ -471,9 +527,11 @@ function printReplicaRow(c: ReplicaCell): void {
       fmt(c.latencyMs.p99).padStart(9),
       fmt(c.cpuMsPerRequest, 2).padStart(10),
       fmt(c.loopMsPerRequest, 2).padStart(11),
+      fmt(c.clientCpuMsPerRequest, 3).padStart(13),
       fmt(c.meanBatchSize).padStart(7),
       String(c.requests).padStart(6),
       String(c.errors).padStart(4),
+      ` ${c.perRound.map((v) => fmt(v, 0)).join(' ')}`,
     ].join(' '),
   );
 }
@@ -496,6 +554,7 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       processes: { type: 'string' },
       'replica-concurrency': { type: 'string' },
+      'replica-rounds': { type: 'string' },
       'no-replicas': { type: 'boolean' },
       'no-cpu': { type: 'boolean' },
       'cpu-only': { type: 'boolean' },
@@ -599,40 +658,56 @@ async function main(): Promise<void> {
   const replicas: ReplicaCell[] = [];
   if (!args['no-replicas'] && !args['cpu-only'] && args.workloads.includes('text')) {
     const concurrency = args['replica-concurrency'];
-    console.log(`\nreplica: text at concurrency ${concurrency} through HTTP, COYO_HTTP_PROCESSES = ${args.processes.join(', ')}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    console.log(
+      `\nreplica: text at concurrency ${concurrency} through HTTP, COYO_HTTP_PROCESSES = ${args.processes.join(', ')}, ` +
+        `${args['replica-rounds']} rounds each, in turns; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+    );
     console.log(REPLICA_HEADER);
-    for (const processes of args.processes) {
-      const server = await startOurs({ ...args['server-env'], COYO_HTTP_PROCESSES: String(processes) });
-      try {
+    // Every server started first, then measured in turns, round by round, so that other load on the
+    // machine, which drifts over a minute, weighs on each alike.
+    const servers: Array<{ processes: number; server: Running; send: Send; rounds: Array<ReplicaRound> }> = [];
+    try {
+      for (const processes of args.processes) {
+        const server = await startOurs({ ...args['server-env'], COYO_HTTP_PROCESSES: String(processes) });
+        servers.push({ processes, server, send: sender(server.url, token, 'text', images, texts, undefined, args.client), rounds: [] });
         await allProcessesReady(server.url, processes, p.readyTimeoutMs);
-        const send = sender(server.url, token, 'text', images, texts, undefined, args.client);
-        await settle(server.url, send);
-        const pid = server.child.pid;
-        if (pid === undefined) throw new Error('the server has no pid');
-        const pageBefore = await scrape(server.url);
-        const cpuBefore = treeCpuMs(pid);
-        const result = await measure(send, concurrency);
-        const cpuAfter = treeCpuMs(pid);
-        const pageAfter = await scrape(server.url);
-        await settle(server.url, send);
-        const answered = result.requests;
-        const runs = total(pageAfter, 'coyo_backend_batch_size_count') - total(pageBefore, 'coyo_backend_batch_size_count');
-        const batched = total(pageAfter, 'coyo_backend_batch_size_sum') - total(pageBefore, 'coyo_backend_batch_size_sum');
-        const loopSeconds =
-          mainLoopSeconds(pageAfter) - mainLoopSeconds(pageBefore);
-        const cell: ReplicaCell = {
-          ...result,
-          processes,
-          requestsPerSecond: (answered * 1000) / result.elapsedMs,
-          cpuMsPerRequest: answered > 0 ? (cpuAfter - cpuBefore) / answered : null,
-          loopMsPerRequest: answered > 0 ? (loopSeconds * 1000) / answered : null,
-          meanBatchSize: runs > 0 ? batched / runs : null,
-        };
-        replicas.push(cell);
-        printReplicaRow(cell);
-      } finally {
-        await stop(server);
       }
+      // Warm-up: each process compiles its own hot paths from the share of the load it gets, so a
+      // replica of N processes is warmed N times as long (with 2 s in all, its first round ran slower).
+      for (const s of servers) {
+        await settle(s.server.url, s.send);
+        await runClosedLoop(s.send, { concurrency, durationMs: 3000 * s.processes });
+      }
+      const roundMs = Math.max(2000, Math.round(p.durationMs * 0.8));
+      for (let r = 0; r < args['replica-rounds']; r++) {
+        for (const s of servers) {
+          const pid = s.server.child.pid;
+          if (pid === undefined) throw new Error('the server has no pid');
+          await settle(s.server.url, s.send);
+          const pageBefore = await scrape(s.server.url);
+          const cpuBefore = treeCpuMs(pid);
+          const clientBefore = process.cpuUsage();
+          const result = await runClosedLoop(s.send, { concurrency, durationMs: roundMs, maxRequests: 1_000_000 });
+          const client = process.cpuUsage(clientBefore);
+          const cpuAfter = treeCpuMs(pid);
+          const pageAfter = await scrape(s.server.url);
+          s.rounds.push({
+            result,
+            cpuMs: cpuAfter - cpuBefore,
+            clientCpuMs: (client.user + client.system) / 1000,
+            runs: total(pageAfter, 'coyo_backend_batch_size_count') - total(pageBefore, 'coyo_backend_batch_size_count'),
+            batched: total(pageAfter, 'coyo_backend_batch_size_sum') - total(pageBefore, 'coyo_backend_batch_size_sum'),
+            loopSeconds: mainLoopSeconds(pageAfter) - mainLoopSeconds(pageBefore),
+          });
+        }
+      }
+    } finally {
+      for (const s of servers) await stop(s.server);
+    }
+    for (const s of servers) {
+      const cell = replicaCell(s.processes, concurrency, s.rounds);
+      replicas.push(cell);
+      printReplicaRow(cell);
     }
     const one = replicas.find((c) => c.processes === 1);
     for (const c of replicas) {
