@@ -70,12 +70,25 @@ function writeAscii(text: string, out: Uint8Array, at: number): number {
   return at + text.length;
 }
 
+/** "00" to "99" as ASCII byte pairs: two digits per division. */
+const DIGIT_PAIRS = Uint8Array.from({ length: 200 }, (_, i) => ZERO + (i % 2 === 0 ? Math.floor(i / 20) : Math.floor(i / 2) % 10));
+
 /** Writes the `n` decimal digits of `m` (an int32) ending just before `end`; returns `m` without them. */
 function writeDigits(m: number, out: Uint8Array, end: number, n: number): number {
   let rest = m;
-  for (let i = end - 1; i >= end - n; i--) {
+  let i = end;
+  const stop = end - n;
+  while (i - 2 >= stop) {
+    const q = (rest / 100) | 0;
+    const pair = (rest - q * 100) * 2;
+    out[i - 1] = DIGIT_PAIRS[pair + 1] as number;
+    out[i - 2] = DIGIT_PAIRS[pair] as number;
+    rest = q;
+    i -= 2;
+  }
+  if (i > stop) {
     const q = (rest / 10) | 0;
-    out[i] = ZERO + rest - q * 10;
+    out[i - 1] = ZERO + rest - q * 10;
     rest = q;
   }
   return rest;

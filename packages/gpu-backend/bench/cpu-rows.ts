@@ -176,10 +176,11 @@ export async function cpuRows<S extends Server>(o: CpuRowsOptions<S>): Promise<C
       const sendBinary = o.sender(ours.url, o.token, 'text', EMBEDDINGS_BINARY_CONTENT_TYPE);
       const sendFloor = o.sender(floor.url, undefined, 'text');
       // Warm both up (JIT, batcher shapes, both answer formats) outside the measured rounds: with 1 s the
-      // first round still ran partly unoptimised code.
-      await runClosedLoop(sendOurs, { concurrency: 32, durationMs: 2000 });
-      await runClosedLoop(sendBinary, { concurrency: 32, durationMs: 1000 });
-      await runClosedLoop(sendFloor, { concurrency: 32, durationMs: 2000 });
+      // first round still ran partly unoptimised code, and with 2 s (at a load average of 9–11) ours still
+      // read 1.4–1.7× its later rounds in the first, so both sides get 4 s.
+      await runClosedLoop(sendOurs, { concurrency: 32, durationMs: 4000 });
+      await runClosedLoop(sendBinary, { concurrency: 32, durationMs: 2000 });
+      await runClosedLoop(sendFloor, { concurrency: 32, durationMs: 4000 });
       const oursRounds: Array<{ requests: number; cpuMs: number }> = [];
       const floorRounds: Array<{ requests: number; cpuMs: number }> = [];
       const binaryRounds: Array<{ requests: number; cpuMs: number }> = [];

@@ -49,8 +49,6 @@ export interface AnswerParts {
   body: Uint8Array<ArrayBuffer>;
 }
 
-const UTF8 = new TextEncoder();
-
 /**
  * An embed answer: JSON written as bytes (the `EmbedImageAnswer` / `EmbedTextAnswer` shape, the text
  * `JSON.stringify` would give, without building number arrays or a string first), or little-endian
@@ -70,22 +68,21 @@ export function embeddingsAnswer(answer: ImageEmbeddings, binary: boolean, token
     return { headers, body: new Uint8Array(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength) };
   }
   headers['content-type'] = 'application/json';
-  const head = UTF8.encode(
-    `{"model":${JSON.stringify(answer.model)},"revision":${JSON.stringify(answer.revision)},"dim":${answer.dim},"embeddings":[`,
-  );
-  const tail = UTF8.encode(tokens === undefined ? ']}' : `],"tokens":${JSON.stringify(tokens)}}`);
-  let room = head.length + tail.length;
+  const head = `{"model":${JSON.stringify(answer.model)},"revision":${JSON.stringify(answer.revision)},"dim":${answer.dim},"embeddings":[`;
+  const tail = tokens === undefined ? ']}' : `],"tokens":${JSON.stringify(tokens)}}`;
+  // Bytes of the text around the vectors: at most 3 per UTF-16 unit.
+  let room = 3 * (head.length + tail.length);
   for (const row of answer.embeddings) room += float32JsonArrayMaxBytes(row.length) + 1;
-  const out = new Uint8Array(room);
-  out.set(head, 0);
-  let at = head.length;
-  answer.embeddings.forEach((row, i) => {
+  // Not zeroed: every byte up to `at` is written below, and only those are sent. Not from Node's
+  // shared pool either (`allocUnsafeSlow`), so the answer owns its buffer.
+  const out = Buffer.allocUnsafeSlow(room);
+  let at = out.write(head, 0, 'utf8');
+  for (let i = 0; i < answer.embeddings.length; i++) {
     if (i > 0) out[at++] = 44; // ,
-    at = writeFloat32JsonArray(row, out, at);
-  });
-  out.set(tail, at);
-  at += tail.length;
-  return { headers, body: out.subarray(0, at) };
+    at = writeFloat32JsonArray(answer.embeddings[i] as Float32Array, out, at);
+  }
+  at += out.write(tail, at, 'utf8');
+  return { headers, body: new Uint8Array(out.buffer, out.byteOffset, at) };
 }
 
 /** An error's answer: a problem document, or for a client that went away a bodiless 499 (nobody reads it). */
