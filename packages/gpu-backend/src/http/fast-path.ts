@@ -113,7 +113,11 @@ export function directRoutes({ config, status, metrics, logger = silentLogger }:
 
   return (req, res) => {
     if (req.method !== 'POST' || req.url !== ROUTE) return false;
-    void embedText(req, res);
+    // embedText answers every error itself; this catches only a failure to write that answer.
+    embedText(req, res).catch((error: unknown) => {
+      logger.error('could not answer a request', { error });
+      res.destroy();
+    });
     return true;
   };
 }
