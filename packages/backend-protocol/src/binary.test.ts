@@ -8,6 +8,8 @@ import {
   encodeBinaryEmbeddings,
   encodeVector,
   float32JsonArray,
+  float32JsonArrayMaxBytes,
+  writeFloat32JsonArray,
 } from './index.js';
 
 /** Float32 values of every kind: random magnitudes, both signs, edges of the range, non-finite. */
@@ -33,6 +35,60 @@ describe('float32JsonArray', () => {
   it('round-trips finite values bit for bit (zero without its sign, as JSON writes it)', () => {
     const values = awkwardValues(5_000).map((v) => (Number.isFinite(v) && v !== 0 ? v : 0));
     expect(Array.from(Float32Array.from(JSON.parse(float32JsonArray(values)) as number[]))).toEqual(Array.from(values));
+  });
+});
+
+describe('writeFloat32JsonArray', () => {
+  /** Float32 values from random bit patterns: every exponent, subnormals, NaN and ±Infinity included. */
+  function randomBits(n: number): Float32Array {
+    const bits = new Uint32Array(n);
+    let seed = 987654321;
+    for (let i = 0; i < n; i++) {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      // Every other value within 2^-20…2^30, the range written without toPrecision.
+      bits[i] = i % 2 === 0 ? seed : (seed & 0x807fffff) | ((107 + (seed % 50)) << 23);
+    }
+    const values = new Float32Array(bits.buffer);
+    // Decimal ties and near-ties of 9 digits, powers of ten and their neighbours, the extremes.
+    const edges = [1e-6, 1e-5, 0.001, 0.1, 1, 10, 1e8, 1e9, 999999936, 123456789, 1.00000005, 0.100000005, 2 ** -149, 2 ** -126, 3.4028235e38];
+    edges.forEach((v, i) => {
+      values[2 * i] = v;
+      values[2 * i + 1] = -Math.fround(v) * (1 + 2 ** -23);
+    });
+    return values;
+  }
+
+  const write = (values: Float32Array) => {
+    const out = new Uint8Array(float32JsonArrayMaxBytes(values.length));
+    return new TextDecoder().decode(out.subarray(0, writeFloat32JsonArray(values, out, 0)));
+  };
+
+  it('writes the bytes of JSON.stringify(encodeVector(v)) for values of every exponent', () => {
+    const values = randomBits(100_000);
+    expect(write(values)).toBe(JSON.stringify(encodeVector(values)));
+    expect(write(new Float32Array(0))).toBe('[]');
+  });
+
+  it('writes valid JSON whose every number parses back to the same float32', () => {
+    const values = randomBits(50_000).map((v) => (Number.isFinite(v) ? v : 0));
+    const parsed = JSON.parse(write(values)) as unknown;
+    expect(Array.isArray(parsed) && parsed.every((v) => typeof v === 'number')).toBe(true);
+    const back = Float32Array.from(parsed as number[]);
+    // Bit for bit, but for zero's sign, which JSON does not keep.
+    const same = values.every((v, i) => (v === 0 ? back[i] === 0 : Object.is(back[i], v)));
+    expect(same).toBe(true);
+  });
+
+  it('writes non-finite values as null, as JSON.stringify does', () => {
+    expect(write(new Float32Array([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0]))).toBe('[null,null,null,0]');
+  });
+
+  it('writes at the given offset and stays within float32JsonArrayMaxBytes', () => {
+    const values = new Float32Array([-1.17549435e-38, -3.4028235e38, -1.4e-45, -0.123456789]);
+    const out = new Uint8Array(3 + float32JsonArrayMaxBytes(values.length));
+    const end = writeFloat32JsonArray(values, out, 3);
+    expect(end).toBeLessThanOrEqual(out.length);
+    expect(new TextDecoder().decode(out.subarray(3, end))).toBe(JSON.stringify(encodeVector(values)));
   });
 });
 

@@ -47,7 +47,17 @@ export {
   problemAnswer,
 } from './problems.js';
 export type { ProblemAnswer, ProblemStatus, ProblemType } from './problems.js';
-export { decodeVectors, encodeFloat32, encodeVector, float32JsonArray, float32JsonNumber } from './vectors.js';
+export {
+  FLOAT32_JSON_MAX_BYTES,
+  decodeVectors,
+  encodeFloat32,
+  encodeVector,
+  float32JsonArray,
+  float32JsonArrayMaxBytes,
+  float32JsonNumber,
+  writeFloat32Json,
+  writeFloat32JsonArray,
+} from './vectors.js';
 export {
   BINARY_HEADERS,
   EMBEDDINGS_BINARY_CONTENT_TYPE,

@@ -29,12 +29,8 @@ export function decodeVectors(rows: readonly (readonly number[])[], count: numbe
  * building a number array takes. Non-finite values are `null`, as `JSON.stringify` writes them.
  */
 export function float32JsonArray(values: Float32Array): string {
-  let out = '[';
-  for (let i = 0; i < values.length; i++) {
-    if (i > 0) out += ',';
-    out += float32JsonNumber(values[i] as number);
-  }
-  return `${out}]`;
+  const bytes = new Uint8Array(float32JsonArrayMaxBytes(values.length));
+  return ASCII.decode(bytes.subarray(0, writeFloat32JsonArray(values, bytes, 0)));
 }
 
 /** One value as `float32JsonArray` writes it. */
@@ -49,4 +45,125 @@ export function float32JsonNumber(value: number): string {
   if (digits.charCodeAt(end - 1) === 46 /* . */) end--;
   const trimmed = digits.slice(0, end);
   return trimmed === '-0' ? '0' : trimmed;
+}
+
+/** Most bytes {@link writeFloat32Json} writes for one value (`-1.17549435e-38` is 15). */
+export const FLOAT32_JSON_MAX_BYTES = 16;
+
+/** Most bytes {@link writeFloat32JsonArray} writes for `length` values: brackets and commas included. */
+export function float32JsonArrayMaxBytes(length: number): number {
+  return 2 + length * (FLOAT32_JSON_MAX_BYTES + 1);
+}
+
+const ASCII = new TextDecoder();
+
+/** Powers of ten that doubles hold exactly (up to 10^22). */
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+const ZERO = 48;
+const MINUS = 45;
+const DOT = 46;
+const COMMA = 44;
+
+function writeAscii(text: string, out: Uint8Array, at: number): number {
+  for (let i = 0; i < text.length; i++) out[at + i] = text.charCodeAt(i);
+  return at + text.length;
+}
+
+/** "00" to "99" as ASCII byte pairs: two digits per division. */
+const DIGIT_PAIRS = Uint8Array.from({ length: 200 }, (_, i) => ZERO + (i % 2 === 0 ? Math.floor(i / 20) : Math.floor(i / 2) % 10));
+
+/** Writes the `n` decimal digits of `m` (an int32) ending just before `end`; returns `m` without them. */
+function writeDigits(m: number, out: Uint8Array, end: number, n: number): number {
+  let rest = m;
+  let i = end;
+  const stop = end - n;
+  while (i - 2 >= stop) {
+    const q = (rest / 100) | 0;
+    const pair = (rest - q * 100) * 2;
+    out[i - 1] = DIGIT_PAIRS[pair + 1] as number;
+    out[i - 2] = DIGIT_PAIRS[pair] as number;
+    rest = q;
+    i -= 2;
+  }
+  if (i > stop) {
+    const q = (rest / 10) | 0;
+    out[i - 1] = ZERO + rest - q * 10;
+    rest = q;
+  }
+  return rest;
+}
+
+/**
+ * Writes `value` (a float32) into `out` at `at` as the ASCII JSON number `float32JsonNumber(value)`
+ * gives, and returns the offset after it. The common case (1e-6 ≤ |value| < 1e9, no exponent in JSON)
+ * takes the 9 digits from an integer: `|value| × 10^k` is exact to 2^-53 relative (both factors are
+ * exact in a double), so rounding it half up gives toPrecision's digits except within 1e-6 of a tie,
+ * which, like every other value, takes the string path. `out` must have {@link FLOAT32_JSON_MAX_BYTES}
+ * free bytes at `at`.
+ */
+export function writeFloat32Json(value: number, out: Uint8Array, at: number): number {
+  if (value === 0) {
+    out[at] = ZERO; // ±0: JSON has no negative zero
+    return at + 1;
+  }
+  const a = value < 0 ? -value : value;
+  // NaN fails both comparisons.
+  if (!(a >= 1e-6 && a < 1e9)) return writeAscii(float32JsonNumber(value), out, at);
+  // scaled = a × 10^k within [1e8, 1e9): nine digits before the point; a lies in [10^e, 10^(e+1)).
+  let k = a < 1 ? 9 : 8;
+  let scaled = a * (POW10[k] as number);
+  while (scaled < 1e8) scaled = a * (POW10[++k] as number);
+  while (scaled >= 1e9) scaled = a * (POW10[--k] as number);
+  let e = 8 - k;
+  const floor = Math.floor(scaled);
+  const fraction = scaled - floor;
+  if (fraction > 0.499999 && fraction < 0.500001) return writeAscii(float32JsonNumber(value), out, at);
+  let m = (fraction >= 0.5 ? floor + 1 : floor) | 0;
+  if (m >= 1_000_000_000) {
+    m = 100_000_000;
+    e += 1;
+  }
+  // Significant digits without the trailing zeros.
+  let n = 9;
+  while (n > 1 && m % 10 === 0) {
+    m = (m / 10) | 0;
+    n--;
+  }
+  let p = at;
+  if (value < 0) out[p++] = MINUS;
+  if (e >= 0) {
+    const whole = e + 1;
+    if (n <= whole) {
+      for (let i = p + n; i < p + whole; i++) out[i] = ZERO;
+      writeDigits(m, out, p + n, n);
+      return p + whole;
+    }
+    const end = p + n + 1;
+    const head = writeDigits(m, out, end, n - whole);
+    out[p + whole] = DOT;
+    writeDigits(head, out, p + whole, whole);
+    return end;
+  }
+  out[p++] = ZERO;
+  out[p++] = DOT;
+  for (let i = -1; i > e; i--) out[p++] = ZERO;
+  writeDigits(m, out, p + n, n);
+  return p + n;
+}
+
+/**
+ * Writes `values` into `out` at `at` as the ASCII text of `float32JsonArray(values)` and returns the
+ * offset after it: for an answer written as bytes, without building a string first. `out` must have
+ * `float32JsonArrayMaxBytes(values.length)` free bytes at `at`.
+ */
+export function writeFloat32JsonArray(values: Float32Array, out: Uint8Array, at: number): number {
+  let p = at;
+  out[p++] = 91; // [
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) out[p++] = COMMA;
+    p = writeFloat32Json(values[i] as number, out, p);
+  }
+  out[p++] = 93; // ]
+  return p;
 }

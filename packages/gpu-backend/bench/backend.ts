@@ -21,10 +21,16 @@
  *                         own priority, so the generator takes less CPU from the server it measures,
  *                         as remote clients would (needs the right to lower a nice value: root or
  *                         CAP_SYS_NICE); default 0, everything at one priority
+ *   --client <c>          the load generator's HTTP client: raw (default; keep-alive node:net sockets, each
+ *                         request one prebuilt buffer, only the status line, framing and timing headers of
+ *                         the answer parsed: a fraction of fetch's CPU per request) or fetch (Node's undici)
  *   --processes <list>    replica rows: text at concurrency --replica-concurrency through one server
  *                         started with each COYO_HTTP_PROCESSES of the list (default 1,2), printing
  *                         requests/s and the server's CPU ms per request (all its processes and threads)
  *   --replica-concurrency <n>  concurrency of the replica rows (default 32)
+ *   --replica-rounds <n>  rounds of the replica rows (default 3): every server is started first, then each
+ *                         measured for 0.8 × --duration per round, in turns, so load drift weighs alike;
+ *                         the rows also print the load generator's own CPU per request
  *   --no-replicas         skip the replica rows
  *   --no-cpu              skip the CPU-per-request rows: text through the backend against a bare Node
  *                         server answering the same shape (bench/text-floor-server.ts), ViT images through
@@ -52,6 +58,7 @@ import { z } from 'zod';
 import { type LoadResult, type Send, runClosedLoop } from './load.js';
 import { cpuRows, mainLoopSeconds, type CpuReport } from './cpu-rows.js';
 import { treeCpuMs } from './process-cpu.js';
+import { RawHttpClient } from './raw-http.js';
 import { freePort } from '../test/free-port';
 
 const PACKAGE_DIR = fileURLToPath(new URL('../', import.meta.url));
@@ -78,6 +85,7 @@ const ArgsSchema = z.object({
   device: z.enum(['cpu', 'cuda', 'webgpu', 'auto']).default('cpu'),
   'no-peer': z.boolean().default(false),
   'client-nice': z.coerce.number().int().min(0).max(19).default(0),
+  client: z.enum(['raw', 'fetch']).default('raw'),
   out: z.string().min(1).optional(),
   processes: z
     .string()
@@ -85,6 +93,7 @@ const ArgsSchema = z.object({
     .transform((v) => v.split(',').map(Number))
     .pipe(z.array(z.number().int().min(1).max(64)).min(1)),
   'replica-concurrency': z.coerce.number().int().min(1).max(1024).default(32),
+  'replica-rounds': z.coerce.number().int().min(1).max(20).default(3),
   'no-replicas': z.boolean().default(false),
   'no-cpu': z.boolean().default(false),
   'cpu-only': z.boolean().default(false),
@@ -151,13 +160,51 @@ function timing(res: Response, name: string): number | undefined {
   return v === null ? undefined : Number(v);
 }
 
-/** Requests of `workload`; `accept` (e.g. binary embeddings) goes on every request when given. */
-function sender(baseUrl: string, token: string | undefined, workload: Workload, images: Buffer[], texts: string[], accept?: string): Send {
+/** The load generator's HTTP client: raw keep-alive sockets (default), or Node's `fetch`. */
+type LoadClient = 'raw' | 'fetch';
+
+/**
+ * Requests of `workload`; `accept` (e.g. binary embeddings) goes on every request when given. With the
+ * raw client each request is one prebuilt buffer on a keep-alive socket and only the status line, the
+ * framing and the two timing headers of the answer are parsed (`raw-http.ts`).
+ */
+function sender(
+  baseUrl: string,
+  token: string | undefined,
+  workload: Workload,
+  images: Buffer[],
+  texts: string[],
+  accept?: string,
+  client: LoadClient = 'raw',
+): Send {
   let n = 0;
   const auth: Record<string, string> = {
     ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
     ...(accept === undefined ? {} : { accept }),
   };
+  if (client === 'raw') {
+    const raw = new RawHttpClient(baseUrl, ['x-queue-time', 'x-inference-time']);
+    const textHeaders = { ...auth, 'content-type': 'application/json' };
+    const imageHeaders = { ...auth, 'content-type': 'image/jpeg' };
+    // An image request's bytes depend only on which image it carries: built once each.
+    const imageRequests =
+      workload === 'text'
+        ? []
+        : images.map((body) =>
+            raw.encode({ method: 'POST', path: workload === 'vit' ? '/v1/classify?top_k=5' : '/v1/embed/image', headers: imageHeaders, body }),
+          );
+    return async (signal) => {
+      const i = n++;
+      const request =
+        workload === 'text'
+          ? raw.encode({ method: 'POST', path: '/v1/embed/text', headers: textHeaders, body: JSON.stringify({ texts: [distinctText(texts, i)] }) })
+          : pick(imageRequests, i);
+      const res = await raw.send(request, signal);
+      if (res.status !== 200) throw new Error(`${res.status}: ${res.body.toString('utf8', 0, 200)}`);
+      const number = (name: string) => (res.headers[name] === undefined ? undefined : Number(res.headers[name]));
+      return { items: 1, queueMs: number('x-queue-time'), inferenceMs: number('x-inference-time') };
+    };
+  }
   return async (signal) => {
     const i = n++;
     let res: Response;
@@ -392,11 +439,63 @@ function ratio(cells: Cell[], a: (c: Cell) => boolean, b: (c: Cell) => boolean):
 interface ReplicaCell extends LoadResult {
   processes: number;
   requestsPerSecond: number;
+  /** Requests/s of each round, in order. */
+  perRound: number[];
   /** User + system CPU of the whole server (primary, HTTP processes, all threads) per answered request. */
   cpuMsPerRequest: number | null;
+  /** The load generator's own CPU per answered request. */
+  clientCpuMsPerRequest: number | null;
   /** Main-thread (event-loop) busy time per answered request, summed over the HTTP processes. */
   loopMsPerRequest: number | null;
   meanBatchSize: number | null;
+}
+
+/** One measured round of a replica row. */
+interface ReplicaRound {
+  result: LoadResult;
+  /** The server's CPU (all processes and threads) over the round, ms. */
+  cpuMs: number;
+  /** The load generator's own CPU (this process) over the round, ms. */
+  clientCpuMs: number;
+  runs: number;
+  batched: number;
+  loopSeconds: number;
+}
+
+/** A replica row from its rounds: totals over all of them; latencies are the rounds' means. */
+function replicaCell(processes: number, concurrency: number, rounds: readonly ReplicaRound[]): ReplicaCell {
+  const sum = (f: (r: ReplicaRound) => number) => rounds.reduce((a, r) => a + f(r), 0);
+  const meanOf = (f: (r: ReplicaRound) => number) => (rounds.length > 0 ? sum(f) / rounds.length : Number.NaN);
+  const answered = sum((r) => r.result.requests - r.result.errors);
+  const elapsedMs = sum((r) => r.result.elapsedMs);
+  const items = sum((r) => r.result.items);
+  const runs = sum((r) => r.runs);
+  const perRequest = (ms: number) => (answered > 0 ? ms / answered : null);
+  return {
+    concurrency,
+    elapsedMs,
+    requests: sum((r) => r.result.requests),
+    items,
+    errors: sum((r) => r.result.errors),
+    errorSamples: rounds.flatMap((r) => r.result.errorSamples).slice(0, 5),
+    itemsPerSecond: elapsedMs > 0 ? (items * 1000) / elapsedMs : 0,
+    latencyMs: {
+      p50: meanOf((r) => r.result.latencyMs.p50),
+      p90: meanOf((r) => r.result.latencyMs.p90),
+      p99: meanOf((r) => r.result.latencyMs.p99),
+      max: Math.max(...rounds.map((r) => r.result.latencyMs.max)),
+      mean: meanOf((r) => r.result.latencyMs.mean),
+    },
+    serverQueueMs: null,
+    serverInferenceMs: null,
+    processes,
+    requestsPerSecond: elapsedMs > 0 ? (answered * 1000) / elapsedMs : 0,
+    perRound: rounds.map((r) => (r.result.elapsedMs > 0 ? ((r.result.requests - r.result.errors) * 1000) / r.result.elapsedMs : 0)),
+    cpuMsPerRequest: perRequest(sum((r) => r.cpuMs)),
+    clientCpuMsPerRequest: perRequest(sum((r) => r.clientCpuMs)),
+    loopMsPerRequest: perRequest(sum((r) => r.loopSeconds) * 1000),
+    meanBatchSize: runs > 0 ? sum((r) => r.batched) / runs : null,
+  };
 }
 
 /** Sum of every sample of `name` (all label sets) in a Prometheus text page. */
@@ -420,7 +519,7 @@ async function allProcessesReady(url: string, processes: number, timeoutMs: numb
   throw new Error(`not all ${processes} HTTP processes were ready within ${timeoutMs / 1000} s`);
 }
 
-const REPLICA_HEADER = `${'procs'.padStart(5)} ${'conc'.padStart(4)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'CPU ms/req'.padStart(10)} ${'loop ms/req'.padStart(11)} ${'batch'.padStart(7)} ${'reqs'.padStart(6)} ${'err'.padStart(4)}`;
+const REPLICA_HEADER = `${'procs'.padStart(5)} ${'conc'.padStart(4)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'CPU ms/req'.padStart(10)} ${'loop ms/req'.padStart(11)} ${'client ms/req'.padStart(13)} ${'batch'.padStart(7)} ${'reqs'.padStart(6)} ${'err'.padStart(4)}  req/s per round`;
 
 function printReplicaRow(c: ReplicaCell): void {
   console.log(
@@ -432,9 +531,11 @@ function printReplicaRow(c: ReplicaCell): void {
       fmt(c.latencyMs.p99).padStart(9),
       fmt(c.cpuMsPerRequest, 2).padStart(10),
       fmt(c.loopMsPerRequest, 2).padStart(11),
+      fmt(c.clientCpuMsPerRequest, 3).padStart(13),
       fmt(c.meanBatchSize).padStart(7),
       String(c.requests).padStart(6),
       String(c.errors).padStart(4),
+      ` ${c.perRound.map((v) => fmt(v, 0)).join(' ')}`,
     ].join(' '),
   );
 }
@@ -453,9 +554,11 @@ async function main(): Promise<void> {
       device: { type: 'string' },
       'no-peer': { type: 'boolean' },
       'client-nice': { type: 'string' },
+      client: { type: 'string' },
       out: { type: 'string' },
       processes: { type: 'string' },
       'replica-concurrency': { type: 'string' },
+      'replica-rounds': { type: 'string' },
       'no-replicas': { type: 'boolean' },
       'no-cpu': { type: 'boolean' },
       'cpu-only': { type: 'boolean' },
@@ -496,6 +599,7 @@ async function main(): Promise<void> {
   console.log(
     `models: ${p.modelsDir} (${p.kind}); device ${args.device}; ${availableParallelism()} CPUs; ${p.durationMs / 1000} s per cell; ` +
       `load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')}` +
+      `; load generator: ${args.client === 'raw' ? 'raw keep-alive sockets (bench/raw-http.ts)' : 'fetch'}` +
       (args['client-nice'] > 0 ? `; load generator at nice +${args['client-nice']}` : ''),
   );
   console.log(HEADER);
@@ -513,7 +617,7 @@ async function main(): Promise<void> {
     });
     try {
       for (const workload of args.workloads) {
-        const send = sender(server.url, token, workload, images, texts);
+        const send = sender(server.url, token, workload, images, texts, undefined, args.client);
         await settle(server.url, send); // also a warm-up request
         for (const concurrency of p.concurrency(workload)) {
           const before = histogramTotals(await scrape(server.url), 'coyo_backend_batch_size');
@@ -546,7 +650,7 @@ async function main(): Promise<void> {
         return start('bench/text-floor-server.ts', { FLOOR_PORT: String(port) }, port, p.readyTimeoutMs);
       },
       stop,
-      sender: (url, tok, workload, accept) => sender(url, tok, workload, images, texts, accept),
+      sender: (url, tok, workload, accept) => sender(url, tok, workload, images, texts, accept, args.client),
       token,
       images,
       rounds: args['cpu-rounds'],
@@ -561,40 +665,56 @@ async function main(): Promise<void> {
   const replicas: ReplicaCell[] = [];
   if (!args['no-replicas'] && !args['cpu-only'] && args.workloads.includes('text')) {
     const concurrency = args['replica-concurrency'];
-    console.log(`\nreplica: text at concurrency ${concurrency} through HTTP, COYO_HTTP_PROCESSES = ${args.processes.join(', ')}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    console.log(
+      `\nreplica: text at concurrency ${concurrency} through HTTP, COYO_HTTP_PROCESSES = ${args.processes.join(', ')}, ` +
+        `${args['replica-rounds']} rounds each, in turns; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+    );
     console.log(REPLICA_HEADER);
-    for (const processes of args.processes) {
-      const server = await startOurs({ ...args['server-env'], COYO_HTTP_PROCESSES: String(processes) });
-      try {
+    // Every server started first, then measured in turns, round by round, so that other load on the
+    // machine, which drifts over a minute, weighs on each alike.
+    const servers: Array<{ processes: number; server: Running; send: Send; rounds: Array<ReplicaRound> }> = [];
+    try {
+      for (const processes of args.processes) {
+        const server = await startOurs({ ...args['server-env'], COYO_HTTP_PROCESSES: String(processes) });
+        servers.push({ processes, server, send: sender(server.url, token, 'text', images, texts, undefined, args.client), rounds: [] });
         await allProcessesReady(server.url, processes, p.readyTimeoutMs);
-        const send = sender(server.url, token, 'text', images, texts);
-        await settle(server.url, send);
-        const pid = server.child.pid;
-        if (pid === undefined) throw new Error('the server has no pid');
-        const pageBefore = await scrape(server.url);
-        const cpuBefore = treeCpuMs(pid);
-        const result = await measure(send, concurrency);
-        const cpuAfter = treeCpuMs(pid);
-        const pageAfter = await scrape(server.url);
-        await settle(server.url, send);
-        const answered = result.requests;
-        const runs = total(pageAfter, 'coyo_backend_batch_size_count') - total(pageBefore, 'coyo_backend_batch_size_count');
-        const batched = total(pageAfter, 'coyo_backend_batch_size_sum') - total(pageBefore, 'coyo_backend_batch_size_sum');
-        const loopSeconds =
-          mainLoopSeconds(pageAfter) - mainLoopSeconds(pageBefore);
-        const cell: ReplicaCell = {
-          ...result,
-          processes,
-          requestsPerSecond: (answered * 1000) / result.elapsedMs,
-          cpuMsPerRequest: answered > 0 ? (cpuAfter - cpuBefore) / answered : null,
-          loopMsPerRequest: answered > 0 ? (loopSeconds * 1000) / answered : null,
-          meanBatchSize: runs > 0 ? batched / runs : null,
-        };
-        replicas.push(cell);
-        printReplicaRow(cell);
-      } finally {
-        await stop(server);
       }
+      // Warm-up: each process compiles its own hot paths from the share of the load it gets, so a
+      // replica of N processes is warmed N times as long (with 2 s in all, its first round ran slower).
+      for (const s of servers) {
+        await settle(s.server.url, s.send);
+        await runClosedLoop(s.send, { concurrency, durationMs: 3000 * s.processes });
+      }
+      const roundMs = Math.max(2000, Math.round(p.durationMs * 0.8));
+      for (let r = 0; r < args['replica-rounds']; r++) {
+        for (const s of servers) {
+          const pid = s.server.child.pid;
+          if (pid === undefined) throw new Error('the server has no pid');
+          await settle(s.server.url, s.send);
+          const pageBefore = await scrape(s.server.url);
+          const cpuBefore = treeCpuMs(pid);
+          const clientBefore = process.cpuUsage();
+          const result = await runClosedLoop(s.send, { concurrency, durationMs: roundMs, maxRequests: 1_000_000 });
+          const client = process.cpuUsage(clientBefore);
+          const cpuAfter = treeCpuMs(pid);
+          const pageAfter = await scrape(s.server.url);
+          s.rounds.push({
+            result,
+            cpuMs: cpuAfter - cpuBefore,
+            clientCpuMs: (client.user + client.system) / 1000,
+            runs: total(pageAfter, 'coyo_backend_batch_size_count') - total(pageBefore, 'coyo_backend_batch_size_count'),
+            batched: total(pageAfter, 'coyo_backend_batch_size_sum') - total(pageBefore, 'coyo_backend_batch_size_sum'),
+            loopSeconds: mainLoopSeconds(pageAfter) - mainLoopSeconds(pageBefore),
+          });
+        }
+      }
+    } finally {
+      for (const s of servers) await stop(s.server);
+    }
+    for (const s of servers) {
+      const cell = replicaCell(s.processes, concurrency, s.rounds);
+      replicas.push(cell);
+      printReplicaRow(cell);
     }
     const one = replicas.find((c) => c.processes === 1);
     for (const c of replicas) {
@@ -615,7 +735,7 @@ async function main(): Promise<void> {
       p.readyTimeoutMs,
     );
     try {
-      const send = sender(peer.url, undefined, 'vit', images, texts);
+      const send = sender(peer.url, undefined, 'vit', images, texts, undefined, args.client);
       await send(AbortSignal.timeout(300_000)); // the pipeline's first run allocates
       for (const concurrency of p.concurrency('vit')) {
         const result = await measure(send, concurrency);

@@ -61,7 +61,8 @@ export interface CpuSide {
 }
 
 export interface CpuRow {
-  ours: CpuSide & { loopMsPerRequest: number | null };
+  /** `threads`: text only, CPU ms per request by thread (`coyo_backend_thread_cpu_seconds_total`). */
+  ours: CpuSide & { loopMsPerRequest: number | null; threads?: Record<string, number> };
   /** Text only: the same requests asking for binary embeddings (`Accept: application/octet-stream`). */
   oursBinary?: CpuSide & { loopMsPerRequest: number | null; ratio: number | null };
   floor: (CpuSide & { kind: string }) | { absent: string };
@@ -97,6 +98,12 @@ export function threadCpuSeconds(page: string): Map<string, number> {
     if (m?.[1] !== undefined) out.set(m[1], (out.get(m[1]) ?? 0) + Number(m[2]));
   }
   return out;
+}
+
+/** Adds each thread's CPU seconds between two /metrics pages to `into`. */
+function addThreadSeconds(into: Map<string, number>, pageBefore: string, pageAfter: string): void {
+  const before = threadCpuSeconds(pageBefore);
+  for (const [thread, seconds] of threadCpuSeconds(pageAfter)) into.set(thread, (into.get(thread) ?? 0) + seconds - (before.get(thread) ?? 0));
 }
 
 /** Main-thread event-loop busy seconds in a /metrics page, summed over a replica's HTTP processes. */
@@ -236,20 +243,24 @@ export async function cpuRows<S extends Server>(o: CpuRowsOptions<S>): Promise<C
       const sendBinary = o.sender(ours.url, o.token, 'text', EMBEDDINGS_BINARY_CONTENT_TYPE);
       const sendFloor = o.sender(floor.url, undefined, 'text');
       // Warm both up (JIT, batcher shapes, both answer formats) outside the measured rounds: with 1 s the
-      // first round still ran partly unoptimised code.
-      await runClosedLoop(sendOurs, { concurrency: 32, durationMs: 2000 });
-      await runClosedLoop(sendBinary, { concurrency: 32, durationMs: 1000 });
-      await runClosedLoop(sendFloor, { concurrency: 32, durationMs: 2000 });
+      // first round still ran partly unoptimised code, and with 2 s (at a load average of 9–11) ours still
+      // read 1.4–1.7× its later rounds in the first, so both sides get 4 s.
+      await runClosedLoop(sendOurs, { concurrency: 32, durationMs: 4000 });
+      await runClosedLoop(sendBinary, { concurrency: 32, durationMs: 2000 });
+      await runClosedLoop(sendFloor, { concurrency: 32, durationMs: 4000 });
       const oursRounds: Array<{ requests: number; cpuMs: number }> = [];
       const floorRounds: Array<{ requests: number; cpuMs: number }> = [];
       const binaryRounds: Array<{ requests: number; cpuMs: number }> = [];
       let loopSeconds = 0;
       let binaryLoopSeconds = 0;
+      const threadSeconds = new Map<string, number>();
       for (let r = 0; r < o.rounds; r++) {
         floorRounds.push(await measureCpu(floorPid, sendFloor, 32, o.durationMs));
         let pageBefore = await o.scrape(ours.url);
         oursRounds.push(await measureCpu(oursPid, sendOurs, 32, o.durationMs));
-        loopSeconds += mainLoopSeconds(await o.scrape(ours.url)) - mainLoopSeconds(pageBefore);
+        const pageAfter = await o.scrape(ours.url);
+        loopSeconds += mainLoopSeconds(pageAfter) - mainLoopSeconds(pageBefore);
+        addThreadSeconds(threadSeconds, pageBefore, pageAfter);
         pageBefore = await o.scrape(ours.url);
         binaryRounds.push(await measureCpu(oursPid, sendBinary, 32, o.durationMs));
         binaryLoopSeconds += mainLoopSeconds(await o.scrape(ours.url)) - mainLoopSeconds(pageBefore);
@@ -257,8 +268,13 @@ export async function cpuRows<S extends Server>(o: CpuRowsOptions<S>): Promise<C
       const oursSide = side(oursRounds);
       const floorSide = side(floorRounds);
       const binarySide = side(binaryRounds);
+      const perRequest = (seconds: number) => (oursSide.requests > 0 ? (seconds * 1000) / oursSide.requests : Number.NaN);
       report.text = {
-        ours: { ...oursSide, loopMsPerRequest: oursSide.requests > 0 ? (loopSeconds * 1000) / oursSide.requests : null },
+        ours: {
+          ...oursSide,
+          loopMsPerRequest: oursSide.requests > 0 ? (loopSeconds * 1000) / oursSide.requests : null,
+          threads: Object.fromEntries([...threadSeconds].map(([thread, seconds]) => [thread, perRequest(seconds)])),
+        },
         oursBinary: {
           ...binarySide,
           loopMsPerRequest: binarySide.requests > 0 ? (binaryLoopSeconds * 1000) / binarySide.requests : null,
@@ -270,6 +286,7 @@ export async function cpuRows<S extends Server>(o: CpuRowsOptions<S>): Promise<C
         loadAverage: loadavg(),
       };
       printRow('text c=32', 'request', report.text);
+      console.log(`text c=32, JSON answers, per thread, CPU ms/request: ${Object.entries(report.text.ours.threads ?? {}).map(([t, ms]) => `${t} ${fmt(ms, 3)}`).join(', ')}`);
       const b = report.text.oursBinary;
       if (b) {
         console.log(
@@ -322,10 +339,7 @@ export async function cpuRows<S extends Server>(o: CpuRowsOptions<S>): Promise<C
         const pageAfter = await o.scrape(ours.url);
         if (o.stages) ourStageRounds.push(await ourStages(o.images, o.modelsDir, o.durationMs / 2));
         loopSeconds += mainLoopSeconds(pageAfter) - mainLoopSeconds(pageBefore);
-        const before = threadCpuSeconds(pageBefore);
-        for (const [thread, seconds] of threadCpuSeconds(pageAfter)) {
-          threadSeconds.set(thread, (threadSeconds.get(thread) ?? 0) + seconds - (before.get(thread) ?? 0));
-        }
+        addThreadSeconds(threadSeconds, pageBefore, pageAfter);
       }
       const oursSide = side(oursRounds);
       const floorSide = python === undefined ? undefined : side(floorRounds);

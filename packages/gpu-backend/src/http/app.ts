@@ -7,18 +7,12 @@
  */
 import { availableParallelism } from 'node:os';
 import {
-  BINARY_HEADERS,
-  CLIENT_CLOSED_STATUS,
-  EMBEDDINGS_BINARY_CONTENT_TYPE,
-  DEADLINE_MS_PATTERN,
   HEADERS,
   LIMITS,
   ROUTES,
   TOP_K_PATTERN,
   acceptsBinaryEmbeddings,
-  encodeBinaryEmbeddings,
   encodeFloat32,
-  float32JsonArray,
   type ClassifyAnswer,
   type HealthAnswer,
   type ModelsAnswer,
@@ -26,19 +20,20 @@ import {
   type ReadyAnswer,
 } from '@coyo/backend-protocol';
 import { Hono, type Context } from 'hono';
-import { requestId, type RequestIdVariables } from 'hono/request-id';
+import type { RequestIdVariables } from 'hono/request-id';
 import type { Answered, Engine, ImageEmbeddings, Work, WorkOptions } from '../batching/engine.js';
 import type { Config } from '../config.js';
 import type { BackendMetrics } from '../metrics/metrics.js';
 import { silentLogger, type Logger } from '../metrics/logger.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/registry.js';
 import { phashOf } from '../models/phash.js';
+import { answeredHeaders, embeddingsAnswer, errorAnswer, parseDeadlineMs } from './answers.js';
 import { bearerAuth } from './auth.js';
 import { incomingOf, readImages, readTexts } from './body.js';
-import { ClientGone, HttpProblem, problemResponse, toProblem } from './problem.js';
+import { HttpProblem, problemResponse } from './problem.js';
+import { resolveRequestId } from './request-id.js';
+import { recordRequest } from './request-log.js';
 import type { ServerStatus } from './status.js';
-
-const KNOWN_PATHS = new Set<string>(Object.values(ROUTES).map((r) => r.path));
 
 type AppEnv = {
   Variables: RequestIdVariables & {
@@ -65,28 +60,6 @@ export interface AppDeps {
   maxConcurrentPhash?: number;
 }
 
-function formatMs(ms: number): string {
-  return String(Math.round(ms * 10) / 10);
-}
-
-/**
- * The headers every inference answer carries: where its time went, and the revision of the weights that
- * made it, in the header as in the body, so callers can key caches by it.
- */
-function answeredHeaders(c: Context, answered: Answered): void {
-  c.header(HEADERS.queueTime, formatMs(answered.queueMs));
-  c.header(HEADERS.inferenceTime, formatMs(answered.inferenceMs));
-  c.header(HEADERS.modelRevision, answered.revision);
-}
-
-function parseDeadlineMs(header: string | undefined): number | undefined {
-  if (header === undefined) return undefined;
-  if (!DEADLINE_MS_PATTERN.test(header.trim())) {
-    throw new HttpProblem('invalid_request', `${HEADERS.deadlineMs} must be a whole number of milliseconds`);
-  }
-  return Number(header.trim());
-}
-
 function parseTopK(value: string | undefined): number {
   if (value === undefined) return LIMITS.defaultTopK;
   if (!TOP_K_PATTERN.test(value) || Number(value) < 1) throw new HttpProblem('invalid_request', 'top_k must be a whole number ≥ 1');
@@ -104,22 +77,17 @@ export function createApp({
 }: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
-  app.use(requestId({ headerName: HEADERS.requestId }));
+  app.use(async function requestId(c, next) {
+    const id = resolveRequestId(c.req.header(HEADERS.requestId));
+    c.set('requestId', id);
+    c.header(HEADERS.requestId, id);
+    await next();
+  });
 
-  app.use(async function recordRequest(c, next) {
+  app.use(async function countAndLog(c, next) {
     const started = performance.now();
     await next();
-    const route = KNOWN_PATHS.has(c.req.path) ? c.req.path : 'other';
-    metrics.requests.inc({ route, status: String(c.res.status) });
-    if (route.startsWith('/v1/')) {
-      logger.info('request', {
-        request_id: c.get('requestId'),
-        method: c.req.method,
-        route,
-        status: c.res.status,
-        ms: Math.round(performance.now() - started),
-      });
-    }
+    recordRequest(metrics, logger, { requestId: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status, started });
   });
 
   app.get(ROUTES.health.path, (c) => c.json(status.health() satisfies HealthAnswer));
@@ -192,32 +160,11 @@ export function createApp({
     return response;
   };
 
-  /**
-   * An embed answer: JSON written directly (the `EmbedImageAnswer` / `EmbedTextAnswer` shape, the text
-   * `JSON.stringify` would give, without building number arrays first), or little-endian float32 rows
-   * with the other fields in headers when the caller's `Accept` asks for `application/octet-stream`.
-   */
+  /** An embed answer ({@link embeddingsAnswer}: JSON, or binary rows when `Accept` asks for them). */
   const answerEmbeddings = (c: Context<AppEnv>, route: string, answer: ImageEmbeddings, admissionMs: number, tokens?: readonly number[]) => {
     const serialising = performance.now();
-    answeredHeaders(c, answer);
-    c.header('vary', 'accept');
-    let response: Response;
-    if (acceptsBinaryEmbeddings(c.req.header('accept'))) {
-      c.header(BINARY_HEADERS.model, answer.model);
-      c.header(BINARY_HEADERS.dim, String(answer.dim));
-      c.header(BINARY_HEADERS.count, String(answer.embeddings.length));
-      if (tokens !== undefined) c.header(BINARY_HEADERS.tokens, tokens.join(','));
-      const body = encodeBinaryEmbeddings(answer.embeddings, answer.dim);
-      response = c.body(body.buffer as ArrayBuffer, 200, { 'content-type': EMBEDDINGS_BINARY_CONTENT_TYPE });
-    } else {
-      let json = `{"model":${JSON.stringify(answer.model)},"revision":${JSON.stringify(answer.revision)},"dim":${answer.dim},"embeddings":[`;
-      for (let i = 0; i < answer.embeddings.length; i++) {
-        if (i > 0) json += ',';
-        json += float32JsonArray(answer.embeddings[i] as Float32Array);
-      }
-      json += tokens === undefined ? ']}' : `],"tokens":${JSON.stringify(tokens)}}`;
-      response = c.body(json, 200, { 'content-type': 'application/json' });
-    }
+    const { headers, body } = embeddingsAnswer(answer, acceptsBinaryEmbeddings(c.req.header('accept')), tokens);
+    const response = c.body(body, 200, headers);
     observeStages(route, answer, admissionMs, serialising);
     return response;
   };
@@ -251,7 +198,7 @@ export function createApp({
       (engine, images, permit) => engine.classify(images, k, permit, work(c)),
     );
     const serialising = performance.now();
-    answeredHeaders(c, answer);
+    for (const [name, value] of Object.entries(answeredHeaders(answer))) c.header(name, value);
     return answerJson(c, ROUTES.classify.path, answer, admissionMs, serialising, {
       model: answer.model,
       revision: answer.revision,
@@ -280,17 +227,8 @@ export function createApp({
   app.notFound((c) => problemResponse({ type: 'not_found', detail: `no route for ${c.req.method} ${c.req.path}` }, c.get('requestId')));
 
   app.onError((error, c) => {
-    const requestIdValue = c.get('requestId');
-    const problem = toProblem(error);
-    // A connection dropped mid-upload makes the body stream fail with a plain error: it is the client's
-    // leaving, not a server fault, and nobody reads the answer.
-    const gone = problem instanceof ClientGone || (problem.type === 'internal' && c.req.raw.signal.aborted);
-    if (gone) {
-      logger.info('client closed the request', { request_id: requestIdValue });
-      return new Response(null, { status: CLIENT_CLOSED_STATUS, headers: { [HEADERS.requestId]: requestIdValue } });
-    }
-    if (problem.type === 'internal') logger.error('request failed', { request_id: requestIdValue, error });
-    return problemResponse(problem, requestIdValue);
+    const { status, headers, body } = errorAnswer(error, c.get('requestId'), c.req.raw.signal.aborted, logger);
+    return new Response(body, { status, headers });
   });
 
   return app;

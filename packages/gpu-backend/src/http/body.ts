@@ -79,15 +79,19 @@ function readIncoming(incoming: IncomingMessage, limit: number, what: string): P
   });
 }
 
+/** Refuses (413) a body whose `Content-Length` alone is over `limit`, before reading any of it. */
+function checkDeclaredLength(declared: string | null | undefined, limit: number, what: string): void {
+  if (declared !== null && declared !== undefined && /^\d+$/.test(declared) && Number(declared) > limit) {
+    throw new HttpProblem('payload_too_large', `${what} is ${declared} bytes; the limit is ${limit} bytes`);
+  }
+}
+
 /**
  * Reads a body of at most `limit` bytes, else throws `payload_too_large` (413). With `incoming` (the Node
  * request the app is served from, not yet read) the bytes come straight from it.
  */
 export async function readLimited(request: Request, limit: number, what: string, incoming?: IncomingMessage): Promise<Uint8Array> {
-  const declared = request.headers.get('content-length');
-  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > limit) {
-    throw new HttpProblem('payload_too_large', `${what} is ${declared} bytes; the limit is ${limit} bytes`);
-  }
+  checkDeclaredLength(request.headers.get('content-length'), limit, what);
   if (incoming !== undefined && !incoming.readableDidRead && !incoming.readableEnded) return readIncoming(incoming, limit, what);
   if (request.body === null) return new Uint8Array(0);
   const reader = request.body.getReader();
@@ -235,18 +239,26 @@ export function validTexts(json: unknown, maxTexts: number): string[] | undefine
   return texts as string[];
 }
 
-/** The texts of `POST /v1/embed/text`: JSON `{ texts: string[] }`. */
-export async function readTexts(request: Request, limits: LimitsConfig, incoming?: IncomingMessage): Promise<string[]> {
-  const type = mediaType(request.headers.get('content-type'));
-  if (type !== 'application/json') {
+/** Decodes request bodies; `fatal` refuses bytes that are not UTF-8. Decoding is synchronous, so one serves all. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Refuses (415) a text request whose `Content-Type` is not JSON. */
+function checkTextsType(contentType: string | null | undefined): void {
+  if (mediaType(contentType) !== 'application/json') {
     throw new HttpProblem('unsupported_media_type', 'send a JSON body with Content-Type application/json');
   }
-  // Room for every allowed text fully \u-escaped (6 bytes per UTF-16 unit) plus the JSON around it.
-  const limit = limits.maxTextsPerRequest * MAX_TEXT_LENGTH * 6 + 64 * 1024;
-  const bytes = await readLimited(request, limit, 'the request body', incoming);
+}
+
+/** Longest text request body: every allowed text fully \u-escaped (6 bytes per UTF-16 unit) plus the JSON around it. */
+function textsBodyLimit(limits: LimitsConfig): number {
+  return limits.maxTextsPerRequest * MAX_TEXT_LENGTH * 6 + 64 * 1024;
+}
+
+/** The texts of a `POST /v1/embed/text` body (JSON `{ texts: string[] }`), or a 400 problem saying what is wrong. */
+export function parseTexts(bytes: Uint8Array, limits: LimitsConfig): string[] {
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    json = JSON.parse(UTF8.decode(bytes));
   } catch {
     throw new HttpProblem('invalid_request', 'the body is not valid UTF-8 JSON');
   }
@@ -259,4 +271,21 @@ export async function readTexts(request: Request, limits: LimitsConfig, incoming
     throw new HttpProblem('invalid_request', `${where}${issue?.message ?? 'invalid body'}`);
   }
   return parsed.data.texts;
+}
+
+/** The texts of `POST /v1/embed/text`: JSON `{ texts: string[] }`. */
+export async function readTexts(request: Request, limits: LimitsConfig, incoming?: IncomingMessage): Promise<string[]> {
+  checkTextsType(request.headers.get('content-type'));
+  return parseTexts(await readLimited(request, textsBodyLimit(limits), 'the request body', incoming), limits);
+}
+
+/**
+ * {@link readTexts} for a Node request served without a `Request` around it (`fast-path.ts`): the same
+ * checks, limits and problems.
+ */
+export async function readTextsFromNode(incoming: IncomingMessage, limits: LimitsConfig): Promise<string[]> {
+  checkTextsType(incoming.headers['content-type']);
+  const limit = textsBodyLimit(limits);
+  checkDeclaredLength(incoming.headers['content-length'], limit, 'the request body');
+  return parseTexts(await readIncoming(incoming, limit, 'the request body'), limits);
 }

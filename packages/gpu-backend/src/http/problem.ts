@@ -54,16 +54,28 @@ export function toProblem(error: unknown): Problem | ClientGone {
   return { type: 'internal', detail: 'the server failed to answer this request' };
 }
 
-/** Builds the problem+json response; `Retry-After` goes with the 503s. */
-export function problemResponse(problem: Problem, requestId: string, headers: Record<string, string> = {}): Response {
+/** A problem answer's status, headers and body text, for any server that writes it. */
+export interface ProblemParts {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** The problem+json answer of `problem`; `Retry-After` goes with the 503s, `WWW-Authenticate` with 401. */
+export function problemParts(problem: Problem, requestId: string): ProblemParts {
   const body = problemAnswer(problem.type, problem.detail, requestId);
   const { status } = body;
-  const extra: Record<string, string> = {
-    ...headers,
+  const headers: Record<string, string> = {
     'content-type': PROBLEM_CONTENT_TYPE,
     [HEADERS.requestId]: requestId,
   };
-  if (status === 503) extra[HEADERS.retryAfter] = String(RETRY_AFTER_SECONDS);
-  if (problem.type === 'unauthorized') extra['www-authenticate'] = 'Bearer';
-  return new Response(JSON.stringify(body), { status, headers: extra });
+  if (status === 503) headers[HEADERS.retryAfter] = String(RETRY_AFTER_SECONDS);
+  if (problem.type === 'unauthorized') headers['www-authenticate'] = 'Bearer';
+  return { status, headers, body: JSON.stringify(body) };
+}
+
+/** Builds the problem+json response ({@link problemParts}). */
+export function problemResponse(problem: Problem, requestId: string): Response {
+  const { status, headers, body } = problemParts(problem, requestId);
+  return new Response(body, { status, headers });
 }

@@ -1,12 +1,14 @@
 /**
- * Serves the app on Node's HTTP server (`@hono/node-server`) and closes it gently: stop accepting, drop
- * idle keep-alive connections, let answers being written finish.
+ * Serves the app on Node's HTTP server (`@hono/node-server`), with the hot text route answered directly
+ * (`fast-path.ts`) before the app sees it, and closes it gently: stop accepting, drop idle keep-alive
+ * connections, let answers being written finish.
  */
-import type { Server } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import type { Config } from '../config.js';
 import { createApp, type AppDeps } from './app.js';
+import { directRoutes } from './fast-path.js';
 
 /** How long close() waits for open connections before cutting them, in ms. */
 const CLOSE_GRACE_MS = 5_000;
@@ -22,10 +24,18 @@ export interface RunningServer {
 /** Builds the app from `deps` and listens on `config.host:config.port`. */
 export async function createServer(config: Pick<Config, 'host' | 'port'>, deps: AppDeps): Promise<RunningServer> {
   const app = createApp(deps);
-  // Without a `createServer` option, node-server serves HTTP/1.1 on a node:http Server.
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => { resolve(s as Server); });
-    s.once('error', reject);
+  const direct = directRoutes(deps);
+  // The app through node-server's listener (as its `serve` would), behind the direct routes.
+  const toApp = getRequestListener(app.fetch, { hostname: config.host });
+  const server = createHttpServer((req, res) => {
+    if (!direct(req, res)) void toApp(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

@@ -2,15 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { coalescingWriter } from './logger.js';
 
 describe('coalescingWriter', () => {
-  it('writes the lines of one event-loop turn in one write, in order', async () => {
+  it('writes the lines of one flush interval in one write, in order', async () => {
     const writes: string[] = [];
     const line = coalescingWriter({ write: (chunk: string) => writes.push(chunk) });
     line('a');
+    await new Promise((resolve) => setImmediate(resolve));
     line('b');
-    expect(writes, 'nothing written during the turn').toEqual([]);
-    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes, 'nothing written within the interval, across event-loop turns').toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 40));
     line('c');
-    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setTimeout(resolve, 40));
     expect(writes).toEqual(['a\nb\n', 'c\n']);
   });
 

@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import type { BatchObserver } from '../batching/batcher.js';
 import type { ThreadLoop } from '../backend/types.js';
-import { CallbackGauge, Counter, Histogram, Registry } from './registry.js';
+import { CallbackGauge, Counter, Histogram, Registry, type CounterChild, type HistogramChild } from './registry.js';
 import { currentThreadId, threadCpuSeconds } from './thread-cpu.js';
 
 const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -44,6 +44,10 @@ export class BackendMetrics {
   readonly rejected: Counter<'tower' | 'reason'>;
   readonly stageTime: Histogram<'route' | 'stage'>;
   readonly #queues = new Map<string, () => number>();
+  /** `requests` children by route, then status: resolved once per pair, not per request. */
+  readonly #requestChildren = new Map<string, Map<number, CounterChild>>();
+  /** `stageTime` children by route, one per stage in {@link STAGES} order. */
+  readonly #stageChildren = new Map<string, HistogramChild[]>();
   #threads: () => readonly ThreadLoop[] = () => [];
   readonly #mainTid = currentThreadId();
 
@@ -136,9 +140,29 @@ export class BackendMetrics {
     this.#threads = threads;
   }
 
+  /** Counts one answered HTTP request (`requests`), by route and status. */
+  countRequest(route: string, status: number): void {
+    let byStatus = this.#requestChildren.get(route);
+    if (byStatus === undefined) {
+      byStatus = new Map();
+      this.#requestChildren.set(route, byStatus);
+    }
+    let child = byStatus.get(status);
+    if (child === undefined) {
+      child = this.requests.child({ route, status: String(status) });
+      byStatus.set(status, child);
+    }
+    child.inc();
+  }
+
   /** Records where one answered request of `route` spent its time. */
   observeStages(route: string, times: StageTimes): void {
-    for (const stage of STAGES) this.stageTime.observe({ route, stage }, Math.max(0, times[stage]) / 1000);
+    let children = this.#stageChildren.get(route);
+    if (children === undefined) {
+      children = STAGES.map((stage) => this.stageTime.child({ route, stage }));
+      this.#stageChildren.set(route, children);
+    }
+    for (let i = 0; i < STAGES.length; i++) (children[i] as HistogramChild).observe(Math.max(0, times[STAGES[i] as Stage]) / 1000);
   }
 
   /** Reports a tower's queue depth at every scrape. */

@@ -25,6 +25,27 @@ describe('Registry', () => {
     );
   });
 
+  it('adds through children to the same series as through labels', () => {
+    const registry = new Registry();
+    const c = registry.register(new Counter('requests_total', 'Requests.', ['route', 'status']));
+    const h = registry.register(new Histogram('size', 'Sizes.', ['tower'], [1, 2]));
+    const child = c.child({ status: '200', route: '/a' });
+    child.inc();
+    c.inc({ route: '/a', status: '200' });
+    child.inc(2);
+    h.child({ tower: 't' }).observe(2);
+    h.observe({ tower: 't' }, 5);
+    expect(c.get({ route: '/a', status: '200' })).toBe(4);
+    expect(registry.render()).toContain('requests_total{route="/a",status="200"} 4\n');
+    expect(registry.render()).toContain('size_bucket{tower="t",le="2"} 1\nsize_bucket{tower="t",le="+Inf"} 2\nsize_sum{tower="t"} 7\n');
+  });
+
+  it('renders a child that was never added to at 0', () => {
+    const c = new Counter('c', 'C.', ['a']);
+    c.child({ a: 'x' });
+    expect(c.render()).toContain('c{a="x"} 0\n');
+  });
+
   it('reads callback gauges at render time', () => {
     let depth = 1;
     const registry = new Registry();

@@ -36,11 +36,26 @@ function seriesKey(names: readonly string[], labels: Labels): string {
   return JSON.stringify(names.map((n) => labels[n] ?? ''));
 }
 
+/** A copy of `labels` in the declared order, the order they render in. */
+function ordered(names: readonly string[], labels: Labels): Labels {
+  return Object.fromEntries(names.map((n) => [n, labels[n] ?? '']));
+}
+
 function checkLabels(metric: string, names: readonly string[], labels: Labels): void {
   const given = Object.keys(labels);
   if (given.length !== names.length || !names.every((n) => n in labels)) {
     throw new Error(`bug: ${metric} takes labels [${names.join(', ')}], got [${given.join(', ')}]`);
   }
+}
+
+/** One label set's series of a counter, resolved once so a hot path adds without building a key. */
+export interface CounterChild {
+  inc(by?: number): void;
+}
+
+/** One label set's series of a histogram, resolved once (see {@link CounterChild}). */
+export interface HistogramChild {
+  observe(value: number): void;
 }
 
 export class Counter<L extends string = never> implements Metric {
@@ -53,11 +68,31 @@ export class Counter<L extends string = never> implements Metric {
   ) {}
 
   inc(labels: Record<L, string>, by = 1): void {
+    this.#entry(labels).value += by;
+  }
+
+  /**
+   * The series of `labels`, to add to without resolving its labels again. It is rendered (at 0) from
+   * here on, as Prometheus clients' `labels(…)` children are.
+   */
+  child(labels: Record<L, string>): CounterChild {
+    const entry = this.#entry(labels);
+    return {
+      inc: (by = 1) => {
+        entry.value += by;
+      },
+    };
+  }
+
+  #entry(labels: Record<L, string>): { labels: Labels; value: number } {
     checkLabels(this.name, this.labelNames, labels);
     const key = seriesKey(this.labelNames, labels);
-    const entry = this.#series.get(key);
-    if (entry) entry.value += by;
-    else this.#series.set(key, { labels: { ...labels }, value: by });
+    let entry = this.#series.get(key);
+    if (!entry) {
+      entry = { labels: ordered(this.labelNames, labels), value: 0 };
+      this.#series.set(key, entry);
+    }
+    return entry;
   }
 
   /** Current value of one series (0 when never incremented). */
@@ -114,15 +149,39 @@ export class Histogram<L extends string = never> implements Metric {
   }
 
   observe(labels: Record<L, string>, value: number): void {
+    this.#add(this.#entry(labels), value);
+  }
+
+  /** The series of `labels`, to observe into without resolving its labels again (see `Counter.child`). */
+  child(labels: Record<L, string>): HistogramChild {
+    const series = this.#entry(labels);
+    return {
+      observe: (value) => {
+        this.#add(series, value);
+      },
+    };
+  }
+
+  #entry(labels: Record<L, string>): HistogramSeries {
     checkLabels(this.name, this.labelNames, labels);
     const key = seriesKey(this.labelNames, labels);
     let series = this.#series.get(key);
     if (!series) {
-      series = { labels: { ...labels }, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+      series = { labels: ordered(this.labelNames, labels), counts: this.buckets.map(() => 0), sum: 0, count: 0 };
       this.#series.set(key, series);
     }
-    const i = this.buckets.findIndex((b) => value <= b);
-    if (i >= 0) series.counts[i] = (series.counts[i] ?? 0) + 1;
+    return series;
+  }
+
+  #add(series: HistogramSeries, value: number): void {
+    const { buckets } = this;
+    const { counts } = series;
+    for (let i = 0; i < buckets.length; i++) {
+      if (value <= (buckets[i] as number)) {
+        counts[i] = (counts[i] as number) + 1;
+        break;
+      }
+    }
     series.sum += value;
     series.count += 1;
   }

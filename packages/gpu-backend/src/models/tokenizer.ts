@@ -1,12 +1,14 @@
 /**
  * BERT WordPiece tokenisation for the ALIGN text tower, read from the checkpoint's own
- * `tokenizer.json` (the real export's file drops in unchanged) through `@huggingface/tokenizers`.
+ * `tokenizer.json` (the real export's file drops in unchanged) through `@huggingface/tokenizers`;
+ * printable-ASCII texts take a direct path that gives the library's ids (`tokenizer-ascii.ts`).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { z } from 'zod';
 import { ModelConfigError } from './errors.js';
+import { asciiWordPieceFor, type AsciiWordPiece } from './tokenizer-ascii.js';
 
 /** ALIGN's text limit: the processor pads and truncates to 64 tokens. */
 export const DEFAULT_MAX_TOKENS = 64;
@@ -33,12 +35,20 @@ export class BertTokenizer {
   readonly sepId: number;
   readonly padId: number;
   readonly #tokenizer: Tokenizer;
+  readonly #ascii: AsciiWordPiece | undefined;
 
-  constructor(tokenizer: Tokenizer, ids: { clsId: number; sepId: number; padId: number }) {
+  /** `ascii`: the direct path for printable-ASCII texts, when the tokenizer's configuration allows it. */
+  constructor(tokenizer: Tokenizer, ids: { clsId: number; sepId: number; padId: number }, ascii?: AsciiWordPiece) {
     this.#tokenizer = tokenizer;
     this.clsId = ids.clsId;
     this.sepId = ids.sepId;
     this.padId = ids.padId;
+    this.#ascii = ascii;
+  }
+
+  /** Whether printable-ASCII texts take the direct path (the configuration is one it reproduces). */
+  get asciiPath(): boolean {
+    return this.#ascii !== undefined;
   }
 
   /**
@@ -51,7 +61,7 @@ export class BertTokenizer {
     if (!Number.isInteger(maxLength) || maxLength < 2) {
       throw new RangeError(`maxLength must be an integer >= 2 (room for [CLS] and [SEP]), got ${maxLength}`);
     }
-    const ids = this.#tokenizer.encode(text).ids;
+    const ids = this.#ascii?.encode(text, this.clsId, this.sepId) ?? this.#tokenizer.encode(text).ids;
     if (ids.length <= maxLength) return ids;
     const truncated = ids.slice(0, maxLength - 1);
     truncated.push(this.sepId);
@@ -115,8 +125,31 @@ export async function loadTokenizer(dir: string): Promise<BertTokenizer> {
       `post_processor: expected "[CLS] $A [SEP]" framing, an empty text encodes to [${framing.join(', ')}]`,
     );
   }
-  return new BertTokenizer(tokenizer, { clsId, sepId, padId });
+  // The direct ASCII path only where the configuration is the one it reproduces, and only if it agrees
+  // with the library here, on texts that exercise every rule it has.
+  let ascii = asciiWordPieceFor(parsedJson.data);
+  if (ascii !== undefined) {
+    for (const text of ASCII_SELF_CHECK) {
+      const direct = ascii.encode(text, clsId, sepId);
+      const library = tokenizer.encode(text).ids;
+      if (direct === undefined || direct.length !== library.length || direct.some((id, i) => id !== library[i])) {
+        ascii = undefined;
+        break;
+      }
+    }
+  }
+  return new BertTokenizer(tokenizer, { clsId, sepId, padId }, ascii);
 }
+
+/** Texts the ASCII path must encode as the library does before it is used (see loadTokenizer). */
+const ASCII_SELF_CHECK = [
+  'This is a photo of a cat.',
+  '  A PHOTO of 2 dogs, running (fast)!  ',
+  "it's a bird-like plane: x=1+2; 50% off ~ #tags @you [not_special] {braces} <a|b> `q` ^_^ $5 \\ /",
+  'antidisestablishmentarianism pneumonoultramicroscopicsilicovolcanoconiosis unbelievably',
+  'x'.repeat(101),
+  '',
+];
 
 /** The text tower's three int64 inputs, row-major [batch, seqLen]. */
 export interface PaddedBatch {
