@@ -135,13 +135,13 @@ export async function startEdgeBench(options: { workerInspectorPort?: number } =
       { name: 'classify, cold image (SDK: raw body)', requests: 16, seconds: 40, request: () => sdk().classify({ image: coldBytes() }).asResponse() },
       { name: 'embeddings, 5 new texts (SDK: JSON)', requests: 40, seconds: 30, request: () => sdk().embeddings.create({ texts: coldTexts() }).asResponse() },
       {
-        name: 'embeddings, 1 new image (SDK: JSON base64)',
+        name: 'embeddings, 1 new image (SDK: multipart)',
         requests: 16,
         seconds: 40,
         request: () => sdk().embeddings.create({ images: [coldBytes()] }).asResponse(),
       },
       {
-        name: 'similarity, cache hit (SDK: JSON base64)',
+        name: 'similarity, cache hit (SDK: multipart)',
         requests: 60,
         seconds: 30,
         request: () => sdk().similarity({ images: [camera], texts: labels }).asResponse(),

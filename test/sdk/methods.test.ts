@@ -98,6 +98,20 @@ describe('inference through the SDK', () => {
     expect(models.requestId).toMatch(/\S/);
   });
 
+  it('sends image bytes to embeddings and similarity as multipart, answered as the base64 JSON form', async () => {
+    const base64 = [{ base64: png.toString('base64') }, { base64: png2.toString('base64') }];
+    const { data: form, response } = await coyo.embeddings.create({ texts: ['a cat'], images: [png, png2], normalize: false }).withResponse();
+    expect(response.status).toBe(200);
+    const json = await coyo.embeddings.create({ texts: ['a cat'], images: base64, normalize: false });
+    expect(form.data).toEqual(json.data);
+    expect(form.data.map((d) => d.type)).toEqual(['text', 'image', 'image']);
+    const texts = ['a cat', 'a dog'];
+    const similarity = await coyo.similarity({ images: [png2, new Blob([new Uint8Array(png)], { type: 'image/png' })], texts });
+    const similarityJson = await coyo.similarity({ images: [base64[1] ?? png2, base64[0] ?? png], texts });
+    expect(similarity.cosine).toEqual(similarityJson.cosine);
+    expect(similarity.logits).toEqual(similarityJson.logits);
+  });
+
   it('gives the request id with the raw response', async () => {
     const { data, response, requestId } = await coyo.zeroShot({ image: png, labels: ['cat', 'dog'] }).withResponse();
     expect(response.status).toBe(200);

@@ -114,6 +114,58 @@ describe('requests', () => {
     expect(JSON.parse(text(f.calls[0]?.body))).toEqual({ texts: ['a cat'], images: [{ base64: 'iVBORw==' }, { url: 'https://a.test/x.jpg' }] });
   });
 
+  it('sends embeddings of image bytes as multipart: text fields then image parts, in order, options as fields', async () => {
+    const f = fakeFetch([ok({ data: [] })]);
+    await client(f.fn).embeddings.create({
+      texts: ['a cat', 'a dog'],
+      images: [new Blob([PNG], { type: 'image/png' }), new ArrayBuffer(3), Readable.from([Buffer.from([9])])],
+      normalize: false,
+      encoding_format: 'base64',
+    });
+    const call = f.calls[0];
+    expect(call?.url.pathname).toBe('/v1/embeddings');
+    expect(call?.headers.get('content-type')).toBeNull();
+    const form = call?.body;
+    if (!(form instanceof FormData)) throw new Error('expected a multipart body');
+    expect(form.getAll('text')).toEqual(['a cat', 'a dog']);
+    expect(form.get('normalize')).toBe('false');
+    expect(form.get('encoding_format')).toBe('base64');
+    expect([...form.keys()].filter((k) => !['text', 'image', 'normalize', 'encoding_format'].includes(k))).toEqual([]);
+    const parts = form.getAll('image').map((part) => (part instanceof Blob ? part : new Blob([part])));
+    expect(parts.map((p) => p.type)).toEqual(['image/png', 'application/octet-stream', 'application/octet-stream']);
+    expect(await Promise.all(parts.map(async (p) => [...new Uint8Array(await p.arrayBuffer())]))).toEqual([[...PNG], [0, 0, 0], [9]]);
+  });
+
+  it('sends one image of bytes for embeddings as a multipart part too (the answer shape does not change)', async () => {
+    const f = fakeFetch([ok({ data: [] })]);
+    await client(f.fn).embeddings.create({ images: [PNG] });
+    const form = f.calls[0]?.body;
+    if (!(form instanceof FormData)) throw new Error('expected a multipart body');
+    expect(form.getAll('image')).toHaveLength(1);
+    expect(form.getAll('text')).toEqual([]);
+  });
+
+  it('sends texts-only embeddings and base64-string images as JSON', async () => {
+    const f = fakeFetch([ok({ data: [] })]);
+    await client(f.fn).embeddings.create({ texts: ['only text'], normalize: true });
+    expect(JSON.parse(text(f.calls[0]?.body))).toEqual({ texts: ['only text'], normalize: true });
+    await client(f.fn).embeddings.create({ images: [{ base64: 'iVBORw==' }] });
+    expect(JSON.parse(text(f.calls[1]?.body))).toEqual({ images: [{ base64: 'iVBORw==' }] });
+  });
+
+  it('sends similarity of image bytes as multipart and of URLs as JSON', async () => {
+    const f = fakeFetch([ok({ cosine: [], logits: [], temperature: 1, model: 'align-base' })]);
+    const coyo = client(f.fn);
+    await coyo.similarity({ images: [PNG, new Uint8Array([1, 2])], texts: ['a cat', 'a dog'] });
+    const form = f.calls[0]?.body;
+    if (!(form instanceof FormData)) throw new Error('expected a multipart body');
+    expect(f.calls[0]?.url.pathname).toBe('/v1/similarity');
+    expect(form.getAll('image')).toHaveLength(2);
+    expect(form.getAll('text')).toEqual(['a cat', 'a dog']);
+    await coyo.similarity({ images: ['https://a.test/x.jpg'], texts: ['a cat'] });
+    expect(JSON.parse(text(f.calls[1]?.body))).toEqual({ images: [{ url: 'https://a.test/x.jpg' }], texts: ['a cat'] });
+  });
+
   it('refuses a string that is not a URL with CoyoInputError before sending', async () => {
     const f = fakeFetch([ok([])]);
     const error: unknown = await client(f.fn).zeroShot({ image: 'cat.jpg', labels: ['cat'] }).catch((e: unknown) => e);

@@ -1,7 +1,7 @@
 import type { components } from './generated/schema.js';
 import { CoyoInputError } from './errors.js';
 import { APIPromise, PagePromise, type WithRequestId } from './internal/api-promise.js';
-import { imageJson, jsonImages, resolveImage, type ImageInput, type ResolvedImage } from './internal/image.js';
+import { imageJson, imagesBody, resolveImage, type ImageInput, type ResolvedImage } from './internal/image.js';
 import { send, type PreparedRequest, type RequestOptions, type TransportConfig } from './internal/request.js';
 import type { JsonBody, JsonOk } from './internal/types.js';
 import { VERSION } from './version.js';
@@ -162,9 +162,12 @@ export class Coyo {
     return this.request(() => imageRequest('/v1/classify', params), options);
   }
 
-  /** Cosine similarities (and ALIGN logits) of N images × M texts. */
+  /**
+   * Cosine similarities (and ALIGN logits) of N images × M texts. Images that are all bytes go as
+   * multipart parts (no base64); with a URL or base64 string among them, the request is JSON.
+   */
   similarity(params: SimilarityParams, options?: RequestOptions): APIPromise<Similarity> {
-    return this.request(async () => ({ method: 'POST', path: '/v1/similarity', body: { json: await jsonImages(params) } }), options);
+    return this.request(async () => ({ method: 'POST', path: '/v1/similarity', body: await imagesBody(params) }), options);
   }
 }
 

@@ -119,6 +119,8 @@ export interface paths {
          * ALIGN text and image embeddings
          * @description Embeddings in ALIGN’s shared 640-dim space, L2-normalised unless `normalize: false`. `encoding_format: "base64"` returns little-endian float32 bytes, base64-encoded (as OpenAI does).
          *
+         *     The body is JSON, or multipart: `image` file parts (the image bytes, no base64) and `text` fields, each repeated once per input in order, beside `normalize` and `encoding_format` fields; it is answered as JSON `texts` and `images` would be.
+         *
          *     OpenAI’s request shape works too (`openai.embeddings.create()`): `{ model, input, encoding_format, dimensions?, user? }` instead of `texts` / `images`, answered in OpenAI’s list shape. `input` may also hold Jina-CLIP-style `{text}` / `{image}` items. `dimensions` other than the model’s own is refused with 400.
          */
         post: operations["embeddingsCreate"];
@@ -139,7 +141,7 @@ export interface paths {
         put?: never;
         /**
          * Image–text similarity matrix (ALIGN)
-         * @description Cosine similarity of every image with every text (N×M), and the logits `cosine / temperature` ALIGN would score.
+         * @description Cosine similarity of every image with every text (N×M), and the logits `cosine / temperature` ALIGN would score. The body is JSON, or multipart: `image` file parts (the image bytes, no base64) and `text` fields, each repeated in order, answered as JSON `images` and `texts` would be.
          */
         post: operations["similarity"];
         delete?: never;
@@ -1585,6 +1587,25 @@ export interface operations {
                  *     }
                  */
                 "application/json": components["schemas"]["EmbeddingsRequest"];
+                "multipart/form-data": {
+                    /** @description A text to embed; repeat the field for several, in order. */
+                    text?: string;
+                    /**
+                     * Format: binary
+                     * @description An image file; repeat the part for several, in order.
+                     */
+                    image?: string;
+                    /**
+                     * @description L2-normalise each embedding (default true).
+                     * @enum {string}
+                     */
+                    normalize?: "true" | "false";
+                    /**
+                     * @description `float` (default) or `base64` (little-endian float32 bytes).
+                     * @enum {string}
+                     */
+                    encoding_format?: "float" | "base64";
+                };
             };
         };
         responses: {
@@ -1746,6 +1767,15 @@ export interface operations {
                  *     }
                  */
                 "application/json": components["schemas"]["SimilarityRequest"];
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description An image file (a row of the matrices); repeat the part for several, in order.
+                     */
+                    image: string;
+                    /** @description A text (a column of the matrices); repeat the field for several, in order. */
+                    text: string;
+                };
             };
         };
         responses: {

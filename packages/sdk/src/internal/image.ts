@@ -80,13 +80,36 @@ export async function resolveImage(image: ImageInput, where: string): Promise<Re
   throw new CoyoInputError(`${where}: an image must be a URL, { url }, { base64 }, a Blob, bytes or a stream`);
 }
 
-/** Resolves the `images` of a JSON-only route (embeddings, similarity) into their JSON forms. */
-export async function jsonImages<P extends { images?: ImageInput[] | undefined }>(params: P): Promise<Omit<P, 'images'> & { images?: ({ url: string } | { base64: string })[] }> {
-  const { images, ...rest } = params;
-  if (images === undefined) return rest;
+/** A scalar field of a multipart body: sent as its text (`true` / `false` for booleans). */
+type FormScalar = string | number | boolean;
+
+/**
+ * The body of a route that takes `images` beside `texts` and scalar options (embeddings, similarity):
+ * multipart when there are images and every one is bytes — one `image` part per image and one `text`
+ * field per text, each in order, the options as fields — so the bytes travel without base64; JSON
+ * otherwise (URLs and base64 strings are references the edge fetches or decodes; bytes beside them go
+ * as base64). The edge answers both forms alike.
+ */
+export async function imagesBody(params: {
+  images?: ImageInput[] | undefined;
+  texts?: string[] | undefined;
+  [field: string]: FormScalar | string[] | ImageInput[] | undefined;
+}): Promise<{ form: FormData } | { json: unknown }> {
+  const { images, texts, ...fields } = params;
+  if (images === undefined) return { json: params };
   if (!Array.isArray(images)) throw new CoyoInputError('images must be an array');
   const resolved = await Promise.all(images.map((image, i) => resolveImage(image, `images[${String(i)}]`)));
-  return { ...rest, images: resolved.map(imageJson) };
+  const bytes = resolved.flatMap((image) => ('bytes' in image ? [image] : []));
+  if (bytes.length === 0 || bytes.length < resolved.length) return { json: { ...params, images: resolved.map(imageJson) } };
+  const form = new FormData();
+  for (const text of texts ?? []) form.append('text', text);
+  for (const [name, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    if (typeof value === 'object') throw new CoyoInputError(`${name}: expected a string, number or boolean`);
+    form.append(name, String(value));
+  }
+  for (const [i, image] of bytes.entries()) form.append('image', new Blob([image.bytes], { type: image.type }), `image-${String(i)}`);
+  return { form };
 }
 
 /** The JSON form of a resolved image (bytes become base64). */

@@ -1,5 +1,5 @@
 import type { APIPromise } from '../internal/api-promise.js';
-import { jsonImages, type ImageInput } from '../internal/image.js';
+import { imagesBody, type ImageInput } from '../internal/image.js';
 import type { RequestOptions } from '../internal/request.js';
 import type { JsonBody, JsonOk } from '../internal/types.js';
 import type { Coyo } from '../client.js';
@@ -19,9 +19,13 @@ export type ModelList = JsonOk<'/v1/models', 'get'>;
 export class EmbeddingsResource {
   constructor(private readonly client: Coyo) {}
 
-  /** Embeds texts and/or images (normalised by default; `encoding_format: 'base64'` for compact float32). */
+  /**
+   * Embeds texts and/or images (normalised by default; `encoding_format: 'base64'` for compact float32).
+   * Images that are all bytes go as multipart parts (no base64); with a URL or base64 string among
+   * them, the request is JSON. The answer is the same: texts first, then images, each in order.
+   */
   create(params: EmbeddingsParams, options?: RequestOptions): APIPromise<Embeddings> {
-    return this.client.request(async () => ({ method: 'POST', path: '/v1/embeddings', body: { json: await jsonImages(params) } }), options);
+    return this.client.request(async () => ({ method: 'POST', path: '/v1/embeddings', body: await imagesBody(params) }), options);
   }
 }
 

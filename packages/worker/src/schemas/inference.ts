@@ -193,6 +193,23 @@ export const EmbeddingsRequestSchema = z
   .openapi('EmbeddingsRequest');
 export type EmbeddingsRequest = z.infer<typeof EmbeddingsRequestSchema>;
 
+/** `true` / `false` of a multipart text field. */
+const FormBooleanSchema = z.enum(['true', 'false']);
+
+/**
+ * The text fields of a multipart `/v1/embeddings` body, whose images are its `image` file parts: `text`
+ * repeated once per text (in order), and the native JSON form's options. Validated with the JSON
+ * form's rules; errors name the form's fields.
+ */
+export const EmbeddingsFormSchema = z
+  .object({
+    text: z.array(EmbeddingTextSchema).max(MAX_EMBEDDING_TEXTS).optional(),
+    normalize: FormBooleanSchema.optional(),
+    encoding_format: z.enum(['float', 'base64']).optional(),
+  })
+  .strict();
+export type EmbeddingsForm = z.infer<typeof EmbeddingsFormSchema>;
+
 export const EmbeddingSchema = z
   .object({
     index: z.int().openapi({ description: 'Position of the input in `texts` or in `images`.' }),
@@ -244,6 +261,11 @@ export const SimilarityRequestSchema = z
   .strict()
   .openapi('SimilarityRequest');
 export type SimilarityRequest = z.infer<typeof SimilarityRequestSchema>;
+
+/** The text fields of a multipart `/v1/similarity` body, whose images are its `image` file parts. */
+export const SimilarityFormSchema = z
+  .object({ text: z.array(z.string().min(1).max(MAX_TEXT_CHARS)).min(1).max(MAX_EMBEDDING_TEXTS) })
+  .strict();
 
 export const SimilarityResponseSchema = z
   .object({

@@ -4,8 +4,8 @@
  * and keyed by the SHA-256 of the bytes, which is what the embedding cache is keyed by.
  */
 import pMap from 'p-map';
-import { ProblemError, type FieldError } from '../errors';
-import type { ImageInput } from '../schemas/image';
+import { ProblemError, validationProblem, type FieldError } from '../errors';
+import { MAX_IMAGES_PER_REQUEST, type ImageInput } from '../schemas/image';
 import { base64DecodedLength, base64MaxDecodedLength, base64ToBytes, sha256Hex } from './encoding';
 import { imageDimensions, type ImageDimensions } from './image-dimensions';
 import { sniffImageType, type SupportedImageType } from './image-sniff';
@@ -238,4 +238,35 @@ export async function intakeFiles(files: readonly File[], maxImageBytes: number,
     out.push(await acceptImageBytes(new Uint8Array(await file.arrayBuffer()), maxImageBytes, field));
   }
   return out;
+}
+
+/**
+ * Refuses text fields of a multipart body that the route does not read, so a misspelt field (or an
+ * image sent as a text field instead of a file) is a 400 rather than silently dropped.
+ */
+export function checkMultipartFields(fields: ReadonlyMap<string, readonly string[]>, allowed: readonly string[]): void {
+  const errors: FieldError[] = [];
+  for (const name of fields.keys()) {
+    if (allowed.includes(name)) continue;
+    const imageName = name === 'image' || name === 'images' || name === 'images[]';
+    errors.push({ in: 'body', path: name, message: imageName ? 'image parts must be files, not text fields' : `unknown field; the fields are ${allowed.join(', ')}` });
+  }
+  if (errors.length > 0) throw validationProblem(errors);
+}
+
+/**
+ * Accepts the `image` parts of a multipart body under the same caps as a JSON `images` list: at most
+ * {@link MAX_IMAGES_PER_REQUEST} parts (400), the configured count (413), then bytes per image and in
+ * total. Errors name `image` / `image[i]`. An empty list is accepted: the route says whether it needs one.
+ */
+export function intakeImageParts(
+  files: readonly File[],
+  limits: RequestImageLimits & { maxImageBytes: number },
+  budget: ImageBudget,
+): Promise<IntakeImage[]> {
+  if (files.length > MAX_IMAGES_PER_REQUEST) {
+    throw validationProblem([{ in: 'body', path: 'image', message: `at most ${MAX_IMAGES_PER_REQUEST} image parts` }]);
+  }
+  checkImageCount(files.length, limits);
+  return intakeFiles(files, limits.maxImageBytes, budget);
 }

@@ -98,3 +98,102 @@ describe('POST /v1/similarity', () => {
     expect((await problemOf(res)).errors?.[0]?.path).toBe('images');
   });
 });
+
+/** A multipart POST: `image` parts (PNG files) then `text` and other fields, in the order given. */
+function postForm(images: readonly Uint8Array<ArrayBuffer>[], fields: readonly (readonly [string, string])[] = []): RequestInit {
+  const form = new FormData();
+  for (const [name, value] of fields) form.append(name, value);
+  images.forEach((bytes, i) => { form.append('image', new Blob([bytes], { type: 'image/png' }), `${i}.png`); });
+  return { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: form };
+}
+
+const call = (path: string, init: RequestInit) => exports.default.fetch(`https://api.test${path}`, init);
+
+describe('POST /v1/embeddings multipart', () => {
+  it('answers text fields and image parts exactly as JSON texts and images (texts first, each in order)', async () => {
+    const [a, b] = [uniquePng(), uniquePng()];
+    const texts = [`first ${crypto.randomUUID()}`, 'second'];
+    const json = await call('/v1/embeddings', postJson(key, { texts, images: [{ base64: toBase64(a) }, { base64: toBase64(b) }], normalize: false }));
+    const form = await call('/v1/embeddings', postForm([a, b], [['text', texts[0] ?? ''], ['text', texts[1] ?? ''], ['normalize', 'false']]));
+    expect(form.status).toBe(200);
+    const body = await form.json<EmbeddingsResponse>();
+    expect(body).toEqual(await json.json<EmbeddingsResponse>());
+    expect(body.data.map((d) => [d.type, d.index])).toEqual([['text', 0], ['text', 1], ['image', 0], ['image', 1]]);
+    expect(body.data[3]?.embedding).toEqual(await fakeImageEmbedding(b));
+  });
+
+  it('embeds image parts alone, normalised, in base64 when encoding_format is base64, as JSON does', async () => {
+    const png = uniquePng();
+    const form = await call('/v1/embeddings', postForm([png], [['encoding_format', 'base64']]));
+    expect(form.status).toBe(200);
+    const json = await call('/v1/embeddings', postJson(key, { images: [{ base64: toBase64(png) }], encoding_format: 'base64' }));
+    const body = await form.json<EmbeddingsResponse>();
+    expect(typeof body.data[0]?.embedding).toBe('string');
+    expect(body).toEqual(await json.json<EmbeddingsResponse>());
+  });
+
+  it.each([
+    ['an unknown field', [['texts', 'a']], [uniquePng()], 'texts'],
+    ['an image sent as a text field', [['image', 'https://images.example.com/cat.jpg']], [], 'image'],
+    ['neither text fields nor image parts', [['normalize', 'true']], [], 'image'],
+    ['an empty text', [['text', '']], [], 'text[0]'],
+    ['normalize that is not true or false', [['normalize', 'no']], [uniquePng()], 'normalize'],
+    ['17 image parts', [], Array.from({ length: 17 }, () => uniquePng()), 'image'],
+  ] as const)('refuses %s with 400 problem+json naming the field', async (_, fields, images, path) => {
+    const res = await call('/v1/embeddings', postForm(images, fields));
+    expect(res.status).toBe(400);
+    const problem = await problemOf(res);
+    expect(problem.errors?.[0]?.path).toBe(path);
+  });
+
+  it('refuses a file part that is not named image', async () => {
+    const form = new FormData();
+    form.append('file', new Blob([uniquePng()], { type: 'image/png' }), 'a.png');
+    const res = await call('/v1/embeddings', { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: form });
+    expect(res.status).toBe(400);
+    expect((await problemOf(res)).errors?.[0]?.path).toBe('file');
+  });
+
+  it('refuses an image part that is not an image with 415, naming the part', async () => {
+    const notImage = new Uint8Array(new TextEncoder().encode('plain text, not an image'));
+    const res = await call('/v1/embeddings', postForm([uniquePng(), notImage]));
+    expect(res.status).toBe(415);
+    expect((await problemOf(res)).detail).toContain('image[1]');
+  });
+
+  it('refuses an empty image part as JSON refuses empty base64', async () => {
+    const res = await call('/v1/embeddings', postForm([new Uint8Array(0)]));
+    expect(res.status).toBe(400);
+    await problemOf(res);
+  });
+});
+
+describe('POST /v1/similarity multipart', () => {
+  it('answers image parts and text fields exactly as JSON images and texts', async () => {
+    const [a, b] = [uniquePng(), uniquePng()];
+    const texts = ['a cat', 'a dog', 'a car'];
+    const json = await call('/v1/similarity', postJson(key, { images: [{ base64: toBase64(a) }, { base64: toBase64(b) }], texts }));
+    const form = await call('/v1/similarity', postForm([a, b], texts.map((t) => ['text', t] as const)));
+    expect(form.status).toBe(200);
+    const body = await form.json<SimilarityResponse>();
+    expect(body.cosine).toHaveLength(2);
+    expect(body.cosine[0]).toHaveLength(3);
+    expect(body).toEqual(await json.json<SimilarityResponse>());
+  });
+
+  it.each([
+    ['no image parts', [['text', 'a cat']], [], 'image'],
+    ['no text fields', [], [uniquePng()], 'text'],
+    ['an unknown field', [['text', 'a'], ['labels', 'b']], [uniquePng()], 'labels'],
+  ] as const)('refuses %s with 400 problem+json naming the field', async (_, fields, images, path) => {
+    const res = await call('/v1/similarity', postForm(images, fields));
+    expect(res.status).toBe(400);
+    expect((await problemOf(res)).errors?.[0]?.path).toBe(path);
+  });
+
+  it('refuses a raw image body with 415', async () => {
+    const res = await call('/v1/similarity', { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'image/png' }, body: uniquePng() });
+    expect(res.status).toBe(415);
+    await problemOf(res);
+  });
+});

@@ -100,7 +100,7 @@ async function readImages<J extends JsonImages, F>(c: Context<AppEnv>, svc: Requ
  * The JSON body; malformed JSON is a 400 `invalid_request`, as the library's own validators answer it.
  * Parsed with {@link parseJsonBody}, which keeps the megabytes of an inline image out of `JSON.parse`.
  */
-async function readJson(c: Context<AppEnv>): Promise<unknown> {
+export async function readJson(c: Context<AppEnv>): Promise<unknown> {
   try {
     return parseJsonBody(await c.req.text());
   } catch (err) {
