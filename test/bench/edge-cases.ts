@@ -5,7 +5,7 @@
  *
  * The image and text routes are driven through `@coyo/sdk`, so each request travels the way the SDK
  * sends it: one image of bytes to zero-shot or classify as the raw body (fields in the query), several
- * as multipart, and the JSON-only routes (similarity, embeddings) with the image as base64 in JSON.
+ * as multipart, and image bytes to similarity and embeddings as multipart parts.
  * Rows named `extra:` send the single-image routes the curl way, the image as JSON base64: what that
  * form costs on top of the SDK's.
  */
@@ -128,7 +128,8 @@ export async function startEdgeBench(options: { workerInspectorPort?: number } =
       });
 
     const cases: Case[] = [
-      // The SDK's transports: a raw body for one image of bytes, multipart for several, JSON for the JSON-only routes.
+      // The SDK's transports: a raw body for one image of bytes to zero-shot or classify, multipart for several and for
+      // similarity and embeddings, JSON for texts.
       { name: 'zero-shot, cache hit (SDK: raw body)', requests: 60, seconds: 30, request: () => sdk().zeroShot({ image: camera, labels }).asResponse() },
       { name: 'zero-shot, cold image (SDK: raw body)', requests: 16, seconds: 40, request: () => sdk().zeroShot({ image: coldBytes(), labels }).asResponse() },
       { name: 'classify, cache hit (SDK: raw body)', requests: 60, seconds: 30, request: () => sdk().classify({ image: camera }).asResponse() },
