@@ -8,6 +8,8 @@ import { ProblemError, validationProblem, type FieldError } from '../errors';
 import { MAX_IMAGES_PER_REQUEST, type ImageInput } from '../schemas/image';
 import { base64DecodedLength, base64MaxDecodedLength, base64ToBytes, sha256Hex } from './encoding';
 import { imageDimensions, type ImageDimensions } from './image-dimensions';
+import { MultipartError, multipartBoundary, parseMultipart, type FilePart, type FormEntry } from './multipart';
+import { readCapped } from './read-capped';
 import { sniffImageType, type SupportedImageType } from './image-sniff';
 import { fetchImageUrl } from './ssrf-guard';
 
@@ -198,21 +200,31 @@ export function intakeImageInputs(
 
 /** A multipart body split into its image files and its text fields. */
 export interface MultipartParts {
-  files: File[];
+  files: FilePart[];
   fields: Map<string, string[]>;
 }
 
-/** Parses `multipart/form-data`; parts named `image` (or `images`) that are files are the images. */
-export async function readMultipart(request: Request): Promise<MultipartParts> {
-  let form: FormData;
-  try {
-    form = await request.formData();
-  } catch (err) {
-    throw new ProblemError('invalid_request', `malformed multipart body: ${err instanceof Error ? err.message : String(err)}`);
+/**
+ * Reads and parses a `multipart/form-data` body of at most `maxBytes` (services/multipart.ts: file parts
+ * stay views into the one buffer the body is read into); parts named `image` (or `images`) that are
+ * files are the images.
+ */
+export async function readMultipart(request: Request, maxBytes: number): Promise<MultipartParts> {
+  const boundary = multipartBoundary(request.headers.get('content-type') ?? '');
+  if (boundary === null) {
+    await request.body?.cancel();
+    throw new ProblemError('invalid_request', 'malformed multipart body: the Content-Type names no boundary');
   }
-  const files: File[] = [];
+  let entries: FormEntry[];
+  try {
+    entries = parseMultipart(await readCapped(request, maxBytes), boundary);
+  } catch (err) {
+    if (!(err instanceof MultipartError)) throw err;
+    throw new ProblemError('invalid_request', `malformed multipart body: ${err.message}`);
+  }
+  const files: FilePart[] = [];
   const fields = new Map<string, string[]>();
-  for (const [name, value] of form) {
+  for (const [name, value] of entries) {
     if (typeof value === 'string') {
       const list = fields.get(name) ?? [];
       list.push(value);
@@ -229,13 +241,14 @@ export async function readMultipart(request: Request): Promise<MultipartParts> {
 }
 
 /** Accepts multipart image files, each within the caps; errors name `image[i]`. */
-export async function intakeFiles(files: readonly File[], maxImageBytes: number, budget: ImageBudget): Promise<IntakeImage[]> {
+export async function intakeFiles(files: readonly FilePart[], maxImageBytes: number, budget: ImageBudget): Promise<IntakeImage[]> {
   const out: IntakeImage[] = [];
   for (const [i, file] of files.entries()) {
     const field = files.length === 1 ? 'image' : `image[${i}]`;
-    if (file.size > maxImageBytes) throw new ProblemError('image_too_large', `${field} is ${file.size} bytes; the limit is ${maxImageBytes}`);
-    budget.take(file.size);
-    out.push(await acceptImageBytes(new Uint8Array(await file.arrayBuffer()), maxImageBytes, field));
+    const size = file.bytes.byteLength;
+    if (size > maxImageBytes) throw new ProblemError('image_too_large', `${field} is ${size} bytes; the limit is ${maxImageBytes}`);
+    budget.take(size);
+    out.push(await acceptImageBytes(file.bytes, maxImageBytes, field));
   }
   return out;
 }
@@ -260,7 +273,7 @@ export function checkMultipartFields(fields: ReadonlyMap<string, readonly string
  * total. Errors name `image` / `image[i]`. An empty list is accepted: the route says whether it needs one.
  */
 export function intakeImageParts(
-  files: readonly File[],
+  files: readonly FilePart[],
   limits: RequestImageLimits & { maxImageBytes: number },
   budget: ImageBudget,
 ): Promise<IntakeImage[]> {

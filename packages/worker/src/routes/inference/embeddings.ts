@@ -74,7 +74,7 @@ interface EmbeddingsInputs {
 
 /** Reads a multipart body: `text` fields and `image` parts, each in order, and the options as fields. */
 async function multipartInputs(c: Context<AppEnv>, svc: RequestServices): Promise<EmbeddingsInputs> {
-  const parts = await readMultipart(c.req.raw);
+  const parts = await readMultipart(c.req.raw, svc.config.maxRequestBytes);
   checkMultipartFields(parts.fields, Object.keys(EmbeddingsFormSchema.shape));
   const form = parseFields(
     EmbeddingsFormSchema,

@@ -81,7 +81,7 @@ async function readImages<J extends JsonImages, F>(c: Context<AppEnv>, svc: Requ
       return { ...(await jsonImages(svc, body)), fields: options.fromJson(body) };
     }
     case 'multipart': {
-      const parts = await readMultipart(c.req.raw);
+      const parts = await readMultipart(c.req.raw, svc.config.maxRequestBytes);
       const fields = parseFields(options.fields, options.collect(fieldSource('body', (name) => parts.fields.get(name)), query), 'body');
       checkFileCount(parts.files.length);
       checkImageCount(parts.files.length, svc.config);
