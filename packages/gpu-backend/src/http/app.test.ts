@@ -6,6 +6,7 @@ import type { BatchingConfig, LimitsConfig } from '../config.js';
 import { BackendMetrics } from '../metrics/metrics.js';
 import { createApp } from './app.js';
 import { ServerStatus } from './status.js';
+import { TEST_LIMITS } from '../../test/http-limits.js';
 
 const TOKEN = 'test-token-0123456789';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -21,15 +22,7 @@ interface SetupOptions {
 function setup(options: SetupOptions = {}) {
   const backend = new FakeBackend({ testModels: true, warning: 'synthetic weights' });
   const batching: BatchingConfig = { maxBatchSize: 8, maxQueueDelayMs: 1, maxQueue: 64, ...options.batching };
-  const limits: LimitsConfig = {
-    maxImageBytes: 1000,
-    maxImagePixels: 1_000_000,
-    maxImagesPerRequest: 4,
-    maxRequestPixels: 1_000_000,
-    maxTextsPerRequest: 3,
-    maxRequestBytes: 5000,
-    ...options.limits,
-  };
+  const limits: LimitsConfig = { ...TEST_LIMITS, ...options.limits };
   const metrics = new BackendMetrics({ maxBatchSize: batching.maxBatchSize });
   const status = new ServerStatus(backend.models);
   const engine = new Engine({ backend, batching, metrics });

@@ -9,22 +9,14 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeBackend } from '../backend/fake.js';
 import { Engine } from '../batching/engine.js';
-import type { LimitsConfig } from '../config.js';
 import { BackendMetrics } from '../metrics/metrics.js';
 import { createApp, type AppDeps } from './app.js';
 import { directRoutes } from './fast-path.js';
 import { ServerStatus } from './status.js';
+import { TEST_LIMITS } from '../../test/http-limits.js';
 
 const TOKEN = 'fast-path-token-0123456789';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
-const limits: LimitsConfig = {
-  maxImageBytes: 1000,
-  maxImagePixels: 1_000_000,
-  maxImagesPerRequest: 4,
-  maxRequestPixels: 1_000_000,
-  maxTextsPerRequest: 3,
-  maxRequestBytes: 5000,
-};
 
 /** Headers a caller of the text route reads. */
 const COMPARED_HEADERS = [
@@ -58,7 +50,7 @@ async function side(options: { ready?: boolean; maxQueue?: number } = {}): Promi
   if (options.ready !== false) {
     status.markReady(new Engine({ backend, batching: { maxBatchSize: 4, maxQueueDelayMs: 1, maxQueue: options.maxQueue ?? 16 }, metrics }));
   }
-  const deps: AppDeps = { config: { token: TOKEN, limits }, status, metrics };
+  const deps: AppDeps = { config: { token: TOKEN, limits: TEST_LIMITS }, status, metrics };
   const direct = directRoutes(deps);
   const server: Server = createServer((req, res) => {
     if (!direct(req, res)) res.writeHead(599).end();

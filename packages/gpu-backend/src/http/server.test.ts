@@ -14,21 +14,13 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeBackend } from '../backend/fake.js';
 import { Engine } from '../batching/engine.js';
-import type { LimitsConfig } from '../config.js';
 import { BackendMetrics } from '../metrics/metrics.js';
 import { createServer, type RunningServer } from './server.js';
 import { ServerStatus } from './status.js';
+import { TEST_LIMITS } from '../../test/http-limits.js';
 
 const TOKEN = 'server-token-0123456789';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
-const limits: LimitsConfig = {
-  maxImageBytes: 1000,
-  maxImagePixels: 1_000_000,
-  maxImagesPerRequest: 4,
-  maxRequestPixels: 1_000_000,
-  maxTextsPerRequest: 3,
-  maxRequestBytes: 5000,
-};
 
 let server: RunningServer;
 
@@ -37,7 +29,7 @@ beforeAll(async () => {
   const metrics = new BackendMetrics({ maxBatchSize: 4 });
   const status = new ServerStatus(backend.models);
   status.markReady(new Engine({ backend, batching: { maxBatchSize: 4, maxQueueDelayMs: 1, maxQueue: 16 }, metrics }));
-  server = await createServer({ host: '127.0.0.1', port: 0 }, { config: { token: TOKEN, limits }, status, metrics });
+  server = await createServer({ host: '127.0.0.1', port: 0 }, { config: { token: TOKEN, limits: TEST_LIMITS }, status, metrics });
 });
 
 afterAll(async () => {
