@@ -215,17 +215,13 @@ class Page {
     const view = this.view as DataView;
     switch (this.held) {
       case Held.Int32:
-        this.need(k * 4 + 4);
-        return view.getInt32(k * 4, true);
+      case Held.Float:
+      case Held.Double:
+        // A number already: read as {@link number} reads it.
+        return this.number(k);
       case Held.Int64:
         this.need(k * 8 + 8);
         return view.getBigInt64(k * 8, true);
-      case Held.Float:
-        this.need(k * 4 + 4);
-        return view.getFloat32(k * 4, true);
-      case Held.Double:
-        this.need(k * 8 + 8);
-        return view.getFloat64(k * 8, true);
       case Held.ByteArray: {
         this.walk(k);
         const starts = this.starts as Int32Array;
