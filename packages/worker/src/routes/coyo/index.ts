@@ -379,13 +379,13 @@ export function registerCoyoRoutes(app: OpenAPIHono<AppEnv>, options: CoyoRouteO
   app.openapi(exportRoute, (c) =>
     withDataset(c, async (dataset) => {
       const query = c.req.valid('query');
-      const budgets = loadEdgeConfig(c.env);
+      const maxReads = options.exportMaxReads ?? loadEdgeConfig(c.env).coyoExportMaxReads;
       const plan = await dataset.planExport({
         predicates: predicatesOf(query),
         columns: query.columns ?? COYO_COLUMNS,
         ...(typeof query.cursor === 'string' ? { cursor: query.cursor } : {}),
-        maxReads: options.exportMaxReads ?? budgets.coyoExportMaxReads,
-        maxRowsScanned: options.exportMaxRowsScanned ?? exportRowsScanned(options.exportMaxReads ?? budgets.coyoExportMaxReads),
+        maxReads,
+        maxRowsScanned: options.exportMaxRowsScanned ?? exportRowsScanned(maxReads),
       });
       const format = query.format;
       const headers = new Headers({
