@@ -37,6 +37,24 @@ describe('PreprocessPool', () => {
     }
   });
 
+  it('transfers image bytes given away that fill their buffer, and copies a view of part of one', async () => {
+    const pool = await start();
+    try {
+      const fresh = await pool.preprocessImage('vit', png);
+      const same = (a: Float32Array) => a.length === fresh.length && a.every((v, i) => Object.is(v, fresh[i]));
+      const given = png.slice();
+      expect(same(await pool.preprocessImage('vit', given, { transfer: true }))).toBe(true);
+      expect(given.byteLength, 'the bytes went to the thread').toBe(0);
+      const shared = new Uint8Array(png.byteLength + 8);
+      shared.set(png, 4);
+      const view = shared.subarray(4, 4 + png.byteLength);
+      expect(same(await pool.preprocessImage('vit', view, { transfer: true }))).toBe(true);
+      expect(shared.byteLength, 'a view of part of a buffer is copied').toBe(png.byteLength + 8);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('writes the tensor into a buffer it is given, and answers as without one', async () => {
     const pool = await start();
     try {

@@ -18,10 +18,24 @@ type Answer = Extract<FromPreprocess, { kind: 'pixels' | 'tokens' }>;
 interface Task {
   id: number;
   task: PreprocessTask;
+  /** The buffers its message moves to the thread: the tensor to write into, and the image's bytes when given away. */
+  transfer: ArrayBuffer[];
   signal: AbortSignal | undefined;
   resolve: (answer: Answer) => void;
   reject: (error: Error) => void;
   detach: () => void;
+}
+
+/** Whether `bytes` is the whole of an `ArrayBuffer` (not a view of part of one, nor shared memory). */
+function wholeBuffer(bytes: Uint8Array): bytes is Uint8Array<ArrayBuffer> {
+  return bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+}
+
+function transferOf(task: PreprocessTask, bytes: ArrayBuffer | undefined): ArrayBuffer[] {
+  const list: ArrayBuffer[] = [];
+  if (task.kind === 'image' && task.into !== undefined) list.push(task.into);
+  if (bytes !== undefined) list.push(bytes);
+  return list;
 }
 
 interface Slot {
@@ -104,11 +118,14 @@ export class PreprocessPool {
 
   /**
    * Decodes one image and pre-processes it for `model`, into `options.into` when given (a buffer of
-   * the tensor's size, transferred to the thread: the caller must not use it again).
+   * the tensor's size, transferred to the thread: the caller must not use it again). With
+   * `options.transfer`, `bytes` that fill their whole buffer are transferred too, not copied.
    */
   async preprocessImage(model: ImageModel, bytes: Uint8Array, options: PreprocessOptions & { into?: ArrayBuffer } = {}): Promise<Float32Array> {
-    // Copied to the thread, not transferred: the caller keeps its bytes (images are small next to tensors).
-    const answer = await this.#submit({ kind: 'image', model, bytes, ...(options.into !== undefined ? { into: options.into } : {}) }, options.signal);
+    // Copied to the thread unless the caller gives its bytes away (`transfer`) and they fill their buffer.
+    const own = options.transfer === true && wholeBuffer(bytes) ? bytes.buffer : undefined;
+    const task: PreprocessTask = { kind: 'image', model, bytes, ...(options.into !== undefined ? { into: options.into } : {}) };
+    const answer = await this.#submit(task, options.signal, own);
     if (answer.kind !== 'pixels') throw new Error(`bug: image task answered ${answer.kind}`);
     return answer.pixels;
   }
@@ -133,11 +150,11 @@ export class PreprocessPool {
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 
-  #submit(task: PreprocessTask, signal: AbortSignal | undefined): Promise<Answer> {
+  #submit(task: PreprocessTask, signal: AbortSignal | undefined, bytes?: ArrayBuffer): Promise<Answer> {
     if (this.#closing) return Promise.reject(new QueueRejection('not_ready', 'the server is shutting down'));
     if (signal?.aborted) return Promise.reject(new QueueRejection('client_gone', 'the client closed the request'));
     return new Promise<Answer>((resolve, reject) => {
-      const entry: Task = { id: this.#nextId++, task, signal, resolve, reject, detach: () => {} };
+      const entry: Task = { id: this.#nextId++, task, transfer: transferOf(task, bytes), signal, resolve, reject, detach: () => {} };
       if (signal) {
         const onAbort = () => {
           const i = this.#queue.indexOf(entry);
@@ -162,7 +179,7 @@ export class PreprocessPool {
         if (!next) return;
         const message: ToPreprocess = { id: next.id, task: next.task };
         try {
-          slot.worker.postMessage(message, next.task.kind === 'image' && next.task.into !== undefined ? [next.task.into] : []);
+          slot.worker.postMessage(message, next.transfer);
           slot.current = next;
         } catch (error) {
           // A task that cannot be sent (e.g. a detached buffer) fails alone; the thread stays free.

@@ -53,6 +53,8 @@ export interface ModelRevisions {
 export interface PreprocessOptions {
   /** Aborted when the caller has gone: work not started yet is skipped. */
   signal?: AbortSignal;
+  /** Images: the bytes' buffer may be transferred to the thread (detaching it here) instead of copied. */
+  transfer?: boolean;
 }
 
 /** A thread's event-loop totals since it started (Node's `eventLoopUtilization()`), in ms. */

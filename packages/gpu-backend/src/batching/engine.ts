@@ -28,6 +28,11 @@ export interface WorkOptions {
   deadlineAt?: number;
   /** Aborts when the client has gone. */
   signal?: AbortSignal;
+  /**
+   * The images' buffers are the engine's to give away: each image that fills its whole `ArrayBuffer` is
+   * transferred to its pre-processing thread instead of copied, and is detached once the call has started.
+   */
+  transferImages?: boolean;
 }
 
 /** The kinds of work a request asks for, each served by one tower. */
@@ -298,7 +303,7 @@ export class Engine {
       const preprocessing = this.#now();
       const pixels = await Promise.all(
         images.map((bytes) =>
-          this.backend.preprocessImage(model, bytes, { signal }).catch((error: unknown) => {
+          this.backend.preprocessImage(model, bytes, { signal, ...(options.transferImages === true ? { transfer: true } : {}) }).catch((error: unknown) => {
             failed.abort();
             throw error;
           }),

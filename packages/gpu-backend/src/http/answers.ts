@@ -5,6 +5,10 @@
  */
 import {
   BINARY_HEADERS,
+  LIMITS,
+  TOP_K_PATTERN,
+  encodeFloat32,
+  type ClassifyAnswer,
   CLIENT_CLOSED_STATUS,
   DEADLINE_MS_PATTERN,
   EMBEDDINGS_BINARY_CONTENT_TYPE,
@@ -13,7 +17,7 @@ import {
   float32JsonArrayMaxBytes,
   writeFloat32JsonArray,
 } from '@coyo/backend-protocol';
-import type { Answered, ImageEmbeddings } from '../batching/engine.js';
+import type { Answered, Classifications, ImageEmbeddings } from '../batching/engine.js';
 import type { Logger } from '../metrics/logger.js';
 import { ClientGone, HttpProblem, problemParts, toProblem } from './problem.js';
 
@@ -40,6 +44,13 @@ export function parseDeadlineMs(header: string | undefined): number | undefined 
   if (!DEADLINE_MS_PATTERN.test(value)) {
     throw new HttpProblem('invalid_request', `${HEADERS.deadlineMs} must be a whole number of milliseconds`);
   }
+  return Number(value);
+}
+
+/** The `top_k` query parameter of `/v1/classify`, or a 400 problem when it is not a whole number ≥ 1. */
+export function parseTopK(value: string | undefined): number {
+  if (value === undefined) return LIMITS.defaultTopK;
+  if (!TOP_K_PATTERN.test(value) || Number(value) < 1) throw new HttpProblem('invalid_request', 'top_k must be a whole number ≥ 1');
   return Number(value);
 }
 
@@ -83,6 +94,19 @@ export function embeddingsAnswer(answer: ImageEmbeddings, binary: boolean, token
   }
   at += out.write(tail, at, 'utf8');
   return { headers, body: new Uint8Array(out.buffer, out.byteOffset, at) };
+}
+
+/** A `/v1/classify` answer: the `ClassifyAnswer` JSON, scores as float32's shortest digits. */
+export function classifyAnswer(answer: Classifications): AnswerParts {
+  const headers = answeredHeaders(answer);
+  headers['content-type'] = 'application/json';
+  const json = JSON.stringify({
+    model: answer.model,
+    revision: answer.revision,
+    predictions: answer.predictions.map((list) => list.map(({ label, score, index }) => ({ label, score: encodeFloat32(score), index }))),
+  } satisfies ClassifyAnswer);
+  const body = Buffer.from(json, 'utf8');
+  return { headers, body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) };
 }
 
 /** An error's answer: a problem document, or for a client that went away a bodiless 499 (nobody reads it). */

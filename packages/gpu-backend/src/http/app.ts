@@ -8,12 +8,8 @@
 import { availableParallelism } from 'node:os';
 import {
   HEADERS,
-  LIMITS,
   ROUTES,
-  TOP_K_PATTERN,
   acceptsBinaryEmbeddings,
-  encodeFloat32,
-  type ClassifyAnswer,
   type HealthAnswer,
   type ModelsAnswer,
   type PhashAnswer,
@@ -27,7 +23,7 @@ import type { BackendMetrics } from '../metrics/metrics.js';
 import { silentLogger, type Logger } from '../metrics/logger.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/registry.js';
 import { phashOf } from '../models/phash.js';
-import { answeredHeaders, embeddingsAnswer, errorAnswer, parseDeadlineMs } from './answers.js';
+import { classifyAnswer, embeddingsAnswer, errorAnswer, parseDeadlineMs, parseTopK } from './answers.js';
 import { bearerAuth } from './auth.js';
 import { incomingOf, readImages, readTexts } from './body.js';
 import { HttpProblem, problemResponse } from './problem.js';
@@ -58,12 +54,6 @@ export interface AppDeps {
    * with 503 `overloaded` before its body is read. Default: twice the host's cores.
    */
   maxConcurrentPhash?: number;
-}
-
-function parseTopK(value: string | undefined): number {
-  if (value === undefined) return LIMITS.defaultTopK;
-  if (!TOP_K_PATTERN.test(value) || Number(value) < 1) throw new HttpProblem('invalid_request', 'top_k must be a whole number ≥ 1');
-  return Number(value);
 }
 
 /** Builds the Hono app; `deps.status` decides whether `/v1/*` is open. */
@@ -153,13 +143,6 @@ export function createApp({
     });
   };
 
-  /** Sends `body` as JSON and records the request's stage times, serialisation (until here) included. */
-  const answerJson = (c: Context<AppEnv>, route: string, answered: Answered, admissionMs: number, serialising: number, body: object) => {
-    const response = c.json(body);
-    observeStages(route, answered, admissionMs, serialising);
-    return response;
-  };
-
   /** An embed answer ({@link embeddingsAnswer}: JSON, or binary rows when `Accept` asks for them). */
   const answerEmbeddings = (c: Context<AppEnv>, route: string, answer: ImageEmbeddings, admissionMs: number, tokens?: readonly number[]) => {
     const serialising = performance.now();
@@ -198,12 +181,10 @@ export function createApp({
       (engine, images, permit) => engine.classify(images, k, permit, work(c)),
     );
     const serialising = performance.now();
-    for (const [name, value] of Object.entries(answeredHeaders(answer))) c.header(name, value);
-    return answerJson(c, ROUTES.classify.path, answer, admissionMs, serialising, {
-      model: answer.model,
-      revision: answer.revision,
-      predictions: answer.predictions.map((list) => list.map(({ label, score, index }) => ({ label, score: encodeFloat32(score), index }))),
-    } satisfies ClassifyAnswer);
+    const { headers, body } = classifyAnswer(answer);
+    const response = c.body(body, 200, headers);
+    observeStages(ROUTES.classify.path, answer, admissionMs, serialising);
+    return response;
   });
 
   // No model and no batch: the hash is a decode, a resize and a 32×32 DCT per image, done at once.

@@ -35,11 +35,19 @@ export function incomingOf(env: unknown): IncomingMessage | undefined {
 /**
  * Reads `incoming` itself, sparing the web stream and `Request` that reading through `Request.body` builds
  * around it per request. Bytes past `limit` refuse the request as the stream path does.
+ *
+ * With `owned`, the bytes come back in an `ArrayBuffer` of their own, the exact length (a body with a
+ * usable `Content-Length` is copied into a buffer of that length as it arrives, so nothing else is
+ * allocated or kept): the caller may transfer that buffer to another thread. Without it, a body that
+ * arrived as one chunk is a view of that chunk, which may share its buffer with other data.
  */
-function readIncoming(incoming: IncomingMessage, limit: number, what: string): Promise<Uint8Array> {
-  return new Promise<Uint8Array>((resolve, reject) => {
+function readIncoming(incoming: IncomingMessage, limit: number, what: string, owned = false): Promise<Uint8Array<ArrayBuffer>> {
+  return new Promise<Uint8Array<ArrayBuffer>>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
+    const declared = owned ? declaredLength(incoming.headers['content-length']) : undefined;
+    // The body's own buffer, filled as chunks arrive, while they fit in it.
+    let into = declared !== undefined && declared > 0 && declared <= limit ? new Uint8Array(declared) : undefined;
     const cleanup = () => {
       incoming.off('data', onData);
       incoming.off('end', onEnd);
@@ -47,6 +55,7 @@ function readIncoming(incoming: IncomingMessage, limit: number, what: string): P
       incoming.off('close', onClose);
     };
     const onData = (chunk: Buffer) => {
+      const at = total;
       total += chunk.byteLength;
       if (total > limit) {
         cleanup();
@@ -55,13 +64,35 @@ function readIncoming(incoming: IncomingMessage, limit: number, what: string): P
         reject(new HttpProblem('payload_too_large', `${what} is larger than the limit of ${limit} bytes`));
         return;
       }
+      if (into !== undefined && total <= into.byteLength) {
+        into.set(chunk, at);
+        return;
+      }
+      if (into !== undefined) {
+        // More than the length said (Node's parser does not let that happen): keep what came and go on in chunks.
+        chunks.push(Buffer.from(into.buffer, 0, at));
+        into = undefined;
+      }
       chunks.push(chunk);
     };
     const onEnd = () => {
       cleanup();
+      if (into !== undefined) {
+        resolve(total === into.byteLength ? into : into.slice(0, total));
+        return;
+      }
       const first = chunks[0];
-      if (chunks.length === 1 && first) resolve(new Uint8Array(first.buffer, first.byteOffset, first.byteLength));
-      else resolve(new Uint8Array(Buffer.concat(chunks, total)));
+      if (!owned && chunks.length === 1 && first) resolve(new Uint8Array(first.buffer as ArrayBuffer, first.byteOffset, first.byteLength));
+      else {
+        // Not `Buffer.concat`: it takes small results from Node's shared pool.
+        const out = new Uint8Array(total);
+        let offset = 0;
+        for (const chunk of chunks) {
+          out.set(chunk, offset);
+          offset += chunk.byteLength;
+        }
+        resolve(out);
+      }
     };
     const onError = (error: Error) => {
       cleanup();
@@ -77,6 +108,13 @@ function readIncoming(incoming: IncomingMessage, limit: number, what: string): P
     incoming.on('error', onError);
     incoming.on('close', onClose);
   });
+}
+
+/** A `Content-Length` header's value, or `undefined` when it is absent or not a plain decimal number. */
+function declaredLength(declared: string | null | undefined): number | undefined {
+  if (declared === null || declared === undefined || !/^\d+$/.test(declared)) return undefined;
+  const n = Number(declared);
+  return Number.isSafeInteger(n) ? n : undefined;
 }
 
 /** Refuses (413) a body whose `Content-Length` alone is over `limit`, before reading any of it. */
@@ -151,21 +189,56 @@ export async function checkRequestPixels(
   }
 }
 
-async function readImageBodies(request: Request, limits: LimitsConfig, incoming: IncomingMessage | undefined): Promise<Uint8Array[]> {
-  const type = mediaType(request.headers.get('content-type'));
+/** An image route's media type, or a 415 problem when it is missing. */
+function imageRouteType(contentType: string | null | undefined): string {
+  const type = mediaType(contentType);
   if (type === undefined) {
     throw new HttpProblem('unsupported_media_type', 'send an image body with Content-Type image/* or multipart/form-data');
   }
-  if (type === 'multipart/form-data') return readMultipartImages(request, limits, incoming);
+  return type;
+}
+
+/** Refuses (415) a raw image body whose type is not an image's. */
+function checkRawImageType(type: string): void {
   if (!isImageMediaType(type)) {
     throw new HttpProblem(
       'unsupported_media_type',
       `Content-Type ${type} is not accepted: send image/*, application/octet-stream or multipart/form-data`,
     );
   }
-  const bytes = await readLimited(request, limits.maxImageBytes, 'the image', incoming);
+}
+
+/** Refuses (400) an empty image body. */
+function nonEmptyImage<T extends Uint8Array>(bytes: T): T {
   if (bytes.byteLength === 0) throw new HttpProblem('invalid_request', 'the request body is empty');
-  return [bytes];
+  return bytes;
+}
+
+async function readImageBodies(request: Request, limits: LimitsConfig, incoming: IncomingMessage | undefined): Promise<Uint8Array[]> {
+  const type = imageRouteType(request.headers.get('content-type'));
+  if (type === 'multipart/form-data') return readMultipartImages(request, limits, incoming);
+  checkRawImageType(type);
+  return [nonEmptyImage(await readLimited(request, limits.maxImageBytes, 'the image', incoming))];
+}
+
+/** Whether a request's body is `multipart/form-data` (which only the app reads). */
+export function isMultipart(contentType: string | undefined): boolean {
+  return mediaType(contentType) === 'multipart/form-data';
+}
+
+/**
+ * {@link readImages} for a raw image body (`image/*`, `application/octet-stream`) of a Node request served
+ * without a `Request` around it (`fast-path.ts`): the same checks, limits and problems. The image comes back
+ * in an `ArrayBuffer` of its own, which the caller may transfer to a pre-processing thread.
+ */
+export async function readImageFromNode(incoming: IncomingMessage, limits: LimitsConfig): Promise<Uint8Array<ArrayBuffer>[]> {
+  const type = imageRouteType(incoming.headers['content-type']);
+  if (type === 'multipart/form-data') throw new Error('bug: a multipart/form-data body sent to readImageFromNode');
+  checkRawImageType(type);
+  checkDeclaredLength(incoming.headers['content-length'], limits.maxImageBytes, 'the image');
+  const images = [nonEmptyImage(await readIncoming(incoming, limits.maxImageBytes, 'the image', true))];
+  await checkRequestPixels(images, limits);
+  return images;
 }
 
 async function readMultipartImages(request: Request, limits: LimitsConfig, incoming: IncomingMessage | undefined): Promise<Uint8Array[]> {

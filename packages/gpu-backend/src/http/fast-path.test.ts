@@ -1,5 +1,5 @@
 /**
- * The direct text route answers as the Hono app does. Each case sends the same request to the app
+ * The direct routes (text, classify, image embeddings) answer as the Hono app does. Each case sends the same request to the app
  * (`app.request()`) and to a node:http server that has only the direct routes (anything they pass on is
  * answered 599, so every answer compared here is theirs), and compares status, the headers a caller
  * reads, and the body byte for byte.
@@ -18,7 +18,7 @@ import { TEST_LIMITS } from '../../test/http-limits.js';
 const TOKEN = 'fast-path-token-0123456789';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 
-/** Headers a caller of the text route reads. */
+/** Headers a caller of the inference routes reads. */
 const COMPARED_HEADERS = [
   'content-type',
   'x-request-id',
@@ -97,10 +97,11 @@ async function summarise(response: Response): Promise<Summary> {
 }
 
 /** The same request through both paths. */
-async function both(s: Side, headers: Record<string, string>, body: string, path = '/v1/embed/text'): Promise<[Summary, Summary]> {
+async function both(s: Side, headers: Record<string, string>, body: string | Uint8Array<ArrayBuffer>, path = '/v1/embed/text'): Promise<[Summary, Summary]> {
   const init = { method: 'POST', headers, body };
   // As over the wire: a client states the length of a body it has whole.
-  const viaApp = await summarise(await s.app.request(path, { ...init, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }));
+  const length = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+  const viaApp = await summarise(await s.app.request(path, { ...init, headers: { ...headers, 'content-length': String(length) } }));
   const viaDirect = await summarise(await fetch(`${s.url}${path}`, init));
   return [viaApp, viaDirect];
 }
@@ -193,12 +194,133 @@ describe('the direct text route answers as the app does', () => {
 
   it('passes other requests on: other routes, methods, and the route with a query', async () => {
     for (const [method, path] of [
-      ['POST', '/v1/embed/image'],
+      ['POST', '/v1/phash'],
       ['GET', '/v1/embed/text'],
       ['POST', '/v1/embed/text?x=1'],
       ['GET', '/healthz'],
     ] as const) {
       const response = await fetch(`${ready.url}${path}`, { method, headers: json, ...(method === 'POST' ? { body: '{}' } : {}) });
+      expect(response.status).toBe(599);
+      await response.arrayBuffer();
+    }
+  });
+});
+
+/** A fake PNG of `size` bytes (the signature, then filler), as the fake backend accepts it. */
+function png(size: number, fill = 7): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(size).fill(fill);
+  bytes.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  return bytes;
+}
+
+const image = { ...AUTH, 'content-type': 'image/png', 'x-request-id': 'img-1' };
+
+describe('the direct image routes answer as the app does', () => {
+  it('for good requests: classify with and without top_k, image embeddings in JSON and binary', async () => {
+    for (const [headers, body, path] of [
+      [image, png(40), '/v1/classify'],
+      [{ ...image, 'content-type': 'application/octet-stream' }, png(300, 3), '/v1/classify?top_k=2'],
+      [image, png(64), '/v1/classify?top_k=1000'],
+      [{ ...image, 'content-type': 'image/jpeg; q=1' }, png(50), '/v1/classify?top_k=007'],
+      [image, png(40), '/v1/embed/image'],
+      [{ ...image, accept: 'application/octet-stream' }, png(999), '/v1/embed/image'],
+    ] as const) {
+      const [viaApp, viaDirect] = await both(ready, headers, body, path);
+      expect(viaApp.status).toBe(200);
+      expect(viaApp.timings && viaDirect.timings).toBe(true);
+      expect(viaDirect).toEqual(viaApp);
+    }
+  });
+
+  it('for refused requests: auth, media type, empty, oversized and broken images, top_k and deadline', async () => {
+    const cases: Array<[Record<string, string>, Uint8Array<ArrayBuffer>, string, number]> = [
+      [{ 'content-type': 'image/png', 'x-request-id': 'r' }, png(40), '/v1/classify', 401],
+      [{ ...image, authorization: 'Bearer wrong' }, png(40), '/v1/embed/image', 401],
+      [{ ...image, 'content-type': 'text/plain' }, png(40), '/v1/classify', 415],
+      [{ ...image, 'content-type': 'application/json' }, png(40), '/v1/embed/image', 415],
+      [image, new Uint8Array(0), '/v1/classify', 400],
+      [image, png(1001), '/v1/classify', 413],
+      [image, png(1001), '/v1/embed/image', 413],
+      [image, new Uint8Array(40).fill(1), '/v1/classify', 415],
+      [image, png(10), '/v1/embed/image', 422],
+      [image, png(40), '/v1/classify?top_k=0', 400],
+      [{ ...image, 'x-deadline-ms': 'soon' }, png(40), '/v1/classify', 400],
+      [{ ...image, 'x-deadline-ms': '0' }, png(40), '/v1/classify?top_k=3', 504],
+    ];
+    for (const [headers, body, path, status] of cases) {
+      const [viaApp, viaDirect] = await both(ready, headers, body, path);
+      expect({ path, status: viaApp.status, body: Buffer.from(viaApp.body, 'base64').toString() }).toMatchObject({ status });
+      expect(viaDirect).toEqual(viaApp);
+    }
+  });
+
+  it('refuses a body over the limit by its Content-Length, without reading it', async () => {
+    const response = await fetch(`${ready.url}/v1/classify`, { method: 'POST', headers: { ...image, 'content-length': '1001' }, body: png(1001) });
+    expect(response.status).toBe(413);
+    expect(response.headers.get('connection')).toBe('close');
+    await response.arrayBuffer();
+  });
+
+  it('for a server still loading and an overloaded queue (503 with Retry-After)', async () => {
+    for (const s of [await side({ ready: false }), await side({ maxQueue: 0 })]) {
+      for (const path of ['/v1/classify', '/v1/embed/image']) {
+        const [viaApp, viaDirect] = await both(s, image, png(40), path);
+        expect(viaApp.status).toBe(503);
+        expect(viaDirect).toEqual(viaApp);
+      }
+    }
+  });
+
+  it('gives the image to the backend in a buffer of its own, to be transferred', async () => {
+    const s = await side();
+    const seen: Array<{ whole: boolean; transfer: boolean | undefined; length: number }> = [];
+    const original = s.backend.preprocessImage.bind(s.backend);
+    s.backend.preprocessImage = (model, bytes, options) => {
+      seen.push({ whole: bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength, transfer: options?.transfer, length: bytes.byteLength });
+      return original(model, bytes, options);
+    };
+    // Declared length, and chunked without one.
+    const declared = await fetch(`${s.url}/v1/classify`, { method: 'POST', headers: image, body: png(700) });
+    const chunked = await fetch(`${s.url}/v1/embed/image`, {
+      method: 'POST',
+      headers: image,
+      body: new ReadableStream<Uint8Array>({
+        start(controller) {
+          const bytes = png(500);
+          controller.enqueue(bytes.subarray(0, 200));
+          controller.enqueue(bytes.subarray(200));
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    });
+    expect([declared.status, chunked.status]).toEqual([200, 200]);
+    expect(seen).toEqual([
+      { whole: true, transfer: true, length: 700 },
+      { whole: true, transfer: true, length: 500 },
+    ]);
+  });
+
+  it('counts its requests and stage times in the same series', async () => {
+    const s = await side();
+    await both(s, image, png(40), '/v1/classify?top_k=2');
+    await both(s, { ...image, authorization: 'Bearer no' }, png(40), '/v1/embed/image');
+    expect(s.metrics.requests.get({ route: '/v1/classify', status: '200' })).toBe(2);
+    expect(s.metrics.requests.get({ route: '/v1/embed/image', status: '401' })).toBe(2);
+    expect(s.metrics.render()).toContain('coyo_backend_stage_seconds_count{route="/v1/classify",stage="serialise"} 2\n');
+  });
+
+  it('passes multipart bodies and other queries on to the app', async () => {
+    const form = new FormData();
+    form.append('image', new Blob([png(40)], { type: 'image/png' }), 'x.png');
+    for (const [path, init] of [
+      ['/v1/classify', { body: form }],
+      ['/v1/embed/image', { body: form }],
+      ['/v1/classify?top_k=2&x=1', { headers: image, body: png(40) }],
+      ['/v1/classify?top_k=abc', { headers: image, body: png(40) }],
+      ['/v1/classify?k=2', { headers: image, body: png(40) }],
+    ] as const) {
+      const response = await fetch(`${ready.url}${path}`, { method: 'POST', ...init });
       expect(response.status).toBe(599);
       await response.arrayBuffer();
     }

@@ -1,25 +1,32 @@
 /**
- * `POST /v1/embed/text` served straight from Node's request and response, without the `Request`,
+ * The inference routes served straight from Node's request and response, without the `Request`,
  * `Response`, context and middleware chain the Hono app builds around every request: on a text request
- * those cost about as much CPU as the rest of the request together. Everything a caller can observe is
- * the app's, from the same functions: request id, bearer check, readiness and deadline, permit before
- * the body, body limits and validation, answer headers and body, problem documents, 499 for a client
- * that left, the `requests` counter, stage times and the log line. `fast-path.test.ts` holds the two
- * paths to the same answers. Every other request (and this route with a query string) goes to Hono.
+ * those cost about as much CPU as the rest of the request together. `POST /v1/embed/text`,
+ * `POST /v1/classify` (with `?top_k=<digits>` or no query) and `POST /v1/embed/image` with a raw image
+ * body are answered here. Everything a caller can observe is the app's, from the same functions: request
+ * id, bearer check, readiness and deadline, permit before the body, body limits and validation, answer
+ * headers and body, problem documents, 499 for a client that left, the `requests` counter, stage times and
+ * the log line. `fast-path.test.ts` holds the two paths to the same answers. Every other request
+ * (multipart image bodies, other queries, other routes) goes to Hono.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { HEADERS, ROUTES, acceptsBinaryEmbeddings } from '@coyo/backend-protocol';
 import type { AppDeps } from './app.js';
-import { embeddingsAnswer, errorAnswer, parseDeadlineMs, type ErrorAnswer } from './answers.js';
+import type { Answered, Engine, RequestPermit, WorkOptions } from '../batching/engine.js';
+import { classifyAnswer, embeddingsAnswer, errorAnswer, parseDeadlineMs, parseTopK, type AnswerParts, type ErrorAnswer } from './answers.js';
 import { tokenCheck } from './auth.js';
-import { readTextsFromNode } from './body.js';
+import { isMultipart, readImageFromNode, readTextsFromNode } from './body.js';
 import { HttpProblem } from './problem.js';
 import { resolveRequestId } from './request-id.js';
 import { recordRequest } from './request-log.js';
 import { silentLogger } from '../metrics/logger.js';
 
-const ROUTE = ROUTES.embedText.path;
+const TEXT = ROUTES.embedText.path;
+const CLASSIFY = ROUTES.classify.path;
+const EMBED_IMAGE = ROUTES.embedImage.path;
+/** `/v1/classify` with a `top_k` of digits and nothing else; any other query is the app's to parse. */
+const CLASSIFY_TOP_K = /^\/v1\/classify\?top_k=(\d{1,9})$/;
 
 /**
  * One abort signal per connection, aborted when the connection closes: a client that leaves closes its
@@ -61,7 +68,24 @@ export function directRoutes({ config, status, metrics, logger = silentLogger }:
     res.end(answer.body ?? undefined);
   };
 
-  async function embedText(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * One inference request: what the app's middleware does (request id, bearer check, readiness, deadline,
+   * in-flight count), then `prepare` (checks before the permit), a permit, `read` (the body) and `run`,
+   * whose answer is written at once, framed by its length; every failure is answered as the app's
+   * `onError` answers it, and the request is counted and logged.
+   */
+  async function serve<P, I, A extends Answered>(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: string,
+    steps: {
+      work: Parameters<Engine['tryAcquirePermit']>[0];
+      prepare: () => P;
+      read: () => Promise<I>;
+      run: (engine: Engine, input: I, permit: RequestPermit, prepared: P, options: WorkOptions) => Promise<A>;
+      answer: (answer: A) => AnswerParts;
+    },
+  ): Promise<void> {
     const started = performance.now();
     const requestId = resolveRequestId(header(req, HEADERS.requestId));
     const gone = goneSignal(req.socket);
@@ -76,21 +100,23 @@ export function directRoutes({ config, status, metrics, logger = silentLogger }:
       const deadlineAt = deadlineMs === undefined ? undefined : engine.now() + deadlineMs;
       const leave = status.enter();
       try {
+        const prepared = steps.prepare();
         const admitting = performance.now();
-        const permit = engine.tryAcquirePermit('embed-text');
+        const permit = engine.tryAcquirePermit(steps.work);
         try {
-          const texts = await readTextsFromNode(req, config.limits);
+          const input = await steps.read();
           const admissionMs = performance.now() - admitting;
-          const answer = await engine.embedTexts(texts, permit, { signal: gone, ...(deadlineAt !== undefined ? { deadlineAt } : {}) });
+          const options: WorkOptions = { signal: gone, ...(deadlineAt !== undefined ? { deadlineAt } : {}) };
+          const answer = await steps.run(engine, input, permit, prepared, options);
           const serialising = performance.now();
-          const { headers, body } = embeddingsAnswer(answer, acceptsBinaryEmbeddings(header(req, 'accept')), answer.tokens);
+          const { headers, body } = steps.answer(answer);
           headers[HEADERS.requestId] = requestId;
           // Framed by its length: writeHead alone would send it chunked.
           headers['content-length'] = String(body.byteLength);
           res.writeHead(200, headers);
           res.end(body);
           answered = 200;
-          metrics.observeStages(ROUTE, {
+          metrics.observeStages(route, {
             admission: admissionMs,
             preprocess: answer.preprocessMs,
             queue: answer.queueMs,
@@ -108,13 +134,54 @@ export function directRoutes({ config, status, metrics, logger = silentLogger }:
       writeError(req, res, answer);
       answered = answer.status;
     }
-    recordRequest(metrics, logger, { requestId, method: 'POST', path: ROUTE, status: answered, started });
+    recordRequest(metrics, logger, { requestId, method: 'POST', path: route, status: answered, started });
   }
 
+  const embedText = (req: IncomingMessage, res: ServerResponse) =>
+    serve(req, res, TEXT, {
+      work: 'embed-text',
+      prepare: () => undefined,
+      read: () => readTextsFromNode(req, config.limits),
+      run: (engine, texts, permit, _, options) => engine.embedTexts(texts, permit, options),
+      answer: (answer) => embeddingsAnswer(answer, acceptsBinaryEmbeddings(header(req, 'accept')), answer.tokens),
+    });
+
+  // The image read here fills a buffer of its own: it is transferred to its pre-processing thread, not copied.
+  const classify = (req: IncomingMessage, res: ServerResponse, topK: string | undefined) =>
+    serve(req, res, CLASSIFY, {
+      work: 'classify',
+      prepare: () => parseTopK(topK),
+      read: () => readImageFromNode(req, config.limits),
+      run: (engine, images, permit, k, options) => engine.classify(images, k, permit, { ...options, transferImages: true }),
+      answer: classifyAnswer,
+    });
+
+  const embedImage = (req: IncomingMessage, res: ServerResponse) =>
+    serve(req, res, EMBED_IMAGE, {
+      work: 'embed-image',
+      prepare: () => undefined,
+      read: () => readImageFromNode(req, config.limits),
+      run: (engine, images, permit, _, options) => engine.embedImages(images, permit, { ...options, transferImages: true }),
+      answer: (answer) => embeddingsAnswer(answer, acceptsBinaryEmbeddings(header(req, 'accept'))),
+    });
+
+  /** The direct handler of a request, or `undefined` when the app answers it. */
+  const route = (req: IncomingMessage): ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined => {
+    if (req.method !== 'POST') return undefined;
+    const { url } = req;
+    if (url === TEXT) return embedText;
+    if (url === undefined || isMultipart(header(req, 'content-type'))) return undefined;
+    if (url === EMBED_IMAGE) return embedImage;
+    if (url === CLASSIFY) return (q, r) => classify(q, r, undefined);
+    const topK = CLASSIFY_TOP_K.exec(url)?.[1];
+    return topK === undefined ? undefined : (q, r) => classify(q, r, topK);
+  };
+
   return (req, res) => {
-    if (req.method !== 'POST' || req.url !== ROUTE) return false;
-    // embedText answers every error itself; this catches only a failure to write that answer.
-    embedText(req, res).catch((error: unknown) => {
+    const handler = route(req);
+    if (handler === undefined) return false;
+    // Each handler answers every error itself; this catches only a failure to write that answer.
+    handler(req, res).catch((error: unknown) => {
       logger.error('could not answer a request', { error });
       res.destroy();
     });

@@ -1,5 +1,5 @@
 /**
- * Serves the app on Node's HTTP server (`@hono/node-server`), with the hot text route answered directly
+ * Serves the app on Node's HTTP server (`@hono/node-server`), with the inference routes answered directly
  * (`fast-path.ts`) before the app sees it, and closes it gently: stop accepting, drop idle keep-alive
  * connections, let answers being written finish.
  */
