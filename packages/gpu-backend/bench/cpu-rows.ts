@@ -21,8 +21,8 @@ import { fileURLToPath } from 'node:url';
 import { EMBEDDINGS_BINARY_CONTENT_TYPE } from '@coyo/backend-protocol';
 import { z } from 'zod';
 import { runClosedLoop, type Send } from './load.js';
-import { treeCpuMs } from './process-cpu.js';
-import { cpuByThreadName, ourStages, type StageTimes } from './stages.js';
+import { threadCpuDelta, threadCpuMs, treeCpuMs, type ThreadCpu } from './process-cpu.js';
+import { ourStages, type StageTimes } from './stages.js';
 
 const PILLOW_SCRIPT = fileURLToPath(new URL('./pillow-floor.py', import.meta.url));
 
@@ -67,15 +67,20 @@ export interface CpuRow {
   oursBinary?: CpuSide & { loopMsPerRequest: number | null; ratio: number | null };
   floor: (CpuSide & { kind: string }) | { absent: string };
   /**
-   * ViT only: the backend's CPU per image without its model session thread (the thread that calls
-   * `session.run`, whose time on a GPU host is the device's), and where the whole went, per thread.
+   * ViT only: the backend's CPU per image without the model's compute: its session thread (the thread
+   * that calls `session.run`) and onnxruntime's pool threads that session started (`onnxruntime:vit`),
+   * whose time on a GPU host is the device's; and where the whole went, per thread.
    */
   oursWithoutInference?: {
     cpuMsPerRequest: number | null;
     ratio: number | null;
+    /** The CPU per image subtracted: `session:vit` and `onnxruntime:vit`. */
+    inferenceMsPerRequest: number | null;
     threads: Record<string, number>;
-    /** The same CPU per image by kernel thread name (/proc): "libvips worker", "node" (all the others). */
+    /** The same CPU per image by kernel thread name (/proc): `preprocess:<i>`, `session:<tower>` (with its pool), `libvips worker`, `node`. */
     threadNames: Record<string, number>;
+    /** Threads named `node` other than the main thread (V8's helpers, libuv's pool, loader hooks), ms per image by kernel id, busiest first. */
+    nodeThreads: Array<{ tid: number; msPerRequest: number }>;
   };
   /** ViT with `stages`: CPU ms per image of each stage, one image at a time on one thread. */
   stages?: { ours: StageTimes; pillow: StageTimes | null };
@@ -321,7 +326,7 @@ export async function cpuRows<S extends Server>(o: CpuRowsOptions<S>): Promise<C
       const floorRounds: Array<{ requests: number; cpuMs: number }> = [];
       let loopSeconds = 0;
       const threadSeconds = new Map<string, number>();
-      const threadNameMs = new Map<string, number>();
+      const threadMs = new Map<number, ThreadCpu>();
       // With `stages`, each round also times the stages of both sides next to their whole, so that the
       // load the machine carries weighs on a side's stages as on its whole.
       const ourStageRounds: StageTimes[] = [];
@@ -333,9 +338,11 @@ export async function cpuRows<S extends Server>(o: CpuRowsOptions<S>): Promise<C
           if (o.stages) pillowStageRounds.push(await runPillowStages(python, files, o.durationMs / 2000));
         }
         const pageBefore = await o.scrape(ours.url);
-        const namesBefore = cpuByThreadName(pid);
+        const threadsBefore = threadCpuMs(pid);
         oursRounds.push(await measureCpu(pid, send, 8, o.durationMs));
-        for (const [name, ms] of cpuByThreadName(pid)) threadNameMs.set(name, (threadNameMs.get(name) ?? 0) + ms - (namesBefore.get(name) ?? 0));
+        for (const [tid, { name, ms }] of threadCpuDelta(threadsBefore, threadCpuMs(pid))) {
+          threadMs.set(tid, { name, ms: (threadMs.get(tid)?.ms ?? 0) + ms });
+        }
         const pageAfter = await o.scrape(ours.url);
         if (o.stages) ourStageRounds.push(await ourStages(o.images, o.modelsDir, o.durationMs / 2));
         loopSeconds += mainLoopSeconds(pageAfter) - mainLoopSeconds(pageBefore);
@@ -345,15 +352,27 @@ export async function cpuRows<S extends Server>(o: CpuRowsOptions<S>): Promise<C
       const floorSide = python === undefined ? undefined : side(floorRounds);
       const version = python === undefined ? '' : (await runPillow(python, files.slice(0, 1), 0)).pillow;
       const perImage = (seconds: number) => (oursSide.requests > 0 ? (seconds * 1000) / oursSide.requests : Number.NaN);
-      const sessionMs = threadSeconds.get('session:vit');
-      const withoutMs = sessionMs === undefined || oursSide.cpuMsPerRequest === null ? null : oursSide.cpuMsPerRequest - perImage(sessionMs);
+      // The model's compute: its session thread and the onnxruntime pool it started, each measured by the
+      // server per thread (absent where threads cannot be named: then the row is not printed as exact).
+      const sessionSeconds = threadSeconds.get('session:vit');
+      const poolSeconds = threadSeconds.get('onnxruntime:vit');
+      const inferenceMs = sessionSeconds === undefined || poolSeconds === undefined ? null : perImage(sessionSeconds + poolSeconds);
+      const withoutMs = inferenceMs === null || oursSide.cpuMsPerRequest === null ? null : oursSide.cpuMsPerRequest - inferenceMs;
+      const byName = new Map<string, number>();
+      for (const { name, ms } of threadMs.values()) byName.set(name, (byName.get(name) ?? 0) + ms);
+      const nodeThreads = [...threadMs]
+        .filter(([tid, { name }]) => name === 'node' && tid !== pid)
+        .map(([tid, { ms }]) => ({ tid, msPerRequest: perImage(ms / 1000) }))
+        .sort((a, b) => b.msPerRequest - a.msPerRequest);
       report.vit = {
         ours: { ...oursSide, loopMsPerRequest: oursSide.requests > 0 ? (loopSeconds * 1000) / oursSide.requests : null },
         oursWithoutInference: {
           cpuMsPerRequest: withoutMs,
           ratio: ratioOf(withoutMs, floorSide?.cpuMsPerRequest),
+          inferenceMsPerRequest: inferenceMs,
           threads: Object.fromEntries([...threadSeconds].map(([thread, seconds]) => [thread, perImage(seconds)])),
-          threadNames: Object.fromEntries([...threadNameMs].map(([name, ms]) => [name, perImage(ms / 1000)])),
+          threadNames: Object.fromEntries([...byName].map(([name, ms]) => [name, perImage(ms / 1000)])),
+          nodeThreads,
         },
         floor:
           floorSide === undefined
@@ -367,13 +386,18 @@ export async function cpuRows<S extends Server>(o: CpuRowsOptions<S>): Promise<C
       const w = report.vit.oursWithoutInference;
       if (w) {
         console.log(
-          `vit c=8 without the model: ours ${fmt(w.cpuMsPerRequest)} CPU ms/image less the ViT session thread's CPU ` +
-            `(the thread that calls session.run; onnxruntime intra-op threads stay in "other"); ratio to Pillow ` +
-            `${fmtRatio(w.ratio)}; per thread, ms/image: ` +
-            Object.entries(w.threads).map(([t, ms]) => `${t} ${fmt(ms)}`).join(', ') +
-            '; by kernel thread name (libvips names its pool threads; "node" is every other thread: main, ' +
-            'pre-processing, sessions, libuv pool, V8 helpers, onnxruntime pools): ' +
-            Object.entries(w.threadNames).map(([t, ms]) => `${t} ${fmt(ms)}`).join(', '),
+          `vit c=8 without the model: ours ${fmt(w.cpuMsPerRequest)} CPU ms/image, the whole less the model's compute ` +
+            `(${fmt(w.inferenceMsPerRequest)} ms/image: the ViT session thread, which calls session.run, and the onnxruntime ` +
+            `pool threads its session started, "onnxruntime:vit"; a GPU host spends that on the device); ratio to Pillow ` +
+            fmtRatio(w.ratio),
+        );
+        console.log(`vit c=8, per thread, CPU ms/image: ${Object.entries(w.threads).map(([t, ms]) => `${t} ${fmt(ms)}`).join(', ')}`);
+        console.log(
+          'vit c=8, by kernel thread name (a thread started by a backend thread carries its name; "node" is the main ' +
+            'thread, V8\'s helpers, libuv\'s pool and loader-hook threads), CPU ms/image: ' +
+            Object.entries(w.threadNames).map(([t, ms]) => `${t} ${fmt(ms)}`).join(', ') +
+            '; "node" threads other than main, by kernel id: ' +
+            (w.nodeThreads.filter((t) => t.msPerRequest >= 0.005).map((t) => `${t.tid} ${fmt(t.msPerRequest)}`).join(', ') || 'none busy'),
         );
       }
       if (o.stages) {

@@ -50,3 +50,45 @@ export function treeCpuMs(root: number): number {
   for (const [pid, stat] of stats) if (inTree(pid)) ticks += stat.ticks;
   return (ticks * 1000) / TICKS;
 }
+
+/** One thread of a process: its kernel name (`comm`) and user + system CPU ms so far. */
+export interface ThreadCpu {
+  name: string;
+  ms: number;
+}
+
+/**
+ * CPU ms of every thread of `pid` alive now, by kernel id (`/proc/<pid>/task/<tid>/stat`). The backend
+ * names its threads (`preprocess:<i>`, `session:<tower>`; threads they start inherit the name, so a
+ * session's onnxruntime pool carries its session's), libvips names its pool `libvips worker`, and Node 20
+ * leaves its own threads (V8's platform workers, libuv's pool, loader-hook threads) named `node`.
+ */
+export function threadCpuMs(pid: number): Map<number, ThreadCpu> {
+  const out = new Map<number, ThreadCpu>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out; // not Linux, or the process ended
+  }
+  for (const tid of tids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
+    } catch {
+      continue; // it ended
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS;
+    if (Number.isFinite(ms)) out.set(Number(tid), { name, ms });
+  }
+  return out;
+}
+
+/** Each thread's CPU ms between two {@link threadCpuMs} snapshots (a thread started in between counts from 0). */
+export function threadCpuDelta(before: ReadonlyMap<number, ThreadCpu>, after: ReadonlyMap<number, ThreadCpu>): Map<number, ThreadCpu> {
+  const out = new Map<number, ThreadCpu>();
+  for (const [tid, { name, ms }] of after) out.set(tid, { name, ms: ms - (before.get(tid)?.ms ?? 0) });
+  return out;
+}

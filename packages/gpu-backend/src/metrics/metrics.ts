@@ -7,7 +7,10 @@ import { performance } from 'node:perf_hooks';
 import type { BatchObserver } from '../batching/batcher.js';
 import type { ThreadLoop } from '../backend/types.js';
 import { CallbackGauge, Counter, Histogram, Registry, type CounterChild, type HistogramChild } from './registry.js';
-import { currentThreadId, threadCpuSeconds } from './thread-cpu.js';
+import { currentThreadId, threadCpuSeconds, threadNames } from './thread-cpu.js';
+
+/** Label prefix of a model session's thread (`session:<tower>`). */
+const SESSION_PREFIX = 'session:';
 
 const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 /** Stage times start far below a millisecond: serialising one embedding takes tens of microseconds. */
@@ -97,7 +100,7 @@ export class BackendMetrics {
     r.register(
       new CallbackGauge(
         'coyo_backend_thread_cpu_seconds_total',
-        'User + system CPU time per thread (main, preprocess:<i>, session:<tower>, and other for the rest of the process: onnxruntime and libvips pools, libuv, garbage collection); Linux only.',
+        'User + system CPU time per thread (main, preprocess:<i>, session:<tower>, onnxruntime:<tower> for the threads a session thread started: onnxruntime\'s intra-op pool, and other for the rest of the process: libvips pools, libuv, garbage collection); Linux only.',
         () => this.#threadCpu(),
         'counter',
       ),
@@ -113,22 +116,36 @@ export class BackendMetrics {
   }
 
   /**
-   * CPU seconds per thread: the main thread and every backend thread whose kernel id is known, then
-   * `other` for the rest of the process (onnxruntime's and libvips' pools, libuv, V8's helpers, garbage
-   * collection). On a CPU session the `session:<tower>` thread's time is that model's, less any work
-   * onnxruntime hands to its intra-op threads (counted in `other`).
+   * CPU seconds per thread: the main thread and every backend thread whose kernel id is known; for each
+   * `session:<tower>` thread, `onnxruntime:<tower>` for the threads it started (onnxruntime's intra-op
+   * pool, created while the session was: they carry the session thread's kernel name, `session-worker.ts`),
+   * so a model's whole CPU is its session thread's and its pool's; then `other` for the rest of the
+   * process (libvips' pool, libuv, V8's helpers, garbage collection). A pool thread's time is counted
+   * while it lives: the series restarts lower if a session's pool ends.
    */
   #threadCpu(): Array<{ labels: { thread: string }; value: number }> {
     const rows: Array<{ labels: { thread: string }; value: number }> = [];
     const main = this.#mainTid === undefined ? undefined : threadCpuSeconds(this.#mainTid);
-    if (main === undefined) return rows; // not Linux
+    if (main === undefined || this.#mainTid === undefined) return rows; // not Linux
     rows.push({ labels: { thread: 'main' }, value: main });
     let known = main;
-    for (const t of this.#threads()) {
+    const threads = this.#threads();
+    const names = threads.some((t) => t.thread.startsWith(SESSION_PREFIX)) ? threadNames() : new Map<number, string>();
+    const mainName = names.get(this.#mainTid);
+    for (const t of threads) {
       const seconds = t.tid === undefined ? undefined : threadCpuSeconds(t.tid);
-      if (seconds === undefined) continue;
+      if (seconds === undefined || t.tid === undefined) continue;
       rows.push({ labels: { thread: t.thread }, value: seconds });
       known += seconds;
+      const name = names.get(t.tid);
+      // A session thread that could not name itself shares the process's name: nothing is its own then.
+      if (!t.thread.startsWith(SESSION_PREFIX) || name === undefined || name === mainName) continue;
+      let pool = 0;
+      for (const [tid, other] of names) {
+        if (other === name && tid !== t.tid) pool += threadCpuSeconds(tid) ?? 0;
+      }
+      rows.push({ labels: { thread: `onnxruntime:${t.thread.slice(SESSION_PREFIX.length)}` }, value: pool });
+      known += pool;
     }
     const usage = process.cpuUsage();
     rows.push({ labels: { thread: 'other' }, value: Math.max(0, (usage.user + usage.system) / 1e6 - known) });
