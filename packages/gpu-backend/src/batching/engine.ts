@@ -296,23 +296,35 @@ export class Engine {
     permit: Permit,
     options: WorkOptions,
   ): Promise<BatchResult<Float32Array> & { preprocessMs: number }> {
-    // One failed image fails the request: stop pre-processing its siblings that have not started.
-    const failed = new AbortController();
-    const signal = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
     try {
       const preprocessing = this.#now();
-      const pixels = await Promise.all(
-        images.map((bytes) =>
-          this.backend.preprocessImage(model, bytes, { signal, ...(options.transferImages === true ? { transfer: true } : {}) }).catch((error: unknown) => {
-            failed.abort();
-            throw error;
-          }),
-        ),
-      );
+      const pixels = await this.#preprocessImages(model, images, options);
       const preprocessMs = this.#now() - preprocessing;
       return { ...(await batcher.submit(permit, pixels, options)), preprocessMs };
     } finally {
       permit.release();
     }
+  }
+
+  /**
+   * Each image's tensor, in request order. One failed image fails the request: its siblings that have not
+   * started are dropped. A single image (most requests) needs no signal of its own for that: it has none.
+   */
+  async #preprocessImages(model: ImageModel, images: readonly Uint8Array[], options: WorkOptions): Promise<Float32Array[]> {
+    const transfer = options.transferImages === true ? { transfer: true } : {};
+    const [only] = images;
+    if (images.length === 1 && only !== undefined) {
+      return [await this.backend.preprocessImage(model, only, { ...(options.signal ? { signal: options.signal } : {}), ...transfer })];
+    }
+    const failed = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
+    return Promise.all(
+      images.map((bytes) =>
+        this.backend.preprocessImage(model, bytes, { signal, ...transfer }).catch((error: unknown) => {
+          failed.abort();
+          throw error;
+        }),
+      ),
+    );
   }
 }
