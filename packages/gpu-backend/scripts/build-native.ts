@@ -15,7 +15,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
@@ -27,7 +27,8 @@ export const NATIVE_JPEG_BUILD_DIR = join(NATIVE_JPEG_DIR, 'build');
 export const NATIVE_JPEG_ADDON = join(NATIVE_JPEG_BUILD_DIR, 'jpeg_decode.node');
 const INFO_FILE = join(NATIVE_JPEG_BUILD_DIR, 'build-info.json');
 
-const NODE_INCLUDE = '/usr/include/node';
+/** Node's headers: Debian's nodejs package, else beside this Node (official tarballs, nvm). */
+const NODE_INCLUDE = ['/usr/include/node', join(dirname(process.execPath), '../include/node')].find((d) => existsSync(join(d, 'node_api.h'))) ?? '/usr/include/node';
 const BuildInfoSchema = z.object({
   command: z.array(z.string()),
   linkage: z.enum(['static', 'dynamic']),

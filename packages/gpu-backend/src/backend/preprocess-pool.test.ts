@@ -58,6 +58,20 @@ describe('PreprocessPool', () => {
     }
   });
 
+  it('decodes with sharp, and says so, when the native decoder is turned off', async () => {
+    process.env.COYO_JPEG_DECODER = 'sharp'; // the threads copy the environment when they start
+    const pool = await start().finally(() => {
+      delete process.env.COYO_JPEG_DECODER;
+    });
+    try {
+      expect(pool.jpegDecoder).toEqual({ decoder: 'sharp', reason: 'COYO_JPEG_DECODER=sharp' });
+      const jpeg = await sharp({ create: { width: 50, height: 40, channels: 3, background: { r: 200, g: 20, b: 90 } } }).jpeg().toBuffer();
+      expect((await pool.preprocessImage('align', jpeg)).length).toBe(3 * 289 * 289);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('leaves the caller its image bytes', async () => {
     const pool = await start();
     try {

@@ -6,7 +6,7 @@ import sharp, { type JpegOptions } from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { missingToolchain } from '../../scripts/build-native.js';
 import { ImageInputError } from './errors.js';
-import { jpegDecoderStatus, nativeJpeg, DEFAULT_ADDON_PATH, type NativeJpeg } from './jpeg-native.js';
+import { jpegDecoderLabel, jpegDecoderStatus, nativeJpeg, probeJpegDecoder, DEFAULT_ADDON_PATH, type NativeJpeg } from './jpeg-native.js';
 import { decodeJpegSync, decodeToRgb, decodeWithSharp, type RgbImage, type RgbScratch } from './preprocess.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -110,6 +110,16 @@ describe('native JPEG decoder', () => {
     }
     expect(jpegDecoderStatus()).toEqual({ decoder: 'libjpeg-turbo', addon: DEFAULT_ADDON_PATH });
     expect(addon().jpegLibVersion).toBe(62);
+  });
+
+  it('falls back to sharp, saying why, when the addon is turned off, missing or not an addon', () => {
+    expect(probeJpegDecoder({ COYO_JPEG_DECODER: 'sharp' }).status).toEqual({ decoder: 'sharp', reason: 'COYO_JPEG_DECODER=sharp' });
+    const missing = probeJpegDecoder({ COYO_JPEG_ADDON: '/nonexistent/jpeg_decode.node' });
+    expect(missing.addon).toBeNull();
+    expect(jpegDecoderLabel(missing.status)).toMatch(/^sharp \(the native JPEG decoder is not built \(\/nonexistent\/jpeg_decode\.node; run pnpm build:native\)\)$/);
+    const notAnAddon = probeJpegDecoder({ COYO_JPEG_ADDON: fileURLToPath(import.meta.url) });
+    expect(notAnAddon.addon).toBeNull();
+    expect(notAnAddon.status).toMatchObject({ decoder: 'sharp', reason: expect.stringMatching(/does not load/) as unknown });
   });
 
   it('decodes every JPEG fixture byte for byte as sharp does', async () => {
