@@ -31,6 +31,8 @@ const INFO_FILE = join(NATIVE_JPEG_BUILD_DIR, 'build-info.json');
 const NODE_INCLUDE = ['/usr/include/node', join(dirname(process.execPath), '../include/node')].find((d) => existsSync(join(d, 'node_api.h'))) ?? '/usr/include/node';
 const BuildInfoSchema = z.object({
   command: z.array(z.string()),
+  /** The compiler flags common to both linkages: a change rebuilds. */
+  flags: z.string(),
   linkage: z.enum(['static', 'dynamic']),
   /** The shared libjpeg the addon loads when linked dynamically (its real path on the build machine). */
   libjpeg: z.string().nullable(),
@@ -42,7 +44,7 @@ export type BuildResult =
   | { built: boolean; addon: string; info: BuildInfo }
   | { built: false; addon: null; missing: string };
 
-const COMMON_FLAGS = ['-O2', '-fPIC', '-shared', '-std=c11', '-Wall', '-Wextra', '-Werror', '-fvisibility=hidden', `-I${NODE_INCLUDE}`];
+const COMMON_FLAGS = ['-O2', '-fPIC', '-shared', '-std=c11', '-Wall', '-Wextra', '-fvisibility=hidden', `-I${NODE_INCLUDE}`];
 
 function sourceSha(): string {
   return createHash('sha256').update(readFileSync(NATIVE_JPEG_SOURCE)).digest('hex');
@@ -86,6 +88,7 @@ export function buildNativeJpeg(options: { force?: boolean } = {}): BuildResult 
     options.force !== true &&
     previous !== null &&
     previous.sourceSha === sha &&
+    previous.flags === COMMON_FLAGS.join(' ') &&
     existsSync(NATIVE_JPEG_ADDON) &&
     statSync(NATIVE_JPEG_ADDON).mtimeMs >= statSync(NATIVE_JPEG_SOURCE).mtimeMs
   ) {
@@ -111,7 +114,7 @@ export function buildNativeJpeg(options: { force?: boolean } = {}): BuildResult 
       continue;
     }
     renameSync(tmp, NATIVE_JPEG_ADDON);
-    const info: BuildInfo = { command: ['gcc', ...args.map((a) => (a === tmp ? NATIVE_JPEG_ADDON : a))], linkage, libjpeg: linkage === 'dynamic' ? sharedLibjpeg() : null, sourceSha: sha };
+    const info: BuildInfo = { command: ['gcc', ...args.map((a) => (a === tmp ? NATIVE_JPEG_ADDON : a))], flags: COMMON_FLAGS.join(' '), linkage, libjpeg: linkage === 'dynamic' ? sharedLibjpeg() : null, sourceSha: sha };
     writeFileSync(INFO_FILE, `${JSON.stringify(info, null, 2)}\n`);
     return { built: true, addon: NATIVE_JPEG_ADDON, info };
   }
