@@ -258,6 +258,11 @@ describe('native JPEG decoder', () => {
       expect(Buffer.compare(Buffer.from(viaDecode.data), Buffer.from(reference.image.data))).toBe(0);
     }
     expect((await decodeToRgb(rotated, LIMITS)).width).toBe(30);
+    // Callers on the event loop keep the decode off their thread: sharp's path, the same pixels.
+    const upright40 = await sharpJpeg(40, 30);
+    const offThread = await decodeToRgb(upright40, LIMITS, { onThisThread: false });
+    const onThread = await decodeToRgb(upright40, LIMITS);
+    expect(Buffer.compare(Buffer.from(offThread.data), Buffer.from(onThread.data))).toBe(0);
     // Without auto-orientation the stored pixels are what both decoders give, so the native one decodes it.
     const stored = await expectSameAsSharp('orientation 6, not applied', rotated, false);
     expect(stored.ok && stored.image.width).toBe(40);

@@ -33,6 +33,12 @@ export interface DecodeOptions {
    * `exif_transpose`. `false` keeps the stored pixel order, as a bare `Image.open` does.
    */
   autoOrient?: boolean;
+  /**
+   * Whether a JPEG may be decoded synchronously on the calling thread by the native decoder (default
+   * true). `false` keeps every decode off the calling thread (sharp: libuv's and libvips' threads), for
+   * callers on the event loop; the pixels are the same either way.
+   */
+  onThisThread?: boolean;
 }
 
 /** Interleaved 8-bit RGB, row-major, `width * height * 3` bytes. */
@@ -132,9 +138,9 @@ export async function decodeToRgb(
   options: DecodeOptions = {},
 ): Promise<RgbImage> {
   const { maxPixels } = limits;
-  const { autoOrient = true } = options;
+  const { autoOrient = true, onThisThread = true } = options;
   const format = acceptedFormat(bytes, maxPixels);
-  if (format === 'jpeg') {
+  if (format === 'jpeg' && onThisThread) {
     const addon = nativeJpeg();
     const native = addon === null ? undefined : decodeJpegNative(addon, bytes, maxPixels, autoOrient, undefined);
     if (native !== undefined) return native;
