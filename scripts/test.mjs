@@ -25,6 +25,9 @@ if (gen.status !== 0) {
   process.exit(1);
 }
 
+// The native JPEG decoder addon (skipped when up to date; without a compiler the backend uses sharp).
+spawnSync('pnpm', ['--filter', '@coyo/gpu-backend', 'build:native'], { cwd: root, stdio: 'inherit' });
+
 let passed = 0;
 let failed = 0;
 let skipped = 0;

@@ -93,6 +93,8 @@ export const HealthAnswerSchema = z.object({
   warning: z.string().optional(),
   /** The device the sessions run on (`cpu`, `webgpu`, `cuda`), once they have loaded. */
   device: z.string().optional(),
+  /** What decodes JPEGs once the sessions have loaded: the native `libjpeg-turbo` addon, or `sharp`. */
+  jpeg_decoder: z.enum(['libjpeg-turbo', 'sharp']).optional(),
 });
 
 /** Life-cycle phases `GET /readyz` reports (200 only when `ready`). */

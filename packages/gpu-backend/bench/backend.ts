@@ -59,6 +59,7 @@ import { type LoadResult, type Send, runClosedLoop } from './load.js';
 import { cpuRows, mainLoopSeconds, type CpuReport } from './cpu-rows.js';
 import { treeCpuMs } from './process-cpu.js';
 import { RawHttpClient } from './raw-http.js';
+import { jpegDecoderLabel, probeJpegDecoder } from '../src/models/jpeg-native.js';
 import { freePort } from '../test/free-port';
 
 const PACKAGE_DIR = fileURLToPath(new URL('../', import.meta.url));
@@ -600,7 +601,8 @@ async function main(): Promise<void> {
     `models: ${p.modelsDir} (${p.kind}); device ${args.device}; ${availableParallelism()} CPUs; ${p.durationMs / 1000} s per cell; ` +
       `load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')}` +
       `; load generator: ${args.client === 'raw' ? 'raw keep-alive sockets (bench/raw-http.ts)' : 'fetch'}` +
-      (args['client-nice'] > 0 ? `; load generator at nice +${args['client-nice']}` : ''),
+      (args['client-nice'] > 0 ? `; load generator at nice +${args['client-nice']}` : '') +
+      `; JPEG decoder ${jpegDecoderLabel(probeJpegDecoder({ ...process.env, ...args['server-env'] }).status)}`,
   );
   console.log(HEADER);
 

@@ -3,13 +3,15 @@
  * limit, the shipped one is too), then unpacked and run by its own runner on the CPU, where the one-file
  * backend serves the pack's test models to the bundled bench. The Python scripts are compiled.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { freePort } from '../test/free-port.js';
+import { nativeJpegBuildInfo } from './build-native.js';
 import { PACK_LIMIT_BYTES, PAYLOAD_NAME, devicePack, type Manifest } from './device-pack.js';
 
 const PACKAGE_DIR = fileURLToPath(new URL('../', import.meta.url));
@@ -46,6 +48,13 @@ describe('device pack', () => {
     );
     expect(inside.some((p) => /^app\/node_modules\/@img\/sharp-linux-x64\/lib\/sharp-linux-x64[^/]*\.node$/.test(p))).toBe(true);
     expect(inside.filter((p) => /\/(darwin|win32|linux\/arm64)\//.test(p))).toEqual([]);
+    // The native JPEG decoder where the bundles look for it, with libjpeg beside it when linked dynamically.
+    const jpeg = nativeJpegBuildInfo();
+    if (jpeg !== null) {
+      expect(inside).toContain('app/native/jpeg/build/jpeg_decode.node');
+      if (jpeg.linkage === 'dynamic') expect(inside).toContain('app/native/jpeg/build/libjpeg.so.62');
+      expect(manifest.nativeJpeg).toMatch(/^libjpeg-turbo/);
+    }
     const written = z.object({ totalBytes: z.number() }).parse(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')));
     expect(written.totalBytes).toBe(manifest.totalBytes);
   });
@@ -69,6 +78,33 @@ describe('device pack', () => {
     const report = z.object({ probe: z.object({ device: z.string() }), device: z.literal('cpu') }).parse(JSON.parse(readFileSync(join(work, 'results/bench-gpu.json'), 'utf8')));
     expect(['cpu', 'webgpu', 'cuda']).toContain(report.probe.device);
   }, 240_000);
+
+  it('runs its one-file backend on the native JPEG decoder it carries', async () => {
+    if (nativeJpegBuildInfo() === null) return; // nothing to carry where the addon cannot be built
+    const app = join(root, 'work/app'); // unpacked by the runner in the test above
+    const port = await freePort();
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', ALLOW_NO_AUTH: '1', MODELS_DIR: join(app, 'models-test'), COYO_DEVICE: 'cpu', COYO_HTTP_PROCESSES: '1', LD_LIBRARY_PATH: '' };
+    delete env.COYO_JPEG_ADDON;
+    delete env.COYO_JPEG_DECODER;
+    const child = spawn(join(app, 'bin/node'), [join(app, 'lib/bin/backend.mjs')], { env, stdio: 'ignore' });
+    try {
+      const deadline = Date.now() + 90_000;
+      let health: unknown;
+      while (Date.now() < deadline) {
+        health = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.json(), () => undefined);
+        if (typeof health === 'object' && health !== null && 'jpeg_decoder' in health) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(health).toMatchObject({ status: 'ok', jpeg_decoder: 'libjpeg-turbo' });
+      // The libjpeg it loaded is the pack's copy (the addon's rpath is $ORIGIN), not this machine's.
+      if (nativeJpegBuildInfo()?.linkage === 'dynamic' && child.pid !== undefined) {
+        const maps = readFileSync(`/proc/${child.pid}/maps`, 'utf8');
+        expect(maps).toContain(join(app, 'native/jpeg/build/libjpeg.so.62'));
+      }
+    } finally {
+      child.kill('SIGTERM');
+    }
+  }, 120_000);
 
   it('ships Python that compiles', () => {
     const files = ['device/bench_gpu.py', 'device/torch_vit_peer.py', 'bench/pillow-floor.py', 'export/export.py'].map((f) => join(PACKAGE_DIR, f));

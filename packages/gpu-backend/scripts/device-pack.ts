@@ -8,6 +8,10 @@
  *                        app/lib/bin/bench.mjs         `pnpm bench:backend` bundled
  *                        app/node_modules/…            onnxruntime-node (Linux x64 library only), sharp with its
  *                                                      Linux x64 binaries, and their JavaScript dependencies
+ *                        app/native/jpeg/build/…       the native JPEG decoder (`pnpm build:native`, built here when
+ *                                                      it is not) and, when it links libjpeg dynamically, this
+ *                                                      machine's libjpeg.so.62 beside it (the addon's rpath is
+ *                                                      $ORIGIN), where the bundles look for it
  *                        app/models-test/…             the generated test models (a smoke test before the real run)
  *   libvulkan1_*.deb     the Vulkan loader (`apt-get download`), unpacked there when the host has none
  *   bench-gpu.sh         the runner: `sh bench-gpu.sh` (see device/bench_gpu.py)
@@ -32,6 +36,7 @@ import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { z } from 'zod';
 import { generateTestModels } from '../src/models/test-models.js';
+import { buildNativeJpeg } from './build-native.js';
 
 const PACKAGE_DIR = fileURLToPath(new URL('../', import.meta.url));
 const REPO_ROOT = resolve(PACKAGE_DIR, '../..');
@@ -58,6 +63,8 @@ export interface ManifestFile {
 export interface Manifest {
   created: string;
   node: string;
+  /** The JPEG decoder the pack carries (or why it carries none). */
+  nativeJpeg: string;
   packages: Record<string, string>;
   payload: { name: string; files: Array<{ path: string; bytes: number }>; unpackedBytes: number };
   files: ManifestFile[];
@@ -182,6 +189,23 @@ export async function devicePack(input: PackOptions = {}): Promise<{ dir: string
   const libvips = copyPackage('@img/sharp-libvips-linux-x64', sharpLinux, modules, (rel) => !rel.startsWith('include/'));
   for (const dep of ['@img/colour', 'detect-libc', 'semver']) copyPackage(dep, sharpDir, modules);
 
+  // The native JPEG decoder at the place the bundles resolve it from app/lib/bin/ (src/models/jpeg-native.ts).
+  const jpeg = buildNativeJpeg();
+  let nativeJpeg: string;
+  if (jpeg.addon === null) {
+    nativeJpeg = `not built (${jpeg.missing} missing): the backend decodes JPEGs with sharp`;
+    console.warn(`device pack: the native JPEG decoder is not built here (${jpeg.missing} missing); the pack decodes JPEGs with sharp`);
+  } else {
+    const dest = join(app, 'native/jpeg/build');
+    mkdirSync(dest, { recursive: true });
+    cpSync(jpeg.addon, join(dest, 'jpeg_decode.node'));
+    if (jpeg.info.linkage === 'dynamic') {
+      if (jpeg.info.libjpeg === null) throw new Error('the JPEG decoder links libjpeg dynamically and libjpeg.so.62 was not found');
+      cpSync(jpeg.info.libjpeg, join(dest, 'libjpeg.so.62'));
+    }
+    nativeJpeg = jpeg.info.linkage === 'dynamic' ? `libjpeg-turbo, libjpeg.so.62 from ${jpeg.info.libjpeg ?? ''}` : 'libjpeg-turbo, linked statically';
+  }
+
   const node = nodeBinary(options);
   mkdirSync(join(app, 'bin'), { recursive: true });
   cpSync(node.file, join(app, 'bin/node'));
@@ -209,6 +233,7 @@ export async function devicePack(input: PackOptions = {}): Promise<{ dir: string
   const manifest: Manifest = {
     created: new Date().toISOString(),
     node: node.version,
+    nativeJpeg,
     packages: {
       'onnxruntime-node': versionOf(ortDir),
       sharp: versionOf(sharpDir),

@@ -109,6 +109,7 @@ function pick(outputs: Record<string, WireOutput>, name: string, tower: Tower): 
 
 export class OnnxBackend implements Backend {
   readonly device: Device;
+  readonly jpegDecoder: 'libjpeg-turbo' | 'sharp';
   readonly models: ModelsInfo;
   readonly revisions: ModelRevisions;
   readonly #pool: PreprocessPool;
@@ -129,6 +130,7 @@ export class OnnxBackend implements Backend {
     this.#sessions = sessions;
     // Sessions that differ (auto, one provider failing for one model) report the slowest device in use.
     this.device = DEVICES[Math.min(...TOWERS.map((t) => DEVICES.indexOf(sessions[t].device)))] ?? 'cpu';
+    this.jpegDecoder = pool.jpegDecoder.decoder;
   }
 
   /**
@@ -201,7 +203,9 @@ export class OnnxBackend implements Backend {
       await backend.close();
       throw error;
     }
-    logger.info('backend ready', { device: backend.device, preprocess_threads: poolResult.value.threads });
+    const jpeg = poolResult.value.jpegDecoder;
+    if (jpeg.decoder === 'sharp') logger.warn(`JPEGs are decoded with sharp: ${jpeg.reason}`);
+    logger.info('backend ready', { device: backend.device, preprocess_threads: poolResult.value.threads, jpeg_decoder: jpeg.decoder });
     return backend;
   }
 

@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../metrics/logger.js';
-import { generateTestModels } from '../models/test-models.js';
+import { missingToolchain } from '../../scripts/build-native.js';
+import { DEFAULT_ADDON_PATH } from '../models/jpeg-native.js';
+import { loadVitConfig } from '../models/model-config.js';
+import { decodeWithSharp, rgbToTensor } from '../models/preprocess.js';
+import { generateTestModels, VIT_MODEL_ID } from '../models/test-models.js';
 import { PreprocessPool } from './preprocess-pool.js';
 
 let dir: string;
@@ -26,6 +30,48 @@ const start = () =>
   PreprocessPool.start({ threads: 1, init: { modelsDir: dir, maxImagePixels: 1_000_000, maxTextTokens: 64 }, logger: silentLogger });
 
 describe('PreprocessPool', () => {
+  it('decodes JPEGs with the native decoder where it is built, one reused buffer giving sharp’s tensors', async () => {
+    const pool = await start();
+    try {
+      if (missingToolchain() === null) expect(pool.jpegDecoder).toEqual({ decoder: 'libjpeg-turbo', addon: DEFAULT_ADDON_PATH });
+      else expect(pool.jpegDecoder.decoder).toBe('sharp');
+      const cfg = (await loadVitConfig(join(dir, VIT_MODEL_ID))).preprocess;
+      const gradient = (width: number, height: number) =>
+        sharp(Buffer.from(Array.from({ length: width * height * 3 }, (_, i) => (i * 37 + Math.floor(i / (width * 3)) * 11) & 255)), { raw: { width, height, channels: 3 } });
+      const jpegs = await Promise.all([
+        gradient(300, 200).jpeg().toBuffer(), // grows the thread's buffer
+        gradient(64, 48).jpeg().toBuffer(), // fits in it
+        gradient(64, 48).toColourspace('cmyk').jpeg().toBuffer(), // handed to sharp
+        gradient(320, 200).jpeg({ progressive: true }).toBuffer(), // grows it again
+        gradient(40, 30).greyscale().jpeg().toBuffer(),
+      ]);
+      for (const [i, jpeg] of jpegs.entries()) {
+        const expected = rgbToTensor(await decodeWithSharp(jpeg, 'jpeg', 1_000_000, true), cfg);
+        const got = await pool.preprocessImage('vit', jpeg);
+        expect(got.length).toBe(expected.length);
+        expect(got.every((v, k) => Object.is(v, expected[k])), `image ${i}`).toBe(true);
+      }
+      const truncated = (jpegs[0] as Buffer).subarray(0, 400);
+      await expect(pool.preprocessImage('vit', truncated)).rejects.toMatchObject({ type: 'invalid_image', status: 422 });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('decodes with sharp, and says so, when the native decoder is turned off', async () => {
+    process.env.COYO_JPEG_DECODER = 'sharp'; // the threads copy the environment when they start
+    const pool = await start().finally(() => {
+      delete process.env.COYO_JPEG_DECODER;
+    });
+    try {
+      expect(pool.jpegDecoder).toEqual({ decoder: 'sharp', reason: 'COYO_JPEG_DECODER=sharp' });
+      const jpeg = await sharp({ create: { width: 50, height: 40, channels: 3, background: { r: 200, g: 20, b: 90 } } }).jpeg().toBuffer();
+      expect((await pool.preprocessImage('align', jpeg)).length).toBe(3 * 289 * 289);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('leaves the caller its image bytes', async () => {
     const pool = await start();
     try {

@@ -10,6 +10,7 @@ import type { Logger } from '../metrics/logger.js';
 import type { FromPreprocess, PreprocessInit, PreprocessTask, ToPreprocess } from './preprocess-protocol.js';
 import { startThread } from './threads.js';
 import type { ImageModel, PreprocessOptions } from './types.js';
+import type { JpegDecoderStatus } from '../models/jpeg-native.js';
 
 const WORKER_URL = new URL('./preprocess-worker.ts', import.meta.url);
 
@@ -53,6 +54,7 @@ export interface PreprocessPoolOptions {
 interface Started {
   worker: Worker;
   tid: number | undefined;
+  jpegDecoder: JpegDecoderStatus;
 }
 
 /** Starts one thread and resolves once it has loaded the model folders, or rejects with why it could not. */
@@ -63,7 +65,7 @@ async function startWorker(init: PreprocessInit, index: number): Promise<Started
     worker.once('error', reject);
     worker.once('exit', (code) => { reject(new Error(`pre-processing thread exited with code ${code} while starting`)); });
   });
-  if (first.kind === 'ready') return { worker, tid: first.tid };
+  if (first.kind === 'ready') return { worker, tid: first.tid, jpegDecoder: first.jpegDecoder };
   await worker.terminate();
   throw new Error(first.kind === 'failed' ? first.message : `bug: pre-processing thread sent ${first.kind} before ready`);
 }
@@ -78,7 +80,11 @@ export class PreprocessPool {
   #closing = false;
   #drained: (() => void) | undefined;
 
+  /** What the threads decode JPEGs with (the first thread's report; every thread loads the same addon). */
+  readonly jpegDecoder: JpegDecoderStatus;
+
   private constructor(workers: Started[], options: PreprocessPoolOptions) {
+    this.jpegDecoder = workers.find((w) => w.jpegDecoder.decoder === 'sharp')?.jpegDecoder ?? workers[0]?.jpegDecoder ?? { decoder: 'sharp', reason: 'no pre-processing thread' };
     this.#init = options.init;
     this.#logger = options.logger;
     for (const worker of workers) this.#adopt(worker);

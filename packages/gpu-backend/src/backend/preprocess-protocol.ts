@@ -4,6 +4,7 @@
  */
 import type { ImageInputErrorType } from '../models/errors.js';
 import type { ImageModel } from './types.js';
+import type { JpegDecoderStatus } from '../models/jpeg-native.js';
 
 export interface PreprocessInit {
   /** Folder holding `align-base/` and `vit-large-patch16-384/`. */
@@ -20,8 +21,8 @@ export type PreprocessTask =
 export type ToPreprocess = { id: number; task: PreprocessTask };
 
 export type FromPreprocess =
-  /** `tid`: the thread's kernel id, where the platform has one. */
-  | { kind: 'ready'; tid?: number }
+  /** `tid`: the thread's kernel id, where the platform has one; `jpegDecoder`: what decodes its JPEGs. */
+  | { kind: 'ready'; tid?: number; jpegDecoder: JpegDecoderStatus }
   | { kind: 'failed'; message: string }
   | { kind: 'pixels'; id: number; pixels: Float32Array }
   | { kind: 'tokens'; id: number; ids: number[][] }

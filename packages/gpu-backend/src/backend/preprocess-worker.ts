@@ -1,5 +1,6 @@
 /**
- * Pre-processing thread: decodes images and runs the Pillow-exact resize (the thread's own WebAssembly
+ * Pre-processing thread: decodes images (JPEGs with the native libjpeg-turbo decoder into one reused
+ * buffer where it is built, `jpeg-native.ts`; everything else with sharp) and runs the Pillow-exact resize (the thread's own WebAssembly
  * SIMD instance, `pillow-resize-wasm.ts`, falling back to the JavaScript reference where WebAssembly SIMD
  * is missing), and tokenises texts, so none of it runs on the event loop. Each thread loads the model
  * folders' JSON files and the tokenizer once at start.
@@ -9,7 +10,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
 import { ImageInputError } from '../models/errors.js';
 import { loadAlignConfig, loadVitConfig } from '../models/model-config.js';
-import { decodeToRgb, rgbToTensor, tensorLength } from '../models/preprocess.js';
+import { decodeJpegSync, decodeToRgb, rgbToTensor, tensorLength, type RgbScratch } from '../models/preprocess.js';
+import { jpegDecoderStatus } from '../models/jpeg-native.js';
 import { loadTokenizer } from '../models/tokenizer.js';
 import { currentThreadId } from '../metrics/thread-cpu.js';
 import type { FromPreprocess, PreprocessInit, ToPreprocess } from './preprocess-protocol.js';
@@ -21,6 +23,12 @@ sharp.cache(false);
 // One image is decoded per pre-processing thread at a time and the pool already has a thread per core:
 // libvips' own worker threads per pipeline (one per core by default) would only add hand-offs.
 sharp.concurrency(1);
+
+/**
+ * The largest decode buffer a thread keeps between images (16 Mpx of RGB, above a 12 MP phone photo): one
+ * grown for a larger image is dropped after that image, so it does not stay resident for the thread's life.
+ */
+const KEEP_SCRATCH_BYTES = 48 * 1024 * 1024;
 
 const port = parentPort;
 if (port === null) throw new Error('bug: preprocess-worker.ts must run in a worker thread');
@@ -43,11 +51,22 @@ async function main(): Promise<void> {
   const [align, vit, tokenizer] = loaded;
   const limits = { maxPixels: init.maxImagePixels };
   const young = new YoungCollector();
+  // The native JPEG decoder writes every image into this one buffer (grown when an image does not fit):
+  // decode and resize run back to back, with no await between them, so no other task reuses it meanwhile.
+  const scratch: RgbScratch = { buffer: null };
 
   /** The tensor of one image task, and the bytes of the decoded image it was made from (garbage on return). */
   const tensorOf = async (task: Extract<ToPreprocess['task'], { kind: 'image' }>): Promise<{ pixels: Float32Array; decodedBytes: number }> => {
     const cfg = task.model === 'align' ? align.preprocess : vit.preprocess;
     const into = task.into !== undefined && task.into.byteLength === tensorLength(cfg) * Float32Array.BYTES_PER_ELEMENT ? new Float32Array(task.into) : undefined;
+    const native = decodeJpegSync(task.bytes, limits, {}, scratch);
+    if (native !== undefined) {
+      const pixels = rgbToTensor(native, cfg, into);
+      const kept = scratch.buffer;
+      if (kept === null || kept.byteLength <= KEEP_SCRATCH_BYTES) return { pixels, decodedBytes: 0 };
+      scratch.buffer = null;
+      return { pixels, decodedBytes: kept.byteLength };
+    }
     const rgb = await decodeToRgb(task.bytes, limits);
     return { pixels: rgbToTensor(rgb, cfg, into), decodedBytes: rgb.data.byteLength };
   };
@@ -73,7 +92,7 @@ async function main(): Promise<void> {
     void answer(message);
   });
   const tid = currentThreadId();
-  post({ kind: 'ready', ...(tid !== undefined ? { tid } : {}) });
+  post({ kind: 'ready', ...(tid !== undefined ? { tid } : {}), jpegDecoder: jpegDecoderStatus() });
 }
 
 void main();

@@ -69,6 +69,8 @@ export interface ThreadLoop {
 
 export interface Backend {
   readonly device: Device;
+  /** What decodes JPEGs: the native `libjpeg-turbo` addon, or `sharp` (where the addon is not built). */
+  readonly jpegDecoder?: 'libjpeg-turbo' | 'sharp';
   readonly models: ModelsInfo;
   /** Revisions of the loaded models, computed from their files at start-up. */
   readonly revisions: ModelRevisions;

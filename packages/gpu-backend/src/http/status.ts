@@ -31,7 +31,14 @@ export class ServerStatus {
   health(): HealthAnswer {
     const { testModels, warning } = this.models;
     const device = this.#engine?.backend.device;
-    return { status: 'ok', test_models: testModels, ...(warning !== undefined ? { warning } : {}), ...(device !== undefined ? { device } : {}) };
+    const jpegDecoder = this.#engine?.backend.jpegDecoder;
+    return {
+      status: 'ok',
+      test_models: testModels,
+      ...(warning !== undefined ? { warning } : {}),
+      ...(device !== undefined ? { device } : {}),
+      ...(jpegDecoder !== undefined ? { jpeg_decoder: jpegDecoder } : {}),
+    };
   }
 
   get inFlight(): number {

@@ -112,7 +112,8 @@ export function phashStagesOfRgb(image: RgbImage): PhashStages {
  * @throws ImageInputError as `decodeToRgb` (non-images, corrupt data, more than `limits.maxPixels`).
  */
 export async function phashStagesOf(bytes: Uint8Array, limits: DecodeLimits): Promise<PhashStages> {
-  return phashStagesOfRgb(await decodeToRgb(bytes, limits, { autoOrient: false }));
+  // The hash is computed on the event loop (`/v1/phash`): the decode stays off it.
+  return phashStagesOfRgb(await decodeToRgb(bytes, limits, { autoOrient: false, onThisThread: false }));
 }
 
 /**

@@ -7,7 +7,8 @@
  */
 import sharp, { type OutputInfo } from 'sharp';
 import { ImageInputError } from './errors.js';
-import { sniffImageFormat } from './image-format.js';
+import { sniffImageFormat, type ImageFormat } from './image-format.js';
+import { nativeJpeg, type NativeJpeg, type NativeJpegResult } from './jpeg-native.js';
 import {
   outputSize,
   type AlignPreprocessConfig,
@@ -32,6 +33,12 @@ export interface DecodeOptions {
    * `exif_transpose`. `false` keeps the stored pixel order, as a bare `Image.open` does.
    */
   autoOrient?: boolean;
+  /**
+   * Whether a JPEG may be decoded synchronously on the calling thread by the native decoder (default
+   * true). `false` keeps every decode off the calling thread (sharp: libuv's and libvips' threads), for
+   * callers on the event loop; the pixels are the same either way.
+   */
+  onThisThread?: boolean;
 }
 
 /** Interleaved 8-bit RGB, row-major, `width * height * 3` bytes. */
@@ -48,20 +55,15 @@ function messageOf(err: unknown): string {
 }
 
 /**
- * Decodes an untrusted image to 8-bit sRGB: first frame of animations, EXIF orientation applied
- * (unless `options.autoOrient` is false), alpha dropped, grey replicated, CMYK converted. Refuses
- * non-images from their magic bytes and pixel bombs from their header, so neither reaches the decoder.
- *
- * @throws ImageInputError `invalid_image` (empty, truncated or corrupt), `unsupported_media_type`
- *   (not JPEG/PNG/WebP/GIF/AVIF), `image_too_large` (more than `limits.maxPixels` pixels).
+ * A decode buffer one thread reuses from image to image ({@link decodeJpegSync}): the native decoder
+ * writes each image into it, and replaces it with a larger one when an image does not fit.
  */
-export async function decodeToRgb(
-  bytes: Uint8Array,
-  limits: DecodeLimits,
-  options: DecodeOptions = {},
-): Promise<RgbImage> {
-  const { maxPixels } = limits;
-  const { autoOrient = true } = options;
+export interface RgbScratch {
+  buffer: ArrayBuffer | null;
+}
+
+/** Checks the limits and the magic bytes; the image's format when it is one we decode. */
+function acceptedFormat(bytes: Uint8Array, maxPixels: number): ImageFormat {
   if (!Number.isSafeInteger(maxPixels) || maxPixels < 1) {
     throw new RangeError(`limits.maxPixels must be a positive integer, got ${maxPixels}`);
   }
@@ -72,6 +74,82 @@ export async function decodeToRgb(
       sniffed.format === null ? 'not a recognised image format' : `${sniffed.format.toUpperCase()} is not supported`;
     throw new ImageInputError('unsupported_media_type', `${what}; send ${FORMATS_ACCEPTED}`);
   }
+  return sniffed.format;
+}
+
+function tooLarge(width: number, height: number, maxPixels: number, cause?: unknown): ImageInputError {
+  return new ImageInputError('image_too_large', `${width}×${height} = ${width * height} pixels exceeds the limit of ${maxPixels} pixels`, cause === undefined ? undefined : { cause });
+}
+
+/**
+ * One JPEG through the native decoder: the image, or `undefined` when the decoder hands it back (a kind
+ * of JPEG it does not decode bit for bit like libvips: CMYK, 12-bit, a rotating EXIF orientation, …).
+ */
+function decodeJpegNative(addon: NativeJpeg, bytes: Uint8Array, maxPixels: number, autoOrient: boolean, scratch: RgbScratch | undefined): RgbImage | undefined {
+  let result: NativeJpegResult;
+  try {
+    result = addon.decode(bytes, scratch?.buffer ?? null, maxPixels, autoOrient);
+  } catch (err) {
+    if (err instanceof Error && (err as Error & { code?: unknown }).code === 'ERR_JPEG_DECODE') {
+      throw new ImageInputError('invalid_image', `cannot decode the jpeg image: ${messageOf(err)}`, { cause: err });
+    }
+    throw err;
+  }
+  switch (result.kind) {
+    case 'rgb': {
+      if (scratch !== undefined) scratch.buffer = result.buffer;
+      const { width, height } = result;
+      return { data: new Uint8Array(result.buffer, 0, width * height * 3), width, height };
+    }
+    case 'too-large':
+      throw tooLarge(result.width, result.height, maxPixels);
+    case 'fallback':
+      return undefined;
+  }
+}
+
+/**
+ * The synchronous path of {@link decodeToRgb}: a JPEG decoded on this thread by the native libjpeg-turbo
+ * decoder, into `scratch` when given (the pixels then stay valid until the next call with the same
+ * scratch). `undefined` when {@link decodeToRgb} must decode the image instead: not a JPEG, the addon not
+ * loaded, or a JPEG the native decoder hands to sharp. Refuses what {@link decodeToRgb} refuses, with the
+ * same errors.
+ */
+export function decodeJpegSync(bytes: Uint8Array, limits: DecodeLimits, options: DecodeOptions = {}, scratch?: RgbScratch): RgbImage | undefined {
+  const addon = nativeJpeg();
+  if (addon === null) return undefined;
+  if (acceptedFormat(bytes, limits.maxPixels) !== 'jpeg') return undefined;
+  return decodeJpegNative(addon, bytes, limits.maxPixels, options.autoOrient ?? true, scratch);
+}
+
+/**
+ * Decodes an untrusted image to 8-bit sRGB: first frame of animations, EXIF orientation applied
+ * (unless `options.autoOrient` is false), alpha dropped, grey replicated, CMYK converted. Refuses
+ * non-images from their magic bytes and pixel bombs from their header, so neither reaches the decoder.
+ * JPEGs go through the native libjpeg-turbo decoder when it is built ({@link decodeJpegSync}), which gives
+ * libvips' bytes; everything else, and the JPEGs it hands back, through sharp.
+ *
+ * @throws ImageInputError `invalid_image` (empty, truncated or corrupt), `unsupported_media_type`
+ *   (not JPEG/PNG/WebP/GIF/AVIF), `image_too_large` (more than `limits.maxPixels` pixels).
+ */
+export async function decodeToRgb(
+  bytes: Uint8Array,
+  limits: DecodeLimits,
+  options: DecodeOptions = {},
+): Promise<RgbImage> {
+  const { maxPixels } = limits;
+  const { autoOrient = true, onThisThread = true } = options;
+  const format = acceptedFormat(bytes, maxPixels);
+  if (format === 'jpeg' && onThisThread) {
+    const addon = nativeJpeg();
+    const native = addon === null ? undefined : decodeJpegNative(addon, bytes, maxPixels, autoOrient, undefined);
+    if (native !== undefined) return native;
+  }
+  return decodeWithSharp(bytes, format, maxPixels, autoOrient);
+}
+
+/** libvips' decode, as {@link decodeToRgb} describes it. */
+export async function decodeWithSharp(bytes: Uint8Array, format: ImageFormat, maxPixels: number, autoOrient: boolean): Promise<RgbImage> {
   const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
   let decoded: { data: Buffer; info: OutputInfo };
@@ -98,10 +176,10 @@ export async function decodeToRgb(
     const message = messageOf(err);
     if (/pixel limit/i.test(message)) {
       const size = await declaredSize(input);
-      const what = size === undefined ? 'the image' : `${size.width}×${size.height} = ${size.width * size.height} pixels`;
-      throw new ImageInputError('image_too_large', `${what} exceeds the limit of ${maxPixels} pixels`, { cause: err });
+      if (size === undefined) throw new ImageInputError('image_too_large', `the image exceeds the limit of ${maxPixels} pixels`, { cause: err });
+      throw tooLarge(size.width, size.height, maxPixels, err);
     }
-    throw new ImageInputError('invalid_image', `cannot decode the ${sniffed.format} image: ${message}`, { cause: err });
+    throw new ImageInputError('invalid_image', `cannot decode the ${format} image: ${message}`, { cause: err });
   }
   const { data, info } = decoded;
   if (info.channels !== 3 || data.length !== info.width * info.height * 3) {
