@@ -170,6 +170,14 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/^USER 10001:10001$/m);
   });
 
+  it('builds the native JPEG decoder, fails without it, and puts libjpeg.so.62 beside it', () => {
+    expect(dockerfile).toMatch(/build:native --check/);
+    expect(dockerfile).toMatch(/cp -L \S*libjpeg\.so\.62 packages\/gpu-backend\/native\/jpeg\/build\/libjpeg\.so\.62/);
+    const ignore = readFileSync(fileURLToPath(new URL('../Dockerfile.dockerignore', import.meta.url)), 'utf8');
+    // A build made on the host must not enter the image in place of the one compiled there.
+    expect(ignore).toMatch(/^packages\/gpu-backend\/native\/jpeg\/build\/$/m);
+  });
+
   it('copies only files that its ignore list lets into the build context', () => {
     const ignore = readFileSync(fileURLToPath(new URL('../Dockerfile.dockerignore', import.meta.url)), 'utf8');
     const allowed = ignore
