@@ -71,7 +71,9 @@ describe('pooled request bodies', () => {
     );
     expect(mismatches).toEqual([]);
     // The test only means something if buffers were reused and subrequest bodies were kept out of the pool.
-    expect(caches).toEqual(new Set(['hit', 'miss']));
+    // (A new image whose labels are cached already answers `partial`.)
+    expect(caches.has('hit')).toBe(true);
+    expect(caches.has('miss') || caches.has('partial')).toBe(true);
     expect(pool.stats.reused).toBeGreaterThan(0);
     expect(pool.stats.pinnedDrops).toBeGreaterThan(0);
   });
