@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { fakePngBytes } from '../../test/fake-backend';
+import { fakeImageEmbedding } from '../../test/fake-embeddings';
+import { backendUrl } from '../../test/helpers';
 import { BodyPool, isPinned, pinBody, POISON_BYTE, RequestBodies, sizeClass } from './body-pool';
 import { readCapped, readPooled } from './read-capped';
 
@@ -128,5 +131,26 @@ describe('RequestBodies and readPooled', () => {
     const bytes = await readCapped(upload(bodyOf(5000, 4)), 10_000);
     expect(bytes.buffer.byteLength).toBe(5000);
     expect(bytes.every((b) => b === 4)).toBe(true);
+  });
+});
+
+// Why a body that went into a backend subrequest is pinned, never reused: the runtime reads a fetch
+// body from the caller's memory after fetch() has returned (a `new Request` copies it; `fetch` does
+// not). Should this test ever fail, the runtime copies, and the pinning could be revisited.
+describe('the runtime and subrequest bodies', () => {
+  it('sends what the caller buffer holds when the request goes out, not when fetch is called', async () => {
+    const png = fakePngBytes(crypto.randomUUID(), 200_000);
+    const bytes = new Uint8Array(png);
+    const answer = fetch(`${backendUrl(crypto.randomUUID())}/v1/embed/image`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer test-backend-token', 'content-type': 'image/png', accept: 'application/json' },
+      body: bytes,
+    });
+    // What releasing the body would do to the buffer, before the request is sent.
+    bytes.fill(POISON_BYTE);
+    const res = await answer;
+    expect(res.status).toBe(200);
+    const { embeddings } = await res.json<{ embeddings: number[][] }>();
+    expect(embeddings).toEqual([await fakeImageEmbedding(new Uint8Array(png.byteLength).fill(POISON_BYTE))]);
   });
 });
