@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fakePngBytes } from '../../test/fake-backend';
 import { fakeImageEmbedding } from '../../test/fake-embeddings';
 import { backendUrl } from '../../test/helpers';
-import { BodyPool, isPinned, pinBody, POISON_BYTE, RequestBodies, sizeClass } from './body-pool';
+import { BodyPool, BUFFER_GRANULE, bufferSize, isPinned, pinBody, POISON_BYTE, RequestBodies } from './body-pool';
 import { readCapped, readPooled } from './read-capped';
 
 const MiB = 1024 * 1024;
@@ -16,14 +16,11 @@ function upload(bytes: Uint8Array<ArrayBuffer>): Request {
   return new Request('https://api.test/', { method: 'POST', headers: { 'content-length': String(bytes.byteLength) }, body: bytes });
 }
 
-describe('sizeClass', () => {
-  it('rounds up to the next quarter step of a power of two', () => {
-    expect(sizeClass(1)).toBe(1);
-    expect(sizeClass(3 * MiB)).toBe(3 * MiB);
-    expect(sizeClass(3 * MiB + 1)).toBe(3.5 * MiB);
-    expect(sizeClass(3_200_000)).toBe(3.5 * MiB);
-    expect(sizeClass(4 * MiB)).toBe(4 * MiB);
-    expect(sizeClass(4 * MiB + 1)).toBe(5 * MiB);
+describe('bufferSize', () => {
+  it('rounds up to the granule', () => {
+    expect(bufferSize(1)).toBe(BUFFER_GRANULE);
+    expect(bufferSize(BUFFER_GRANULE)).toBe(BUFFER_GRANULE);
+    expect(bufferSize(3 * MiB + 1)).toBe(3 * MiB + BUFFER_GRANULE);
   });
 });
 
@@ -32,7 +29,7 @@ describe('BodyPool', () => {
     const pool = new BodyPool({ minPooledBytes: 1024 });
     const big = pool.acquire(3000);
     expect(big.bytes.byteLength).toBe(3000);
-    expect(big.bytes.buffer.byteLength).toBe(sizeClass(3000));
+    expect(big.bytes.buffer.byteLength).toBe(bufferSize(3000));
     expect(big.pooled).toBe(true);
     const small = pool.acquire(100);
     expect(small.pooled).toBe(false);
@@ -90,13 +87,26 @@ describe('BodyPool', () => {
   });
 
   it('keeps at most maxPooledBytes for reuse', () => {
-    const pool = new BodyPool({ minPooledBytes: 1, maxPooledBytes: 10_000 });
+    const pool = new BodyPool({ minPooledBytes: 1, maxPooledBytes: 2.5 * BUFFER_GRANULE });
     const leases = [pool.acquire(4096), pool.acquire(4096), pool.acquire(4096)];
     for (const lease of leases) lease.release();
-    expect(pool.stats.pooledBytes).toBe(8192);
+    expect(pool.stats.pooledBytes).toBe(2 * BUFFER_GRANULE);
     pool.acquire(4096);
     pool.acquire(4096);
     pool.acquire(4096);
+    expect(pool.stats.reused).toBe(2);
+  });
+
+  it('lends the smallest free buffer that fits, and none more than twice the body', () => {
+    const pool = new BodyPool({ minPooledBytes: 1 });
+    const large = pool.acquire(3 * BUFFER_GRANULE);
+    const small = pool.acquire(BUFFER_GRANULE);
+    large.release();
+    small.release();
+    expect(pool.acquire(BUFFER_GRANULE / 2).bytes.buffer.byteLength).toBe(BUFFER_GRANULE);
+    // The remaining free buffer (3 granules) is more than twice a one-granule body: a new buffer.
+    expect(pool.acquire(BUFFER_GRANULE).bytes.buffer.byteLength).toBe(BUFFER_GRANULE);
+    expect(pool.acquire(2 * BUFFER_GRANULE).bytes.buffer.byteLength).toBe(3 * BUFFER_GRANULE);
     expect(pool.stats.reused).toBe(2);
   });
 });

@@ -54,18 +54,12 @@ export interface BodyPoolOptions {
 /** The byte a test pool writes over released buffers. */
 export const POISON_BYTE = 0xdb;
 
-/**
- * The size class of a body of `length` bytes: the next of 2^k, 1.25·2^k, 1.5·2^k, 1.75·2^k at or
- * above it, so a buffer of one class fits every body up to it and wastes at most a fifth.
- */
-export function sizeClass(length: number): number {
-  if (length <= 0) return 0;
-  const power = 2 ** Math.floor(Math.log2(length));
-  for (const step of [1, 1.25, 1.5, 1.75, 2]) {
-    const size = power * step;
-    if (size >= length) return size;
-  }
-  throw new Error(`bug: no size class for ${length}`);
+/** New pooled buffers are a whole number of these: a body a little larger than the last still fits. */
+export const BUFFER_GRANULE = 64 * 1024;
+
+/** The size of a new pooled buffer for a body of `length` bytes: `length` rounded up to the granule. */
+export function bufferSize(length: number): number {
+  return Math.ceil(length / BUFFER_GRANULE) * BUFFER_GRANULE;
 }
 
 /** How many leases a pool has handed out, and how many of those reused a buffer. */
@@ -137,12 +131,16 @@ export class BodyLease {
   }
 }
 
-/** The pool itself: free buffers by size class, at most `maxPooledBytes` of them. */
+/**
+ * The pool itself: free buffers, at most `maxPooledBytes` of them. A body takes the smallest free buffer
+ * that holds it and is at most twice its size (a few buffers, so a scan), else a new one of
+ * {@link bufferSize}: no size classes, so a cold body allocates little more than its own length.
+ */
 export class BodyPool {
   readonly #maxPooledBytes: number;
   readonly #minPooledBytes: number;
   readonly #poison: number | null;
-  readonly #free = new Map<number, ArrayBuffer[]>();
+  readonly #free: ArrayBuffer[] = [];
   #pooledBytes = 0;
   #generation = 0;
   readonly #stats: BodyPoolStats = { leases: 0, reused: 0, released: 0, pinnedDrops: 0, pooledBytes: 0 };
@@ -158,22 +156,28 @@ export class BodyPool {
   }
 
   /**
-   * A lease on a buffer for a body of `length` bytes: a free buffer of its size class when the pool
-   * has one (its bytes are whatever the last body left: the caller fills all `length` of them before
-   * reading), else a new one. Bodies under `minPooledBytes` get an exact, unpooled buffer.
+   * A lease on a buffer for a body of `length` bytes: a free buffer that fits when the pool has one
+   * (its bytes are whatever the last body left: the caller fills all `length` of them before reading),
+   * else a new one. Bodies under `minPooledBytes` get an exact, unpooled buffer.
    */
   acquire(length: number): BodyLease {
     const generation = ++this.#generation;
     this.#stats.leases++;
     if (length < this.#minPooledBytes) return new BodyLease(this, new ArrayBuffer(length), length, false, generation);
-    const size = sizeClass(length);
-    const buffer = this.#free.get(size)?.pop();
-    if (buffer !== undefined) {
-      this.#pooledBytes -= size;
+    // A buffer fits when it holds the body and is no larger than twice it (or than a new one would be).
+    const largest = Math.max(2 * length, bufferSize(length));
+    let best = -1;
+    for (let i = 0; i < this.#free.length; i++) {
+      const size = (this.#free[i] as ArrayBuffer).byteLength;
+      if (size >= length && size <= largest && (best < 0 || size < (this.#free[best] as ArrayBuffer).byteLength)) best = i;
+    }
+    if (best >= 0) {
+      const [buffer] = this.#free.splice(best, 1) as [ArrayBuffer];
+      this.#pooledBytes -= buffer.byteLength;
       this.#stats.reused++;
       return new BodyLease(this, buffer, length, true, generation);
     }
-    return new BodyLease(this, new ArrayBuffer(size), length, true, generation);
+    return new BodyLease(this, new ArrayBuffer(bufferSize(length)), length, true, generation);
   }
 
   /** A lease on bytes read some other way (a whole buffer of their own); never pooled. */
@@ -197,9 +201,7 @@ export class BodyPool {
     // Detach every view of the bytes, keeping the memory for the next lease.
     const kept = owned.transfer();
     if (!lease.pooled || this.#pooledBytes + kept.byteLength > this.#maxPooledBytes) return;
-    const list = this.#free.get(kept.byteLength) ?? [];
-    list.push(kept);
-    this.#free.set(kept.byteLength, list);
+    this.#free.push(kept);
     this.#pooledBytes += kept.byteLength;
   }
 }
