@@ -10,9 +10,10 @@
  * - Releasing detaches the buffer (`ArrayBuffer.prototype.transfer`, which keeps the memory and gives
  *   it a new owner): every view taken of the old buffer — the lease's, an image's, a multipart part's
  *   — reads as empty from then on, so no view can see the next request's bytes.
- * - Bytes handed to the runtime for longer than the request's own code runs (a subrequest body, which
- *   the runtime reads without copying and may replay on a redirect) are {@link pinBody pinned}: a
- *   pinned buffer is dropped on release, never reused.
+ * - Bytes handed to the runtime for longer than the request's own code runs are {@link pinBody pinned}:
+ *   a pinned buffer is dropped on release, never reused. A subrequest body is such bytes: `fetch` reads
+ *   the caller's buffer when the request goes out, after `fetch()` has returned, and nothing says when
+ *   it is done with it (body-pool.test.ts shows the first part).
  * - With `poison`, a released buffer is overwritten first, so a reader the detach could not reach (the
  *   runtime) would see the poison rather than stale or foreign bytes; the tests turn it on.
  */
