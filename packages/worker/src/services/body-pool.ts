@@ -44,7 +44,7 @@ export function isPinned(bytes: Uint8Array<ArrayBuffer>): boolean {
 }
 
 export interface BodyPoolOptions {
-  /** The most bytes the pool keeps for reuse (default 16 MiB: four 4 MiB buffers). */
+  /** The most bytes the pool keeps for reuse (default 16 MiB: five camera-size image bodies). */
   maxPooledBytes?: number;
   /** Bodies smaller than this are allocated exactly and never pooled (default 256 KiB). */
   minPooledBytes?: number;
