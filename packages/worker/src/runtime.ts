@@ -5,6 +5,7 @@
 import { loadConfig, type Config, type Env } from './env';
 import { AdmissionLimiter } from './middleware/admission';
 import { BackendClient } from './services/backend-client';
+import { BodyPool, RequestBodies } from './services/body-pool';
 import { CircuitBreaker } from './services/circuit-breaker';
 import { ClassificationCache, newClassificationLrus, type ClassificationLrus } from './services/classification-cache';
 import { Classifier } from './services/classifier';
@@ -26,6 +27,8 @@ export interface AppDeps {
   sleep?: (ms: number) => Promise<void>;
   /** Embeddings held in the isolate's LRU (default 4096, about 10 MB at 640 dims). */
   lruEntries?: number;
+  /** Request-body buffers kept for reuse (default: a pool of its own per runtime). */
+  bodyPool?: BodyPool;
 }
 
 /** State shared by all requests of one app instance (one per isolate in production). */
@@ -39,6 +42,8 @@ export interface Runtime {
   modelInfo: ModelInfoCache;
   /** Permits for backend-bound requests, shared by the isolate's requests. */
   admission: AdmissionLimiter;
+  /** Image request bodies' buffers, reused after requests answered from the cache. */
+  bodyPool: BodyPool;
 }
 
 /** Everything a handler needs for one request. */
@@ -53,6 +58,8 @@ export interface RequestServices {
   intake: IntakeOptions;
   /** A fresh byte budget for the images of this request. */
   imageBudget: () => ImageBudget;
+  /** This request's pooled body buffers; released by the route once its answer no longer needs them. */
+  bodies: RequestBodies;
   requestId: string;
   deadline: number;
   defer: (work: Promise<unknown>) => void;
@@ -97,6 +104,7 @@ export function runtimeFactory(deps: AppDeps): (env: Env) => Runtime {
       classificationLrus: newClassificationLrus(),
       modelInfo: new ModelInfoCache({ ttlSeconds: config.modelInfoTtlSeconds, now: deps.now }),
       admission: new AdmissionLimiter(),
+      bodyPool: deps.bodyPool ?? new BodyPool(),
     };
     runtimes.set(config, runtime);
     return runtime;
@@ -122,7 +130,7 @@ export function requestServices(
   defer: (work: Promise<unknown>) => void,
   deps: AppDeps,
 ): RequestServices {
-  const { config, backend, breaker, lru, classificationLrus, modelInfo, admission } = runtime;
+  const { config, backend, breaker, lru, classificationLrus, modelInfo, admission, bodyPool } = runtime;
   const now = deps.now ?? Date.now;
   const deadline = now() + config.backendDeadlineMs;
   const call = { requestId, deadline };
@@ -145,6 +153,7 @@ export function requestServices(
       fetchTimeoutMs: config.imageFetchTimeoutMs,
     },
     imageBudget: () => new ImageBudget(config.maxRequestBytes),
+    bodies: new RequestBodies(bodyPool),
     requestId,
     deadline,
     defer,

@@ -27,6 +27,7 @@ import {
 } from '@coyo/backend-protocol';
 import type { z } from 'zod';
 import { ProblemError, type ProblemSlug } from '../errors';
+import { pinBody } from './body-pool';
 import type { CircuitBreaker } from './circuit-breaker';
 import type { SupportedImageType } from './image-sniff';
 
@@ -475,6 +476,8 @@ function timeoutProblem(path: string): ProblemError {
 
 /** One image as a raw body, several as multipart parts named `image`. */
 function imageBody(images: readonly BackendImage[]): { body: BodyInit; contentType: string } {
+  // The runtime sends a body without copying it (and may replay it on a redirect): never reuse these buffers.
+  for (const img of images) pinBody(img.bytes);
   const [only] = images;
   if (images.length === 1 && only) return { body: only.bytes, contentType: only.type };
   const form = new FormData();

@@ -9,7 +9,8 @@ import { MAX_IMAGES_PER_REQUEST, type ImageInput } from '../schemas/image';
 import { base64DecodedLength, base64MaxDecodedLength, base64ToBytes, sha256Hex } from './encoding';
 import { imageDimensions, type ImageDimensions } from './image-dimensions';
 import { MultipartError, multipartBoundary, parseMultipart, type FilePart, type FormEntry } from './multipart';
-import { readCapped } from './read-capped';
+import type { RequestBodies } from './body-pool';
+import { readCapped, readPooled } from './read-capped';
 import { sniffImageType, type SupportedImageType } from './image-sniff';
 import { fetchImageUrl } from './ssrf-guard';
 
@@ -207,9 +208,10 @@ export interface MultipartParts {
 /**
  * Reads and parses a `multipart/form-data` body of at most `maxBytes` (services/multipart.ts: file parts
  * stay views into the one buffer the body is read into); parts named `image` (or `images`) that are
- * files are the images.
+ * files are the images. With `bodies`, the body is read into a pooled buffer that they hold: the parts
+ * must not be used after `bodies.release()`.
  */
-export async function readMultipart(request: Request, maxBytes: number): Promise<MultipartParts> {
+export async function readMultipart(request: Request, maxBytes: number, bodies?: RequestBodies): Promise<MultipartParts> {
   const boundary = multipartBoundary(request.headers.get('content-type') ?? '');
   if (boundary === null) {
     await request.body?.cancel();
@@ -217,7 +219,7 @@ export async function readMultipart(request: Request, maxBytes: number): Promise
   }
   let entries: FormEntry[];
   try {
-    entries = parseMultipart(await readCapped(request, maxBytes), boundary);
+    entries = parseMultipart(bodies === undefined ? await readCapped(request, maxBytes) : await readPooled(request, maxBytes, bodies), boundary);
   } catch (err) {
     if (!(err instanceof MultipartError)) throw err;
     throw new ProblemError('invalid_request', `malformed multipart body: ${err.message}`);

@@ -11,8 +11,45 @@ import { sha256Hex } from './encoding';
 import type { IntakeImage } from './image-intake';
 import { CacheTally, firstMisses, type CacheStatus } from './kv-lru-cache';
 import { alignModelOf, withCurrentModel, type AlignModel, type ModelInfoCache, type ModelInfoStore } from './model-info';
-import { cosineMatrix, l2Normalize, rankLabels } from './scoring';
+import { LRUCache } from 'lru-cache';
+import { l2Normalize, rankLabels, unitCosineMatrix } from './scoring';
 
+
+/**
+ * SHA-256 of recent texts, the key of their embeddings. Labels and hypotheses repeat from request to
+ * request; digesting them again (five calls into the runtime for five labels) was most of what a cached
+ * zero-shot answer cost beyond a cached classification. Only short texts are kept.
+ */
+const TEXT_DIGESTS = new LRUCache<string, string>({ max: 2048 });
+const MAX_MEMO_TEXT_LENGTH = 512;
+
+async function textDigest(text: string): Promise<string> {
+  const known = TEXT_DIGESTS.get(text);
+  if (known !== undefined) return known;
+  const digest = await sha256Hex(text);
+  if (text.length <= MAX_MEMO_TEXT_LENGTH) TEXT_DIGESTS.set(text, digest);
+  return digest;
+}
+
+/**
+ * The L2-normalised form of an embedding, computed once per vector object: a cached embedding is the
+ * same `Float32Array` on every hit, and nothing writes to an embedding once it is made.
+ */
+const UNIT_VECTORS = new WeakMap<Float32Array, Float64Array>();
+
+function unit(v: Float32Array): Float64Array {
+  let out = UNIT_VECTORS.get(v);
+  if (out === undefined) {
+    out = l2Normalize(v);
+    UNIT_VECTORS.set(v, out);
+  }
+  return out;
+}
+
+/** Cosine matrix of embeddings (rows images, columns texts) through their memoised unit vectors. */
+function cosineOf(images: readonly Float32Array[], texts: readonly Float32Array[]): number[][] {
+  return unitCosineMatrix(images.map(unit), texts.map(unit));
+}
 
 export interface InferenceOptions {
   backend: BackendClient;
@@ -72,7 +109,10 @@ export class Inference {
 
   /** Unnormalised text embeddings and token counts in input order; identical texts are embedded once. */
   async textEmbeddings(texts: readonly string[], model: AlignModel): Promise<TextVectors> {
-    const keys = await Promise.all(texts.map(async (t) => embeddingKey(model, 'txt', await sha256Hex(t))));
+    const digests = texts.map((t) => TEXT_DIGESTS.get(t));
+    const keys = digests.every((d) => d !== undefined)
+      ? digests.map((d) => embeddingKey(model, 'txt', d))
+      : await Promise.all(texts.map(async (t) => embeddingKey(model, 'txt', await textDigest(t))));
     const found = await this.#lookup(keys, model.dim);
     const missing = firstMisses(keys, found);
     if (missing.length > 0) {
@@ -105,7 +145,7 @@ export class Inference {
         model,
       ),
     ]);
-    const cosine = cosineMatrix(imageVectors, text.vectors);
+    const cosine = cosineOf(imageVectors, text.vectors);
     return cosine.map((row) =>
       rankLabels(
         labels,
@@ -125,7 +165,7 @@ export class Inference {
     model: AlignModel,
   ): Promise<{ model: string; cosine: number[][]; logits: number[][]; temperature: number }> {
     const [imageVectors, text] = await Promise.all([this.imageEmbeddings(images, model), this.textEmbeddings(texts, model)]);
-    const cosine = cosineMatrix(imageVectors, text.vectors);
+    const cosine = cosineOf(imageVectors, text.vectors);
     return { model: model.id, cosine, logits: cosine.map((row) => row.map((c) => c / model.temperature)), temperature: model.temperature };
   }
 
@@ -148,7 +188,7 @@ export class Inference {
       texts.length > 0 ? this.textEmbeddings(texts, model) : Promise.resolve<TextVectors>({ vectors: [], tokens: [] }),
       images.length > 0 ? this.imageEmbeddings(images, model) : Promise.resolve<Float32Array[]>([]),
     ]);
-    const finish = (v: Float32Array) => (normalize ? Float32Array.from(l2Normalize(v)) : v);
+    const finish = (v: Float32Array) => (normalize ? Float32Array.from(unit(v)) : v);
     return {
       model,
       texts: text.vectors.map(finish),

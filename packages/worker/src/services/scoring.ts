@@ -24,9 +24,12 @@ export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 /** Cosine similarity matrix: rows are images, columns are texts. */
 export function cosineMatrix(images: readonly ArrayLike<number>[], texts: readonly ArrayLike<number>[]): number[][] {
-  const ni = images.map(l2Normalize);
-  const nt = texts.map(l2Normalize);
-  return ni.map((img) => nt.map((txt) => dot(img, txt)));
+  return unitCosineMatrix(images.map(l2Normalize), texts.map(l2Normalize));
+}
+
+/** {@link cosineMatrix} of vectors already L2-normalised: the dot products. */
+export function unitCosineMatrix(images: readonly ArrayLike<number>[], texts: readonly ArrayLike<number>[]): number[][] {
+  return images.map((img) => texts.map((txt) => dot(img, txt)));
 }
 
 /** Numerically stable softmax (the maximum is subtracted before exponentiating). */

@@ -77,6 +77,8 @@ export function registerClassify(app: OpenAPIHono<AppEnv>): void {
       fromJson: ({ top_k }) => ({ top_k }),
     });
     const lists = await svc.classifier.classify(images, fields.top_k ?? DEFAULT_TOP_K);
+    // The classes are built: nothing reads the images' bytes again.
+    svc.bodies.release();
     c.header('x-cache', svc.classifier.cacheStatus);
     return c.json(batched ? lists : (lists[0] ?? []), 200);
   });

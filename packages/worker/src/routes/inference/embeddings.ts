@@ -74,7 +74,7 @@ interface EmbeddingsInputs {
 
 /** Reads a multipart body: `text` fields and `image` parts, each in order, and the options as fields. */
 async function multipartInputs(c: Context<AppEnv>, svc: RequestServices): Promise<EmbeddingsInputs> {
-  const parts = await readMultipart(c.req.raw, svc.config.maxRequestBytes);
+  const parts = await readMultipart(c.req.raw, svc.config.maxRequestBytes, svc.bodies);
   checkMultipartFields(parts.fields, Object.keys(EmbeddingsFormSchema.shape));
   const form = parseFields(
     EmbeddingsFormSchema,
@@ -113,6 +113,8 @@ export function registerEmbeddings(app: OpenAPIHono<AppEnv>): void {
     checkRequestPixels(inputs.images, svc.config);
     const encode = (v: Float32Array): number[] | string => (inputs.encodingFormat === 'base64' ? bytesToBase64(float32ToBytes(v)) : Array.from(v));
     const result = await svc.inference.embeddings(inputs.texts, inputs.images, inputs.normalize);
+    // The vectors are built: nothing reads the images' bytes again.
+    svc.bodies.release();
     const response: EmbeddingsResponse = {
       model: result.model.id,
       dim: result.model.dim,

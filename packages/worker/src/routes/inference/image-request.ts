@@ -11,7 +11,7 @@ import { ProblemError, validationProblem, type FieldError } from '../../errors';
 import { MAX_IMAGES_PER_REQUEST, type ImageInput } from '../../schemas/image';
 import { acceptImageBytes, checkImageCount, checkRequestPixels, intakeFiles, intakeImageInputs, readMultipart, type IntakeImage } from '../../services/image-intake';
 import { parseJsonBody } from '../../services/json-body';
-import { readCapped } from '../../services/read-capped';
+import { readPooled } from '../../services/read-capped';
 import type { RequestServices } from '../../runtime';
 import { bodyKind, parseFields } from '../shared';
 
@@ -61,6 +61,8 @@ function fieldSource(location: FieldError['in'], lookup: (name: string) => strin
 /**
  * Reads and checks the images and fields of a request, whichever of the three forms it takes, and
  * holds the request to its image budget (count, then declared pixels) before anything is decoded.
+ * A raw or multipart body is read into a buffer of the isolate's pool, held by `svc.bodies`: the
+ * route calls `svc.bodies.release()` once its answer is built, and uses no image after that.
  */
 export async function readImageRequest<J extends JsonImages, F>(
   c: Context<AppEnv>,
@@ -81,7 +83,7 @@ async function readImages<J extends JsonImages, F>(c: Context<AppEnv>, svc: Requ
       return { ...(await jsonImages(svc, body)), fields: options.fromJson(body) };
     }
     case 'multipart': {
-      const parts = await readMultipart(c.req.raw, svc.config.maxRequestBytes);
+      const parts = await readMultipart(c.req.raw, svc.config.maxRequestBytes, svc.bodies);
       const fields = parseFields(options.fields, options.collect(fieldSource('body', (name) => parts.fields.get(name)), query), 'body');
       checkFileCount(parts.files.length);
       checkImageCount(parts.files.length, svc.config);
@@ -90,7 +92,7 @@ async function readImages<J extends JsonImages, F>(c: Context<AppEnv>, svc: Requ
     }
     case 'binary': {
       const fields = parseFields(options.fields, options.collect(query, query), 'query');
-      const bytes = await readCapped(c.req.raw, svc.config.maxImageBytes);
+      const bytes = await readPooled(c.req.raw, svc.config.maxImageBytes, svc.bodies);
       return { images: [await acceptImageBytes(bytes, svc.config.maxImageBytes)], batched: false, fields };
     }
   }

@@ -50,7 +50,7 @@ async function readInputs(c: Context<AppEnv>, svc: RequestServices): Promise<{ i
   const kind = bodyKind(c, true);
   if (kind === 'binary') throw new ProblemError('unsupported_media_type', 'send application/json or multipart/form-data (image parts) here');
   if (kind === 'multipart') {
-    const parts = await readMultipart(c.req.raw, svc.config.maxRequestBytes);
+    const parts = await readMultipart(c.req.raw, svc.config.maxRequestBytes, svc.bodies);
     checkMultipartFields(parts.fields, Object.keys(SimilarityFormSchema.shape));
     const form = parseFields(SimilarityFormSchema, { text: parts.fields.get('text') }, 'body');
     if (parts.files.length === 0) throw validationProblem([{ in: 'body', path: 'image', message: 'add at least one file part named "image"' }]);
@@ -68,6 +68,8 @@ export function registerSimilarity(app: OpenAPIHono<AppEnv>): void {
     const { images, texts } = await readInputs(c, svc);
     checkRequestPixels(images, svc.config);
     const result = await svc.inference.similarity(images, texts);
+    // The matrices are built: nothing reads the images' bytes again.
+    svc.bodies.release();
     c.header('x-cache', svc.inference.cacheStatus);
     return c.json(result, 200);
   });

@@ -71,6 +71,8 @@ export function registerZeroShot(app: OpenAPIHono<AppEnv>): void {
       fromJson: ({ labels, hypothesis_template }) => ({ labels, hypothesis_template }),
     });
     const lists = await svc.inference.zeroShot(images, fields.labels, fields.hypothesis_template ?? DEFAULT_HYPOTHESIS_TEMPLATE);
+    // The scores are built: nothing reads the images' bytes again.
+    svc.bodies.release();
     c.header('x-cache', svc.inference.cacheStatus);
     return c.json(batched ? lists : (lists[0] ?? []), 200);
   });
