@@ -6,6 +6,8 @@
  * copies a word at a time.
  */
 
+import { slabBytes } from './slab';
+
 /** A malformed snappy block; says what was wrong. */
 export class SnappyError extends Error {
   override readonly name = 'SnappyError';
@@ -19,7 +21,7 @@ export class SnappyError extends Error {
 const NATIVE_COPY = 32;
 
 /**
- * One snappy block, decoded on demand into `output` (allocated at its full, declared size): call
+ * One snappy block, decoded on demand into `output` (its full, declared size, from a slab): call
  * {@link ensure} before reading bytes of `output`. Throws {@link SnappyError} when the block is
  * malformed or its declared size is not the page's.
  */
@@ -44,8 +46,8 @@ export class SnappyBlock {
       shift += 7;
     }
     if (declared !== outputLength) throw new SnappyError(`snappy: the block holds ${declared} bytes, the page ${outputLength}`);
-    this.output = new Uint8Array(outputLength);
-    this.view = new DataView(this.output.buffer);
+    this.output = slabBytes(outputLength);
+    this.view = new DataView(this.output.buffer, this.output.byteOffset, outputLength);
   }
 
   /** Decodes until at least `n` bytes of `output` are ready (all of it at most). */
