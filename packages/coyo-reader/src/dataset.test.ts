@@ -298,6 +298,26 @@ describe('CoyoDataset.filter', () => {
     }
   });
 
+  it('reads the row groups the matches so far say a page still needs with one read, budgeting each group as a read', async () => {
+    const dataset = await CoyoDataset.open(io());
+    const first = at(fixtureManifest().shards, 0);
+    // Matches in about half the rows; the first shard's groups all may match. Footers cached first.
+    const median = [...oracle.map((r) => r.aesthetic_score_laion_v2)].sort((a, b) => a - b)[oracle.length >> 1] ?? 0;
+    const predicates: Predicate[] = [{ column: 'aesthetic_score_laion_v2', min: median }];
+    await dataset.filter({ predicates, columns: ['id'], limit: 1, maxRowsScanned: 1000, maxReads: 10 });
+    const stats = (dataset as unknown as { io: CoyoIo }).io.bucket.stats;
+    const before = stats.rangeReads;
+    const page = await dataset.filter({ predicates, columns: COYO_COLUMNS, limit: 100, maxRowsScanned: 100_000, maxReads: 100 });
+    expect(page.rows).toEqual(bruteForce(predicates).slice(0, 100));
+    expect(page.row_groups_read).toBeGreaterThanOrEqual(3); // 50-row groups, ~25 matches each
+    expect(stats.rangeReads - before).toBe(2); // the first group alone, then the rest the rate asks for
+    // A budget of three reads scans three groups, however few R2 calls they took.
+    const budgeted = await dataset.filter({ predicates, columns: ['id'], limit: 1000, maxRowsScanned: 100_000, maxReads: 3 });
+    expect(budgeted.row_groups_read).toBe(3);
+    expect(budgeted.rows.map((r) => r.id)).toEqual(bruteForce(predicates).filter((r) => r.id <= first.max_id).slice(0, budgeted.rows.length).map((r) => r.id));
+    expect(budgeted.next_cursor).not.toBeNull();
+  });
+
   it('returns every match exactly once when paging with small limits and budgets', async () => {
     const next = rng(11);
     for (let trial = 0; trial < 6; trial++) {

@@ -33,7 +33,7 @@ import {
 } from './filter';
 import { ReadableManifestSchema, ReadablePointerSchema } from './manifest';
 import { decodeChunk, readsFlat, type ChunkColumn } from './group-decoder';
-import { chunkCodec, chunkRange, findGroup, groupMetadata, groupOfRow, groupSpan, indexFromLookupIndex, indexShard, type ShardIndex } from './shard-index';
+import { chunkCodec, chunkRange, findGroup, groupCount, groupMetadata, groupOfRow, groupSpan, indexFromLookupIndex, indexShard, type ShardIndex } from './shard-index';
 import { DEFAULT_GROUP_BYTES } from './layout';
 import { canonicalColumns, type PartialRecord } from './schema';
 
@@ -415,6 +415,11 @@ export function servedValue(column: CoyoColumn, value: unknown): number | string
   throw new ShardDataError(`${column} holds an unexpected ${typeof value}`);
 }
 
+/** Rows of row group `g`. */
+function rowsOfGroup(index: ShardIndex, g: number): number {
+  return (index.groupStarts[g + 1] as number) - (index.groupStarts[g] as number);
+}
+
 /** Whether row group `g` may hold a match, by its recorded min/max (the filter and the export prune alike). */
 function groupMayMatch(predicates: readonly Predicate[], index: ShardIndex, g: number): boolean {
   return predicates.every((p) => rangeMayMatch(p, index.groupMin[p.column][g] as number, index.groupMax[p.column][g] as number));
@@ -655,9 +660,44 @@ export class CoyoDataset {
     const result: FilterResult = { rows: [], next_cursor: null, scanned_rows: 0, row_groups_read: 0, row_groups_skipped: 0 };
     let position = after; // every id ≤ position has been dealt with
     const cursorAt = (id: number): string => encodeCursor({ v: 1, after: id, f: fingerprint });
-    const overBudget = (nextRows: number, nextReads: number): boolean =>
-      position > after &&
-      (result.scanned_rows + nextRows > request.maxRowsScanned || stats.reads - readsAtStart + nextReads > request.maxReads);
+    // The budget counts a read per row group scanned (and per look-up index read), as if each group had
+    // a read of its own: groups read together ({@link readAhead}) change the R2 calls, not the answer.
+    let groupReads = 0;
+    const readsSpent = (): number => stats.reads - readsAtStart - groupReads + result.row_groups_read;
+    const fits = (nextRows: number, nextReads: number): boolean =>
+      result.scanned_rows + nextRows <= request.maxRowsScanned && readsSpent() + nextReads <= request.maxReads;
+    const overBudget = (nextRows: number, nextReads: number): boolean => position > after && !fits(nextRows, nextReads);
+    /** Row groups read ahead of the scan: those of the last read, of the shard `aheadOf` indexes. */
+    let ahead = new Map<number, GroupData>();
+    let aheadOf: ShardIndex | undefined;
+    /**
+     * Reads row group `g` of `shard`, and with it as many of the candidate groups after it as the
+     * matches so far say the page still needs (half as many again; none before the first group is
+     * scanned), within the budget and one coalesced read ({@link planReads}).
+     */
+    const readAhead = async (shard: Shard, index: ShardIndex, g: number): Promise<GroupData> => {
+      const known = aheadOf === index ? ahead.get(g) : undefined;
+      if (known !== undefined) return known;
+      const wanted = request.limit - result.rows.length;
+      const rowsWanted =
+        result.scanned_rows === 0 ? 0 : result.rows.length === 0 ? Number.POSITIVE_INFINITY : (1.5 * wanted * result.scanned_rows) / result.rows.length;
+      const groups = [g];
+      let rows = rowsOfGroup(index, g);
+      for (let h = g + 1; h < groupCount(index) && rows < rowsWanted; h++) {
+        if (!groupMayMatch(request.predicates, index, h)) continue;
+        if (!fits(rows + rowsOfGroup(index, h), groups.length + 1)) break;
+        groups.push(h);
+        rows += rowsOfGroup(index, h);
+      }
+      const run = planReads(shard, index, groups, readColumns)[0] as ReadRun;
+      const read = await readRun(this.io, run, readColumns);
+      groupReads += 1;
+      ahead = new Map(run.groups.map((h, k) => [h, read[k] as GroupData]));
+      aheadOf = index;
+      const group = ahead.get(g);
+      if (group === undefined) throw new Error(`bug: the read of row group ${g} did not cover it`);
+      return group;
+    };
 
     for (const [s, shard] of this.manifest.shards.entries()) {
       if (shard.max_id <= position) continue;
@@ -680,7 +720,7 @@ export class CoyoDataset {
         }
         const groupRows = (index.groupStarts[g + 1] as number) - (index.groupStarts[g] as number);
         if (overBudget(groupRows, 1)) return { ...result, next_cursor: cursorAt(position) };
-        const scan = await readGroup(this.io, shard, index, g, readColumns);
+        const scan = await readAhead(shard, index, g);
         result.row_groups_read += 1;
         result.scanned_rows += groupRows;
         const matches: number[] = [];
