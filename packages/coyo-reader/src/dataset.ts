@@ -108,7 +108,10 @@ export interface FilterRequest {
   readonly cursor?: string;
   /** Rows whose values the scan may examine in this request. */
   readonly maxRowsScanned: number;
-  /** R2 reads (footers and row groups) this request may make. */
+  /**
+   * Reads (look-up indexes and row groups) this request may make, counting each row group scanned as
+   * one read even where several share one R2 call: the R2 calls are at most this many.
+   */
   readonly maxReads: number;
 }
 
