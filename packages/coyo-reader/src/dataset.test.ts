@@ -243,6 +243,17 @@ describe('CoyoDataset.rows', () => {
     expect(page.map((r) => r.row)).toEqual(oracle.slice(boundary - 30, boundary + 70));
   });
 
+  it('reads the row groups a page spans in one shard with one range read, and each shard apart', async () => {
+    const dataset = await CoyoDataset.open(io());
+    const boundary = at(fixtureManifest().shards, 0).rows;
+    await dataset.rows(boundary - 1, 2, ['id']); // both shards' look-up indexes, cached
+    const stats = (dataset as unknown as { io: CoyoIo }).io.bucket.stats;
+    const before = stats.rangeReads;
+    const page = await dataset.rows(boundary - 130, 200); // three row groups of the first shard, two of the second
+    expect(page.map((r) => r.row)).toEqual(oracle.slice(boundary - 130, boundary + 70));
+    expect(stats.rangeReads - before).toBe(2);
+  });
+
   it('stops at the end of the data', async () => {
     const dataset = await CoyoDataset.open(io());
     const tail = await dataset.rows(oracle.length - 3, 100, ['id']);

@@ -626,20 +626,44 @@ export class CoyoDataset {
   async rows(offset: number, length: number, columns: readonly CoyoColumn[] = COYO_COLUMNS): Promise<PositionedRow[]> {
     const output = canonicalColumns(columns);
     const end = Math.min(offset + length, this.manifest.total_rows);
-    const out: PositionedRow[] = [];
+    // The row groups the page spans, in order; those of one shard are read together (planReads).
+    const spans: { s: number; index: ShardIndex; g: number; from: number; to: number }[] = [];
     let row = offset;
     while (row < end) {
       let s = 0;
       while ((this.shardStarts[s + 1] as number) <= row) s++;
-      const shard = this.manifest.shards[s] as Shard;
       const index = await this.shardIndex(s);
       const local = row - (this.shardStarts[s] as number);
       const g = groupOfRow(index, local);
-      const group = await readGroup(this.io, shard, index, g, output);
       const groupStart = index.groupStarts[g] as number;
-      const stop = Math.min(group.rows, end - (this.shardStarts[s] as number) - groupStart);
+      const from = local - groupStart;
+      const to = Math.min(rowsOfGroup(index, g), end - (this.shardStarts[s] as number) - groupStart);
+      spans.push({ s, index, g, from, to });
+      row += to - from;
+    }
+    const groups = new Map<ShardIndex, Map<number, GroupData>>();
+    const runs: ReadRun[] = [];
+    for (const s of new Set(spans.map((span) => span.s))) {
+      const ofShard = spans.filter((span) => span.s === s);
+      runs.push(...planReads(this.manifest.shards[s] as Shard, (ofShard[0] as (typeof spans)[number]).index, ofShard.map((span) => span.g), output));
+    }
+    await pMap(
+      runs,
+      async (run) => {
+        const read = await readRun(this.io, run, output);
+        const byGroup = groups.get(run.index) ?? new Map<number, GroupData>();
+        run.groups.forEach((g, k) => byGroup.set(g, read[k] as GroupData));
+        groups.set(run.index, byGroup);
+      },
+      { concurrency: READ_CONCURRENCY },
+    );
+    const out: PositionedRow[] = [];
+    row = offset;
+    for (const { index, g, from, to } of spans) {
+      const group = groups.get(index)?.get(g);
+      if (group === undefined) throw new Error(`bug: row group ${g} of the page was not read`);
       const wanted: number[] = [];
-      for (let i = local - groupStart; i < stop; i++) wanted.push(i);
+      for (let i = from; i < to; i++) wanted.push(i);
       for (const record of recordsAt(group, wanted, output)) out.push({ row_idx: row++, row: record });
     }
     return out;
