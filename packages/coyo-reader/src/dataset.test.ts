@@ -1,7 +1,8 @@
-import { COYO_COLUMNS, NULLABLE_COLUMNS, NUMERIC_COLUMNS, POINTER_KEY } from '@coyo/coyo-schema';
+import { COYO_COLUMNS, NULLABLE_COLUMNS, NUMERIC_COLUMNS, POINTER_KEY, STORAGE_ORDER, type CoyoColumn, type Shard } from '@coyo/coyo-schema';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CountingBucket, type RangeReadBucket } from './bucket';
-import { CoyoDataset, CoyoMemory, DatasetUnavailableError, ShardDataError, servedValue, type CoyoIo } from './dataset';
+import { CoyoDataset, CoyoMemory, DatasetUnavailableError, MAX_READ_BYTES, MAX_READ_GAP, planReads, ShardDataError, servedValue, type CoyoIo } from './dataset';
+import type { ShardIndex } from './shard-index';
 import { cacheApiEdgeCache } from './edge-cache';
 import { CursorError, encodeCursor, type Predicate } from './filter';
 import type { CoyoRecord } from './schema';
@@ -150,12 +151,58 @@ describe('CoyoDataset.lookup', () => {
     expect(memory.footers.calculatedSize).toBeLessThanOrEqual(memory.footers.maxSize);
   });
 
+  it('reads row groups of one shard that lie close together with one range read', async () => {
+    const dataset = await CoyoDataset.open(io());
+    const picked = [at(oracle, 0), at(oracle, 60), at(oracle, 160), at(oracle, 61)]; // row groups 0, 1 and 3 of the first shard
+    await dataset.lookup([picked[0]?.id ?? 0]); // the shard's look-up index, cached
+    const before = { ...(dataset as unknown as { io: CoyoIo }).io.bucket.stats };
+    expect(await dataset.lookup(picked.map((r) => r.id))).toEqual(picked);
+    const after = (dataset as unknown as { io: CoyoIo }).io.bucket.stats;
+    expect(after.rangeReads - before.rangeReads).toBe(1);
+  });
+
   it('reads each row group once for ids that share it', async () => {
     const dataset = await CoyoDataset.open(io());
     const before = { ...(dataset as unknown as { io: CoyoIo }).io.bucket.stats };
     await dataset.lookup(oracle.slice(0, 40).map((r) => r.id)); // 40 ids in the first 50-row group
     const after = (dataset as unknown as { io: CoyoIo }).io.bucket.stats;
     expect(after.rangeReads - before.rangeReads).toBe(2);
+  });
+});
+
+describe('planReads', () => {
+  /** A shard index of `groups` row groups of `bytes` bytes each, back to back (only what planReads reads). */
+  function evenIndex(groups: number, bytes: number): ShardIndex {
+    const columns = STORAGE_ORDER.length;
+    const chunkStart = new Float64Array(groups * columns);
+    const chunkEnd = new Float64Array(groups * columns);
+    for (let g = 0; g < groups; g++) {
+      for (let c = 0; c < columns; c++) {
+        chunkStart[g * columns + c] = g * bytes + (c * bytes) / columns;
+        chunkEnd[g * columns + c] = g * bytes + ((c + 1) * bytes) / columns;
+      }
+    }
+    return { chunkStart, chunkEnd } as unknown as ShardIndex;
+  }
+  const shard = fixtureManifest().shards[0] as Shard;
+  const runsOf = (index: ShardIndex, groups: number[], columns: readonly CoyoColumn[] = COYO_COLUMNS) =>
+    planReads(shard, index, groups, columns).map((run) => run.groups);
+
+  it('joins row groups whose gap is at most one layout-3 row group, and no more bytes than the read limit', () => {
+    const index = evenIndex(40, 20_000);
+    // 0–2 adjacent, 4 after a 20 KB gap, 7 after a 40 KB gap (> MAX_READ_GAP); 8…20 until MAX_READ_BYTES.
+    const groups = [0, 1, 2, 4, 7, ...Array.from({ length: 13 }, (_, i) => 8 + i)];
+    expect(MAX_READ_GAP).toBe(32_768);
+    expect(runsOf(index, groups)).toEqual([[0, 1, 2, 4], [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19], [20]]);
+    expect(planReads(shard, index, [7, 8], COYO_COLUMNS)[0]).toMatchObject({ start: 140_000, end: 180_000 });
+    expect((13 * 20_000) <= MAX_READ_BYTES && 14 * 20_000 > MAX_READ_BYTES).toBe(true);
+  });
+
+  it('reads a single row group larger than the read limit on its own, and projected columns with their gaps counted', () => {
+    expect(runsOf(evenIndex(3, MAX_READ_BYTES + 1), [0, 1, 2])).toEqual([[0], [1], [2]]);
+    // One column of each 40 KB group: 40 KB − 40/17 KB between two chunks, over the gap limit.
+    expect(runsOf(evenIndex(3, 40_000), [0, 1], ['id'])).toEqual([[0], [1]]);
+    expect(runsOf(evenIndex(3, 30_000), [0, 1], ['id'])).toEqual([[0, 1]]);
   });
 });
 
@@ -194,6 +241,17 @@ describe('CoyoDataset.rows', () => {
     const page = await dataset.rows(boundary - 30, 100);
     expect(page.map((r) => r.row_idx)).toEqual(Array.from({ length: 100 }, (_, i) => boundary - 30 + i));
     expect(page.map((r) => r.row)).toEqual(oracle.slice(boundary - 30, boundary + 70));
+  });
+
+  it('reads the row groups a page spans in one shard with one range read, and each shard apart', async () => {
+    const dataset = await CoyoDataset.open(io());
+    const boundary = at(fixtureManifest().shards, 0).rows;
+    await dataset.rows(boundary - 1, 2, ['id']); // both shards' look-up indexes, cached
+    const stats = (dataset as unknown as { io: CoyoIo }).io.bucket.stats;
+    const before = stats.rangeReads;
+    const page = await dataset.rows(boundary - 130, 200); // three row groups of the first shard, two of the second
+    expect(page.map((r) => r.row)).toEqual(oracle.slice(boundary - 130, boundary + 70));
+    expect(stats.rangeReads - before).toBe(2);
   });
 
   it('stops at the end of the data', async () => {
@@ -249,6 +307,26 @@ describe('CoyoDataset.filter', () => {
       const { rows } = await allPages(predicates, 100, 1_000_000, 1000);
       expect(rows, JSON.stringify(predicates)).toEqual(bruteForce(predicates));
     }
+  });
+
+  it('reads the row groups the matches so far say a page still needs with one read, budgeting each group as a read', async () => {
+    const dataset = await CoyoDataset.open(io());
+    const first = at(fixtureManifest().shards, 0);
+    // Matches in about half the rows; the first shard's groups all may match. Footers cached first.
+    const median = [...oracle.map((r) => r.aesthetic_score_laion_v2)].sort((a, b) => a - b)[oracle.length >> 1] ?? 0;
+    const predicates: Predicate[] = [{ column: 'aesthetic_score_laion_v2', min: median }];
+    await dataset.filter({ predicates, columns: ['id'], limit: 1, maxRowsScanned: 1000, maxReads: 10 });
+    const stats = (dataset as unknown as { io: CoyoIo }).io.bucket.stats;
+    const before = stats.rangeReads;
+    const page = await dataset.filter({ predicates, columns: COYO_COLUMNS, limit: 100, maxRowsScanned: 100_000, maxReads: 100 });
+    expect(page.rows).toEqual(bruteForce(predicates).slice(0, 100));
+    expect(page.row_groups_read).toBeGreaterThanOrEqual(3); // 50-row groups, ~25 matches each
+    expect(stats.rangeReads - before).toBe(2); // the first group alone, then the rest the rate asks for
+    // A budget of three reads scans three groups, however few R2 calls they took.
+    const budgeted = await dataset.filter({ predicates, columns: ['id'], limit: 1000, maxRowsScanned: 100_000, maxReads: 3 });
+    expect(budgeted.row_groups_read).toBe(3);
+    expect(budgeted.rows.map((r) => r.id)).toEqual(bruteForce(predicates).filter((r) => r.id <= first.max_id).slice(0, budgeted.rows.length).map((r) => r.id));
+    expect(budgeted.next_cursor).not.toBeNull();
   });
 
   it('returns every match exactly once when paging with small limits and budgets', async () => {

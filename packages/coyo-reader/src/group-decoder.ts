@@ -21,6 +21,7 @@ import { decompressPage, readDataPage, readDataPageV2 } from 'hyparquet/src/data
 import { readRleBitPackedHybrid } from 'hyparquet/src/encoding.js';
 import { readPlain } from 'hyparquet/src/plain.js';
 import { getMaxDefinitionLevel, getSchemaPath, isFlatColumn } from 'hyparquet/src/schema.js';
+import { slabFloat64, slabInt32 } from './slab';
 import { SnappyBlock } from './snappy';
 
 /** What hyparquet's page readers take to decode one column (its `ColumnDecoder`). */
@@ -183,7 +184,7 @@ class Page {
   ) {
     this.source = values?.source ?? null;
     this.view = values === null ? null : new DataView(values.bytes.buffer, values.bytes.byteOffset, values.bytes.byteLength);
-    this.starts = held === Held.ByteArray ? new Int32Array(count + 1) : null;
+    this.starts = held === Held.ByteArray ? slabInt32(count + 1) : null;
   }
 
   /** Makes the first `n` value bytes readable. */
@@ -303,7 +304,7 @@ function positionsOf(levels: DecodedArray, max: number): { positions: Int32Array
   let count = 0;
   for (let i = 0; i < levels.length; i++) if (levels[i] === max) count++;
   if (count === levels.length) return { positions: null, count };
-  const positions = new Int32Array(levels.length);
+  const positions = slabInt32(levels.length);
   let k = 0;
   for (let i = 0; i < levels.length; i++) positions[i] = levels[i] === max ? k++ : -1;
   return { positions, count };
@@ -457,7 +458,7 @@ class Chunk implements ChunkColumn {
 
   numbers(): Float64Array {
     if (this.asNumbers !== undefined) return this.asNumbers;
-    const out = new Float64Array(this.rows);
+    const out = slabFloat64(this.rows);
     for (const page of this.pages) {
       const positions = page.positions;
       for (let local = 0; local < page.rows; local++) {

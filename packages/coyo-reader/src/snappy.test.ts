@@ -54,6 +54,35 @@ describe('SnappyBlock', () => {
     expect(same(block.output, plain)).toBe(true);
   });
 
+  it('decodes URL-like text (short near copies, long far copies, long literals) exactly at every stopping point', () => {
+    // Strings of ≥ 32 bytes repeated far apart and short pieces repeated close by: every copy path.
+    const words = ['https://img.example.com/', 'photos/2019/', 'a photo of a cat on a sofa, seen from above, in the evening light', 'cat', 'dog', '.jpg', '?w=640'];
+    let state = 7;
+    const next = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0);
+    const parts: string[] = [];
+    for (let i = 0; i < 3000; i++) parts.push(next() % 4 === 0 ? String(next() % 100_000) : (words[next() % words.length] as string));
+    const plain = new TextEncoder().encode(parts.join(''));
+    const compressed = snappyCompress(plain);
+    expect(same(snappyDecompress(compressed, plain.length), plain)).toBe(true);
+    // Stopping anywhere leaves every decoded byte right, including after the eight-byte copies that
+    // write past their length: each byte is checked when it is first decoded, all of them at the end.
+    const block = new SnappyBlock(compressed, plain.length);
+    let checked = 0;
+    for (let n = 1; n <= plain.length; n += 1 + (next() % 97)) {
+      block.ensure(n);
+      expect(same(block.output.subarray(checked, block.decoded), plain.subarray(checked, block.decoded)), `after ensure(${n})`).toBe(true);
+      checked = block.decoded;
+    }
+    block.ensure(plain.length);
+    expect(same(block.output, plain)).toBe(true);
+  });
+
+  it('copies a short pattern at the very end of the output byte by byte (no room for a word past it)', () => {
+    // Preamble 12, a literal of 8 bytes, then a 1-byte-offset copy of 4 bytes from 8 back: the output ends with the copy.
+    const block = snappyDecompress(Uint8Array.of(12, 7 << 2, 1, 2, 3, 4, 5, 6, 7, 8, 0b000_000_01, 8), 12);
+    expect([...block]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4]);
+  });
+
   it('refuses a block whose declared size is not the page size, a truncated block and a copy from before the start', () => {
     const plain = sample(4000, 11);
     const compressed = snappyCompress(plain);

@@ -2,26 +2,32 @@
  * Snappy decompression (the raw block format of parquet pages) that stops where the reader stops: a
  * look-up reads one row of a page of hundreds, an export only up to its last match, and snappy is
  * sequential, so everything after the last byte asked for is never decoded. The copy loops are
- * hyparquet's (`hyparquet/src/snappy.js`), made resumable.
+ * hyparquet's (`hyparquet/src/snappy.js`), made resumable, with long moves done natively and short
+ * copies a word at a time.
  */
+
+import { slabBytes } from './slab';
 
 /** A malformed snappy block; says what was wrong. */
 export class SnappyError extends Error {
   override readonly name = 'SnappyError';
 }
 
-/** Copies `length` bytes one at a time, forward (a snappy copy may overlap its own output). */
-function copyBytes(from: Uint8Array, fromPos: number, to: Uint8Array, toPos: number, length: number): void {
-  for (let i = 0; i < length; i++) to[toPos + i] = from[fromPos + i] as number;
-}
+/**
+ * Copies at least this long go through `TypedArray.set` / `copyWithin` (a native move); shorter ones
+ * are a byte loop, where the call and the subarray would cost more than the bytes. COYO's pages are
+ * mostly copies of 4–8 bytes (URLs and captions), which move as two 32-bit words.
+ */
+const NATIVE_COPY = 32;
 
 /**
- * One snappy block, decoded on demand into `output` (allocated at its full, declared size): call
+ * One snappy block, decoded on demand into `output` (its full, declared size, from a slab): call
  * {@link ensure} before reading bytes of `output`. Throws {@link SnappyError} when the block is
  * malformed or its declared size is not the page's.
  */
 export class SnappyBlock {
   readonly output: Uint8Array;
+  private readonly view: DataView;
   /** Bytes of `output` decoded so far. */
   decoded = 0;
   private pos = 0;
@@ -40,7 +46,8 @@ export class SnappyBlock {
       shift += 7;
     }
     if (declared !== outputLength) throw new SnappyError(`snappy: the block holds ${declared} bytes, the page ${outputLength}`);
-    this.output = new Uint8Array(outputLength);
+    this.output = slabBytes(outputLength);
+    this.view = new DataView(this.output.buffer, this.output.byteOffset, outputLength);
   }
 
   /** Decodes until at least `n` bytes of `output` are ready (all of it at most). */
@@ -50,6 +57,7 @@ export class SnappyBlock {
     const output = this.output;
     const inputLength = input.length;
     const outputLength = output.length;
+    const view = this.view;
     let pos = this.pos;
     let out = this.decoded;
     while (out < n && pos < inputLength) {
@@ -66,7 +74,11 @@ export class SnappyBlock {
           pos += extra;
         }
         if (pos + len > inputLength || out + len > outputLength) throw new SnappyError('snappy: literal past the end of the block');
-        copyBytes(input, pos, output, out, len);
+        if (len < NATIVE_COPY) {
+          for (let i = 0; i < len; i++) output[out + i] = input[pos + i] as number;
+        } else {
+          output.set(input.subarray(pos, pos + len), out);
+        }
         pos += len;
         out += len;
         continue;
@@ -92,7 +104,20 @@ export class SnappyBlock {
       }
       if (offset <= 0 || offset > out) throw new SnappyError(`snappy: a copy from ${offset} bytes back at output byte ${out}`);
       if (out + len > outputLength) throw new SnappyError('snappy: copy past the end of the output');
-      copyBytes(output, out - offset, output, out, len);
+      // A copy that reaches into its own output (offset < len) repeats a pattern: byte by byte, as
+      // the format defines it; a long one that does not is one native move.
+      if (len <= 8 && offset >= 8 && out + 8 <= outputLength) {
+        // Eight bytes as two words. Those past `len` lie beyond `decoded`, where nothing is read
+        // before the elements that follow overwrite them; the source ends before `out` (offset ≥ 8).
+        const from = out - offset;
+        view.setUint32(out, view.getUint32(from, true), true);
+        view.setUint32(out + 4, view.getUint32(from + 4, true), true);
+      } else if (len < NATIVE_COPY || offset < len) {
+        const from = out - offset;
+        for (let i = 0; i < len; i++) output[out + i] = output[from + i] as number;
+      } else {
+        output.copyWithin(out, out - offset, out - offset + len);
+      }
       out += len;
     }
     this.pos = pos;
