@@ -67,7 +67,8 @@ async function main(): Promise<void> {
       scratch.buffer = null;
       return { pixels, decodedBytes: kept.byteLength };
     }
-    const rgb = await decodeToRgb(task.bytes, limits);
+    // The native decoder has declined this image (not a JPEG, not built, or a JPEG it hands to sharp): sharp decodes it.
+    const rgb = await decodeToRgb(task.bytes, limits, { onThisThread: false });
     return { pixels: rgbToTensor(rgb, cfg, into), decodedBytes: rgb.data.byteLength };
   };
 
