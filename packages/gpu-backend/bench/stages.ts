@@ -3,12 +3,9 @@
  * the same way on both sides: one image at a time on one thread, process CPU (user + system of every
  * thread, so libvips' and libuv's threads count for the decode) read before and after each call, over the
  * same JPEGs for the same time. Ours runs in this process with the pre-processing threads' settings
- * (`preprocess-worker.ts`); Pillow's in `pillow-floor.py --stages`.
- *
- * Also reads where a running server's CPU goes by kernel thread name (`/proc/<pid>/task/<tid>/comm`):
- * libvips names its pool threads, Node 20 names every other thread "node".
+ * (`preprocess-worker.ts`); Pillow's in `pillow-floor.py --stages`. A running server's CPU by thread is
+ * `process-cpu.ts`'s `threadCpuMs`.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { loadVitConfig } from '../src/models/model-config.js';
@@ -43,7 +40,7 @@ export async function ourStages(images: readonly Buffer[], modelsDir: string, du
   const limits = { maxPixels: 100_000_000 };
   const into = new Float32Array(tensorLength(cfg));
   const scratch: RgbScratch = { buffer: null };
-  const decode = async (bytes: Buffer): Promise<RgbImage> => decodeJpegSync(bytes, limits, {}, scratch) ?? (await decodeToRgb(bytes, limits));
+  const decode = async (bytes: Buffer): Promise<RgbImage> => decodeJpegSync(bytes, limits, {}, scratch) ?? (await decodeToRgb(bytes, limits, { onThisThread: false }));
   for (const bytes of images) rgbToTensor(await decode(bytes), cfg, into); // warm-up
   let decodeMs = 0;
   let resize = 0;
@@ -60,28 +57,4 @@ export async function ourStages(images: readonly Buffer[], modelsDir: string, du
     count++;
   }
   return { images: count, decodeMs: decodeMs / count, resizeMs: resize / count, normaliseMs: null };
-}
-
-/** User + system CPU ms per kernel thread name of process `pid` (threads that ended are not counted). */
-export function cpuByThreadName(pid: number, ticksPerSecond = 100): Map<string, number> {
-  const out = new Map<string, number>();
-  let tids: string[];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out; // not Linux, or the process ended
-  }
-  for (const tid of tids) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
-    } catch {
-      continue; // it ended
-    }
-    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
-    if (Number.isFinite(ms)) out.set(name, (out.get(name) ?? 0) + ms);
-  }
-  return out;
 }
