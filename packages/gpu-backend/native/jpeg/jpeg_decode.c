@@ -67,6 +67,17 @@ static void on_emit_message(j_common_ptr cinfo, int level) {
 
 static void on_output_message(j_common_ptr cinfo) { (void)cinfo; }
 
+/* libjpeg's standard error manager with our exits: an error longjmps to err->jump with its message, and
+ * nothing is printed. The decoder adds its own handling of warnings. */
+static struct jpeg_error_mgr *error_manager(ErrorState *err) {
+  struct jpeg_error_mgr *pub = jpeg_std_error(&err->pub);
+  pub->error_exit = on_error_exit;
+  pub->output_message = on_output_message;
+  err->unsupported = 0;
+  err->message[0] = '\0';
+  return pub;
+}
+
 /* EXIF orientation of the first APP1 "Exif\0\0" segment: 1 when there is none, -1 when unreadable. */
 static int exif_orientation(j_decompress_ptr cinfo) {
   for (jpeg_saved_marker_ptr m = cinfo->marker_list; m != NULL; m = m->next) {
@@ -124,12 +135,8 @@ typedef struct {
 
 static Outcome decode(Job *job, ErrorState *err) {
   struct jpeg_decompress_struct cinfo;
-  cinfo.err = jpeg_std_error(&err->pub);
-  err->pub.error_exit = on_error_exit;
+  cinfo.err = error_manager(err);
   err->pub.emit_message = on_emit_message;
-  err->pub.output_message = on_output_message;
-  err->unsupported = 0;
-  err->message[0] = '\0';
   volatile Outcome outcome = OUT_ERROR;
 
   jpeg_create_decompress(&cinfo);
@@ -341,10 +348,7 @@ typedef struct {
 
 static int encode(EncodeJob *job, ErrorState *err) {
   struct jpeg_compress_struct cinfo;
-  cinfo.err = jpeg_std_error(&err->pub);
-  err->pub.error_exit = on_error_exit;
-  err->pub.output_message = on_output_message;
-  err->message[0] = '\0';
+  cinfo.err = error_manager(err);
   jpeg_create_compress(&cinfo);
   if (setjmp(err->jump)) {
     jpeg_destroy_compress(&cinfo);
