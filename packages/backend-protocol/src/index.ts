@@ -6,6 +6,8 @@
  */
 export { DEADLINE_MS_PATTERN, HEADERS, IMAGE_PART_NAME, LIMITS, REVISION_HEX_DIGITS, REVISION_PATTERN, ROUTES, TOP_K_PATTERN, revisionOfDigest } from './wire.js';
 export type { RouteName, RoutePath } from './wire.js';
+export { SHA256_HEX_PATTERN, formatContentDigest, parseContentDigest } from './digest.js';
+export type { ContentDigest } from './digest.js';
 export {
   BatchingSchema,
   ClassifyAnswerSchema,

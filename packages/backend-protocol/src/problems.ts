@@ -8,6 +8,7 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 export const PROBLEMS = {
   invalid_request: { status: 400, title: 'Invalid request' },
+  digest_mismatch: { status: 400, title: 'Content digest mismatch' },
   unauthorized: { status: 401, title: 'Unauthorized' },
   not_found: { status: 404, title: 'Not found' },
   payload_too_large: { status: 413, title: 'Payload too large' },

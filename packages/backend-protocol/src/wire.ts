@@ -31,6 +31,13 @@ export const HEADERS = {
   inferenceTime: 'x-inference-time',
   /** Answer of a 503: seconds to wait before retrying. */
   retryAfter: 'retry-after',
+  /**
+   * Request of `/v1/embed/image` and `/v1/classify` with a raw image body: the body's SHA-256 as
+   * `sha-256=:<base64>:` (RFC 9530). The backend checks it before using the bytes (digest.ts).
+   */
+  contentDigest: 'content-digest',
+  /** Answer to a request that sent `content-digest`: the SHA-256 (hex) the backend computed and found equal. */
+  verifiedSha256: 'x-coyo-verified-sha256',
 } as const;
 
 /** The `x-deadline-ms` value: a whole number of milliseconds, at most ten digits. */
