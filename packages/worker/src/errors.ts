@@ -23,6 +23,7 @@ export const PROBLEMS = {
   invalid_request: { status: 400, title: 'Invalid request' },
   validation_failed: { status: 400, title: 'Request validation failed' },
   image_url_not_allowed: { status: 400, title: 'Image URL not allowed' },
+  digest_mismatch: { status: 400, title: 'Content digest mismatch' },
   unauthorized: { status: 401, title: 'Unauthorized' },
   forbidden: { status: 403, title: 'Forbidden' },
   not_found: { status: 404, title: 'Not found' },

@@ -5,7 +5,11 @@
  *
  *   /t/<tenant>/<mode>/…   the backend protocol (`@coyo/backend-protocol`, whose types and tables build
  *                          every answer here); <mode> is normal | slow | error | flaky | overloaded
- *                          | badjson; calls are counted per tenant
+ *                          | badjson | noecho; calls are counted per tenant. A raw image body with a
+ *                          `content-digest` is checked as the real backend checks it: its SHA-256
+ *                          against the claim (400 `digest_mismatch`), then its format (415); a match
+ *                          is confirmed with `x-coyo-verified-sha256`, except in `noecho` mode (a
+ *                          backend that does not check digests)
  *   /__stats/<tenant>      what that tenant's backend saw (calls per route, request ids, deadlines)
  *   PUT /__revision/<tenant>  body `{ "revision": "<hex>" | null, "models_revision"?: "<hex>" }`: the
  *                          weights that tenant's backend serves from now on (null: an older backend that
@@ -20,6 +24,7 @@ import {
   EmbedTextRequestSchema,
   HEADERS,
   IMAGE_PART_NAME,
+  parseContentDigest,
   LIMITS,
   MODEL_TASKS,
   PROBLEM_CONTENT_TYPE,
@@ -38,6 +43,7 @@ import {
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
+import { sniffImageType } from '../src/services/image-sniff';
 import {
   FAKE_ALIGN_ID,
   FAKE_DIM,
@@ -63,6 +69,17 @@ export interface TenantStats {
   /** The `top_k` of each `/v1/classify` call, in order. */
   classifyTopKs: number[];
   deadlines: number[];
+  /** How each raw image body of the image routes arrived: its framing headers and its claimed digest. */
+  rawBodies: RawBodyStats[];
+}
+
+/** The framing of one raw image body as the fake received it. */
+export interface RawBodyStats {
+  route: string;
+  contentLength: string | null;
+  transferEncoding: string | null;
+  contentDigest: string | null;
+  bytes: number;
 }
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -162,7 +179,7 @@ export class FakeServer {
   #tenant(id: string): TenantStats {
     let stats = this.#stats.get(id);
     if (!stats) {
-      stats = { calls: {}, images: 0, texts: 0, requestIds: [], classifyTopKs: [], deadlines: [] };
+      stats = { calls: {}, images: 0, texts: 0, requestIds: [], classifyTopKs: [], deadlines: [], rawBodies: [] };
       this.#stats.set(id, stats);
     }
     return stats;
@@ -314,9 +331,11 @@ export class FakeServer {
       }
       case ROUTES.embedImage.path: {
         const images = await imagesOf(request);
+        const checked = await this.#checkDigest(req, res, route, images, mode, stats);
+        if (checked === null) return;
         stats.images += images.length;
         const embeddings = await Promise.all(images.map((img) => fakeImageEmbedding(img, weights)));
-        return json(res, { model: FAKE_ALIGN_ID, ...field, dim: FAKE_DIM, embeddings } satisfies EmbedImageAnswer, headers);
+        return json(res, { model: FAKE_ALIGN_ID, ...field, dim: FAKE_DIM, embeddings } satisfies EmbedImageAnswer, { ...headers, ...checked });
       }
       case ROUTES.embedText.path: {
         const parsed = EmbedTextRequestSchema.safeParse(await request.json());
@@ -342,17 +361,73 @@ export class FakeServer {
       }
       case ROUTES.classify.path: {
         const images = await imagesOf(request);
+        const checked = await this.#checkDigest(req, res, route, images, mode, stats);
+        if (checked === null) return;
         stats.images += images.length;
         const topK = Number(url.searchParams.get('top_k') ?? String(LIMITS.defaultTopK));
         stats.classifyTopKs.push(topK);
         return json(
           res,
           { model: FAKE_VIT_ID, ...field, predictions: await Promise.all(images.map((img) => fakeClassify(img, topK))) } satisfies ClassifyAnswer,
-          headers,
+          { ...headers, ...checked },
         );
       }
       default:
         return problem(res, 'not_found', route);
     }
   }
+
+  /**
+   * Records a raw image body's framing and, when it claims a digest, checks it as the real backend
+   * does: the SHA-256 of the bytes received first (400 `digest_mismatch`), then the format (415). Returns
+   * the confirmation header to answer with (none in `noecho` mode or without a claim), or null once it
+   * has answered with a problem.
+   */
+  async #checkDigest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: string,
+    images: Uint8Array[],
+    mode: string,
+    stats: TenantStats,
+  ): Promise<Record<string, string> | null> {
+    const header = (name: string) => {
+      const value = req.headers[name];
+      return typeof value === 'string' ? value : null;
+    };
+    const contentType = header('content-type') ?? '';
+    if (contentType.startsWith('multipart/form-data')) return {};
+    const contentDigest = header(HEADERS.contentDigest);
+    stats.rawBodies.push({
+      route,
+      contentLength: header('content-length'),
+      transferEncoding: header('transfer-encoding'),
+      contentDigest,
+      bytes: images[0]?.byteLength ?? 0,
+    });
+    if (contentDigest === null) return {};
+    const claim = parseContentDigest(contentDigest);
+    if (claim.kind === 'invalid') {
+      problem(res, 'invalid_request', `content-digest: ${claim.reason}`);
+      return null;
+    }
+    if (claim.kind === 'other') return {};
+    const [bytes] = images;
+    const actual = await sha256Hex(bytes ?? new Uint8Array());
+    if (actual !== claim.hex) {
+      problem(res, 'digest_mismatch', `the body's SHA-256 is ${actual}, not ${claim.hex}`);
+      return null;
+    }
+    const sniffed = sniffImageType(bytes ?? new Uint8Array());
+    if (!sniffed.supported) {
+      problem(res, 'unsupported_media_type', sniffed.reason);
+      return null;
+    }
+    return mode === 'noecho' ? {} : { [HEADERS.verifiedSha256]: actual };
+  }
+}
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }

@@ -31,7 +31,7 @@ export async function seedApiKey(env: Pick<Env, 'API_KEYS'>, { scopes = ['infere
 export const IMAGE_HOST = 'images.example.com';
 
 /** The fake backend URL of one tenant in one mode; tenants keep call counts apart. */
-export function backendUrl(tenant: string, mode: 'normal' | 'slow' | 'error' | 'flaky' | 'overloaded' | 'badjson' = 'normal'): string {
+export function backendUrl(tenant: string, mode: 'normal' | 'slow' | 'error' | 'flaky' | 'overloaded' | 'badjson' | 'noecho' = 'normal'): string {
   return `${inject('fakeOrigin')}/t/${tenant}/${mode}`;
 }
 

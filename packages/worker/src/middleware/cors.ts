@@ -41,12 +41,14 @@ export const OPENAI_CLIENT_HEADERS = [
 export const HF_CLIENT_HEADERS = ['User-Agent', 'X-HF-Bill-To'] as const;
 
 /**
- * Request headers a browser script may send: the key, JSON bodies, a correlation id, the SDK's retry
- * count, and what the OpenAI and Hugging Face clients add.
+ * Request headers a browser script may send: the key, JSON bodies, a raw image body's SHA-256
+ * (`Content-Digest`, which the SDK sends), a correlation id, the SDK's retry count, and what the OpenAI
+ * and Hugging Face clients add.
  */
 export const CORS_ALLOWED_HEADERS = [
   'Authorization',
   'Content-Type',
+  'Content-Digest',
   'X-Request-Id',
   'X-Retry-Count',
   'X-Coyo-Client',

@@ -9,7 +9,7 @@ import type { Context, Handler, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from '../env';
 import { fieldErrorsFromZod, ProblemError, validationProblem, type FieldError } from '../errors';
-import { backendProblemResponses, commonProblemResponses, imageProblemResponses } from '../schemas/problem';
+import { backendProblemResponses, commonProblemResponses, digestBadRequestResponse, imageProblemResponses } from '../schemas/problem';
 import { parseJsonBody } from '../services/json-body';
 
 /** The security requirement of every `/v1/*` route: an API key as a bearer token. */
@@ -88,3 +88,22 @@ export const inferenceProblemResponses = {
   ...commonProblemResponses,
   ...backendProblemResponses,
 } as const;
+
+/** Every problem status of an inference route whose raw image body may carry a `Content-Digest`. */
+export const digestInferenceProblemResponses = { ...inferenceProblemResponses, 400: digestBadRequestResponse } as const;
+
+/** The `Content-Digest` request header of the routes that take a raw image body (RFC 9530). */
+export const contentDigestHeader = z.object({
+  'content-digest': z
+    .string()
+    .optional()
+    .openapi({
+      description:
+        'With a raw image body: the body\'s SHA-256 as `sha-256=:<base64>:` (RFC 9530; other algorithms in the field are ignored). ' +
+        'The edge looks its caches up by it before reading the body. A cached answer is given only after the body is read and found ' +
+        'to have that digest; an uncached image goes to the model without the edge reading it, and the model\'s side checks the ' +
+        'digest. Bytes of another digest are refused with 400 `digest_mismatch`, a malformed field with 400 `invalid_request`. ' +
+        'It applies to a body with a declared `Content-Length` and no `Content-Encoding`; other bodies take the usual path.',
+      example: 'sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:',
+    }),
+});

@@ -210,6 +210,17 @@ export const EmbeddingsFormSchema = z
   .strict();
 export type EmbeddingsForm = z.infer<typeof EmbeddingsFormSchema>;
 
+/** The options of a raw image body to `/v1/embeddings` (one image, no texts), in the query. */
+export const EmbeddingsQuerySchema = z
+  .object({
+    normalize: FormBooleanSchema.optional().openapi({ description: 'For a raw image body: L2-normalise the embedding (default `true`).', example: 'true' }),
+    encoding_format: z
+      .enum(['float', 'base64'])
+      .optional()
+      .openapi({ description: 'For a raw image body: `float` (default) or `base64` (little-endian float32 bytes).', example: 'float' }),
+  })
+  .strict();
+
 export const EmbeddingSchema = z
   .object({
     index: z.int().openapi({ description: 'Position of the input in `texts` or in `images`.' }),

@@ -58,6 +58,7 @@ const EXAMPLE_DETAILS: Partial<Record<ProblemSlug, ProblemExample>> = {
     errors: [{ in: 'body', path: 'labels[0]', message: 'label must not be blank' }],
   },
   image_url_not_allowed: { detail: 'image URL not allowed: 10.0.0.7 is a private address' },
+  digest_mismatch: { detail: 'the body\'s SHA-256 is 3b1f…; its Content-Digest says 9e04…' },
   unauthorized: { detail: 'an API key is required: send Authorization: Bearer <key>' },
   forbidden: { detail: 'API key key_7Hq2 lacks the "coyo" scope this route needs' },
   not_found: { detail: 'no COYO row has id 2680060225206 in version 658fe60119ae5582' },
@@ -121,6 +122,15 @@ export const backendProblemResponses = {
   503: problemResponse('The backend is down, overloaded or the circuit is open, or this edge isolate is at its admission limit', ['backend_unavailable', 'overloaded']),
   504: problemResponse('The backend did not answer before the deadline', ['backend_timeout']),
 } as const;
+
+/**
+ * The 400 of routes whose raw image body may carry a `Content-Digest`: the image routes' 400s and
+ * `digest_mismatch`.
+ */
+export const digestBadRequestResponse = problemResponse(
+  'Malformed request, or a raw image body whose bytes do not have the SHA-256 its `Content-Digest` states',
+  ['invalid_request', 'validation_failed', 'image_url_not_allowed', 'digest_mismatch'],
+);
 
 /** Statuses of routes that take images. */
 export const imageProblemResponses = {

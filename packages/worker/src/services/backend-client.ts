@@ -19,7 +19,9 @@ import {
   ProblemAnswerSchema,
   ROUTES,
   EMBEDDINGS_BINARY_CONTENT_TYPE,
+  SHA256_HEX_PATTERN,
   decodeBinaryEmbeddings,
+  formatContentDigest,
   decodeVectors,
   type EmbedTextRequest,
   type Model,
@@ -35,6 +37,27 @@ import type { SupportedImageType } from './image-sniff';
 export interface BackendImage {
   bytes: Uint8Array<ArrayBuffer>;
   type: SupportedImageType;
+}
+
+/**
+ * A raw image body that goes to the backend as the stream it arrived as, unread, with the SHA-256 the
+ * caller claims for it (services/claimed-image.ts). A stream is sent once: such a call is never retried.
+ */
+export interface StreamedImage {
+  /** The claimed SHA-256, lower-case hex, sent as `content-digest`. */
+  sha256: string;
+  contentType: string;
+  /** The body; throws when it was already taken. */
+  takeStream(): ReadableStream<Uint8Array>;
+}
+
+/** What the backend confirmed about a streamed body. */
+export interface DigestConfirmation {
+  /**
+   * `x-coyo-verified-sha256` of the answer: the SHA-256 (hex) the backend computed of the bytes it
+   * received and found equal to the claim; null when it sent none (a backend that does not check).
+   */
+  verifiedSha256: string | null;
 }
 
 /** Per-request facts every call carries. */
@@ -119,8 +142,11 @@ export class ModelChangedError extends Error {
   }
 }
 
-/** A 2xx answer: parsed JSON, or the raw bytes and headers of a binary embeddings answer. */
-type Answer = { kind: 'json'; value: unknown } | { kind: 'binary'; bytes: ArrayBuffer; headers: Headers };
+/** A 2xx answer: parsed JSON, or the raw bytes of a binary embeddings answer, with its headers. */
+type Answer = { kind: 'json'; value: unknown; headers: Headers } | { kind: 'binary'; bytes: ArrayBuffer; headers: Headers };
+
+/** What a call sends as its body, and the headers that describe it. */
+type CallBody = () => { body: BodyInit; contentType: string; headers?: Record<string, string> };
 
 /**
  * `Accept` of the embed calls: binary float32 rows first (no JSON text of 640 numbers a vector to parse
@@ -169,8 +195,24 @@ export class BackendClient {
     if (images.length === 0) throw new Error('bug: embedImages called with no images');
     const { path } = ROUTES.embedImage;
     const answer = await this.#call('POST', path, ctx, () => imageBody(images), EMBEDDINGS_ACCEPT);
+    return this.#imageEmbeddings(answer, images.length, path);
+  }
+
+  /**
+   * The image-tower embedding of one image whose body goes to the backend unread, as a stream, with its
+   * claimed digest in `content-digest`. One attempt only: a stream cannot be sent twice, so a retryable
+   * failure is a 503 with `Retry-After` for the caller to retry the whole request. A backend that finds
+   * other bytes than the claim answers 400 `digest_mismatch`, which becomes the edge's own.
+   */
+  async embedImageStream(image: StreamedImage, ctx: CallContext): Promise<Embeddings & DigestConfirmation> {
+    const { path } = ROUTES.embedImage;
+    const answer = await this.#call('POST', path, ctx, streamBody(image), EMBEDDINGS_ACCEPT, 0);
+    return { ...this.#imageEmbeddings(answer, 1, path), verifiedSha256: verifiedSha256Of(answer.headers) };
+  }
+
+  #imageEmbeddings(answer: Answer, count: number, path: string): Embeddings {
     if (answer.kind === 'binary') {
-      const decoded = this.#binary(answer, images.length, path);
+      const decoded = this.#binary(answer, count, path);
       return { model: decoded.model, revision: decoded.revision, dim: decoded.dim, vectors: decoded.embeddings };
     }
     const parsed = this.#parse(EmbedImageAnswerSchema, answer.value, path);
@@ -178,7 +220,7 @@ export class BackendClient {
       model: parsed.model,
       ...(parsed.revision === undefined ? {} : { revision: parsed.revision }),
       dim: parsed.dim,
-      vectors: this.#vectors(parsed.embeddings, images.length, parsed.dim, path),
+      vectors: this.#vectors(parsed.embeddings, count, parsed.dim, path),
     };
   }
 
@@ -229,8 +271,19 @@ export class BackendClient {
     if (images.length === 0) throw new Error('bug: classify called with no images');
     const { path } = ROUTES.classify;
     const answer = await this.#call('POST', `${path}?top_k=${topK}`, ctx, () => imageBody(images));
+    return this.#classifications(answer, images.length, path);
+  }
+
+  /** {@link classify} of one image sent as a stream with its claimed digest; one attempt, as {@link embedImageStream}. */
+  async classifyStream(image: StreamedImage, topK: number, ctx: CallContext): Promise<Classifications & DigestConfirmation> {
+    const { path } = ROUTES.classify;
+    const answer = await this.#call('POST', `${path}?top_k=${topK}`, ctx, streamBody(image), 'application/json', 0);
+    return { ...this.#classifications(answer, 1, path), verifiedSha256: verifiedSha256Of(answer.headers) };
+  }
+
+  #classifications(answer: Answer, count: number, path: string): Classifications {
     const parsed = this.#parse(ClassifyAnswerSchema, this.#json(answer, path), path);
-    if (parsed.predictions.length !== images.length) throw this.#contractError(path, `expected ${images.length} prediction lists, got ${parsed.predictions.length}`);
+    if (parsed.predictions.length !== count) throw this.#contractError(path, `expected ${count} prediction lists, got ${parsed.predictions.length}`);
     return parsed;
   }
 
@@ -299,8 +352,9 @@ export class BackendClient {
     method: 'GET' | 'POST',
     path: string,
     ctx: CallContext,
-    body: (() => { body: BodyInit; contentType: string }) | null,
+    body: CallBody | null,
     accept = 'application/json',
+    maxRetries = this.#maxRetries,
   ): Promise<Answer> {
     const admission = await this.#breaker.acquire();
     if (!admission.allowed) {
@@ -311,7 +365,7 @@ export class BackendClient {
     }
     let healthy = false;
     try {
-      const result = await this.#attempts(method, path, ctx, body, accept);
+      const result = await this.#attempts(method, path, ctx, body, accept, maxRetries);
       healthy = true;
       return result;
     } catch (err) {
@@ -328,8 +382,9 @@ export class BackendClient {
     method: 'GET' | 'POST',
     path: string,
     ctx: CallContext,
-    body: (() => { body: BodyInit; contentType: string }) | null,
+    body: CallBody | null,
     accept: string,
+    maxRetries: number,
   ): Promise<Answer> {
     for (let attempt = 0; ; attempt++) {
       const remaining = ctx.deadline - this.#now();
@@ -342,7 +397,7 @@ export class BackendClient {
         const backoff = this.#random() * Math.min(this.#backoffCapMs, this.#backoffBaseMs * 2 ** attempt);
         const wait = Math.max(backoff, err.retryAfterMs ?? 0);
         const left = ctx.deadline - this.#now();
-        if (attempt >= this.#maxRetries || wait >= left) {
+        if (attempt >= maxRetries || wait >= left) {
           const headers: Record<string, string> = {};
           if (err.retryAfterMs !== null) headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
           const detail =
@@ -362,7 +417,7 @@ export class BackendClient {
     path: string,
     requestId: string,
     remainingMs: number,
-    body: (() => { body: BodyInit; contentType: string }) | null,
+    body: CallBody | null,
     accept: string,
   ): Promise<Answer> {
     const controller = new AbortController();
@@ -379,6 +434,7 @@ export class BackendClient {
       init.body = b.body;
       // FormData sets its own multipart boundary.
       if (!(b.body instanceof FormData)) headers['content-type'] = b.contentType;
+      Object.assign(headers, b.headers);
     }
     try {
       let res: Response;
@@ -402,7 +458,7 @@ export class BackendClient {
       if (res.ok) {
         const json = safeJson(text);
         if (json === undefined) throw this.#contractError(path, 'the answer is not JSON');
-        return { kind: 'json', value: json };
+        return { kind: 'json', value: json, headers: res.headers };
       }
       if (res.status === 503) {
         throw new AttemptError('overloaded', backendDetail(text) ?? 'status 503', parseRetryAfter(res.headers.get(HEADERS.retryAfter), this.#now()));
@@ -416,6 +472,11 @@ export class BackendClient {
   /** Maps a non-2xx, non-503 backend answer to the problem the client sees. */
   #statusProblem(path: string, status: number, text: string): ProblemError {
     const detail = backendDetail(text) ?? `status ${status}`;
+    const type = BackendProblemSchema.safeParse(safeJson(text)).data?.type;
+    // Only a body sent with a claimed digest can be refused for it: the claim was false.
+    if (status === 400 && type === 'digest_mismatch') return new ProblemError('digest_mismatch', detail);
+    // The images' declared pixels over the request's budget, as the edge's own check words it.
+    if (status === 413 && type === 'payload_too_large') return new ProblemError('payload_too_large', detail);
     const map: Record<number, ProblemSlug> = {
       413: 'image_too_large',
       415: 'unsupported_media_type',
@@ -472,6 +533,17 @@ export class BackendClient {
 
 function timeoutProblem(path: string): ProblemError {
   return new ProblemError('backend_timeout', `the inference backend did not answer ${path} before the request deadline`);
+}
+
+/** A streamed image as the body of one call, its claimed digest in `content-digest`. */
+function streamBody(image: StreamedImage): CallBody {
+  return () => ({ body: image.takeStream(), contentType: image.contentType, headers: { [HEADERS.contentDigest]: formatContentDigest(image.sha256) } });
+}
+
+/** The backend's confirmation of a streamed body's digest, when it sent a well-formed one. */
+function verifiedSha256Of(headers: Headers): string | null {
+  const value = headers.get(HEADERS.verifiedSha256);
+  return value !== null && SHA256_HEX_PATTERN.test(value) ? value : null;
 }
 
 /** One image as a raw body, several as multipart parts named `image`. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rejectionProblem } from '../../test/helpers';
-import type { BackendModels, Classifications } from './backend-client';
+import type { BackendModels, Classifications, DigestConfirmation, StreamedImage } from './backend-client';
 import { ClassificationCache, CLASSIFY_CACHE_MIN_DEPTH, CLASSIFY_MAX_TOP_K, newClassificationLrus, type ClassificationLrus } from './classification-cache';
 import { Classifier } from './classifier';
 import type { CacheStore } from './kv-lru-cache';
@@ -69,6 +69,13 @@ function fakeBackend({ classes = 300, reportsNumLabels = true, answer }: FakeBac
     classify(images: readonly IntakeImage[], topK: number): Promise<Classifications> {
       asked.push({ images: images.length, topK });
       return Promise.resolve({ model: VIT, revision: REVISION, predictions: images.map((img) => rank(img, topK)) });
+    },
+    /** Reads the streamed body and confirms the claimed digest without checking it (the routes' tests check real digests). */
+    async classifyStream(image: StreamedImage, topK: number): Promise<Classifications & DigestConfirmation> {
+      const bytes = new Uint8Array(await new Response(image.takeStream()).arrayBuffer());
+      asked.push({ images: 1, topK });
+      const intake: IntakeImage = { bytes, type: 'image/png', sha256: image.sha256, dimensions: null };
+      return { model: VIT, revision: REVISION, predictions: [rank(intake, topK)], verifiedSha256: image.sha256 };
     },
   };
 }

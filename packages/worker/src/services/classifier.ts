@@ -20,7 +20,7 @@ import {
   type ClassLabels,
   type RankedClasses,
 } from './classification-cache';
-import type { IntakeImage } from './image-intake';
+import { bytesOf, streamedOf, verifyFound, type ImageSource } from './claimed-image';
 import { CacheTally, firstMisses, type CacheStatus } from './kv-lru-cache';
 import { vitModelOf, withCurrentModel, type ModelInfoCache, type ModelInfoStore, type VitModel } from './model-info';
 
@@ -31,7 +31,7 @@ export interface ClassScore {
 }
 
 export interface ClassifierOptions {
-  backend: Pick<BackendClient, 'classify' | 'models'>;
+  backend: Pick<BackendClient, 'classify' | 'classifyStream' | 'models'>;
   cache: ClassificationCache;
   modelInfo: ModelInfoCache;
   modelInfoStore: ModelInfoStore;
@@ -58,7 +58,7 @@ export class Classifier {
    * weights changed under the cached model info, classifies again from scratch with fresh info
    * (`withCurrentModel`), so no answer mixes two weight sets; the cache counts restart with it.
    */
-  async classify(images: readonly IntakeImage[], topK: number): Promise<ClassScore[][]> {
+  async classify(images: readonly ImageSource[], topK: number): Promise<ClassScore[][]> {
     if (!Number.isInteger(topK) || topK < 1 || topK > CLASSIFY_MAX_TOP_K) throw new Error(`bug: top_k ${topK} is outside 1..${CLASSIFY_MAX_TOP_K}`);
     const { backend, call, modelInfo, modelInfoStore, defer } = this.#o;
     return withCurrentModel(
@@ -69,7 +69,7 @@ export class Classifier {
     );
   }
 
-  async #classify(images: readonly IntakeImage[], topK: number, model: VitModel): Promise<ClassScore[][]> {
+  async #classify(images: readonly ImageSource[], topK: number, model: VitModel): Promise<ClassScore[][]> {
     const { cache } = this.#o;
     const keys = images.map((img) => classificationKey(model, img.sha256));
     const [cachedLabels, cached] = await Promise.all([cache.labels(model), cache.getMany(keys)]);
@@ -77,14 +77,18 @@ export class Classifier {
     // Too shallow for this top_k, or naming a class the label table lacks (it expired first): recomputed.
     const found = cached.map((entry) => (entry && answersTopK(entry, topK) && namesAll(entry, labels, topK) ? entry : undefined));
     this.#tally.count(found);
+    // A claimed image's cached ranking is given only once its body proved the claim (claimed-image.ts).
+    const sources = await verifyFound(images, found);
     const missing = firstMisses(keys, found);
     if (missing.length > 0) {
       const depth = fillsLabelTable(labels, model) ? CLASSIFY_MAX_TOP_K : Math.max(topK, CLASSIFY_CACHE_MIN_DEPTH);
-      const answer = await this.#o.backend.classify(
-        missing.map((i) => images[i] as IntakeImage),
-        depth,
-        this.#o.call,
-      );
+      const toClassify = missing.map((i) => sources[i] as ImageSource);
+      const streamed = streamedOf(toClassify);
+      // A streamed body's ranking is cached only when the backend confirms the claimed digest.
+      const { answer, cacheable } =
+        streamed === null
+          ? { answer: await this.#o.backend.classify(toClassify.map(bytesOf), depth, this.#o.call), cacheable: true }
+          : await this.#o.backend.classifyStream(streamed, depth, this.#o.call).then((a) => ({ answer: a, cacheable: a.verifiedSha256 === streamed.sha256 }));
       // Checked before anything is cached or used: another weight set's answer belongs under other keys.
       if (answer.model !== model.id || answer.revision !== model.revision) {
         throw new ModelChangedError({ id: model.id, revision: model.revision }, { id: answer.model, revision: answer.revision });
@@ -98,7 +102,7 @@ export class Classifier {
         const key = keys[i] as string;
         const ranked = rankedOf(answer.predictions[j] ?? [], depth, model);
         byKey.set(key, ranked);
-        cache.set(key, ranked);
+        if (cacheable) cache.set(key, ranked);
       });
       keys.forEach((key, i) => {
         if (found[i] === undefined) found[i] = byKey.get(key);

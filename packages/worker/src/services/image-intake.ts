@@ -41,7 +41,9 @@ export function checkImageCount(count: number, limits: RequestImageLimits): void
 /**
  * Refuses a request whose images would decode to more pixels in total than one request may (413),
  * from the sizes their headers declare, before anything is decoded. An image whose header cannot be
- * read counts nothing here: the backend refuses it as invalid before decoding it.
+ * read counts nothing here: the backend refuses it as invalid before decoding it; nor does an image
+ * whose body is not read here (a claimed image, services/claimed-image.ts), which the backend holds to
+ * its own pixel caps.
  */
 export function checkRequestPixels(images: readonly IntakeImage[], limits: RequestImageLimits): void {
   let total = 0;

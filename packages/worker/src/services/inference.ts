@@ -6,6 +6,7 @@
  */
 import { ProblemError } from '../errors';
 import { ModelChangedError, type BackendClient, type CallContext, type Embeddings } from './backend-client';
+import { bytesOf, streamedOf, verifyFound, type ImageSource } from './claimed-image';
 import { embeddingKey, type CachedEmbedding, type EmbeddingCache } from './embedding-cache';
 import { sha256Hex } from './encoding';
 import type { IntakeImage } from './image-intake';
@@ -94,15 +95,28 @@ export class Inference {
     return withCurrentModel({ modelInfo, modelInfoStore, load: () => backend.models(call), defer }, alignModelOf, work, () => { this.#tally.reset(); });
   }
 
-  /** Unnormalised image embeddings in input order; identical images are embedded once. */
-  async imageEmbeddings(images: readonly IntakeImage[], model: AlignModel): Promise<Float32Array[]> {
+  /**
+   * Unnormalised image embeddings in input order; identical images are embedded once. A claimed image
+   * (services/claimed-image.ts) is looked up by its claimed digest; found, its body is read and must
+   * have that digest before the entry is used; missing, its body goes to the backend as a stream, and
+   * the answer is cached only when the backend confirms the digest.
+   */
+  async imageEmbeddings(images: readonly ImageSource[], model: AlignModel): Promise<Float32Array[]> {
     const keys = images.map((img) => embeddingKey(model, 'img', img.sha256));
     const found = await this.#lookup(keys, model.dim);
+    const sources = await verifyFound(images, found);
     const missing = firstMisses(keys, found);
     if (missing.length > 0) {
-      const toEmbed = missing.map((i) => images[i] as IntakeImage);
-      const result = await this.#o.backend.embedImages(toEmbed, this.#o.call);
-      this.#store(model, result, missing.map((i, j) => [keys[i] as string, { vector: result.vectors[j] as Float32Array }]), found, keys);
+      const toEmbed = missing.map((i) => sources[i] as ImageSource);
+      const streamed = streamedOf(toEmbed);
+      if (streamed === null) {
+        const result = await this.#o.backend.embedImages(toEmbed.map(bytesOf), this.#o.call);
+        this.#store(model, result, missing.map((i, j) => [keys[i] as string, { vector: result.vectors[j] as Float32Array }]), found, keys);
+      } else {
+        const result = await this.#o.backend.embedImageStream(streamed, this.#o.call);
+        const cacheable = result.verifiedSha256 === streamed.sha256;
+        this.#store(model, result, missing.map((i, j) => [keys[i] as string, { vector: result.vectors[j] as Float32Array }]), found, keys, cacheable);
+      }
     }
     return found.map((entry, i) => required(entry, keys[i]).vector);
   }
@@ -133,11 +147,11 @@ export class Inference {
   }
 
   /** Zero-shot scores: one best-first `[{label, score}]` list per image. */
-  zeroShot(images: readonly IntakeImage[], labels: readonly string[], template: string): Promise<{ label: string; score: number }[][]> {
+  zeroShot(images: readonly ImageSource[], labels: readonly string[], template: string): Promise<{ label: string; score: number }[][]> {
     return this.#withModel((model) => this.#zeroShot(images, labels, template, model));
   }
 
-  async #zeroShot(images: readonly IntakeImage[], labels: readonly string[], template: string, model: AlignModel): Promise<{ label: string; score: number }[][]> {
+  async #zeroShot(images: readonly ImageSource[], labels: readonly string[], template: string, model: AlignModel): Promise<{ label: string; score: number }[][]> {
     const [imageVectors, text] = await Promise.all([
       this.imageEmbeddings(images, model),
       this.textEmbeddings(
@@ -172,7 +186,7 @@ export class Inference {
   /** Embeddings of texts then images, optionally L2-normalised. */
   embeddings(
     texts: readonly string[],
-    images: readonly IntakeImage[],
+    images: readonly ImageSource[],
     normalize: boolean,
   ): Promise<{ model: AlignModel; texts: Float32Array[]; images: Float32Array[]; textTokens: number }> {
     return this.#withModel((model) => this.#embeddings(texts, images, normalize, model));
@@ -180,7 +194,7 @@ export class Inference {
 
   async #embeddings(
     texts: readonly string[],
-    images: readonly IntakeImage[],
+    images: readonly ImageSource[],
     normalize: boolean,
     model: AlignModel,
   ): Promise<{ model: AlignModel; texts: Float32Array[]; images: Float32Array[]; textTokens: number }> {
@@ -207,8 +221,17 @@ export class Inference {
    * Fills `found` with fresh embeddings (and duplicates of them) and caches them. An answer from other
    * weights than `model` describes throws {@link ModelChangedError} before anything is cached or used:
    * its vectors belong under another key, and next to this request's cached ones they would mix models.
+   * With `cacheable` false they answer this request only (a streamed body whose digest the backend did
+   * not confirm: its key is a claim nobody checked).
    */
-  #store(model: AlignModel, answer: Embeddings, fresh: [string, CachedEmbedding][], found: (CachedEmbedding | undefined)[], keys: readonly string[]): void {
+  #store(
+    model: AlignModel,
+    answer: Embeddings,
+    fresh: [string, CachedEmbedding][],
+    found: (CachedEmbedding | undefined)[],
+    keys: readonly string[],
+    cacheable = true,
+  ): void {
     if (answer.model !== model.id || answer.revision !== model.revision) {
       throw new ModelChangedError({ id: model.id, revision: model.revision }, { id: answer.model, revision: answer.revision });
     }
@@ -216,7 +239,7 @@ export class Inference {
       throw new ProblemError('backend_error', `the inference backend answered embeddings of dim ${answer.dim}; its model info says ${model.dim}`);
     }
     const byKey = new Map(fresh);
-    for (const [key, entry] of fresh) this.#o.cache.set(key, entry);
+    if (cacheable) for (const [key, entry] of fresh) this.#o.cache.set(key, entry);
     keys.forEach((key, i) => {
       if (found[i] === undefined) found[i] = byKey.get(key);
     });

@@ -2,9 +2,9 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import { binaryImageBody } from '../../schemas/image';
 import { ClassifyQuerySchema, ClassifyRequestSchema, ScoresResponseSchema, TopKSchema } from '../../schemas/inference';
-import { bearerSecurity, inferenceProblemResponses, openapiOwnBody, requestBodyLimit } from '../shared';
+import { bearerSecurity, contentDigestHeader, digestInferenceProblemResponses, openapiOwnBody, requestBodyLimit } from '../shared';
 import { classifyRequestExample, classifyResponseExample } from './examples';
-import { readImageRequest } from './image-request';
+import { readClaimableImageRequest } from './image-request';
 
 /** Classes returned when the request does not say (the Hugging Face pipeline default). */
 export const DEFAULT_TOP_K = 5;
@@ -45,6 +45,7 @@ export const classifyRoute = createRoute({
   middleware: [requestBodyLimit()] as const,
   request: {
     query: ClassifyQuerySchema,
+    headers: contentDigestHeader,
     body: {
       content: {
         'application/json': { schema: ClassifyRequestSchema, example: classifyRequestExample },
@@ -61,7 +62,7 @@ export const classifyRoute = createRoute({
       headers: classifyCacheHeader,
       content: { 'application/json': { schema: ScoresResponseSchema, example: classifyResponseExample } },
     },
-    ...inferenceProblemResponses,
+    ...digestInferenceProblemResponses,
   },
 });
 
@@ -69,7 +70,7 @@ export const classifyRoute = createRoute({
 export function registerClassify(app: OpenAPIHono<AppEnv>): void {
   openapiOwnBody(app, classifyRoute, async (c) => {
     const svc = c.var.services();
-    const { images, batched, fields } = await readImageRequest(c, svc, {
+    const { images, batched, fields } = await readClaimableImageRequest(c, svc, {
       json: ClassifyRequestSchema,
       fields: FieldsSchema,
       // A multipart request may give top_k as a form field or in the query.

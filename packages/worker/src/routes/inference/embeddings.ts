@@ -1,10 +1,11 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AppEnv } from '../../env';
-import { ProblemError, validationProblem } from '../../errors';
+import { validationProblem } from '../../errors';
 import type { RequestServices } from '../../runtime';
 import {
   EmbeddingsFormSchema,
+  EmbeddingsQuerySchema,
   EmbeddingsRequestSchema,
   EmbeddingsResponseSchema,
   isOpenAiEmbeddingsRequest,
@@ -12,11 +13,13 @@ import {
   type EmbeddingsResponse,
 } from '../../schemas/inference';
 import { bytesToBase64, float32ToBytes } from '../../services/encoding';
+import { isClaimed, type ImageSource } from '../../services/claimed-image';
 import { checkMultipartFields, checkImageCount, checkRequestPixels, intakeImageInputs, intakeImageParts, readMultipart, type IntakeImage } from '../../services/image-intake';
 import { openAiEmbeddings } from '../compat/openai-embeddings';
-import { bearerSecurity, bodyKind, cacheHeader, inferenceProblemResponses, openapiOwnBody, parseFields, requestBodyLimit } from '../shared';
+import { bearerSecurity, bodyKind, cacheHeader, contentDigestHeader, digestInferenceProblemResponses, openapiOwnBody, parseFields, requestBodyLimit } from '../shared';
+import { binaryImageBody } from '../../schemas/image';
 import { embeddingsRequestExample, embeddingsResponseExample } from './examples';
-import { readJson } from './image-request';
+import { rawBodyImage, readJson } from './image-request';
 
 const MultipartSchema = {
   type: 'object' as const,
@@ -40,16 +43,23 @@ export const embeddingsRoute = createRoute({
     'little-endian float32 bytes, base64-encoded (as OpenAI does).\n\n' +
     'The body is JSON, or multipart: `image` file parts (the image bytes, no base64) and `text` fields, each repeated once per ' +
     'input in order, beside `normalize` and `encoding_format` fields; it is answered as JSON `texts` and `images` would be.\n\n' +
+    'One image alone may also be the raw body (`Content-Type: image/*` or `application/octet-stream`, `normalize` and ' +
+    '`encoding_format` in the query), answered as JSON `images` with that one image would be; with a `Content-Digest` it is ' +
+    'looked up in the cache before its body is read.\n\n' +
     'OpenAI’s request shape works too (`openai.embeddings.create()`): `{ model, input, encoding_format, dimensions?, user? }` ' +
     'instead of `texts` / `images`, answered in OpenAI’s list shape. `input` may also hold Jina-CLIP-style `{text}` / `{image}` ' +
     'items. `dimensions` other than the model’s own is refused with 400.',
   security: bearerSecurity,
   middleware: [requestBodyLimit()] as const,
   request: {
+    query: EmbeddingsQuerySchema,
+    headers: contentDigestHeader,
     body: {
       content: {
         'application/json': { schema: EmbeddingsRequestSchema, example: embeddingsRequestExample },
         'multipart/form-data': { schema: MultipartSchema },
+        'image/*': binaryImageBody,
+        'application/octet-stream': binaryImageBody,
       },
       required: true,
     },
@@ -60,14 +70,14 @@ export const embeddingsRoute = createRoute({
       headers: cacheHeader,
       content: { 'application/json': { schema: z.union([EmbeddingsResponseSchema, OpenAiEmbeddingsResponseSchema]), example: embeddingsResponseExample } },
     },
-    ...inferenceProblemResponses,
+    ...digestInferenceProblemResponses,
   },
 });
 
 /** The native request, whichever form it came in: texts, accepted images and the options. */
 interface EmbeddingsInputs {
   texts: string[];
-  images: IntakeImage[];
+  images: ImageSource[];
   normalize: boolean;
   encodingFormat: 'float' | 'base64';
 }
@@ -95,8 +105,10 @@ export function registerEmbeddings(app: OpenAPIHono<AppEnv>): void {
     const svc = c.var.services();
     let inputs: EmbeddingsInputs;
     const kind = bodyKind(c, true);
-    if (kind === 'binary') throw new ProblemError('unsupported_media_type', 'send application/json or multipart/form-data (image parts) here');
-    if (kind === 'multipart') {
+    if (kind === 'binary') {
+      const query = parseFields(EmbeddingsQuerySchema, c.req.query(), 'query');
+      inputs = { texts: [], images: [await rawBodyImage(c, svc)], normalize: query.normalize !== 'false', encodingFormat: query.encoding_format ?? 'float' };
+    } else if (kind === 'multipart') {
       inputs = await multipartInputs(c, svc);
     } else {
       const body = parseFields(EmbeddingsRequestSchema, await readJson(c), 'body');
@@ -110,7 +122,10 @@ export function registerEmbeddings(app: OpenAPIHono<AppEnv>): void {
       const images = body.images ? await intakeImageInputs(body.images, svc.intake, svc.imageBudget(), (i) => `images[${i}]`) : [];
       inputs = { texts: body.texts ?? [], images, normalize: body.normalize ?? true, encodingFormat: body.encoding_format ?? 'float' };
     }
-    checkRequestPixels(inputs.images, svc.config);
+    checkRequestPixels(
+      inputs.images.filter((img): img is IntakeImage => !isClaimed(img)),
+      svc.config,
+    );
     const encode = (v: Float32Array): number[] | string => (inputs.encodingFormat === 'base64' ? bytesToBase64(float32ToBytes(v)) : Array.from(v));
     const result = await svc.inference.embeddings(inputs.texts, inputs.images, inputs.normalize);
     // The vectors are built: nothing reads the images' bytes again.

@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import type { AppEnv } from '../../env';
 import { ProblemError, validationProblem, type FieldError } from '../../errors';
 import { MAX_IMAGES_PER_REQUEST, type ImageInput } from '../../schemas/image';
+import { claimedImageOf, isClaimed, type ImageSource } from '../../services/claimed-image';
 import { acceptImageBytes, checkImageCount, checkRequestPixels, intakeFiles, intakeImageInputs, readMultipart, type IntakeImage } from '../../services/image-intake';
 import { parseJsonBody } from '../../services/json-body';
 import { readPooled } from '../../services/read-capped';
@@ -43,9 +44,12 @@ export interface JsonImages {
   images?: ImageInput[] | undefined;
 }
 
-/** An image request, read: `batched` says the answer is a list of lists (`images`, several parts). */
-export interface ImageRequest<F> {
-  images: IntakeImage[];
+/**
+ * An image request, read: `batched` says the answer is a list of lists (`images`, several parts). A raw
+ * body with a `Content-Digest` is a claimed image, not read yet (services/claimed-image.ts).
+ */
+export interface ImageRequest<F, I extends ImageSource = IntakeImage> {
+  images: I[];
   batched: boolean;
   fields: F;
 }
@@ -69,12 +73,52 @@ export async function readImageRequest<J extends JsonImages, F>(
   svc: RequestServices,
   options: ImageRequestOptions<J, F>,
 ): Promise<ImageRequest<F>> {
-  const request = await readImages(c, svc, options);
+  const request = await readImages(c, svc, options, readRawImage);
   checkRequestPixels(request.images, svc.config);
   return request;
 }
 
-async function readImages<J extends JsonImages, F>(c: Context<AppEnv>, svc: RequestServices, options: ImageRequestOptions<J, F>): Promise<ImageRequest<F>> {
+/**
+ * {@link readImageRequest} for the routes that take a claimed image (zero-shot, classify): a raw body
+ * with a `Content-Digest` is left unread (see {@link rawBodyImage}); its declared pixels are checked
+ * when it is read.
+ */
+export async function readClaimableImageRequest<J extends JsonImages, F>(
+  c: Context<AppEnv>,
+  svc: RequestServices,
+  options: ImageRequestOptions<J, F>,
+): Promise<ImageRequest<F, ImageSource>> {
+  const request = await readImages<J, F, ImageSource>(c, svc, options, rawBodyImage);
+  checkRequestPixels(
+    request.images.filter((img): img is IntakeImage => !isClaimed(img)),
+    svc.config,
+  );
+  return request;
+}
+
+/** A raw image body, read into a pooled buffer and checked (size, format, declared pixels). */
+async function readRawImage(c: Context<AppEnv>, svc: RequestServices): Promise<IntakeImage> {
+  const { maxImageBytes } = svc.config;
+  const image = await acceptImageBytes(await readPooled(c.req.raw, maxImageBytes, svc.bodies), maxImageBytes);
+  checkRequestPixels([image], svc.config);
+  return image;
+}
+
+/**
+ * The image of a raw body: with a `sha-256` `Content-Digest` (and a declared length, no encoding) a
+ * claimed image whose body is left unread (services/claimed-image.ts), else the body read and checked
+ * ({@link readRawImage}). A claimed image is read the same way when a cache hit needs its bytes.
+ */
+export async function rawBodyImage(c: Context<AppEnv>, svc: RequestServices): Promise<ImageSource> {
+  return (await claimedImageOf(c.req.raw, svc.config.maxImageBytes, () => readRawImage(c, svc))) ?? readRawImage(c, svc);
+}
+
+async function readImages<J extends JsonImages, F, I extends ImageSource = IntakeImage>(
+  c: Context<AppEnv>,
+  svc: RequestServices,
+  options: ImageRequestOptions<J, F>,
+  raw: (c: Context<AppEnv>, svc: RequestServices) => Promise<I>,
+): Promise<ImageRequest<F, IntakeImage | I>> {
   const query = fieldSource('query', (name) => c.req.queries(name));
   const kind = bodyKind(c, true);
   switch (kind) {
@@ -92,8 +136,7 @@ async function readImages<J extends JsonImages, F>(c: Context<AppEnv>, svc: Requ
     }
     case 'binary': {
       const fields = parseFields(options.fields, options.collect(query, query), 'query');
-      const bytes = await readPooled(c.req.raw, svc.config.maxImageBytes, svc.bodies);
-      return { images: [await acceptImageBytes(bytes, svc.config.maxImageBytes)], batched: false, fields };
+      return { images: [await raw(c, svc)], batched: false, fields };
     }
   }
 }

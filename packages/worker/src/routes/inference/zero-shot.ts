@@ -10,9 +10,9 @@ import {
   ZeroShotQuerySchema,
   ZeroShotRequestSchema,
 } from '../../schemas/inference';
-import { bearerSecurity, cacheHeader, inferenceProblemResponses, openapiOwnBody, requestBodyLimit } from '../shared';
+import { bearerSecurity, contentDigestHeader, cacheHeader, digestInferenceProblemResponses, openapiOwnBody, requestBodyLimit } from '../shared';
 import { zeroShotRequestExample, zeroShotResponseExample } from './examples';
-import { labelList, readImageRequest } from './image-request';
+import { labelList, readClaimableImageRequest } from './image-request';
 
 const FieldsSchema = z.object({ labels: LabelsSchema, hypothesis_template: HypothesisTemplateSchema.optional() }).superRefine(checkHypothesisLengths);
 
@@ -40,6 +40,7 @@ export const zeroShotRoute = createRoute({
   middleware: [requestBodyLimit()] as const,
   request: {
     query: ZeroShotQuerySchema,
+    headers: contentDigestHeader,
     body: {
       content: {
         'application/json': { schema: ZeroShotRequestSchema, example: zeroShotRequestExample },
@@ -56,7 +57,7 @@ export const zeroShotRoute = createRoute({
       headers: cacheHeader,
       content: { 'application/json': { schema: ScoresResponseSchema, example: zeroShotResponseExample } },
     },
-    ...inferenceProblemResponses,
+    ...digestInferenceProblemResponses,
   },
 });
 
@@ -64,7 +65,7 @@ export const zeroShotRoute = createRoute({
 export function registerZeroShot(app: OpenAPIHono<AppEnv>): void {
   openapiOwnBody(app, zeroShotRoute, async (c) => {
     const svc = c.var.services();
-    const { images, batched, fields } = await readImageRequest(c, svc, {
+    const { images, batched, fields } = await readClaimableImageRequest(c, svc, {
       json: ZeroShotRequestSchema,
       fields: FieldsSchema,
       collect: (source) => ({ labels: labelList(source.values('labels'), source.in), hypothesis_template: source.value('hypothesis_template') }),
