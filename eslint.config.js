@@ -20,7 +20,7 @@ const STRICT_TYPE_CHECKED = [
   'packages/worker/src/{middleware,schemas}/**/*.ts',
   'packages/worker/src/routes/*.ts',
   'packages/worker/src/routes/{inference,meta}/**/*.ts',
-  'packages/worker/src/services/{api-keys,body-pool,bytes,circuit-breaker,classification-cache,classifier,embedding-cache,encoding,image-dimensions,image-intake,image-sniff,inference,model-info,read-capped,scoring,ssrf-guard}*.ts',
+  'packages/worker/src/services/{api-keys,body-pool,bytes,circuit-breaker,claimed-image,classification-cache,classifier,embedding-cache,encoding,image-dimensions,image-intake,image-sniff,inference,model-info,read-capped,scoring,ssrf-guard}*.ts',
   'packages/worker/test/{env.d,expected,fake-embeddings,global-setup,helpers}.ts',
 
   'packages/worker/assets/**/*.ts', 'packages/worker/scripts/build-assets.ts',

@@ -4,10 +4,12 @@
  * camera-size JPEG (4032×3024, about 3 MB), 5 labels, one COYO id.
  *
  * The image and text routes are driven through `@coyo/sdk`, so each request travels the way the SDK
- * sends it: one image of bytes to zero-shot or classify as the raw body (fields in the query), several
- * as multipart, and image bytes to similarity and embeddings as multipart parts.
- * Rows named `extra:` send the single-image routes the curl way, the image as JSON base64: what that
- * form costs on top of the SDK's.
+ * sends it: one image of bytes to zero-shot, classify or embeddings (without texts) as the raw body
+ * (fields in the query) with its SHA-256 in `Content-Digest`, so a cold one streams on to the backend
+ * unread; several as multipart, and image bytes to similarity as multipart parts.
+ * Rows named `extra:` send the single-image routes other ways: the curl way, the image as JSON base64,
+ * and the cold images as they travelled before the digest (a raw body without `Content-Digest`, one new
+ * image to embeddings as multipart), which the edge reads and hashes itself.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -119,24 +121,33 @@ export async function startEdgeBench(options: { workerInspectorPort?: number } =
     const stats = (await (await get('/v1/coyo/stats')).json()) as { rows: number };
     let lookups = 0;
 
-    /** Zero-shot with the labels in the query and `body` as a raw image/jpeg body. */
+    /** Zero-shot with the labels in the query and `body` as a raw image/jpeg body (no Content-Digest). */
     const postRawZeroShot = (body: Uint8Array<ArrayBuffer>) =>
       fetch(`${stack.workerUrl}/v1/zero-shot?${labels.map((l) => `labels=${l}`).join('&')}`, {
         method: 'POST',
         headers: { authorization: auth(), 'content-type': 'image/jpeg' },
         body,
       });
+    /** Classify with `body` as a raw image/jpeg body (no Content-Digest). */
+    const postRawClassify = (body: Uint8Array<ArrayBuffer>) =>
+      fetch(`${stack.workerUrl}/v1/classify`, { method: 'POST', headers: { authorization: auth(), 'content-type': 'image/jpeg' }, body });
+    /** One image to embeddings as a multipart part, the SDK's form before raw bodies. */
+    const postMultipartEmbedding = (bytes: Buffer) => {
+      const form = new FormData();
+      form.append('image', new Blob([new Uint8Array(bytes)], { type: 'image/jpeg' }), 'image-0');
+      return fetch(`${stack.workerUrl}/v1/embeddings`, { method: 'POST', headers: { authorization: auth() }, body: form });
+    };
 
     const cases: Case[] = [
-      // The SDK's transports: a raw body for one image of bytes to zero-shot or classify, multipart for several and for
-      // similarity and embeddings, JSON for texts.
+      // The SDK's transports: a raw body with Content-Digest for one image of bytes to zero-shot, classify or embeddings,
+      // multipart for several and for similarity, JSON for texts.
       { name: 'zero-shot, cache hit (SDK: raw body)', requests: 60, seconds: 30, request: () => sdk().zeroShot({ image: camera, labels }).asResponse() },
       { name: 'zero-shot, cold image (SDK: raw body)', requests: 16, seconds: 40, request: () => sdk().zeroShot({ image: coldBytes(), labels }).asResponse() },
       { name: 'classify, cache hit (SDK: raw body)', requests: 60, seconds: 30, request: () => sdk().classify({ image: camera }).asResponse() },
       { name: 'classify, cold image (SDK: raw body)', requests: 16, seconds: 40, request: () => sdk().classify({ image: coldBytes() }).asResponse() },
       { name: 'embeddings, 5 new texts (SDK: JSON)', requests: 40, seconds: 30, request: () => sdk().embeddings.create({ texts: coldTexts() }).asResponse() },
       {
-        name: 'embeddings, 1 new image (SDK: multipart)',
+        name: 'embeddings, 1 new image (SDK: raw body)',
         requests: 16,
         seconds: 40,
         request: () => sdk().embeddings.create({ images: [coldBytes()] }).asResponse(),
@@ -153,6 +164,15 @@ export async function startEdgeBench(options: { workerInspectorPort?: number } =
         seconds: 30,
         request: () => sdk().zeroShot({ images: [camera, camera], labels }).asResponse(),
       },
+      // The cold images as the edge reads them itself: a raw body without Content-Digest, one image as multipart.
+      {
+        name: 'extra: zero-shot, cold image (raw body, no digest)',
+        requests: 16,
+        seconds: 40,
+        request: () => postRawZeroShot(new Uint8Array(coldBytes())),
+      },
+      { name: 'extra: classify, cold image (raw body, no digest)', requests: 16, seconds: 40, request: () => postRawClassify(new Uint8Array(coldBytes())) },
+      { name: 'extra: embeddings, 1 new image (multipart)', requests: 16, seconds: 40, request: () => postMultipartEmbedding(coldBytes()) },
       // The curl form of the single-image routes: the image as base64 inside JSON.
       { name: 'extra: zero-shot, cache hit (JSON base64)', requests: 60, seconds: 30, request: () => post('/v1/zero-shot', { image: hitImage, labels }) },
       { name: 'extra: zero-shot, cold image (JSON base64)', requests: 16, seconds: 40, request: () => post('/v1/zero-shot', { image: coldImage(), labels }) },

@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Coyo } from './client.js';
 import {
   APIConnectionError,
@@ -58,6 +59,8 @@ const client = (fetchFn: typeof fetch, options: ConstructorParameters<typeof Coy
   new Coyo({ baseURL: 'http://edge.test/', apiKey: 'coyo_abc', fetch: fetchFn, ...options });
 
 const PNG = new Uint8Array([137, 80, 78, 71]);
+/** `Content-Digest` of {@link PNG}: its SHA-256 computed by node:crypto, base64. */
+const PNG_DIGEST = `sha-256=:${createHash('sha256').update(PNG).digest('base64')}:`;
 
 describe('requests', () => {
   it('sends one image of bytes as a binary body with the labels in the query', async () => {
@@ -136,13 +139,43 @@ describe('requests', () => {
     expect(await Promise.all(parts.map(async (p) => [...new Uint8Array(await p.arrayBuffer())]))).toEqual([[...PNG], [0, 0, 0], [9]]);
   });
 
-  it('sends one image of bytes for embeddings as a multipart part too (the answer shape does not change)', async () => {
+  it('sends one image of bytes and no texts for embeddings as the raw body, options in the query, with its digest', async () => {
     const f = fakeFetch([ok({ data: [] })]);
-    await client(f.fn).embeddings.create({ images: [PNG] });
+    await client(f.fn).embeddings.create({ images: [new Blob([PNG], { type: 'image/png' })], normalize: false, encoding_format: 'base64' });
+    const call = f.calls[0];
+    expect(call?.url.pathname).toBe('/v1/embeddings');
+    expect(Object.fromEntries(call?.url.searchParams ?? [])).toEqual({ normalize: 'false', encoding_format: 'base64' });
+    expect(call?.headers.get('content-type')).toBe('image/png');
+    expect(call?.headers.get('content-digest')).toBe(PNG_DIGEST);
+    expect(call?.body).toEqual(PNG);
+  });
+
+  it('sends one image of bytes beside texts for embeddings as multipart', async () => {
+    const f = fakeFetch([ok({ data: [] })]);
+    await client(f.fn).embeddings.create({ texts: ['a cat'], images: [PNG] });
     const form = f.calls[0]?.body;
     if (!(form instanceof FormData)) throw new Error('expected a multipart body');
     expect(form.getAll('image')).toHaveLength(1);
-    expect(form.getAll('text')).toEqual([]);
+    expect(f.calls[0]?.headers.get('content-digest')).toBeNull();
+  });
+
+  it('sends the SHA-256 of every raw image body as Content-Digest (RFC 9530)', async () => {
+    const f = fakeFetch([ok([]), ok([])]);
+    await client(f.fn).zeroShot({ image: PNG, labels: ['cat'] });
+    await client(f.fn).classify({ image: Readable.from([Buffer.from(PNG)]) });
+    expect(f.calls.map((c) => c.headers.get('content-digest'))).toEqual([PNG_DIGEST, PNG_DIGEST]);
+  });
+
+  it('sends no Content-Digest where the runtime has no crypto.subtle', async () => {
+    vi.stubGlobal('crypto', undefined);
+    try {
+      const f = fakeFetch([ok([])]);
+      await client(f.fn).zeroShot({ image: PNG, labels: ['cat'] });
+      expect(f.calls[0]?.headers.get('content-digest')).toBeNull();
+      expect(f.calls[0]?.body).toEqual(PNG);
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 
   it('sends texts-only embeddings and base64-string images as JSON', async () => {

@@ -1,7 +1,7 @@
 import type { components } from './generated/schema.js';
 import { CoyoInputError } from './errors.js';
 import { APIPromise, PagePromise, type WithRequestId } from './internal/api-promise.js';
-import { imageJson, imagesBody, resolveImage, type ImageInput, type ResolvedImage } from './internal/image.js';
+import { imageJson, imagesBody, rawImageBody, resolveImage, type ImageInput, type ResolvedImage } from './internal/image.js';
 import { send, type PreparedRequest, type RequestOptions, type TransportConfig } from './internal/request.js';
 import type { JsonBody, JsonOk } from './internal/types.js';
 import { VERSION } from './version.js';
@@ -59,7 +59,8 @@ function fieldText(value: unknown): string {
 }
 
 /**
- * The body of an image route: one image of bytes as a raw body (fields in the query), several as
+ * The body of an image route: one image of bytes as a raw body (fields in the query, its SHA-256 in
+ * `Content-Digest`), several as
  * multipart parts, anything with a URL or base64 as JSON (bytes then go as base64). A batch of one
  * goes as JSON too: the edge answers a lone raw or multipart image with a single list, not a list
  * of lists.
@@ -73,8 +74,7 @@ async function imageRequest(path: '/v1/zero-shot' | '/v1/classify', params: { im
   const bytes = resolved.flatMap((image) => ('bytes' in image ? [image] : []));
   const entries = Object.entries(fields).filter(([, value]) => value !== undefined);
   if (bytes.length === resolved.length && !batched && bytes[0] !== undefined) {
-    const type = bytes[0].type.startsWith('image/') ? bytes[0].type : 'application/octet-stream';
-    return { method: 'POST', path, query: Object.fromEntries(entries.map(([k, v]) => [k, fieldText(v)])), body: { bytes: bytes[0].bytes, type } };
+    return { method: 'POST', path, query: Object.fromEntries(entries.map(([k, v]) => [k, fieldText(v)])), body: await rawImageBody(bytes[0]) };
   }
   if (bytes.length === resolved.length && bytes.length > 1) {
     const form = new FormData();

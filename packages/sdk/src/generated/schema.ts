@@ -121,6 +121,8 @@ export interface paths {
          *
          *     The body is JSON, or multipart: `image` file parts (the image bytes, no base64) and `text` fields, each repeated once per input in order, beside `normalize` and `encoding_format` fields; it is answered as JSON `texts` and `images` would be.
          *
+         *     One image alone may also be the raw body (`Content-Type: image/*` or `application/octet-stream`, `normalize` and `encoding_format` in the query), answered as JSON `images` with that one image would be; with a `Content-Digest` it is looked up in the cache before its body is read.
+         *
          *     OpenAI’s request shape works too (`openai.embeddings.create()`): `{ model, input, encoding_format, dimensions?, user? }` instead of `texts` / `images`, answered in OpenAI’s list shape. `input` may also hold Jina-CLIP-style `{text}` / `{image}` items. `dimensions` other than the model’s own is refused with 400.
          */
         post: operations["embeddingsCreate"];
@@ -1232,7 +1234,10 @@ export interface operations {
                 /** @description For raw image bodies: the hypothesis template. */
                 hypothesis_template?: string;
             };
-            header?: never;
+            header?: {
+                /** @description With a raw image body: the body's SHA-256 as `sha-256=:<base64>:` (RFC 9530; other algorithms in the field are ignored). The edge looks its caches up by it before reading the body. A cached answer is given only after the body is read and found to have that digest; an uncached image goes to the model without the edge reading it, and the model's side checks the digest. Bytes of another digest are refused with 400 `digest_mismatch`, a malformed field with 400 `invalid_request`. It applies to a body with a declared `Content-Length` and no `Content-Encoding`; other bodies take the usual path. */
+                "content-digest"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1294,7 +1299,7 @@ export interface operations {
                     "application/json": components["schemas"]["ScoresResponse"];
                 };
             };
-            /** @description Malformed request (problem types: `invalid_request`, `validation_failed`, `image_url_not_allowed`). */
+            /** @description Malformed request, or a raw image body whose bytes do not have the SHA-256 its `Content-Digest` states (problem types: `invalid_request`, `validation_failed`, `image_url_not_allowed`, `digest_mismatch`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1407,7 +1412,10 @@ export interface operations {
                 /** @description For raw image and multipart bodies: how many classes to return (1–1000, default 5). */
                 top_k?: string;
             };
-            header?: never;
+            header?: {
+                /** @description With a raw image body: the body's SHA-256 as `sha-256=:<base64>:` (RFC 9530; other algorithms in the field are ignored). The edge looks its caches up by it before reading the body. A cached answer is given only after the body is read and found to have that digest; an uncached image goes to the model without the edge reading it, and the model's side checks the digest. Bytes of another digest are refused with 400 `digest_mismatch`, a malformed field with 400 `invalid_request`. It applies to a body with a declared `Content-Length` and no `Content-Encoding`; other bodies take the usual path. */
+                "content-digest"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1462,7 +1470,7 @@ export interface operations {
                     "application/json": components["schemas"]["ScoresResponse"];
                 };
             };
-            /** @description Malformed request (problem types: `invalid_request`, `validation_failed`, `image_url_not_allowed`). */
+            /** @description Malformed request, or a raw image body whose bytes do not have the SHA-256 its `Content-Digest` states (problem types: `invalid_request`, `validation_failed`, `image_url_not_allowed`, `digest_mismatch`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1571,8 +1579,16 @@ export interface operations {
     };
     embeddingsCreate: {
         parameters: {
-            query?: never;
-            header?: never;
+            query?: {
+                /** @description For a raw image body: L2-normalise the embedding (default `true`). */
+                normalize?: "true" | "false";
+                /** @description For a raw image body: `float` (default) or `base64` (little-endian float32 bytes). */
+                encoding_format?: "float" | "base64";
+            };
+            header?: {
+                /** @description With a raw image body: the body's SHA-256 as `sha-256=:<base64>:` (RFC 9530; other algorithms in the field are ignored). The edge looks its caches up by it before reading the body. A cached answer is given only after the body is read and found to have that digest; an uncached image goes to the model without the edge reading it, and the model's side checks the digest. Bytes of another digest are refused with 400 `digest_mismatch`, a malformed field with 400 `invalid_request`. It applies to a body with a declared `Content-Length` and no `Content-Encoding`; other bodies take the usual path. */
+                "content-digest"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1606,6 +1622,8 @@ export interface operations {
                      */
                     encoding_format?: "float" | "base64";
                 };
+                "image/*": string;
+                "application/octet-stream": string;
             };
         };
         responses: {
@@ -1637,7 +1655,7 @@ export interface operations {
                     "application/json": components["schemas"]["EmbeddingsResponse"] | components["schemas"]["OpenAiEmbeddingsResponse"];
                 };
             };
-            /** @description Malformed request (problem types: `invalid_request`, `validation_failed`, `image_url_not_allowed`). */
+            /** @description Malformed request, or a raw image body whose bytes do not have the SHA-256 its `Content-Digest` states (problem types: `invalid_request`, `validation_failed`, `image_url_not_allowed`, `digest_mismatch`). */
             400: {
                 headers: {
                     [name: string]: unknown;

@@ -112,6 +112,32 @@ export async function imagesBody(params: {
   return { form };
 }
 
+/** A raw image body: its bytes, their media type, and their `Content-Digest` when it can be computed. */
+export interface RawImageBody {
+  bytes: Uint8Array<ArrayBuffer>;
+  type: string;
+  /** `sha-256=:<base64>:` (RFC 9530); absent where `crypto.subtle` is not (an insecure browser context). */
+  digest?: string;
+}
+
+/**
+ * The SHA-256 of `bytes` as a `Content-Digest` field value (RFC 9530), or undefined where the runtime
+ * has no `crypto.subtle` (Node 20 has it; browsers only in secure contexts). With it the edge looks its
+ * caches up before reading the body, and an uncached image travels on to the model unread.
+ */
+export async function contentDigest(bytes: Uint8Array<ArrayBuffer>): Promise<string | undefined> {
+  const subtle = (globalThis as { crypto?: { subtle?: SubtleCrypto } }).crypto?.subtle;
+  if (subtle === undefined) return undefined;
+  return `sha-256=:${bytesToBase64(new Uint8Array(await subtle.digest('SHA-256', bytes)))}:`;
+}
+
+/** One image of bytes as a raw body: typed `image/*` when its type says so, with its digest. */
+export async function rawImageBody(image: { bytes: Uint8Array<ArrayBuffer>; type: string }): Promise<RawImageBody> {
+  const type = image.type.startsWith('image/') ? image.type : OCTET_STREAM;
+  const digest = await contentDigest(image.bytes);
+  return { bytes: image.bytes, type, ...(digest === undefined ? {} : { digest }) };
+}
+
 /** The JSON form of a resolved image (bytes become base64). */
 export function imageJson(image: ResolvedImage): { url: string } | { base64: string } {
   return 'ref' in image ? image.ref : { base64: bytesToBase64(image.bytes) };

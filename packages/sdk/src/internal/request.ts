@@ -13,6 +13,7 @@ import {
   retryAfterSeconds,
   type Problem,
 } from '../errors.js';
+import type { RawImageBody } from './image.js';
 
 /** Per-call options; each overrides the client's own. */
 export interface RequestOptions {
@@ -31,8 +32,8 @@ export interface PreparedRequest {
   method: 'GET' | 'POST';
   path: string;
   query?: Record<string, string | number | undefined>;
-  /** A JSON value, raw bytes with their type, or a multipart form. */
-  body?: { json: unknown } | { bytes: Uint8Array<ArrayBuffer>; type: string } | { form: FormData };
+  /** A JSON value, raw bytes with their type (and `Content-Digest`), or a multipart form. */
+  body?: { json: unknown } | RawImageBody | { form: FormData };
 }
 
 /** The client settings the transport needs. */
@@ -52,7 +53,7 @@ const RETRY_STATUSES = new Set([408, 409, 429, 500, 502, 503, 504]);
 const INITIAL_DELAY_MS = 500;
 const MAX_DELAY_MS = 8_000;
 /** Request headers the edge's CORS policy allows; any other makes a browser's preflight fail. */
-const CORS_SAFE_HEADERS = new Set(['authorization', 'content-type', 'x-request-id', 'x-retry-count', 'x-coyo-client']);
+const CORS_SAFE_HEADERS = new Set(['authorization', 'content-type', 'content-digest', 'x-request-id', 'x-retry-count', 'x-coyo-client']);
 
 /** Exponential back-off from 0.5 s to 8 s with up to 25 % jitter, so synchronised clients spread out. */
 export function backoffMs(attempt: number, random: () => number): number {
@@ -151,6 +152,7 @@ function buildBody(request: PreparedRequest, headers: Headers): BodyInit | undef
   }
   if ('bytes' in body) {
     headers.set('content-type', body.type);
+    if (body.digest !== undefined) headers.set('content-digest', body.digest);
     return body.bytes;
   }
   return body.form;
@@ -161,7 +163,7 @@ function connectionError(failure: unknown, headers: Headers): APIConnectionError
   if (isBrowser() && blocked.length > 0) {
     return new APIConnectionError(
       `Connection error. In a browser this is often a CORS preflight refusing the custom header(s) ${blocked.join(', ')}: ` +
-        'the API allows only Authorization, Content-Type, X-Request-Id, X-Retry-Count and X-Coyo-Client.',
+        'the API allows only Authorization, Content-Type, Content-Digest, X-Request-Id, X-Retry-Count and X-Coyo-Client.',
       { cause: failure },
     );
   }

@@ -1,6 +1,6 @@
 import type { APIPromise } from '../internal/api-promise.js';
-import { imagesBody, type ImageInput } from '../internal/image.js';
-import type { RequestOptions } from '../internal/request.js';
+import { imagesBody, rawImageBody, resolveImage, type ImageInput } from '../internal/image.js';
+import type { PreparedRequest, RequestOptions } from '../internal/request.js';
 import type { JsonBody, JsonOk } from '../internal/types.js';
 import type { Coyo } from '../client.js';
 import type { components } from '../generated/schema.js';
@@ -21,12 +21,26 @@ export class EmbeddingsResource {
 
   /**
    * Embeds texts and/or images (normalised by default; `encoding_format: 'base64'` for compact float32).
-   * Images that are all bytes go as multipart parts (no base64); with a URL or base64 string among
-   * them, the request is JSON. The answer is the same: texts first, then images, each in order.
+   * One image of bytes and no texts goes as the raw body (options in the query, its SHA-256 in
+   * `Content-Digest`); other images that are all bytes go as multipart parts (no base64); with a URL or
+   * base64 string among them, the request is JSON. The answer is the same: texts first, then images,
+   * each in order.
    */
   create(params: EmbeddingsParams, options?: RequestOptions): APIPromise<Embeddings> {
-    return this.client.request(async () => ({ method: 'POST', path: '/v1/embeddings', body: await imagesBody(params) }), options);
+    return this.client.request(() => embeddingsRequest(params), options);
   }
+}
+
+async function embeddingsRequest(params: EmbeddingsParams): Promise<PreparedRequest> {
+  const path = '/v1/embeddings';
+  const { images, texts, ...fields } = params;
+  const [only] = images ?? [];
+  if (images?.length !== 1 || only === undefined || (texts !== undefined && texts.length > 0)) return { method: 'POST', path, body: await imagesBody(params) };
+  const image = await resolveImage(only, 'images[0]');
+  // A URL or base64 string is a reference the edge fetches or decodes: JSON, as before.
+  if ('ref' in image) return { method: 'POST', path, body: await imagesBody({ ...params, images: [image.ref] }) };
+  const query = Object.fromEntries(Object.entries(fields).map(([name, value]) => [name, String(value)]));
+  return { method: 'POST', path, query, body: await rawImageBody(image) };
 }
 
 /** `client.models`: what the API serves. */

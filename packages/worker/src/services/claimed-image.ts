@@ -122,7 +122,8 @@ export async function claimedImageOf(request: Request, maxImageBytes: number, re
     await request.body?.cancel();
     throw new ProblemError('image_too_large', `the image is ${length} bytes; the limit is ${maxImageBytes}`);
   }
-  const body = request.body;
+  // A request body is bytes; the Workers types leave its chunk type open.
+  const body = request.body as ReadableStream<Uint8Array> | null;
   if (length === 0 || body === null) return null;
   return new ClaimedImage({ sha256: digest.hex, length, contentType: request.headers.get('content-type'), body, read });
 }
@@ -132,7 +133,7 @@ export async function claimedImageOf(request: Request, maxImageBytes: number, re
  * answer is given for a claim only once the body proved it (400 `digest_mismatch` otherwise).
  */
 export async function verifyFound(images: readonly ImageSource[], found: readonly unknown[]): Promise<ImageSource[]> {
-  return Promise.all(images.map((img, i) => (isClaimed(img) && found[i] !== undefined ? img.verify() : img)));
+  return Promise.all(images.map(async (img, i) => (isClaimed(img) && found[i] !== undefined ? img.verify() : img)));
 }
 
 /**

@@ -29,7 +29,7 @@ function uniqueLabels(...names: string[]): string[] {
 }
 
 /** The `Content-Digest` of `bytes`. */
-async function digestOf(bytes: Uint8Array): Promise<string> {
+async function digestOf(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   return formatContentDigest(await sha256Hex(bytes));
 }
 
@@ -89,8 +89,8 @@ describe('a raw image body with a Content-Digest', () => {
     // The claimed image was not cached with the sent image's answer: an honest request for it is a miss.
     const honest = await request(`/v1/zero-shot${query}`, raw(claimed, await digestOf(claimed)));
     expect(honest.status).toBe(200);
-    // The labels' embeddings were cached by the refused request; the image's was not.
-    expect(honest.headers.get('x-cache')).toBe('partial');
+    // The image's embedding was not cached (the labels' may have been, by the refused request).
+    expect(honest.headers.get('x-cache')).not.toBe('hit');
     expectScores(await honest.json<Scores>(), await expectedZeroShot(claimed, labels));
     expect(await backendCalls(tenant, '/v1/embed/image')).toBe(2);
   });
@@ -110,7 +110,7 @@ describe('a raw image body with a Content-Digest', () => {
 
   it('answers a body that is no image with the buffered path’s 415 problem type', async () => {
     const { request } = await tenantApp();
-    const text = new TextEncoder().encode(`not an image ${crypto.randomUUID()}`);
+    const text = new Uint8Array(new TextEncoder().encode(`not an image ${crypto.randomUUID()}`));
     const res = await request('/v1/zero-shot?labels=cat,dog', raw(text, await digestOf(text)));
     expect(res.status).toBe(415);
     expect((await problemOf(res)).type).toMatch(/\/unsupported_media_type$/);

@@ -65,10 +65,20 @@ describe('POST /v1/embeddings', () => {
     expect((await problemOf(res)).errors?.[0]?.path).toBe('texts');
   });
 
-  it('refuses a non-JSON body with 415', async () => {
-    const res = await exports.default.fetch('https://api.test/v1/embeddings', { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'image/png' }, body: uniquePng() });
+  it('refuses a body that is neither JSON, multipart nor an image with 415', async () => {
+    const res = await exports.default.fetch('https://api.test/v1/embeddings', { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'text/plain' }, body: 'a cat' });
     expect(res.status).toBe(415);
     await problemOf(res);
+  });
+
+  it('refuses a raw body that is no image with 415, as the image routes do', async () => {
+    const res = await exports.default.fetch('https://api.test/v1/embeddings', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/octet-stream' },
+      body: new TextEncoder().encode('not an image'),
+    });
+    expect(res.status).toBe(415);
+    expect((await problemOf(res)).type).toMatch(/\/unsupported_media_type$/);
   });
 });
 
