@@ -3,6 +3,7 @@
  * holding a small ingested COYO sample): each input form reaches the edge in the form it documents
  * and gives the same answer, pagination walks the whole dataset, and failures are typed SDK errors.
  */
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,6 +111,34 @@ describe('inference through the SDK', () => {
     const similarityJson = await coyo.similarity({ images: [base64[1] ?? png2, base64[0] ?? png], texts });
     expect(similarity.cosine).toEqual(similarityJson.cosine);
     expect(similarity.logits).toEqual(similarityJson.logits);
+  });
+
+  it('sends a lone image of bytes with its Content-Digest: streamed to the backend unread when cold, cached once the backend confirms it', async () => {
+    // A picture no other test sends, so the first request is a miss.
+    const fresh = await sharp({ create: { width: 40, height: 40, channels: 3, background: { r: 11, g: 222, b: 33 } } }).png().toBuffer();
+    const first = await coyo.embeddings.create({ images: [fresh], normalize: false }).withResponse();
+    expect(first.response.headers.get('x-cache')).toBe('miss');
+    const second = await coyo.embeddings.create({ images: [new Blob([new Uint8Array(fresh)], { type: 'image/png' })], normalize: false }).withResponse();
+    expect(second.response.headers.get('x-cache')).toBe('hit');
+    const json = await coyo.embeddings.create({ images: [{ base64: fresh.toString('base64') }], normalize: false });
+    expect(first.data.data).toEqual(json.data);
+    expect(second.data.data).toEqual(json.data);
+    const classes = await coyo.classify({ image: fresh, top_k: 2 }).withResponse();
+    expect(classes.data).toHaveLength(2);
+  });
+
+  it('refuses bytes that do not have the SHA-256 their Content-Digest states, cold or cached', async () => {
+    const cold = await sharp({ create: { width: 24, height: 40, channels: 3, background: { r: 1, g: 2, b: 250 } } }).png().toBuffer();
+    const claim = `sha-256=:${createHash('sha256').update(png).digest('base64')}:`;
+    for (const body of [cold, png]) {
+      const res = await fetch(`${stack?.workerUrl ?? ''}/v1/zero-shot?labels=cat,dog`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${stack?.apiKey ?? ''}`, 'content-type': 'image/png', 'content-digest': body === png ? claim.replace(/[A-Z]/, 'a') : claim },
+        body: new Uint8Array(body),
+      });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { type: string }).type).toMatch(/\/digest_mismatch$/);
+    }
   });
 
   it('gives the request id with the raw response', async () => {
