@@ -58,7 +58,7 @@ const EXAMPLE_DETAILS: Partial<Record<ProblemSlug, ProblemExample>> = {
     errors: [{ in: 'body', path: 'labels[0]', message: 'label must not be blank' }],
   },
   image_url_not_allowed: { detail: 'image URL not allowed: 10.0.0.7 is a private address' },
-  digest_mismatch: { detail: 'the body\'s SHA-256 is 3b1f…; its Content-Digest says 9e04…' },
+  digest_mismatch: { detail: "the image body's SHA-256 differs from the one its Content-Digest states" },
   unauthorized: { detail: 'an API key is required: send Authorization: Bearer <key>' },
   forbidden: { detail: 'API key key_7Hq2 lacks the "coyo" scope this route needs' },
   not_found: { detail: 'no COYO row has id 2680060225206 in version 658fe60119ae5582' },

@@ -30,6 +30,7 @@ import {
 import type { z } from 'zod';
 import { ProblemError, type ProblemSlug } from '../errors';
 import { pinBody } from './body-pool';
+import { DIGEST_MISMATCH_DETAIL } from './claimed-image';
 import type { CircuitBreaker } from './circuit-breaker';
 import type { SupportedImageType } from './image-sniff';
 
@@ -474,7 +475,7 @@ export class BackendClient {
     const detail = backendDetail(text) ?? `status ${status}`;
     const type = BackendProblemSchema.safeParse(safeJson(text)).data?.type;
     // Only a body sent with a claimed digest can be refused for it: the claim was false.
-    if (status === 400 && type === 'digest_mismatch') return new ProblemError('digest_mismatch', detail);
+    if (status === 400 && type === 'digest_mismatch') return new ProblemError('digest_mismatch', DIGEST_MISMATCH_DETAIL);
     // The images' declared pixels over the request's budget, as the edge's own check words it.
     if (status === 413 && type === 'payload_too_large') return new ProblemError('payload_too_large', detail);
     const map: Record<number, ProblemSlug> = {

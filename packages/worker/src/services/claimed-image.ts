@@ -17,6 +17,12 @@ import { parseContentDigest } from '@coyo/backend-protocol';
 import { ProblemError } from '../errors';
 import type { IntakeImage } from './image-intake';
 
+/**
+ * The detail of every `digest_mismatch`, the edge's (a cache hit) and the backend's (a miss) alike: the
+ * answer must not tell a client whether the claimed digest was cached.
+ */
+export const DIGEST_MISMATCH_DETAIL = "the image body's SHA-256 differs from the one its Content-Digest states";
+
 /** Reads the body the way a body without a claim is read and checked (size, format, declared pixels). */
 export type ReadImage = () => Promise<IntakeImage>;
 
@@ -70,7 +76,7 @@ export class ClaimedImage {
     this.#state = 'reading';
     const image = await this.#read();
     if (image.sha256 !== this.sha256) {
-      throw new ProblemError('digest_mismatch', `the body's SHA-256 is ${image.sha256}; its Content-Digest says ${this.sha256}`);
+      throw new ProblemError('digest_mismatch', DIGEST_MISMATCH_DETAIL);
     }
     this.#state = 'read';
     this.#image = image;
