@@ -6,6 +6,7 @@
 import { ImageInputError } from '../models/errors.js';
 import { QueueRejection } from '../batching/errors.js';
 import type { PaddedBatch } from '../models/tokenizer.js';
+import { checkSha256 } from './sha256-claim.js';
 import {
   ALIGN_EMBEDDING_DIM,
   MAX_TEXT_TOKENS,
@@ -106,6 +107,12 @@ export class FakeBackend implements Backend {
     // Answer on a later tick, as the real pool does from its threads.
     await Promise.resolve();
     if (options.signal?.aborted) throw new QueueRejection('client_gone', 'the client closed the request');
+    // As the pre-processing thread: the digest is checked before anything else looks at the bytes.
+    if (options.sha256 !== undefined) {
+      const { sha256, mismatch } = checkSha256(bytes, options.sha256.expected);
+      if (mismatch !== undefined) throw mismatch;
+      options.sha256.confirm(sha256);
+    }
     // As the real decoder: unknown magic bytes are an unsupported type, a known one that is cut short is invalid.
     if (!looksLikeImage(bytes)) throw new ImageInputError('unsupported_media_type', 'not a recognised image format');
     if (bytes.length < FAKE_MIN_IMAGE_BYTES) throw new ImageInputError('invalid_image', 'the image is truncated');

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { loadVitConfig } from '../models/model-config.js';
 import { decodeWithSharp, rgbToTensor } from '../models/preprocess.js';
 import { generateTestModels, VIT_MODEL_ID } from '../models/test-models.js';
 import { PreprocessPool } from './preprocess-pool.js';
+import { Sha256Claim } from './sha256-claim.js';
 
 let dir: string;
 let png: Uint8Array;
@@ -113,6 +115,32 @@ describe('PreprocessPool', () => {
       expect(same(written)).toBe(true);
       // A buffer of another size is not written into: the answer is right all the same.
       expect(same(await pool.preprocessImage('vit', png, { into: new ArrayBuffer(16) }))).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('checks a claimed SHA-256 on the thread: the same tensor and the claim confirmed when it matches, digest_mismatch before decoding when not', async () => {
+    const pool = await start();
+    try {
+      const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+      const plain = await pool.preprocessImage('vit', png);
+      // Given away (transferred), as the direct routes do: the thread hashes the bytes it then decodes.
+      const matching = new Sha256Claim(sha256(png));
+      const checked = await pool.preprocessImage('vit', png.slice(), { sha256: matching, transfer: true });
+      expect(checked.length === plain.length && checked.every((v, i) => Object.is(v, plain[i]))).toBe(true);
+      expect(matching.verified).toBe(sha256(png));
+      const claimed = new Sha256Claim(sha256(png.subarray(1)));
+      await expect(pool.preprocessImage('vit', png, { sha256: claimed })).rejects.toMatchObject({
+        type: 'digest_mismatch',
+        status: 400,
+        message: `the body's SHA-256 is ${sha256(png)}; content-digest says ${claimed.expected}`,
+      });
+      expect(claimed.verified).toBeUndefined();
+      // Bytes no decoder reads: refused for their digest, so they were never decoded.
+      const garbage = new Uint8Array(64).fill(1);
+      await expect(pool.preprocessImage('vit', garbage, { sha256: claimed })).rejects.toMatchObject({ type: 'digest_mismatch' });
+      await expect(pool.preprocessImage('vit', garbage, { sha256: new Sha256Claim(sha256(garbage)) })).rejects.toMatchObject({ type: 'unsupported_media_type' });
     } finally {
       await pool.close();
     }

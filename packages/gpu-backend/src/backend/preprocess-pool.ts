@@ -125,14 +125,26 @@ export class PreprocessPool {
   /**
    * Decodes one image and pre-processes it for `model`, into `options.into` when given (a buffer of
    * the tensor's size, transferred to the thread: the caller must not use it again). With
-   * `options.transfer`, `bytes` that fill their whole buffer are transferred too, not copied.
+   * `options.transfer`, `bytes` that fill their whole buffer are transferred too, not copied. With
+   * `options.sha256`, the thread hashes the bytes before decoding them and refuses other bytes
+   * (`digest_mismatch`); the digest it computed confirms the claim.
    */
   async preprocessImage(model: ImageModel, bytes: Uint8Array, options: PreprocessOptions & { into?: ArrayBuffer } = {}): Promise<Float32Array> {
     // Copied to the thread unless the caller gives its bytes away (`transfer`) and they fill their buffer.
     const own = options.transfer === true && wholeBuffer(bytes) ? bytes.buffer : undefined;
-    const task: PreprocessTask = { kind: 'image', model, bytes, ...(options.into !== undefined ? { into: options.into } : {}) };
+    const task: PreprocessTask = {
+      kind: 'image',
+      model,
+      bytes,
+      ...(options.into !== undefined ? { into: options.into } : {}),
+      ...(options.sha256 !== undefined ? { sha256: options.sha256.expected } : {}),
+    };
     const answer = await this.#submit(task, options.signal, own);
     if (answer.kind !== 'pixels') throw new Error(`bug: image task answered ${answer.kind}`);
+    if (options.sha256 !== undefined) {
+      if (answer.sha256 === undefined) throw new Error('bug: an image task given a sha-256 to check answered without one');
+      options.sha256.confirm(answer.sha256);
+    }
     return answer.pixels;
   }
 

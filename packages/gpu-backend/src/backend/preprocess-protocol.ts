@@ -14,8 +14,11 @@ export interface PreprocessInit {
 }
 
 export type PreprocessTask =
-  /** `into`: a free buffer of the tensor's size to write it into (transferred there and back). */
-  | { kind: 'image'; model: ImageModel; bytes: Uint8Array; into?: ArrayBuffer }
+  /**
+   * `into`: a free buffer of the tensor's size to write it into (transferred there and back). `sha256`:
+   * the digest (lower-case hex) the bytes must have, checked before they are decoded.
+   */
+  | { kind: 'image'; model: ImageModel; bytes: Uint8Array; into?: ArrayBuffer; sha256?: string }
   | { kind: 'tokenize'; texts: readonly string[] };
 
 export type ToPreprocess = { id: number; task: PreprocessTask };
@@ -24,8 +27,9 @@ export type FromPreprocess =
   /** `tid`: the thread's kernel id, where the platform has one; `jpegDecoder`: what decodes its JPEGs. */
   | { kind: 'ready'; tid?: number; jpegDecoder: JpegDecoderStatus }
   | { kind: 'failed'; message: string }
-  | { kind: 'pixels'; id: number; pixels: Float32Array }
+  /** `sha256`: the digest the thread computed over the bytes it decoded, when the task gave one to check. */
+  | { kind: 'pixels'; id: number; pixels: Float32Array; sha256?: string }
   | { kind: 'tokens'; id: number; ids: number[][] }
-  /** A client-caused image failure: rebuilt as `ImageInputError` on the main thread. */
+  /** A client-caused image failure (a digest mismatch among them): rebuilt as `ImageInputError` on the main thread. */
   | { kind: 'image-error'; id: number; type: ImageInputErrorType; message: string }
   | { kind: 'error'; id: number; message: string };

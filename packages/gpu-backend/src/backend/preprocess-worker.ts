@@ -15,6 +15,7 @@ import { jpegDecoderStatus } from '../models/jpeg-native.js';
 import { loadTokenizer } from '../models/tokenizer.js';
 import { currentThreadId } from '../metrics/thread-cpu.js';
 import type { FromPreprocess, PreprocessInit, ToPreprocess } from './preprocess-protocol.js';
+import { checkSha256 } from './sha256-claim.js';
 import { ALIGN_MODEL_ID, VIT_MODEL_ID } from './types.js';
 import { YoungCollector } from './young-collector.js';
 
@@ -36,6 +37,17 @@ const init = (workerData as { data: PreprocessInit }).data;
 
 function post(message: FromPreprocess, transfer: ArrayBuffer[] = []): void {
   port?.postMessage(message, transfer);
+}
+
+/**
+ * The SHA-256 of `bytes` when it is `expected`; else throws the `digest_mismatch` refusal. Hashed here,
+ * on the thread that decodes these very bytes and before it does, so the main thread spends nothing on it
+ * and an image whose digest is wrong is never decoded.
+ */
+function checkDigest(bytes: Uint8Array, expected: string): string {
+  const { sha256, mismatch } = checkSha256(bytes, expected);
+  if (mismatch !== undefined) throw mismatch;
+  return sha256;
 }
 
 async function main(): Promise<void> {
@@ -78,9 +90,10 @@ async function main(): Promise<void> {
         post({ kind: 'tokens', id, ids: task.texts.map((t) => tokenizer.encode(t, init.maxTextTokens)) });
         return;
       }
+      const sha256 = task.sha256 === undefined ? undefined : checkDigest(task.bytes, task.sha256);
       const { pixels, decodedBytes } = await tensorOf(task);
       const own = pixels.byteOffset === 0 && pixels.byteLength === pixels.buffer.byteLength ? pixels : new Float32Array(pixels);
-      post({ kind: 'pixels', id, pixels: own }, own.buffer instanceof ArrayBuffer ? [own.buffer] : []);
+      post({ kind: 'pixels', id, pixels: own, ...(sha256 !== undefined ? { sha256 } : {}) }, own.buffer instanceof ArrayBuffer ? [own.buffer] : []);
       // After the answer is posted, with the decoded image unreachable: a scavenge frees it (see young-collector.ts).
       young.track(decodedBytes);
     } catch (error) {

@@ -5,6 +5,7 @@
  */
 import { LIMITS } from '@coyo/backend-protocol';
 import type { PaddedBatch } from '../models/tokenizer.js';
+import type { Sha256Claim } from './sha256-claim.js';
 
 /** The execution provider a session runs on. */
 export type Device = 'cpu' | 'webgpu' | 'cuda';
@@ -55,6 +56,12 @@ export interface PreprocessOptions {
   signal?: AbortSignal;
   /** Images: the bytes' buffer may be transferred to the thread (detaching it here) instead of copied. */
   transfer?: boolean;
+  /**
+   * Images: the SHA-256 the caller claims for the bytes. They are hashed where they are decoded, before
+   * decoding: other bytes are refused with a `digest_mismatch` `ImageInputError`; equal ones are
+   * confirmed on the claim (`Sha256Claim.confirm`) before the tensor is returned.
+   */
+  sha256?: Sha256Claim;
 }
 
 /** A thread's event-loop totals since it started (Node's `eventLoopUtilization()`), in ms. */

@@ -17,6 +17,7 @@ import {
   type ImageModel,
   type Tower,
 } from '../backend/types.js';
+import type { Sha256Claim } from '../backend/sha256-claim.js';
 import type { BackendMetrics } from '../metrics/metrics.js';
 import { padBatch } from '../models/tokenizer.js';
 import { topK, type Prediction } from '../models/vit-postprocess.js';
@@ -33,6 +34,11 @@ export interface WorkOptions {
    * transferred to its pre-processing thread instead of copied, and is detached once the call has started.
    */
   transferImages?: boolean;
+  /**
+   * The SHA-256 the caller claims for its one image: checked where the image is decoded, before decoding
+   * (`PreprocessOptions.sha256`), and confirmed on the claim when equal.
+   */
+  sha256?: Sha256Claim;
 }
 
 /** The kinds of work a request asks for, each served by one tower. */
@@ -314,8 +320,10 @@ export class Engine {
     const transfer = options.transferImages === true ? { transfer: true } : {};
     const [only] = images;
     if (images.length === 1 && only !== undefined) {
-      return [await this.backend.preprocessImage(model, only, { ...(options.signal ? { signal: options.signal } : {}), ...transfer })];
+      const sha256 = options.sha256 !== undefined ? { sha256: options.sha256 } : {};
+      return [await this.backend.preprocessImage(model, only, { ...(options.signal ? { signal: options.signal } : {}), ...transfer, ...sha256 })];
     }
+    if (options.sha256 !== undefined) throw new Error(`bug: one sha-256 given for ${images.length} images`);
     const failed = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
     return Promise.all(

@@ -15,8 +15,10 @@ import {
   HEADERS,
   encodeBinaryEmbeddings,
   float32JsonArrayMaxBytes,
+  parseContentDigest,
   writeFloat32JsonArray,
 } from '@coyo/backend-protocol';
+import { Sha256Claim } from '../backend/sha256-claim.js';
 import type { Answered, Classifications, ImageEmbeddings } from '../batching/engine.js';
 import type { Logger } from '../metrics/logger.js';
 import { ClientGone, HttpProblem, problemParts, toProblem } from './problem.js';
@@ -52,6 +54,34 @@ export function parseTopK(value: string | undefined): number {
   if (value === undefined) return LIMITS.defaultTopK;
   if (!TOP_K_PATTERN.test(value) || Number(value) < 1) throw new HttpProblem('invalid_request', 'top_k must be a whole number ≥ 1');
   return Number(value);
+}
+
+/**
+ * The SHA-256 a raw image body's `content-digest` header claims; `undefined` when there is no header or
+ * it names only other algorithms (the body is then not hashed at all); a 400 problem naming the header
+ * when it is malformed. Multipart bodies do not ask: their header is ignored.
+ */
+export function claimedSha256(header: string | undefined): Sha256Claim | undefined {
+  if (header === undefined) return undefined;
+  const digest = parseContentDigest(header);
+  switch (digest.kind) {
+    case 'sha-256':
+      return new Sha256Claim(digest.hex);
+    case 'other':
+      return undefined;
+    case 'invalid':
+      throw new HttpProblem('invalid_request', `${HEADERS.contentDigest} is not a valid digest field: ${digest.reason}`);
+  }
+}
+
+/**
+ * `parts` confirming, in `x-coyo-verified-sha256`, the digest the bytes behind them were found to have:
+ * only a claim the backend has confirmed adds it.
+ */
+export function withVerifiedSha256(parts: AnswerParts, claim: Sha256Claim | undefined): AnswerParts {
+  const verified = claim?.verified;
+  if (verified !== undefined) parts.headers[HEADERS.verifiedSha256] = verified;
+  return parts;
 }
 
 /** An answer's headers and body bytes (a view of a buffer the answer owns). */

@@ -18,14 +18,15 @@ import {
 import { Hono, type Context } from 'hono';
 import type { RequestIdVariables } from 'hono/request-id';
 import type { Answered, Engine, ImageEmbeddings, Work, WorkOptions } from '../batching/engine.js';
+import type { Sha256Claim } from '../backend/sha256-claim.js';
 import type { Config } from '../config.js';
 import type { BackendMetrics } from '../metrics/metrics.js';
 import { silentLogger, type Logger } from '../metrics/logger.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/registry.js';
 import { phashOf } from '../models/phash.js';
-import { classifyAnswer, embeddingsAnswer, errorAnswer, parseDeadlineMs, parseTopK } from './answers.js';
+import { classifyAnswer, claimedSha256, embeddingsAnswer, errorAnswer, parseDeadlineMs, parseTopK, withVerifiedSha256 } from './answers.js';
 import { bearerAuth } from './auth.js';
-import { incomingOf, readImages, readTexts } from './body.js';
+import { incomingOf, isMultipart, readImages, readTexts } from './body.js';
 import { HttpProblem, problemResponse } from './problem.js';
 import { resolveRequestId } from './request-id.js';
 import { recordRequest } from './request-log.js';
@@ -110,6 +111,16 @@ export function createApp({
   };
 
   /**
+   * The SHA-256 a raw image body claims in `content-digest` (a 400 problem when the field is malformed),
+   * checked where the image is decoded and confirmed on the answer; a multipart body's is ignored.
+   */
+  const claimedImageSha256 = (c: Context<AppEnv>): Sha256Claim | undefined =>
+    isMultipart(c.req.header('content-type')) ? undefined : claimedSha256(c.req.header(HEADERS.contentDigest));
+
+  /** {@link work} for an image route, with the digest its one raw image must have. */
+  const imageWork = (c: Context<AppEnv>, sha256: Sha256Claim | undefined): WorkOptions => ({ ...work(c), ...(sha256 !== undefined ? { sha256 } : {}) });
+
+  /**
    * Runs `read` then `run` under a permit of `work`, taken before the body is read so an overloaded tower
    * answers 503 at once; the permit is returned however the request ends. The answer comes back with the
    * time admission took (permit, body read and parse), for the stage metrics.
@@ -143,23 +154,34 @@ export function createApp({
     });
   };
 
-  /** An embed answer ({@link embeddingsAnswer}: JSON, or binary rows when `Accept` asks for them). */
-  const answerEmbeddings = (c: Context<AppEnv>, route: string, answer: ImageEmbeddings, admissionMs: number, tokens?: readonly number[]) => {
+  /**
+   * An embed answer ({@link embeddingsAnswer}: JSON, or binary rows when `Accept` asks for them),
+   * confirming `sha256` when the image's digest was checked against it.
+   */
+  const answerEmbeddings = (
+    c: Context<AppEnv>,
+    route: string,
+    answer: ImageEmbeddings,
+    admissionMs: number,
+    tokens?: readonly number[],
+    sha256?: Sha256Claim,
+  ) => {
     const serialising = performance.now();
-    const { headers, body } = embeddingsAnswer(answer, acceptsBinaryEmbeddings(c.req.header('accept')), tokens);
+    const { headers, body } = withVerifiedSha256(embeddingsAnswer(answer, acceptsBinaryEmbeddings(c.req.header('accept')), tokens), sha256);
     const response = c.body(body, 200, headers);
     observeStages(route, answer, admissionMs, serialising);
     return response;
   };
 
   app.post(ROUTES.embedImage.path, async (c) => {
+    const sha256 = claimedImageSha256(c);
     const { answer, admissionMs } = await withPermit(
       c,
       'embed-image',
       () => readImages(c.req.raw, config.limits, incomingOf(c.env)),
-      (engine, images, permit) => engine.embedImages(images, permit, work(c)),
+      (engine, images, permit) => engine.embedImages(images, permit, imageWork(c, sha256)),
     );
-    return answerEmbeddings(c, ROUTES.embedImage.path, answer, admissionMs);
+    return answerEmbeddings(c, ROUTES.embedImage.path, answer, admissionMs, undefined, sha256);
   });
 
   app.post(ROUTES.embedText.path, async (c) => {
@@ -174,14 +196,15 @@ export function createApp({
 
   app.post(ROUTES.classify.path, async (c) => {
     const k = parseTopK(c.req.query('top_k'));
+    const sha256 = claimedImageSha256(c);
     const { answer, admissionMs } = await withPermit(
       c,
       'classify',
       () => readImages(c.req.raw, config.limits, incomingOf(c.env)),
-      (engine, images, permit) => engine.classify(images, k, permit, work(c)),
+      (engine, images, permit) => engine.classify(images, k, permit, imageWork(c, sha256)),
     );
     const serialising = performance.now();
-    const { headers, body } = classifyAnswer(answer);
+    const { headers, body } = withVerifiedSha256(classifyAnswer(answer), sha256);
     const response = c.body(body, 200, headers);
     observeStages(ROUTES.classify.path, answer, admissionMs, serialising);
     return response;

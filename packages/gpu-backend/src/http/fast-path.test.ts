@@ -4,10 +4,13 @@
  * answered 599, so every answer compared here is theirs), and compares status, the headers a caller
  * reads, and the body byte for byte.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { formatContentDigest } from '@coyo/backend-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeBackend } from '../backend/fake.js';
+import type { PreprocessOptions } from '../backend/types.js';
 import { Engine } from '../batching/engine.js';
 import { BackendMetrics } from '../metrics/metrics.js';
 import { createApp, type AppDeps } from './app.js';
@@ -30,6 +33,7 @@ const COMPARED_HEADERS = [
   'x-embedding-dim',
   'x-embedding-count',
   'x-text-tokens',
+  'x-coyo-verified-sha256',
 ];
 
 interface Side {
@@ -323,6 +327,87 @@ describe('the direct image routes answer as the app does', () => {
       const response = await fetch(`${ready.url}${path}`, { method: 'POST', ...init });
       expect(response.status).toBe(599);
       await response.arrayBuffer();
+    }
+  });
+});
+
+describe('content-digest on a raw image body, on both paths', () => {
+  const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+  const body = png(120, 9);
+  const digest = sha256(body);
+  const claiming = (hex: string) => ({ ...image, 'content-digest': formatContentDigest(hex) });
+  const routes = ['/v1/classify?top_k=3', '/v1/embed/image'] as const;
+
+  it('confirms a matching sha-256 with x-coyo-verified-sha256 on an answer otherwise the same, JSON and binary', async () => {
+    for (const [path, accept] of [...routes.map((r) => [r, {}] as const), ['/v1/embed/image', { accept: 'application/octet-stream' }] as const]) {
+      const [plainApp, plainDirect] = await both(ready, { ...image, ...accept }, body, path);
+      const [viaApp, viaDirect] = await both(ready, { ...claiming(digest), ...accept }, body, path);
+      expect(viaApp.status).toBe(200);
+      expect(viaApp.headers['x-coyo-verified-sha256']).toBe(digest);
+      expect(viaDirect).toEqual(viaApp);
+      expect(plainApp.headers['x-coyo-verified-sha256']).toBeNull();
+      expect(plainDirect).toEqual(plainApp);
+      expect({ ...viaApp, headers: { ...viaApp.headers, 'x-coyo-verified-sha256': null }, timings: true }).toEqual({ ...plainApp, timings: true });
+    }
+  });
+
+  it('refuses a mismatching sha-256 with 400 digest_mismatch, and the model never runs', async () => {
+    const s = await side();
+    const claimed = sha256(png(120, 8));
+    for (const path of routes) {
+      const [viaApp, viaDirect] = await both(s, claiming(claimed), body, path);
+      expect(viaApp.status).toBe(400);
+      expect(JSON.parse(Buffer.from(viaApp.body, 'base64').toString())).toMatchObject({
+        type: 'digest_mismatch',
+        detail: `the body's SHA-256 is ${digest}; content-digest says ${claimed}`,
+      });
+      expect(viaApp.headers['x-coyo-verified-sha256']).toBeNull();
+      expect(viaDirect).toEqual(viaApp);
+    }
+    expect(s.backend.runs).toEqual([]);
+    expect(s.metrics.render()).not.toMatch(/coyo_backend_batch_size_count\{[^}]*\} [1-9]/);
+  });
+
+  it('refuses a malformed field with 400 invalid_request naming it', async () => {
+    for (const value of ['sha-256=:abc', 'sha-256=:AAAA:', `sha-256=:${Buffer.alloc(32).toString('base64')}:, sha-256=:${Buffer.alloc(32).toString('base64')}:`]) {
+      for (const path of routes) {
+        const [viaApp, viaDirect] = await both(ready, { ...image, 'content-digest': value }, body, path);
+        expect(viaApp.status).toBe(400);
+        const answer = JSON.parse(Buffer.from(viaApp.body, 'base64').toString()) as { type: string; detail: string };
+        expect(answer.type).toBe('invalid_request');
+        expect(answer.detail).toMatch(/^content-digest is not a valid digest field: /);
+        expect(viaDirect).toEqual(viaApp);
+      }
+    }
+  });
+
+  it('ignores a field that names only other algorithms: no hashing, no confirmation', async () => {
+    const s = await side();
+    const options: Array<PreprocessOptions | undefined> = [];
+    const original = s.backend.preprocessImage.bind(s.backend);
+    s.backend.preprocessImage = (model, bytes, o) => {
+      options.push(o);
+      return original(model, bytes, o);
+    };
+    const other = { ...image, 'content-digest': `sha-512=:${Buffer.alloc(64).toString('base64')}:` };
+    for (const path of routes) {
+      const [viaApp, viaDirect] = await both(s, other, body, path);
+      expect(viaApp.status).toBe(200);
+      expect(viaApp.headers['x-coyo-verified-sha256']).toBeNull();
+      expect(viaDirect).toEqual(viaApp);
+    }
+    expect(options.map((o) => o?.sha256)).toEqual([undefined, undefined, undefined, undefined]);
+  });
+
+  it('ignores the field on a multipart body, which only the app serves', async () => {
+    for (const path of routes) {
+      const form = new FormData();
+      form.append('image', new Blob([body], { type: 'image/png' }), 'x.png');
+      for (const value of [formatContentDigest(sha256(png(120, 8))), formatContentDigest(digest), 'not a digest']) {
+        const response = await ready.app.request(path, { method: 'POST', headers: { ...AUTH, 'content-digest': value }, body: form });
+        expect(response.status).toBe(200);
+        expect(response.headers.get('x-coyo-verified-sha256')).toBeNull();
+      }
     }
   });
 });

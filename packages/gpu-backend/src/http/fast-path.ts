@@ -4,8 +4,8 @@
  * those cost about as much CPU as the rest of the request together. `POST /v1/embed/text`,
  * `POST /v1/classify` (with `?top_k=<digits>` or no query) and `POST /v1/embed/image` with a raw image
  * body are answered here. Everything a caller can observe is the app's, from the same functions: request
- * id, bearer check, readiness and deadline, permit before the body, body limits and validation, answer
- * headers and body, problem documents, 499 for a client that left, the `requests` counter, stage times and
+ * id, bearer check, readiness and deadline, permit before the body, body limits and validation, a raw
+ * image's `content-digest` check, answer headers and body, problem documents, 499 for a client that left, the `requests` counter, stage times and
  * the log line. `fast-path.test.ts` holds the two paths to the same answers. Every other request
  * (multipart image bodies, other queries, other routes) goes to Hono.
  */
@@ -14,7 +14,18 @@ import type { Socket } from 'node:net';
 import { HEADERS, ROUTES, acceptsBinaryEmbeddings } from '@coyo/backend-protocol';
 import type { AppDeps } from './app.js';
 import type { Answered, Engine, RequestPermit, WorkOptions } from '../batching/engine.js';
-import { classifyAnswer, embeddingsAnswer, errorAnswer, parseDeadlineMs, parseTopK, type AnswerParts, type ErrorAnswer } from './answers.js';
+import type { Sha256Claim } from '../backend/sha256-claim.js';
+import {
+  classifyAnswer,
+  claimedSha256,
+  embeddingsAnswer,
+  errorAnswer,
+  parseDeadlineMs,
+  parseTopK,
+  withVerifiedSha256,
+  type AnswerParts,
+  type ErrorAnswer,
+} from './answers.js';
 import { tokenCheck } from './auth.js';
 import { isMultipart, readImageFromNode, readTextsFromNode } from './body.js';
 import { HttpProblem } from './problem.js';
@@ -71,7 +82,8 @@ export function directRoutes({ config, status, metrics, logger = silentLogger }:
   /**
    * One inference request: what the app's middleware does (request id, bearer check, readiness, deadline,
    * in-flight count), then `prepare` (checks before the permit), a permit, `read` (the body) and `run`,
-   * whose answer is written at once, framed by its length; every failure is answered as the app's
+   * whose answer (built with what `prepare` returned) is written at once, framed by its length; every
+   * failure is answered as the app's
    * `onError` answers it, and the request is counted and logged.
    */
   async function serve<P, I, A extends Answered>(
@@ -83,7 +95,7 @@ export function directRoutes({ config, status, metrics, logger = silentLogger }:
       prepare: () => P;
       read: () => Promise<I>;
       run: (engine: Engine, input: I, permit: RequestPermit, prepared: P, options: WorkOptions) => Promise<A>;
-      answer: (answer: A) => AnswerParts;
+      answer: (answer: A, prepared: P) => AnswerParts;
     },
   ): Promise<void> {
     const started = performance.now();
@@ -109,7 +121,7 @@ export function directRoutes({ config, status, metrics, logger = silentLogger }:
           const options: WorkOptions = { signal: gone, ...(deadlineAt !== undefined ? { deadlineAt } : {}) };
           const answer = await steps.run(engine, input, permit, prepared, options);
           const serialising = performance.now();
-          const { headers, body } = steps.answer(answer);
+          const { headers, body } = steps.answer(answer, prepared);
           headers[HEADERS.requestId] = requestId;
           // Framed by its length: writeHead alone would send it chunked.
           headers['content-length'] = String(body.byteLength);
@@ -146,23 +158,32 @@ export function directRoutes({ config, status, metrics, logger = silentLogger }:
       answer: (answer) => embeddingsAnswer(answer, acceptsBinaryEmbeddings(header(req, 'accept')), answer.tokens),
     });
 
-  // The image read here fills a buffer of its own: it is transferred to its pre-processing thread, not copied.
+  /**
+   * An image request's work options: the image read here fills a buffer of its own, transferred to its
+   * pre-processing thread, not copied; a claimed digest is checked there (the answer then confirms it).
+   */
+  const imageWork = (options: WorkOptions, sha256: Sha256Claim | undefined): WorkOptions => ({
+    ...options,
+    transferImages: true,
+    ...(sha256 !== undefined ? { sha256 } : {}),
+  });
+
   const classify = (req: IncomingMessage, res: ServerResponse, topK: string | undefined) =>
     serve(req, res, CLASSIFY, {
       work: 'classify',
-      prepare: () => parseTopK(topK),
+      prepare: () => ({ k: parseTopK(topK), sha256: claimedSha256(header(req, HEADERS.contentDigest)) }),
       read: () => readImageFromNode(req, config.limits),
-      run: (engine, images, permit, k, options) => engine.classify(images, k, permit, { ...options, transferImages: true }),
-      answer: classifyAnswer,
+      run: (engine, images, permit, { k, sha256 }, options) => engine.classify(images, k, permit, imageWork(options, sha256)),
+      answer: (answer, { sha256 }) => withVerifiedSha256(classifyAnswer(answer), sha256),
     });
 
   const embedImage = (req: IncomingMessage, res: ServerResponse) =>
     serve(req, res, EMBED_IMAGE, {
       work: 'embed-image',
-      prepare: () => undefined,
+      prepare: () => claimedSha256(header(req, HEADERS.contentDigest)),
       read: () => readImageFromNode(req, config.limits),
-      run: (engine, images, permit, _, options) => engine.embedImages(images, permit, { ...options, transferImages: true }),
-      answer: (answer) => embeddingsAnswer(answer, acceptsBinaryEmbeddings(header(req, 'accept'))),
+      run: (engine, images, permit, sha256, options) => engine.embedImages(images, permit, imageWork(options, sha256)),
+      answer: (answer, sha256) => withVerifiedSha256(embeddingsAnswer(answer, acceptsBinaryEmbeddings(header(req, 'accept'))), sha256),
     });
 
   /** The direct handler of a request, or `undefined` when the app answers it. */

@@ -1,7 +1,13 @@
 import { PROBLEMS, type ProblemType } from '@coyo/backend-protocol';
 
-/** Problem `type`s an image payload can be refused with (see docs/backend-protocol.md). */
-export type ImageInputErrorType = Extract<ProblemType, 'invalid_image' | 'unsupported_media_type' | 'image_too_large' | 'payload_too_large'>;
+/**
+ * Problem `type`s an image payload can be refused with (see docs/backend-protocol.md): `digest_mismatch`
+ * when its bytes do not have the SHA-256 its `content-digest` claimed.
+ */
+export type ImageInputErrorType = Extract<
+  ProblemType,
+  'invalid_image' | 'unsupported_media_type' | 'image_too_large' | 'payload_too_large' | 'digest_mismatch'
+>;
 
 export type ImageInputErrorStatus = (typeof PROBLEMS)[ImageInputErrorType]['status'];
 
