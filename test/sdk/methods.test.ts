@@ -141,6 +141,22 @@ describe('inference through the SDK', () => {
     }
   });
 
+  it('answers a streamed body that is no image with the problem type the edge gives when it reads it (415)', async () => {
+    const text = new TextEncoder().encode(`not an image ${String(Date.now())}`);
+    const digest = `sha-256=:${createHash('sha256').update(text).digest('base64')}:`;
+    const types: string[] = [];
+    for (const headers of [{ 'content-digest': digest }, {}]) {
+      const res = await fetch(`${stack?.workerUrl ?? ''}/v1/classify`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${stack?.apiKey ?? ''}`, 'content-type': 'application/octet-stream', ...headers },
+        body: text,
+      });
+      expect(res.status).toBe(415);
+      types.push(((await res.json()) as { type: string }).type);
+    }
+    expect(types[0]).toBe(types[1]);
+  });
+
   it('gives the request id with the raw response', async () => {
     const { data, response, requestId } = await coyo.zeroShot({ image: png, labels: ['cat', 'dog'] }).withResponse();
     expect(response.status).toBe(200);
