@@ -156,6 +156,49 @@ describe('BackendClient', () => {
     expect(err.message).toBe('the JPEG is truncated');
   });
 
+  it.each([
+    ['image_too_large', 413, 'image_too_large'],
+    ['payload_too_large', 413, 'payload_too_large'],
+    ['unsupported_media_type', 415, 'unsupported_media_type'],
+    ['digest_mismatch', 400, 'digest_mismatch'],
+    ['invalid_request', 400, 'backend_error'],
+  ] as const)('maps the backend problem %s of a streamed body to the edge problem the buffered path gives', async (type, status, slug) => {
+    const answer = new Response(JSON.stringify(problemAnswer(type, 'refused', 'r1')), { status, headers: { 'content-type': PROBLEM_CONTENT_TYPE } });
+    const { client: c } = client('http://backend.test', { fetch: () => Promise.resolve(answer) });
+    const image = { sha256: 'a'.repeat(64), contentType: 'image/png', takeStream: () => new Blob([uniquePng()]).stream() };
+    const err = await rejectionProblem(c.classifyStream(image, 5, ctx()));
+    expect(err.slug).toBe(slug);
+  });
+
+  it('sends a streamed body once and confirms the digest only from the answer header', async () => {
+    const seen: Headers[] = [];
+    const respond = (verified: string | null) => () => {
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (verified !== null) headers[HEADERS.verifiedSha256] = verified;
+      return Promise.resolve(new Response(JSON.stringify({ model: 'vit', predictions: [[{ label: 'a', score: 1, index: 0 }]] }), { headers }));
+    };
+    let taken = 0;
+    const image = {
+      sha256: 'b'.repeat(64),
+      contentType: 'image/png',
+      takeStream: () => {
+        taken += 1;
+        return new Blob([uniquePng()]).stream();
+      },
+    };
+    for (const [verified, expected] of [['b'.repeat(64), 'b'.repeat(64)], [null, null], ['not hex', null]] as const) {
+      const { client: c } = client('http://backend.test', {
+        fetch: (_input, init) => {
+          seen.push(new Headers(init?.headers));
+          return respond(verified)();
+        },
+      });
+      expect((await c.classifyStream(image, 5, ctx())).verifiedSha256).toBe(expected);
+    }
+    expect(taken).toBe(3);
+    expect(seen.map((h) => h.get(HEADERS.contentDigest))).toEqual(Array(3).fill(`sha-256=:${btoa(String.fromCharCode(...Array(32).fill(0xbb)))}:`));
+  });
+
   it('answers backend_error when an answer parses but its vectors do not have the declared dim', async () => {
     const body: EmbedImageAnswer = { model: 'align-base', revision: '0123456789abcdef', dim: 3, embeddings: [[1, 2]] };
     const { client: c } = client('http://backend.test', { fetch: () => Promise.resolve(Response.json(body)) });
