@@ -8,8 +8,10 @@
  * before every case and once more after the last one, so the machine's noise hits both; each case is
  * reported as its CPU per request minus the mean of the floors on either side of it. Inputs follow
  * the budget's terms: a camera-size JPEG (4032×3024), 5 labels, one COYO id. The image and text routes
- * travel as `@coyo/sdk` sends them (a raw body for one image, multipart for several, JSON base64 on the
- * JSON-only routes); rows named `extra:` add other forms, such as the curl form of JSON base64.
+ * travel as `@coyo/sdk` sends them (a raw body with its `Content-Digest` for one image, multipart for
+ * several, JSON for texts); rows named `extra:` add other forms, such as the curl form of JSON base64 and
+ * the cold images without the digest. The SDK is taken from its build: run `pnpm --filter @coyo/sdk
+ * build` after changing it.
  *
  * Two columns, each minus its own floor: `process` is the workerd processes' CPU, which locally also
  * holds Miniflare's KV and R2 simulators, the local proxy hop and the runtime's body plumbing; `isolate`
