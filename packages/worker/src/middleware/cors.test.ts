@@ -52,6 +52,14 @@ describe('cors preflight', () => {
     expect(res.headers.get('access-control-allow-credentials')).toBeNull();
   });
 
+  it('lets through the Content-Digest the SDK sends with a raw image body', async () => {
+    const { app } = appWith();
+    const res = await app.request(preflight(APP_ORIGIN, 'authorization, content-type, content-digest'), {}, envWith(APP_ORIGIN));
+    expect(res.status).toBe(204);
+    const allowed = (res.headers.get('access-control-allow-headers') ?? '').toLowerCase().split(/\s*,\s*/);
+    expect(allowed).toContain('content-digest');
+  });
+
   it('lets through every header the OpenAI and Hugging Face clients send from a browser', async () => {
     const { app } = appWith();
     const sent = [
