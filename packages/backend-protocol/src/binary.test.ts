@@ -9,6 +9,8 @@ import {
   encodeVector,
   float32JsonArray,
   float32JsonArrayMaxBytes,
+  float32JsonNumber,
+  writeFloat32Json,
   writeFloat32JsonArray,
 } from './index.js';
 
@@ -77,6 +79,14 @@ describe('writeFloat32JsonArray', () => {
     // Bit for bit, but for zero's sign, which JSON does not keep.
     const same = values.every((v, i) => (v === 0 ? back[i] === 0 : Object.is(back[i], v)));
     expect(same).toBe(true);
+  });
+
+  it('writes each value as writeFloat32Json writes it alone (the array keeps its own copy of the common case)', () => {
+    const values = randomBits(20_000);
+    const out = new Uint8Array(32);
+    const alone = Array.from(values, (v) => new TextDecoder().decode(out.subarray(0, writeFloat32Json(v, out, 0))));
+    expect(`[${alone.join(',')}]`).toBe(write(values));
+    expect(alone.slice(0, 2_000)).toEqual(Array.from(values.subarray(0, 2_000), float32JsonNumber));
   });
 
   it('writes non-finite values as null, as JSON.stringify does', () => {
