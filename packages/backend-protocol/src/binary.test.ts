@@ -93,6 +93,14 @@ describe('writeFloat32JsonArray', () => {
     expect(write(new Float32Array([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0]))).toBe('[null,null,null,0]');
   });
 
+  it('stays within float32JsonArrayMaxBytes when every value takes the most bytes (-0.00000123456789)', () => {
+    const values = new Float32Array(1_000).fill(-1.23456789e-6);
+    const out = new Uint8Array(float32JsonArrayMaxBytes(values.length));
+    const end = writeFloat32JsonArray(values, out, 0);
+    expect(end).toBeLessThanOrEqual(out.length);
+    expect(new TextDecoder().decode(out.subarray(0, end))).toBe(JSON.stringify(encodeVector(values)));
+  });
+
   it('writes at the given offset and stays within float32JsonArrayMaxBytes', () => {
     const values = new Float32Array([-1.17549435e-38, -3.4028235e38, -1.4e-45, -0.123456789]);
     const out = new Uint8Array(3 + float32JsonArrayMaxBytes(values.length));
