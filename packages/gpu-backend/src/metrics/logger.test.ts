@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { coalescingWriter, createLogger } from './logger.js';
+import { coalescingWriter, createLogger, isoTimeNow } from './logger.js';
 
 describe('coalescingWriter', () => {
   it('writes the lines of one flush interval in one write, in order', async () => {
@@ -49,5 +49,13 @@ describe('createLogger', () => {
     const written = { name: 'TypeError', message: 'bad input', stack: error.stack };
     expect(record?.error).toEqual(written);
     expect(record?.context).toEqual({ cause: written });
+  });
+});
+
+describe('isoTimeNow', () => {
+  it('gives the text of new Date(t).toISOString() within a second, across seconds and before 1970', () => {
+    const times = [0, 1, 9, 10, 99, 100, 999, 1000, 1_764_000_000_000, 1_764_000_000_001, 1_764_000_000_999, 1_764_000_001_000, -1, -999, -1000, -1001, 253_402_300_799_999];
+    for (let t = 1_764_000_000_000; t < 1_764_000_003_000; t += 7) times.push(t);
+    for (const t of times) expect(isoTimeNow(t), String(t)).toBe(new Date(t).toISOString());
   });
 });
