@@ -9,6 +9,8 @@ import {
   encodeVector,
   float32JsonArray,
   float32JsonArrayMaxBytes,
+  float32JsonNumber,
+  writeFloat32Json,
   writeFloat32JsonArray,
 } from './index.js';
 
@@ -79,8 +81,24 @@ describe('writeFloat32JsonArray', () => {
     expect(same).toBe(true);
   });
 
+  it('writes each value as writeFloat32Json writes it alone (the array keeps its own copy of the common case)', () => {
+    const values = randomBits(20_000);
+    const out = new Uint8Array(32);
+    const alone = Array.from(values, (v) => new TextDecoder().decode(out.subarray(0, writeFloat32Json(v, out, 0))));
+    expect(`[${alone.join(',')}]`).toBe(write(values));
+    expect(alone.slice(0, 2_000)).toEqual(Array.from(values.subarray(0, 2_000), float32JsonNumber));
+  });
+
   it('writes non-finite values as null, as JSON.stringify does', () => {
     expect(write(new Float32Array([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0]))).toBe('[null,null,null,0]');
+  });
+
+  it('stays within float32JsonArrayMaxBytes when every value takes the most bytes (-0.00000123456789)', () => {
+    const values = new Float32Array(1_000).fill(-1.23456789e-6);
+    const out = new Uint8Array(float32JsonArrayMaxBytes(values.length));
+    const end = writeFloat32JsonArray(values, out, 0);
+    expect(end).toBeLessThanOrEqual(out.length);
+    expect(new TextDecoder().decode(out.subarray(0, end))).toBe(JSON.stringify(encodeVector(values)));
   });
 
   it('writes at the given offset and stays within float32JsonArrayMaxBytes', () => {

@@ -30,6 +30,9 @@ import {
   type Tower,
 } from './types.js';
 
+
+/** The text tower's inputs, as `padBatch` makes them. */
+const TEXT_INPUTS = ['input_ids', 'attention_mask', 'token_type_ids'] as const;
 /** Each tower's ONNX file (without `.onnx`) and the output it answers with. */
 const SESSIONS: Record<Tower, { dir: string; file: string; output: string }> = {
   'align-vision': { dir: ALIGN_MODEL_ID, file: 'vision_model', output: 'image_embeds' },
@@ -115,6 +118,8 @@ export class OnnxBackend implements Backend {
   readonly #pool: PreprocessPool;
   readonly #sessions: Record<Tower, SessionHost>;
   readonly #tokenizer: BertTokenizer;
+  /** The text inputs the text session declares, read once. */
+  #textInputs: readonly (typeof TEXT_INPUTS)[number][] | undefined;
 
   private constructor(
     models: ModelsInfo,
@@ -271,14 +276,12 @@ export class OnnxBackend implements Backend {
   async embedTexts(input: PaddedBatch): Promise<Float32Array> {
     const session = this.#sessions['align-text'];
     const dims = [input.batch, input.seqLen];
-    const feeds: Record<string, WireTensor> = {
-      input_ids: { type: 'int64', data: input.inputIds, dims },
-      attention_mask: { type: 'int64', data: input.attentionMask, dims },
-      token_type_ids: { type: 'int64', data: input.tokenTypeIds, dims },
-    };
+    const data = { input_ids: input.inputIds, attention_mask: input.attentionMask, token_type_ids: input.tokenTypeIds };
     // Some exports drop token_type_ids (all zeros for one segment): feed only what the model declares.
-    const declared = new Set(session.inputs.map((i) => i.name));
-    const outputs = await session.run(Object.fromEntries(Object.entries(feeds).filter(([name]) => declared.has(name))));
+    const names = (this.#textInputs ??= TEXT_INPUTS.filter((name) => session.inputs.some((i) => i.name === name)));
+    const feeds: Record<string, WireTensor> = {};
+    for (const name of names) feeds[name] = { type: 'int64', data: data[name], dims };
+    const outputs = await session.run(feeds);
     return pick(outputs, SESSIONS['align-text'].output, 'align-text');
   }
 

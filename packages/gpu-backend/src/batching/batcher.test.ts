@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Batcher, selectBatch, type BatchStats, type BatcherOptions, type RunBatch } from './batcher.js';
 import { QueueRejection } from './errors.js';
@@ -246,6 +247,20 @@ describe('Batcher', () => {
     await vi.advanceTimersByTimeAsync(10);
     expect(r.batches).toEqual([[3]]);
     await expect(staying).resolves.toMatchObject({ outputs: [30] });
+  });
+
+  it('leaves no abort listener on a signal shared by successive callers (one per connection) once each is answered', async () => {
+    const r = recorder();
+    const { submit } = make(r.run, { maxBatchSize: 8, maxQueueDelayMs: 1 });
+    const connection = new AbortController();
+    for (let i = 0; i < 3; i++) {
+      const answer = submit([i], { signal: connection.signal, deadlineAt: Date.now() + 60_000 });
+      expect(getEventListeners(connection.signal, 'abort')).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(1);
+      await expect(answer).resolves.toMatchObject({ outputs: [i * 10] });
+      expect(getEventListeners(connection.signal, 'abort')).toHaveLength(0);
+    }
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   it('rejects a caller whose signal is already aborted without queueing', async () => {

@@ -100,20 +100,49 @@ export class Permit {
   }
 }
 
-interface Group<O> {
-  outputs: (O | undefined)[];
+/** Listener options of a group's abort listener, one object for all. */
+const ONCE = { once: true } as const;
+
+/**
+ * One submit's items and its caller's promise. It is itself the listener of the caller's abort signal
+ * (`handleEvent`), and its deadline timer calls back with it as argument: a submit creates no functions.
+ */
+class Group<O> {
+  readonly outputs: (O | undefined)[];
   /** Items not answered yet. */
   remaining: number;
   /** Items still waiting in the queue. */
   queued: number;
-  queueMs: number;
-  inferenceMs: number;
-  lastBatch: number;
-  settled: boolean;
-  permit: Permit;
-  resolve: (result: BatchResult<O>) => void;
-  reject: (error: unknown) => void;
-  cleanup: () => void;
+  queueMs = 0;
+  inferenceMs = 0;
+  lastBatch = -1;
+  settled = false;
+  deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    count: number,
+    readonly permit: Permit,
+    readonly signal: AbortSignal | undefined,
+    readonly resolve: (result: BatchResult<O>) => void,
+    readonly reject: (error: unknown) => void,
+    /** What the caller's leaving does to this group (the batcher's, shared by every group). */
+    readonly onAbort: (group: Group<O>) => void,
+  ) {
+    this.outputs = new Array<O | undefined>(count);
+    this.remaining = count;
+    this.queued = count;
+  }
+
+  /** The caller's signal aborted. */
+  handleEvent(): void {
+    this.onAbort(this);
+  }
+
+  /** Stops listening for the caller's leaving and for the deadline. */
+  cleanup(): void {
+    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
+    this.signal?.removeEventListener('abort', this);
+  }
 }
 
 interface Entry<I, O> {
@@ -257,41 +286,34 @@ export class Batcher<I, O> {
     }
 
     return new Promise<BatchResult<O>>((resolve, reject) => {
-      const group: Group<O> = {
-        outputs: new Array<O | undefined>(inputs.length),
-        remaining: inputs.length,
-        queued: inputs.length,
-        queueMs: 0,
-        inferenceMs: 0,
-        lastBatch: -1,
-        settled: false,
-        permit,
-        resolve,
-        reject,
-        cleanup: () => {},
-      };
-      let deadlineTimer: ReturnType<typeof setTimeout> | undefined;
-      // setTimeout fires after 1 ms when asked for more than MAX_TIMER_DELAY_MS: wait in steps instead.
-      const armDeadline = (delay: number) => {
-        deadlineTimer = setTimeout(() => {
-          if (delay > MAX_TIMER_DELAY_MS) armDeadline(delay - MAX_TIMER_DELAY_MS);
-          else if (group.queued > 0) this.#drop(group, 'deadline_exceeded', 'the deadline passed before the work ran');
-        }, Math.min(delay, MAX_TIMER_DELAY_MS));
-      };
-      if (Number.isFinite(deadlineAt)) armDeadline(deadlineAt - now);
-      const onAbort = () => { this.#drop(group, 'client_gone', 'the client closed the request'); };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      group.cleanup = () => {
-        if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
-        signal?.removeEventListener('abort', onAbort);
-      };
+      const group = new Group<O>(inputs.length, permit, signal, resolve, reject, this.#onAbort);
+      if (Number.isFinite(deadlineAt)) this.#armDeadline(group, deadlineAt - now);
+      signal?.addEventListener('abort', group, ONCE);
       const length = this.#length;
       this.#arrivedSinceRunEnded += inputs.length;
-      inputs.forEach((input, index) =>
-        this.#queue.push({ group, index, input, length: length ? length(input) : 0, enqueuedAt: now, deadlineAt }),
-      );
+      for (let index = 0; index < inputs.length; index++) {
+        const input = inputs[index] as I;
+        this.#queue.push({ group, index, input, length: length ? length(input) : 0, enqueuedAt: now, deadlineAt });
+      }
       this.#schedulePump();
     });
+  }
+
+  /** Drops a group's unstarted work when its caller leaves; one function for every group. */
+  readonly #onAbort = (group: Group<O>): void => {
+    this.#drop(group, 'client_gone', 'the client closed the request');
+  };
+
+  /** Drops a group's unstarted work when its deadline passes; one function for every group. */
+  readonly #onDeadline = (group: Group<O>, rest: number): void => {
+    if (rest > 0) this.#armDeadline(group, rest);
+    else if (group.queued > 0) this.#drop(group, 'deadline_exceeded', 'the deadline passed before the work ran');
+  };
+
+  /** setTimeout fires after 1 ms when asked for more than MAX_TIMER_DELAY_MS: waits in steps instead. */
+  #armDeadline(group: Group<O>, delay: number): void {
+    const step = Math.min(delay, MAX_TIMER_DELAY_MS);
+    group.deadlineTimer = setTimeout(this.#onDeadline, step, group, delay - step);
   }
 
   /** Removes a group's unstarted items, frees their slots and rejects its caller. */
@@ -301,14 +323,15 @@ export class Batcher<I, O> {
     if (dropped > 0) this.#queue = this.#queue.filter((e) => e.group !== group);
     group.permit.release(dropped);
     group.queued = 0;
-    this.#settle(group, () => { group.reject(new QueueRejection(reason, message)); });
+    this.#settle(group);
+    group.reject(new QueueRejection(reason, message));
     this.#observer.rejected?.(reason, dropped);
   }
 
-  #settle(group: Group<O>, finish: () => void): void {
+  /** Marks a group answered, before its promise is settled. */
+  #settle(group: Group<O>): void {
     group.settled = true;
     group.cleanup();
-    finish();
   }
 
   /** Coalesces submits of one tick, so that requests arriving together can share a batch. */
@@ -402,8 +425,8 @@ export class Batcher<I, O> {
           group.inferenceMs += inferenceMs;
         }
         if (group.remaining === 0) {
-          this.#settle(group, () => { group.resolve({ outputs: group.outputs as O[], queueMs: group.queueMs, inferenceMs: group.inferenceMs }); },
-          );
+          this.#settle(group);
+          group.resolve({ outputs: group.outputs as O[], queueMs: group.queueMs, inferenceMs: group.inferenceMs });
         }
       });
     } catch (error) {
@@ -412,7 +435,8 @@ export class Batcher<I, O> {
         if (group.queued > 0) this.#queue = this.#queue.filter((e) => e.group !== group);
         group.permit.release(group.queued);
         group.queued = 0;
-        this.#settle(group, () => { group.reject(error); });
+        this.#settle(group);
+        group.reject(error);
       }
     } finally {
       this.#running = false;

@@ -131,11 +131,17 @@ function stackImages(backend: Backend, model: ImageModel, images: readonly Float
   return stacked;
 }
 
-/** Splits a `[batch, dim]` output into one row per item. */
+/**
+ * Splits a `[batch, dim]` output into one row per item: views of `flat`, which the rows then share (an
+ * output is only read once it is answered, and a batch's output is a few kilobytes), rather than a new
+ * buffer per row.
+ */
 export function unstackRows(flat: Float32Array, batch: number): Float32Array[] {
   const dim = flat.length / batch;
   if (!Number.isInteger(dim)) throw new Error(`bug: output of ${flat.length} values does not split into ${batch} rows`);
-  return Array.from({ length: batch }, (_, i) => flat.slice(i * dim, (i + 1) * dim));
+  const rows = new Array<Float32Array>(batch);
+  for (let i = 0; i < batch; i++) rows[i] = flat.subarray(i * dim, (i + 1) * dim);
+  return rows;
 }
 
 export class Engine {

@@ -179,6 +179,40 @@ describe('the direct text route answers as the app does', () => {
     expect(s.metrics.render()).toContain('coyo_backend_stage_seconds_count{route="/v1/embed/text",stage="serialise"} 2\n');
   });
 
+  it('reads a body sent in chunks without a length, and refuses one that grows past the limit while read', async () => {
+    const chunked = (parts: string[]) =>
+      fetch(`${ready.url}/v1/embed/text`, {
+        method: 'POST',
+        headers: json,
+        body: new ReadableStream<Uint8Array>({
+          start(controller) {
+            for (const part of parts) controller.enqueue(new TextEncoder().encode(part));
+            controller.close();
+          },
+        }),
+        duplex: 'half',
+      });
+    const whole = JSON.stringify({ texts: ['a photo of a cat', 'two'] });
+    const [viaApp] = await both(ready, json, whole);
+    const inChunks = await summarise(await chunked([whole.slice(0, 7), whole.slice(7, 20), whole.slice(20)]));
+    expect(inChunks).toEqual(viaApp);
+    const limit = 3 * 2048 * 6 + 64 * 1024;
+    const big = await chunked(['{"texts":["y"],"pad":"', ...Array.from({ length: 10 }, () => 'z'.repeat(limit / 8)), '"}']);
+    expect(big.status).toBe(413);
+    expect(await big.json()).toMatchObject({ type: expect.stringContaining('payload_too_large') as unknown, detail: `the request body is larger than the limit of ${limit} bytes` });
+  });
+
+  it('answers 499 to a client that leaves while sending its body', async () => {
+    const s = await side();
+    const { request } = await import('node:http');
+    const req = request(`${s.url}/v1/embed/text`, { method: 'POST', headers: { ...json, 'transfer-encoding': 'chunked' } });
+    req.on('error', () => {});
+    req.write('{"texts":["half');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    req.destroy();
+    await expect.poll(() => s.metrics.requests.get({ route: '/v1/embed/text', status: '499' })).toBe(1);
+  });
+
   it('drops the work of a client that leaves and counts it as 499, as the app does', async () => {
     const s = await side();
     const started = s.backend.hold();

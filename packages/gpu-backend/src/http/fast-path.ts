@@ -13,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { HEADERS, ROUTES, acceptsBinaryEmbeddings } from '@coyo/backend-protocol';
 import type { AppDeps } from './app.js';
-import type { Answered, Engine, RequestPermit, WorkOptions } from '../batching/engine.js';
+import type { Answered, Engine, RequestPermit, TextEmbeddings, WorkOptions } from '../batching/engine.js';
 import type { Sha256Claim } from '../backend/sha256-claim.js';
 import {
   classifyAnswer,
@@ -57,6 +57,18 @@ function goneSignal(socket: Socket): AbortSignal {
   return signal;
 }
 
+/**
+ * What one direct route does beside the shared frame: `prepare` (checks before the permit), `read` (the
+ * body), `run` and `answer`. The frame passes them the request, so a route's steps can be built once.
+ */
+interface RouteSteps<P, I, A extends Answered> {
+  work: Parameters<Engine['tryAcquirePermit']>[0];
+  prepare: (req: IncomingMessage) => P;
+  read: (req: IncomingMessage) => Promise<I>;
+  run: (engine: Engine, input: I, permit: RequestPermit, prepared: P, options: WorkOptions) => Promise<A>;
+  answer: (answer: A, req: IncomingMessage, prepared: P) => AnswerParts;
+}
+
 /** A request listener's first look: `true` when it has taken the request, `false` to pass it on. */
 export type DirectRoutes = (req: IncomingMessage, res: ServerResponse) => boolean;
 
@@ -90,13 +102,7 @@ export function directRoutes({ config, status, metrics, logger = silentLogger }:
     req: IncomingMessage,
     res: ServerResponse,
     route: string,
-    steps: {
-      work: Parameters<Engine['tryAcquirePermit']>[0];
-      prepare: () => P;
-      read: () => Promise<I>;
-      run: (engine: Engine, input: I, permit: RequestPermit, prepared: P, options: WorkOptions) => Promise<A>;
-      answer: (answer: A, prepared: P) => AnswerParts;
-    },
+    steps: RouteSteps<P, I, A>,
   ): Promise<void> {
     const started = performance.now();
     const requestId = resolveRequestId(header(req, HEADERS.requestId));
@@ -112,16 +118,16 @@ export function directRoutes({ config, status, metrics, logger = silentLogger }:
       const deadlineAt = deadlineMs === undefined ? undefined : engine.now() + deadlineMs;
       const leave = status.enter();
       try {
-        const prepared = steps.prepare();
+        const prepared = steps.prepare(req);
         const admitting = performance.now();
         const permit = engine.tryAcquirePermit(steps.work);
         try {
-          const input = await steps.read();
+          const input = await steps.read(req);
           const admissionMs = performance.now() - admitting;
-          const options: WorkOptions = { signal: gone, ...(deadlineAt !== undefined ? { deadlineAt } : {}) };
+          const options: WorkOptions = deadlineAt === undefined ? { signal: gone } : { signal: gone, deadlineAt };
           const answer = await steps.run(engine, input, permit, prepared, options);
           const serialising = performance.now();
-          const { headers, body } = steps.answer(answer, prepared);
+          const { headers, body } = steps.answer(answer, req, prepared);
           headers[HEADERS.requestId] = requestId;
           // Framed by its length: writeHead alone would send it chunked.
           headers['content-length'] = String(body.byteLength);
@@ -149,14 +155,16 @@ export function directRoutes({ config, status, metrics, logger = silentLogger }:
     recordRequest(metrics, logger, { requestId, method: 'POST', path: route, status: answered, started });
   }
 
-  const embedText = (req: IncomingMessage, res: ServerResponse) =>
-    serve(req, res, TEXT, {
-      work: 'embed-text',
-      prepare: () => undefined,
-      read: () => readTextsFromNode(req, config.limits),
-      run: (engine, texts, permit, _, options) => engine.embedTexts(texts, permit, options),
-      answer: (answer) => embeddingsAnswer(answer, acceptsBinaryEmbeddings(header(req, 'accept')), answer.tokens),
-    });
+  // Built once: a text request creates no functions of its own (each one made per request costs more
+  // than its call: under tsx every named function made is also given its name by a property write).
+  const textSteps: RouteSteps<undefined, string[], TextEmbeddings> = {
+    work: 'embed-text',
+    prepare: () => undefined,
+    read: (req) => readTextsFromNode(req, config.limits),
+    run: (engine, texts, permit, _, options) => engine.embedTexts(texts, permit, options),
+    answer: (answer, req) => embeddingsAnswer(answer, acceptsBinaryEmbeddings(header(req, 'accept')), answer.tokens),
+  };
+  const embedText = (req: IncomingMessage, res: ServerResponse) => serve(req, res, TEXT, textSteps);
 
   /**
    * An image request's work options: the image read here fills a buffer of its own, transferred to its
@@ -174,7 +182,7 @@ export function directRoutes({ config, status, metrics, logger = silentLogger }:
       prepare: () => ({ k: parseTopK(topK), sha256: claimedSha256(header(req, HEADERS.contentDigest)) }),
       read: () => readImageFromNode(req, config.limits),
       run: (engine, images, permit, { k, sha256 }, options) => engine.classify(images, k, permit, imageWork(options, sha256)),
-      answer: (answer, { sha256 }) => withVerifiedSha256(classifyAnswer(answer), sha256),
+      answer: (answer, _req, { sha256 }) => withVerifiedSha256(classifyAnswer(answer), sha256),
     });
 
   const embedImage = (req: IncomingMessage, res: ServerResponse) =>
@@ -183,7 +191,7 @@ export function directRoutes({ config, status, metrics, logger = silentLogger }:
       prepare: () => claimedSha256(header(req, HEADERS.contentDigest)),
       read: () => readImageFromNode(req, config.limits),
       run: (engine, images, permit, sha256, options) => engine.embedImages(images, permit, imageWork(options, sha256)),
-      answer: (answer, sha256) => withVerifiedSha256(embeddingsAnswer(answer, acceptsBinaryEmbeddings(header(req, 'accept'))), sha256),
+      answer: (answer, _req, sha256) => withVerifiedSha256(embeddingsAnswer(answer, acceptsBinaryEmbeddings(header(req, 'accept'))), sha256),
     });
 
   /** The direct handler of a request, or `undefined` when the app answers it. */

@@ -187,13 +187,16 @@ export class BackendMetrics {
     this.#queues.set(tower, depth);
   }
 
-  /** Feeds one tower's batch statistics into the histograms. */
+  /** Feeds one tower's batch statistics into the histograms (series resolved once: a batch builds no label key). */
   observerFor(tower: string): BatchObserver {
+    const batchSize = this.batchSize.child({ tower });
+    const inferenceTime = this.inferenceTime.child({ tower });
+    const queueTime = this.queueTime.child({ tower });
     return {
       batch: ({ size, queueMs, inferenceMs }) => {
-        this.batchSize.observe({ tower }, size);
-        this.inferenceTime.observe({ tower }, inferenceMs / 1000);
-        for (const ms of queueMs) this.queueTime.observe({ tower }, ms / 1000);
+        batchSize.observe(size);
+        inferenceTime.observe(inferenceMs / 1000);
+        for (const ms of queueMs) queueTime.observe(ms / 1000);
       },
       rejected: (reason, items) => {
         if (items > 0) this.rejected.inc({ tower, reason }, items);

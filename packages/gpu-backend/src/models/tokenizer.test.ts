@@ -125,4 +125,16 @@ describe('padBatch', () => {
   it('rejects an empty batch', () => {
     expect(() => padBatch([])).toThrow(RangeError);
   });
+
+  it('writes ids of the whole int32 range and a non-zero pad id as int64 values', () => {
+    const batch = padBatch([[101, 2 ** 31 - 1, 102], [7]], 5);
+    expect([...batch.inputIds]).toEqual([101n, 2147483647n, 102n, 7n, 5n, 5n]);
+    expect([...batch.attentionMask]).toEqual([1n, 1n, 1n, 1n, 0n, 0n]);
+    expect([...batch.tokenTypeIds]).toEqual(new Array(6).fill(0n));
+  });
+
+  it('rejects a token id that is not an integer in 0…2^31-1', () => {
+    expect(() => padBatch([[101, -1, 102]])).toThrow(RangeError);
+    expect(() => padBatch([[101, 1.5, 102]])).toThrow(RangeError);
+  });
 });

@@ -172,9 +172,28 @@ export function padBatch(seqs: readonly (readonly number[])[], padId: number = P
     if (seq.length > seqLen) seqLen = seq.length;
   }
   const batch = seqs.length;
-  const inputIds = new BigInt64Array(batch * seqLen).fill(BigInt(padId));
+  const inputIds = new BigInt64Array(batch * seqLen);
   const attentionMask = new BigInt64Array(batch * seqLen);
   const tokenTypeIds = new BigInt64Array(batch * seqLen);
+  if (LITTLE_ENDIAN && Number.isInteger(padId) && padId >= 0 && padId <= 0x7fffffff) {
+    // Token ids are small non-negative integers: each int64 is written as its low 32-bit half (the high
+    // half stays 0) through an Int32Array view, which makes no BigInt per token.
+    const ids = new Int32Array(inputIds.buffer);
+    const mask = new Int32Array(attentionMask.buffer);
+    if (padId !== 0) for (let i = 0; i < ids.length; i += 2) ids[i] = padId;
+    for (let b = 0; b < batch; b++) {
+      const seq = seqs[b] as readonly number[];
+      const row = 2 * b * seqLen;
+      for (let t = 0; t < seq.length; t++) {
+        const id = seq[t] as number;
+        if (!(Number.isInteger(id) && id >= 0 && id <= 0x7fffffff)) throw new RangeError(`padBatch got token id ${id}, not an integer in 0…2^31-1`);
+        ids[row + 2 * t] = id;
+        mask[row + 2 * t] = 1;
+      }
+    }
+    return { inputIds, attentionMask, tokenTypeIds, batch, seqLen };
+  }
+  inputIds.fill(BigInt(padId));
   seqs.forEach((seq, b) => {
     const row = b * seqLen;
     seq.forEach((id, t) => {
@@ -184,3 +203,6 @@ export function padBatch(seqs: readonly (readonly number[])[], padId: number = P
   });
   return { inputIds, attentionMask, tokenTypeIds, batch, seqLen };
 }
+
+/** Whether this machine stores numbers little-endian (the low half of an int64 first). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
