@@ -1,7 +1,7 @@
 /**
  * The inputs of the edge CPU benchmark and profiler: the real local stack with a 200,000-row COYO
  * sample in its R2, and one request builder per public route. Inputs follow the CPU budget's terms: a
- * camera-size JPEG (4032×3024, about 3 MB), 5 labels, one COYO id.
+ * camera-size JPEG (4032×3024, about 2.4 MB), 5 labels, one COYO id.
  *
  * The image and text routes are driven through `@coyo/sdk`, so each request travels the way the SDK
  * sends it: one image of bytes to zero-shot, classify or embeddings (without texts) as the raw body
@@ -14,8 +14,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cameraJpeg } from '@coyo/gpu-backend/camera-jpeg';
 import { Coyo } from '@coyo/sdk';
-import sharp from 'sharp';
 import { runCliOk, WRANGLER_CONFIG } from '../coyo/cli.ts';
 import { startStack, type Stack } from '../harness/stack.ts';
 
@@ -39,25 +39,6 @@ export interface EdgeBench {
   floor: Case;
   imageBytes: number;
   stop: () => Promise<void>;
-}
-
-/** A smooth 4032×3024 picture with sensor-like noise: a phone camera's JPEG (about 3 MB at quality 85). */
-async function cameraJpeg(): Promise<Buffer> {
-  const width = 4032;
-  const height = 3024;
-  const raw = Buffer.alloc(width * height * 3);
-  let seed = 12345;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      seed = (seed * 1103515245 + 12345) >>> 0;
-      const noise = (seed >>> 24) & 15;
-      const o = (y * width + x) * 3;
-      raw[o] = ((x * 255) / width + noise) & 255;
-      raw[o + 1] = ((y * 255) / height + noise) & 255;
-      raw[o + 2] = (((x + y) * 128) / width + noise) & 255;
-    }
-  }
-  return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
 }
 
 /**

@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { z } from 'zod';
 import { sha256Hex } from '../src/backend/sha256-claim.js';
+import { cameraJpeg } from './camera-jpeg.js';
 import { jpegDecoderLabel, probeJpegDecoder } from '../src/models/jpeg-native.js';
 import { loadVitConfig } from '../src/models/model-config.js';
 import { decodeJpegSync, decodeToRgb, rgbToTensor, tensorLength, type RgbImage, type RgbScratch } from '../src/models/preprocess.js';
@@ -30,25 +31,6 @@ const cpuMs = (): number => {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;
 };
-
-/** A 4032×3024 JPEG (a 12 MP phone photo's size) with fine texture, so it compresses as a photo does (≈ 3 MB). */
-async function cameraJpeg(): Promise<Buffer> {
-  const width = 4032;
-  const height = 3024;
-  const raw = Buffer.alloc(width * height * 3);
-  let seed = 12345;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      const noise = (seed >> 16) % 40;
-      const o = (y * width + x) * 3;
-      raw[o] = ((x * 255) / width + noise) & 255;
-      raw[o + 1] = ((y * 255) / height + noise) & 255;
-      raw[o + 2] = (128 + 100 * Math.sin((x + y) / 60) + noise) & 255;
-    }
-  }
-  return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 70 }).toBuffer();
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { rounds: { type: 'string' }, 'per-round': { type: 'string' } } });
