@@ -32,6 +32,26 @@ export function incomingOf(env: unknown): IncomingMessage | undefined {
   return incoming instanceof IncomingMessage ? incoming : undefined;
 }
 
+/** A body being read by {@link readIncoming}. */
+interface IncomingBody {
+  chunks: Buffer[];
+  total: number;
+  limit: number;
+  what: string;
+  owned: boolean;
+  /** The body's own buffer, filled as chunks arrive, while they fit in it. */
+  into: Uint8Array<ArrayBuffer> | undefined;
+  resolve: (bytes: Uint8Array<ArrayBuffer>) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * The bodies being read, by request. The listeners below are shared by every request (an emitter calls
+ * them with itself as `this`) and find their body here: a request makes no functions of its own, each of
+ * which would also get its name set under tsx.
+ */
+const incomingBodies = new WeakMap<IncomingMessage, IncomingBody>();
+
 /**
  * Reads `incoming` itself, sparing the web stream and `Request` that reading through `Request.body` builds
  * around it per request. Bytes past `limit` refuse the request as the stream path does.
@@ -43,71 +63,81 @@ export function incomingOf(env: unknown): IncomingMessage | undefined {
  */
 function readIncoming(incoming: IncomingMessage, limit: number, what: string, owned = false): Promise<Uint8Array<ArrayBuffer>> {
   return new Promise<Uint8Array<ArrayBuffer>>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
     const declared = owned ? declaredLength(incoming.headers['content-length']) : undefined;
-    // The body's own buffer, filled as chunks arrive, while they fit in it.
-    let into = declared !== undefined && declared > 0 && declared <= limit ? new Uint8Array(declared) : undefined;
-    const cleanup = () => {
-      incoming.off('data', onData);
-      incoming.off('end', onEnd);
-      incoming.off('error', onError);
-      incoming.off('close', onClose);
-    };
-    const onData = (chunk: Buffer) => {
-      const at = total;
-      total += chunk.byteLength;
-      if (total > limit) {
-        cleanup();
-        // Stop buffering; whatever else arrives is discarded while the 413 is sent.
-        incoming.resume();
-        reject(new HttpProblem('payload_too_large', `${what} is larger than the limit of ${limit} bytes`));
-        return;
-      }
-      if (into !== undefined && total <= into.byteLength) {
-        into.set(chunk, at);
-        return;
-      }
-      if (into !== undefined) {
-        // More than the length said (Node's parser does not let that happen): keep what came and go on in chunks.
-        chunks.push(Buffer.from(into.buffer, 0, at));
-        into = undefined;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      cleanup();
-      if (into !== undefined) {
-        resolve(total === into.byteLength ? into : into.slice(0, total));
-        return;
-      }
-      const first = chunks[0];
-      if (!owned && chunks.length === 1 && first) resolve(new Uint8Array(first.buffer as ArrayBuffer, first.byteOffset, first.byteLength));
-      else {
-        // Not `Buffer.concat`: it takes small results from Node's shared pool.
-        const out = new Uint8Array(total);
-        let offset = 0;
-        for (const chunk of chunks) {
-          out.set(chunk, offset);
-          offset += chunk.byteLength;
-        }
-        resolve(out);
-      }
-    };
-    const onError = (error: Error) => {
-      cleanup();
-      reject(error);
-    };
-    const onClose = () => {
-      if (incoming.complete) return;
-      cleanup();
-      reject(new Error('the client closed the connection while sending the body'));
-    };
-    incoming.on('data', onData);
-    incoming.on('end', onEnd);
-    incoming.on('error', onError);
-    incoming.on('close', onClose);
+    const into = declared !== undefined && declared > 0 && declared <= limit ? new Uint8Array(declared) : undefined;
+    incomingBodies.set(incoming, { chunks: [], total: 0, limit, what, owned, into, resolve, reject });
+    incoming.on('data', onIncomingData);
+    incoming.on('end', onIncomingEnd);
+    incoming.on('error', onIncomingError);
+    incoming.on('close', onIncomingClose);
   });
+}
+
+/** Stops reading `incoming`'s body and returns its state. */
+function endIncoming(incoming: IncomingMessage): IncomingBody | undefined {
+  incoming.off('data', onIncomingData);
+  incoming.off('end', onIncomingEnd);
+  incoming.off('error', onIncomingError);
+  incoming.off('close', onIncomingClose);
+  const body = incomingBodies.get(incoming);
+  incomingBodies.delete(incoming);
+  return body;
+}
+
+function onIncomingData(this: IncomingMessage, chunk: Buffer): void {
+  const body = incomingBodies.get(this);
+  if (body === undefined) return;
+  const at = body.total;
+  body.total += chunk.byteLength;
+  if (body.total > body.limit) {
+    endIncoming(this);
+    // Stop buffering; whatever else arrives is discarded while the 413 is sent.
+    this.resume();
+    body.reject(new HttpProblem('payload_too_large', `${body.what} is larger than the limit of ${body.limit} bytes`));
+    return;
+  }
+  if (body.into !== undefined && body.total <= body.into.byteLength) {
+    body.into.set(chunk, at);
+    return;
+  }
+  if (body.into !== undefined) {
+    // More than the length said (Node's parser does not let that happen): keep what came and go on in chunks.
+    body.chunks.push(Buffer.from(body.into.buffer, 0, at));
+    body.into = undefined;
+  }
+  body.chunks.push(chunk);
+}
+
+function onIncomingEnd(this: IncomingMessage): void {
+  const body = endIncoming(this);
+  if (body === undefined) return;
+  const { chunks, total, into } = body;
+  if (into !== undefined) {
+    body.resolve(total === into.byteLength ? into : into.slice(0, total));
+    return;
+  }
+  const first = chunks[0];
+  if (!body.owned && chunks.length === 1 && first) {
+    body.resolve(new Uint8Array(first.buffer as ArrayBuffer, first.byteOffset, first.byteLength));
+    return;
+  }
+  // Not `Buffer.concat`: it takes small results from Node's shared pool.
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  body.resolve(out);
+}
+
+function onIncomingError(this: IncomingMessage, error: Error): void {
+  endIncoming(this)?.reject(error);
+}
+
+function onIncomingClose(this: IncomingMessage): void {
+  if (this.complete) return;
+  endIncoming(this)?.reject(new Error('the client closed the connection while sending the body'));
 }
 
 /** A `Content-Length` header's value, or `undefined` when it is absent or not a plain decimal number. */
@@ -360,84 +390,5 @@ export async function readTextsFromNode(incoming: IncomingMessage, limits: Limit
   checkTextsType(incoming.headers['content-type']);
   const limit = textsBodyLimit(limits);
   checkDeclaredLength(incoming.headers['content-length'], limit, 'the request body');
-  return parseTexts(await readSmallBody(incoming, limit), limits);
-}
-
-/** A body being read by {@link readSmallBody}. */
-interface SmallBody {
-  chunks: Buffer[];
-  total: number;
-  limit: number;
-  resolve: (bytes: Uint8Array) => void;
-  reject: (error: unknown) => void;
-}
-
-/** The bodies being read, by request: the listeners below are shared by all, and find theirs here. */
-const smallBodies = new WeakMap<IncomingMessage, SmallBody>();
-
-/**
- * `readIncoming(incoming, limit, 'the request body')` (a text request's body: the same limit, problems
- * and failures) with listeners shared by every request (an emitter calls them with itself as `this`)
- * instead of five functions made per request, each of which also gets its name set under tsx.
- */
-function readSmallBody(incoming: IncomingMessage, limit: number): Promise<Uint8Array> {
-  return new Promise<Uint8Array>((resolve, reject) => {
-    smallBodies.set(incoming, { chunks: [], total: 0, limit, resolve, reject });
-    incoming.on('data', onSmallBodyData);
-    incoming.on('end', onSmallBodyEnd);
-    incoming.on('error', onSmallBodyError);
-    incoming.on('close', onSmallBodyClose);
-  });
-}
-
-/** Stops reading `incoming`'s body and returns its state. */
-function endSmallBody(incoming: IncomingMessage): SmallBody | undefined {
-  incoming.off('data', onSmallBodyData);
-  incoming.off('end', onSmallBodyEnd);
-  incoming.off('error', onSmallBodyError);
-  incoming.off('close', onSmallBodyClose);
-  const body = smallBodies.get(incoming);
-  smallBodies.delete(incoming);
-  return body;
-}
-
-function onSmallBodyData(this: IncomingMessage, chunk: Buffer): void {
-  const body = smallBodies.get(this);
-  if (body === undefined) return;
-  body.total += chunk.byteLength;
-  if (body.total > body.limit) {
-    endSmallBody(this);
-    // Stop buffering; whatever else arrives is discarded while the 413 is sent.
-    this.resume();
-    body.reject(new HttpProblem('payload_too_large', `the request body is larger than the limit of ${body.limit} bytes`));
-    return;
-  }
-  body.chunks.push(chunk);
-}
-
-function onSmallBodyEnd(this: IncomingMessage): void {
-  const body = endSmallBody(this);
-  if (body === undefined) return;
-  const { chunks, total } = body;
-  const first = chunks[0];
-  if (chunks.length === 1 && first) {
-    body.resolve(first);
-    return;
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  body.resolve(out);
-}
-
-function onSmallBodyError(this: IncomingMessage, error: Error): void {
-  endSmallBody(this)?.reject(error);
-}
-
-function onSmallBodyClose(this: IncomingMessage): void {
-  if (this.complete) return;
-  endSmallBody(this)?.reject(new Error('the client closed the connection while sending the body'));
+  return parseTexts(await readIncoming(incoming, limit, 'the request body'), limits);
 }
