@@ -462,7 +462,7 @@ export class BackendClient {
         return { kind: 'json', value: json, headers: res.headers };
       }
       if (res.status === 503) {
-        throw new AttemptError('overloaded', backendDetail(text) ?? 'status 503', parseRetryAfter(res.headers.get(HEADERS.retryAfter), this.#now()));
+        throw new AttemptError('overloaded', detailOf(backendProblem(text)) ?? 'status 503', parseRetryAfter(res.headers.get(HEADERS.retryAfter), this.#now()));
       }
       throw this.#statusProblem(path, res.status, text);
     } finally {
@@ -472,8 +472,9 @@ export class BackendClient {
 
   /** Maps a non-2xx, non-503 backend answer to the problem the client sees. */
   #statusProblem(path: string, status: number, text: string): ProblemError {
-    const detail = backendDetail(text) ?? `status ${status}`;
-    const type = BackendProblemSchema.safeParse(safeJson(text)).data?.type;
+    const problem = backendProblem(text);
+    const detail = detailOf(problem) ?? `status ${status}`;
+    const type = problem?.type;
     // Only a body sent with a claimed digest can be refused for it: the claim was false.
     if (status === 400 && type === 'digest_mismatch') return new ProblemError('digest_mismatch', DIGEST_MISMATCH_DETAIL);
     // The images' declared pixels over the request's budget, as the edge's own check words it.
@@ -566,11 +567,14 @@ function safeJson(text: string): unknown {
   }
 }
 
+/** A backend problem body, read loosely; undefined when the answer is not one. */
+function backendProblem(text: string): z.infer<typeof BackendProblemSchema> | undefined {
+  return BackendProblemSchema.safeParse(safeJson(text)).data;
+}
+
 /** The `detail` of a backend problem body, if it sent one. */
-function backendDetail(text: string): string | undefined {
-  const parsed = BackendProblemSchema.safeParse(safeJson(text));
-  if (!parsed.success) return undefined;
-  return parsed.data.detail ?? parsed.data.title;
+function detailOf(problem: z.infer<typeof BackendProblemSchema> | undefined): string | undefined {
+  return problem === undefined ? undefined : (problem.detail ?? problem.title);
 }
 
 function errorMessage(err: unknown): string {

@@ -10,6 +10,7 @@ import { base64DecodedLength, base64MaxDecodedLength, base64ToBytes, sha256Hex }
 import { imageDimensions, type ImageDimensions } from './image-dimensions';
 import { MultipartError, multipartBoundary, parseMultipart, type FilePart, type FormEntry } from './multipart';
 import type { RequestBodies } from './body-pool';
+import { isClaimed, type ImageSource } from './claimed-image';
 import { readCapped, readPooled } from './read-capped';
 import { sniffImageType, type SupportedImageType } from './image-sniff';
 import { fetchImageUrl } from './ssrf-guard';
@@ -45,9 +46,14 @@ export function checkImageCount(count: number, limits: RequestImageLimits): void
  * whose body is not read here (a claimed image, services/claimed-image.ts), which the backend holds to
  * its own pixel caps.
  */
-export function checkRequestPixels(images: readonly IntakeImage[], limits: RequestImageLimits): void {
+export function checkRequestPixels(images: readonly ImageSource[], limits: RequestImageLimits): void {
   let total = 0;
-  for (const { dimensions } of images) if (dimensions) total += dimensions.width * dimensions.height;
+  for (const image of images) {
+    // A claimed image's body is unread: it is held to the budget when a cache hit reads it, and by the
+    // backend's own check when it is streamed there (claimed-image.ts).
+    if (isClaimed(image) || image.dimensions === null) continue;
+    total += image.dimensions.width * image.dimensions.height;
+  }
   if (total > limits.maxRequestPixels) {
     throw new ProblemError(
       'payload_too_large',

@@ -13,8 +13,8 @@ import {
   type EmbeddingsResponse,
 } from '../../schemas/inference';
 import { bytesToBase64, float32ToBytes } from '../../services/encoding';
-import { isClaimed, type ImageSource } from '../../services/claimed-image';
-import { checkMultipartFields, checkImageCount, checkRequestPixels, intakeImageInputs, intakeImageParts, readMultipart, type IntakeImage } from '../../services/image-intake';
+import type { ImageSource } from '../../services/claimed-image';
+import { checkMultipartFields, checkImageCount, checkRequestPixels, intakeImageInputs, intakeImageParts, readMultipart } from '../../services/image-intake';
 import { openAiEmbeddings } from '../compat/openai-embeddings';
 import { bearerSecurity, bodyKind, cacheHeader, contentDigestHeader, digestInferenceProblemResponses, openapiOwnBody, parseFields, requestBodyLimit } from '../shared';
 import { binaryImageBody } from '../../schemas/image';
@@ -122,10 +122,7 @@ export function registerEmbeddings(app: OpenAPIHono<AppEnv>): void {
       const images = body.images ? await intakeImageInputs(body.images, svc.intake, svc.imageBudget(), (i) => `images[${i}]`) : [];
       inputs = { texts: body.texts ?? [], images, normalize: body.normalize ?? true, encodingFormat: body.encoding_format ?? 'float' };
     }
-    checkRequestPixels(
-      inputs.images.filter((img): img is IntakeImage => !isClaimed(img)),
-      svc.config,
-    );
+    checkRequestPixels(inputs.images, svc.config);
     const encode = (v: Float32Array): number[] | string => (inputs.encodingFormat === 'base64' ? bytesToBase64(float32ToBytes(v)) : Array.from(v));
     const result = await svc.inference.embeddings(inputs.texts, inputs.images, inputs.normalize);
     // The vectors are built: nothing reads the images' bytes again.

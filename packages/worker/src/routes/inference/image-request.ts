@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import type { AppEnv } from '../../env';
 import { ProblemError, validationProblem, type FieldError } from '../../errors';
 import { MAX_IMAGES_PER_REQUEST, type ImageInput } from '../../schemas/image';
-import { claimedImageOf, isClaimed, type ImageSource } from '../../services/claimed-image';
+import { claimedImageOf, type ImageSource } from '../../services/claimed-image';
 import { acceptImageBytes, checkImageCount, checkRequestPixels, intakeFiles, intakeImageInputs, readMultipart, type IntakeImage } from '../../services/image-intake';
 import { parseJsonBody } from '../../services/json-body';
 import { readPooled } from '../../services/read-capped';
@@ -89,10 +89,7 @@ export async function readClaimableImageRequest<J extends JsonImages, F>(
   options: ImageRequestOptions<J, F>,
 ): Promise<ImageRequest<F, ImageSource>> {
   const request = await readImages<J, F, ImageSource>(c, svc, options, rawBodyImage);
-  checkRequestPixels(
-    request.images.filter((img): img is IntakeImage => !isClaimed(img)),
-    svc.config,
-  );
+  checkRequestPixels(request.images, svc.config);
   return request;
 }
 
